@@ -1,0 +1,21 @@
+"""ntkjam: the jamming transition of neural networks in function space.
+
+Conventions used everywhere in the package (see ``docs/conventions.md``):
+
+* **N** = number of training points, **P** = number of parameters (or random
+  features), **φ = N/P**.  The jamming papers of Geiger, Spigler et al. use the
+  opposite letters (N = parameters, P = data); when quoting them, translate.
+* Inputs ``X`` have shape ``(N, d)``; kernels ``(N1, N2)``; features ``J`` ``(N, P)``;
+  outputs and labels ``(N,)``.
+* All physics is float64.  Importing ntkjam turns on JAX's 64-bit mode
+  (``jax_enable_x64``), because float32 leaves spurious unsatisfied constraints
+  at the end of training and cannot reach the 1e-12 kernel accuracy we promise.
+"""
+
+import jax as _jax
+
+_jax.config.update("jax_enable_x64", True)
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,150 @@
+"""Validation at the boundary: every public function checks its inputs with these.
+
+Each helper raises ``ValueError`` (bad value) or ``TypeError`` (bad type) whose
+message names the parameter, shows the offending value and says what is allowed,
+e.g. ``sigma_w must be > 0, got -1.0``.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def _show(value: object) -> str:
+    """A short representation of ``value`` for error messages."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def as_float_array(
+    name: str,
+    value: object,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    finite: bool = True,
+    copy: bool = False,
+) -> np.ndarray:
+    """Convert ``value`` to a float64 NumPy array, checking its rank and finiteness.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in the error message.
+    value : array_like
+        Anything NumPy can turn into a real array (JAX arrays included).
+    ndim : int or sequence of int, optional
+        Allowed numbers of dimensions.
+    finite : bool
+        Reject NaN and infinities.
+    copy : bool
+        Always return a fresh array (never a view of the caller's data).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 array.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be a real array, got {_show(value)}")
+    try:
+        arr = np.array(value, dtype=np.float64, copy=copy or None)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real array, got {_show(value)}") from exc
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            what = " or ".join(str(a) for a in allowed)
+            raise ValueError(
+                f"{name} must have {what} dimension(s), got shape {arr.shape}"
+            )
+    if finite and not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name} must be finite, got {bad} non-finite value(s) (NaN or inf)")
+    return arr
+
+
+def as_inputs(name: str, value: object, *, dim: int | None = None) -> np.ndarray:
+    """Check a design matrix ``X`` of shape ``(N, d)`` with N ≥ 1, d ≥ 1, finite."""
+    X = as_float_array(name, value, ndim=2)
+    if X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"{name} must have shape (N, d) with N >= 1 and d >= 1, got {X.shape}")
+    if dim is not None and X.shape[1] != dim:
+        raise ValueError(
+            f"{name} must have input dimension d = {dim} (to match the other inputs), "
+            f"got shape {X.shape}"
+        )
+    return X
+
+
+def as_labels(name: str, value: object, *, n: int | None = None) -> np.ndarray:
+    """Check labels: a 1-D array with entries in {-1, +1}; returned as float64."""
+    y = as_float_array(name, value, ndim=1)
+    if n is not None and y.shape[0] != n:
+        raise ValueError(f"{name} must have length {n} (one label per point), got {y.shape[0]}")
+    bad = ~np.isin(y, (-1.0, 1.0))
+    if np.any(bad):
+        first = y[np.argmax(bad)]
+        raise ValueError(f"{name} must contain only -1 and +1, got value {first!r}")
+    return y
+
+
+def as_int(name: str, value: object, *, minimum: int | None = None) -> int:
+    """Check an integer parameter (bools rejected), optionally bounded below."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {_show(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def as_real(
+    name: str,
+    value: object,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+) -> float:
+    """Check a finite real scalar, optionally > 0 or >= 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {_show(value)}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and not value > 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if nonnegative and not value >= 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def as_choice(name: str, value: object, allowed: Sequence[str]) -> str:
+    """Check that ``value`` is one of the named options."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}, got {_show(value)}")
+    return value
+
+
+def as_square_symmetric(name: str, value: object, *, rtol: float = 1e-10) -> np.ndarray:
+    """Check a finite, square, symmetric matrix (to ``rtol`` of its largest entry)."""
+    K = as_float_array(name, value, ndim=2)
+    if K.shape[0] != K.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {K.shape}")
+    scale = float(np.max(np.abs(K))) if K.size else 0.0
+    asym = float(np.max(np.abs(K - K.T))) if K.size else 0.0
+    if asym > rtol * max(scale, np.finfo(float).tiny):
+        raise ValueError(
+            f"{name} must be symmetric, got max |K - K^T| = {asym:.3g} "
+            f"(relative {asym / max(scale, np.finfo(float).tiny):.3g} > {rtol:g})"
+        )
+    return K
+
+
+def as_seed(name: str, value: object) -> int:
+    """Check a seed: a non-negative integer."""
+    return as_int(name, value, minimum=0)

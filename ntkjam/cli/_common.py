@@ -1,0 +1,28 @@
+"""Helpers shared by CLI commands: turning validation errors into exit status 2."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+
+F = TypeVar("F", bound=Callable[..., object])
+
+err_console = Console(stderr=True)
+
+
+def friendly_errors(func: F) -> F:
+    """Print ``ValueError``/``TypeError`` as one red line and exit with status 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: object, **kwargs: object) -> object:
+        try:
+            return func(*args, **kwargs)
+        except (ValueError, TypeError) as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]

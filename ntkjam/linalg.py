@@ -1,0 +1,132 @@
+"""Dense linear algebra shared by the solvers: ranks, PSD factors, Gram products.
+
+Dense eigenproblems on the CPU go through NumPy/SciPy LAPACK (JAX's CPU
+``eigh`` is several times slower and always computes eigenvectors).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from ntkjam._validate import as_float_array, as_real, as_square_symmetric
+
+
+def default_rank_tolerance(shape: tuple[int, int], largest: float) -> float:
+    """The default absolute cutoff for singular values: ``max(shape) * eps * largest``.
+
+    This is the convention of ``numpy.linalg.matrix_rank`` (and of LAPACK's rank-
+    revealing routines): singular values below the rounding error of the largest
+    one, accumulated over ``max(shape)`` operations, are zero.
+    """
+    return max(shape) * np.finfo(np.float64).eps * largest
+
+
+@dataclass(frozen=True)
+class RankReport:
+    """Numerical rank of a matrix and how clearly it is determined.
+
+    Attributes
+    ----------
+    rank : int
+        Number of singular values above ``tolerance``.
+    tolerance : float
+        Absolute cutoff used.
+    singular_values : numpy.ndarray, shape (min(N, P),)
+        All singular values, descending.
+    gap : float
+        ``s[rank-1] / s[rank]``, the ratio across the cutoff (``inf`` when the
+        matrix has full rank or rank 0).  A small gap (say < 1e3) means the rank
+        depends on the tolerance: near φ = 1 the smallest nonzero singular value
+        of a random matrix closes like ``1 - sqrt(φ)``.
+    """
+
+    rank: int
+    tolerance: float
+    singular_values: np.ndarray
+    gap: float
+
+
+def rank_report(
+    A: object, *, rtol: float | None = None, atol: float | None = None
+) -> RankReport:
+    """Numerical rank of ``A`` with the singular-value gap across the cutoff.
+
+    Parameters
+    ----------
+    A : array_like, shape (N, P)
+    rtol : float, optional
+        Relative cutoff: singular values ``<= rtol * s_max`` count as zero.
+        Default: ``max(N, P) * eps`` (see :func:`default_rank_tolerance`).
+    atol : float, optional
+        Absolute cutoff; overrides ``rtol`` if given.
+
+    Returns
+    -------
+    RankReport
+    """
+    A = as_float_array("A", A, ndim=2)
+    s = scipy.linalg.svdvals(A, check_finite=False) if A.size else np.zeros(0)
+    largest = float(s[0]) if s.size else 0.0
+    if atol is not None:
+        tol = as_real("atol", atol, nonnegative=True)
+    elif rtol is not None:
+        tol = as_real("rtol", rtol, nonnegative=True) * largest
+    else:
+        tol = default_rank_tolerance(A.shape, largest)
+    rank = int(np.count_nonzero(s > tol))
+    if 0 < rank < s.size:
+        gap = float(s[rank - 1] / s[rank]) if s[rank] > 0 else np.inf
+    else:
+        gap = np.inf
+    return RankReport(rank=rank, tolerance=float(tol), singular_values=s, gap=gap)
+
+
+def numerical_rank(A: object, *, rtol: float | None = None, atol: float | None = None) -> int:
+    """Numerical rank of ``A``: the number of singular values above the tolerance.
+
+    See :func:`rank_report` for the tolerance convention and the gap diagnostic.
+    """
+    return rank_report(A, rtol=rtol, atol=atol).rank
+
+
+def psd_features(
+    K: object, *, rtol: float | None = None, atol: float | None = None
+) -> np.ndarray:
+    """Features ``J = U Λ^{1/2}`` of a positive semi-definite Gram matrix.
+
+    Only the eigenpairs above the tolerance are kept, so ``J`` has shape
+    ``(N, r)`` with ``r`` the numerical rank and ``J Jᵀ`` equals ``K`` up to the
+    discarded eigenvalues.
+
+    Parameters
+    ----------
+    K : array_like, shape (N, N)
+        Symmetric positive semi-definite.
+    rtol, atol : float, optional
+        Eigenvalues ``<= rtol * λ_max`` (or ``<= atol``) are dropped.  Default
+        ``rtol = N * eps``.  An eigenvalue below ``-tolerance`` means ``K`` is not
+        PSD and raises ``ValueError``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, r)
+    """
+    K = as_square_symmetric("K", K)
+    lam, U = scipy.linalg.eigh(K, check_finite=False)
+    largest = float(max(abs(lam[-1]), abs(lam[0]))) if lam.size else 0.0
+    if atol is not None:
+        tol = as_real("atol", atol, nonnegative=True)
+    elif rtol is not None:
+        tol = as_real("rtol", rtol, nonnegative=True) * largest
+    else:
+        tol = default_rank_tolerance(K.shape, largest)
+    if lam.size and lam[0] < -max(tol, 1e-12 * largest):
+        raise ValueError(
+            f"K must be positive semi-definite, got smallest eigenvalue {lam[0]:.3g} "
+            f"(largest {largest:.3g})"
+        )
+    keep = lam > tol
+    return U[:, keep] * np.sqrt(lam[keep])
