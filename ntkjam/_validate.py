@@ -88,7 +88,7 @@ def as_labels(name: str, value: object, *, n: int | None = None) -> np.ndarray:
         raise ValueError(f"{name} must have length {n} (one label per point), got {y.shape[0]}")
     bad = ~np.isin(y, (-1.0, 1.0))
     if np.any(bad):
-        first = y[np.argmax(bad)]
+        first = float(y[np.argmax(bad)])
         raise ValueError(f"{name} must contain only -1 and +1, got value {first!r}")
     return y
 

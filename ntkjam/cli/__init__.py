@@ -18,10 +18,18 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _main() -> None:
+    """Jamming of neural networks in function space, through the neural tangent kernel.
+
+    Conventions: N = training points, P = parameters (features), φ = N/P.
+    """
+
+
 def _register() -> None:
     # Imported here so that `ntkjam --help` stays fast and each command module
     # can import heavy dependencies lazily.
-    from ntkjam.cli import kernel  # noqa: F401
+    from ntkjam.cli import kernel, sweep  # noqa: F401
 
 
 _register()

@@ -11,7 +11,8 @@ from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., object])
 
-err_console = Console(stderr=True)
+# soft_wrap: a message stays one line even when stderr is not a terminal.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def friendly_errors(func: F) -> F:

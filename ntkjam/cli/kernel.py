@@ -1,0 +1,266 @@
+"""``ntkjam kernel``: a kernel Gram on a data set, summarised as a table (optionally saved)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ntkjam.cli import app
+from ntkjam.cli._common import friendly_errors
+
+KERNELS = ("ntk", "nngp", "rbf", "polynomial")
+
+
+@dataclass(frozen=True)
+class GramSummary:
+    """Spectral summary of a symmetric PSD Gram matrix ``K`` (N, N).
+
+    ``rank`` counts eigenvalues above ``tolerance = rtol · λ_max`` (default
+    ``rtol = N · eps``); ``condition`` is ``λ_max / λ_min`` when the rank is full
+    and ``inf`` otherwise.
+    """
+
+    shape: tuple[int, int]
+    diagonal_min: float
+    diagonal_mean: float
+    diagonal_max: float
+    trace: float
+    rank: int
+    tolerance: float
+    rtol: float
+    condition: float
+    eigenvalues: np.ndarray  # all of them, descending
+
+    @property
+    def top(self) -> np.ndarray:
+        """The five largest eigenvalues (fewer when N < 5)."""
+        return self.eigenvalues[:5]
+
+
+def summarize_gram(K: np.ndarray, *, rtol: float | None = None) -> GramSummary:
+    """Diagonal, trace, numerical rank, condition number and eigenvalues of ``K``.
+
+    Parameters
+    ----------
+    K : numpy.ndarray, shape (N, N)
+        Symmetric (checked) positive semi-definite Gram matrix.
+    rtol : float, optional
+        Eigenvalues ``<= rtol · λ_max`` count as zero; default ``N · eps``.
+
+    Returns
+    -------
+    GramSummary
+    """
+    import scipy.linalg
+
+    from ntkjam._validate import as_real, as_square_symmetric
+
+    K = as_square_symmetric("K", K)
+    n = K.shape[0]
+    rtol = n * np.finfo(np.float64).eps if rtol is None else as_real("rtol", rtol, positive=True)
+    lam = scipy.linalg.eigvalsh(K, check_finite=False)[::-1]
+    tol = rtol * max(float(lam[0]), 0.0)
+    rank = int(np.count_nonzero(lam > tol))
+    condition = float(lam[0] / lam[-1]) if rank == n and lam[-1] > 0 else math.inf
+    diag = np.diag(K)
+    return GramSummary(
+        shape=K.shape,
+        diagonal_min=float(diag.min()),
+        diagonal_mean=float(diag.mean()),
+        diagonal_max=float(diag.max()),
+        trace=float(diag.sum()),
+        rank=rank,
+        tolerance=tol,
+        rtol=rtol,
+        condition=condition,
+        eigenvalues=lam,
+    )
+
+
+def _parse_radius(value: str | None) -> float | str | None:
+    if value is None or value == "sqrt_d":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"radius must be a positive number or 'sqrt_d', got {value!r}") from None
+
+
+def _kernel_parameters(
+    kernel: str,
+    *,
+    depth: int,
+    activation: str,
+    sigma_w: float,
+    sigma_b: float,
+    lengthscale: float,
+    degree: int,
+    coef0: float,
+    scale: float,
+) -> dict[str, object]:
+    """The options that the chosen kernel uses (the others are ignored)."""
+    if kernel in ("ntk", "nngp"):
+        return {"depth": depth, "activation": activation, "sigma_w": sigma_w, "sigma_b": sigma_b}
+    if kernel == "rbf":
+        return {"lengthscale": lengthscale}
+    return {"degree": degree, "coef0": coef0, "scale": scale}
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+@app.command()
+@friendly_errors
+def kernel(
+    data: Annotated[
+        str, typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits.")
+    ] = "sphere",
+    n: Annotated[int, typer.Option(help="Number of points N.")] = 200,
+    d: Annotated[
+        int | None,
+        typer.Option(help="Input dimension (default 10; digits are always 64)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the inputs.")] = 0,
+    radius: Annotated[
+        str | None,
+        typer.Option(
+            help="Norm of the inputs for sphere and digits: a number (default 1) or "
+            "'sqrt_d' (then q0 = |x|^2/d = 1 in the NTK parameterization)."
+        ),
+    ] = None,
+    kernel: Annotated[
+        str,
+        typer.Option(
+            "--kernel",
+            help="Kernel: ntk, nngp (infinite-width network, NTK parameterization), "
+            "rbf (exp(-|x-x'|^2/2l^2)) or polynomial ((scale x.x' + coef0)^degree).",
+        ),
+    ] = "ntk",
+    depth: Annotated[int, typer.Option(help="ntk/nngp: number of hidden layers L >= 0.")] = 1,
+    activation: Annotated[
+        str,
+        typer.Option(help="ntk/nngp: relu, erf, tanh, gelu, softplus or identity."),
+    ] = "relu",
+    sigma_w: Annotated[
+        float, typer.Option(help="ntk/nngp: weight standard deviation sigma_w > 0.")
+    ] = math.sqrt(2.0),
+    sigma_b: Annotated[
+        float, typer.Option(help="ntk/nngp: bias standard deviation sigma_b >= 0.")
+    ] = 0.0,
+    lengthscale: Annotated[float, typer.Option(help="rbf: lengthscale l > 0.")] = 1.0,
+    degree: Annotated[int, typer.Option(help="polynomial: degree >= 0.")] = 2,
+    coef0: Annotated[float, typer.Option(help="polynomial: constant term >= 0.")] = 1.0,
+    scale: Annotated[float, typer.Option(help="polynomial: scale of x.x', > 0.")] = 1.0,
+    rank_rtol: Annotated[
+        float | None,
+        typer.Option(
+            help="Relative rank tolerance: eigenvalues <= rtol * lambda_max count as zero "
+            "(default N * machine epsilon)."
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Save K, X, the eigenvalues and the parameters to this .npz file "
+            "(plain arrays and strings: np.load(path, allow_pickle=False))."
+        ),
+    ] = None,
+) -> None:
+    """Compute a kernel Gram matrix on a data set and print its summary.
+
+    The table gives the shape, the diagonal (min/mean/max), the trace, the
+    numerical rank with its tolerance, the condition number and the five largest
+    eigenvalues.  Notation: N = number of points.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from ntkjam import __version__
+    from ntkjam._validate import as_choice, as_int, as_real
+    from ntkjam.data import DATASETS, DIGITS_SIZE, load_dataset
+    from ntkjam.kernels import analytic
+
+    as_choice("data", data, DATASETS)
+    as_choice("kernel", kernel, KERNELS)
+    if out is not None:
+        if out.suffix != ".npz":
+            raise ValueError(f"out must be a path ending in .npz, got {str(out)!r}")
+        if not out.parent.is_dir():
+            raise ValueError(f"out: directory {str(out.parent)!r} does not exist")
+    # Validate n here so that the message names the option (load_dataset says n_train).
+    n = as_int("n", n, minimum=1)
+    if rank_rtol is not None:
+        as_real("rank_rtol", rank_rtol, positive=True)
+    if data == "digits" and n > DIGITS_SIZE:
+        raise ValueError(f"n must be <= {DIGITS_SIZE} for digits (images available), got {n}")
+    if d is None and data != "digits":
+        d = 10
+    dataset = load_dataset(data, n_train=n, d=d, seed=seed, radius=_parse_radius(radius))
+    X = dataset.X_train
+    params = _kernel_parameters(
+        kernel,
+        depth=depth,
+        activation=activation,
+        sigma_w=sigma_w,
+        sigma_b=sigma_b,
+        lengthscale=lengthscale,
+        degree=degree,
+        coef0=coef0,
+        scale=scale,
+    )
+    K = getattr(analytic, kernel)(X, **params)
+    summary = summarize_gram(K, rtol=rank_rtol)
+
+    described = ", ".join(
+        f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+    norm = "" if dataset.radius is None else f", |x| = {dataset.radius:.6g}"
+    table = Table(
+        title=f"{kernel} Gram on {data} (N={X.shape[0]}, d={X.shape[1]}, seed={seed}{norm})",
+        caption=described,
+    )
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row("shape", f"{summary.shape[0]} x {summary.shape[1]}")
+    table.add_row(
+        "diagonal min / mean / max",
+        " / ".join(
+            _fmt(v) for v in (summary.diagonal_min, summary.diagonal_mean, summary.diagonal_max)
+        ),
+    )
+    table.add_row("trace", _fmt(summary.trace))
+    table.add_row(
+        "numerical rank",
+        f"{summary.rank} (eigenvalues > {summary.tolerance:.3g} = {summary.rtol:.3g} x max)",
+    )
+    table.add_row("condition number", _fmt(summary.condition))
+    table.add_row("top eigenvalues", ", ".join(_fmt(v) for v in summary.top))
+    table.add_row("smallest eigenvalue", _fmt(summary.eigenvalues[-1]))
+    console = Console()
+    console.print(table)
+
+    if out is not None:
+        arrays: dict[str, np.ndarray] = {
+            "K": K,
+            "X": X,
+            "eigenvalues": summary.eigenvalues,
+            "data": np.str_(data),
+            "kernel": np.str_(kernel),
+            "n": np.int64(X.shape[0]),
+            "d": np.int64(X.shape[1]),
+            "seed": np.int64(seed),
+            "radius": np.float64(math.nan if dataset.radius is None else dataset.radius),
+            "rank": np.int64(summary.rank),
+            "rank_tolerance": np.float64(summary.tolerance),
+            "ntkjam_version": np.str_(__version__),
+        }
+        for key, value in params.items():
+            arrays[key] = np.str_(value) if isinstance(value, str) else np.asarray(value)
+        np.savez(out, **arrays)
+        console.print(f"saved {out}")

@@ -1,0 +1,438 @@
+"""Finite-P feature maps: features ``J`` of shape (N, P) whose Gram ``J Jᵀ`` estimates a kernel.
+
+Notation: N = number of points (rows of ``X``, shape (N, d)), P = number of
+features (columns of ``J``), φ = N/P.
+
+Random maps (Monte-Carlo: ``J Jᵀ`` is an unbiased estimate whose entries have
+standard deviation ∝ P^{-1/2}; the same ``seed`` gives bit-identical ``J``; the
+first P' columns of a P-feature map are, up to the overall factor √(P'/P), the
+P'-feature map, so features are nested in P):
+
+* :func:`random_features` — one hidden layer in NTK parameterization,
+  ``J[i, p] = σ_w φ(σ_w w_p·x_i/√d + σ_b b_p) / √P`` with ``w_p ~ N(0, I_d)``,
+  ``b_p ~ N(0, 1)``.  ``J Jᵀ → σ_w² E_{w,b}[φ(u)φ(u')]``, which is
+  ``ntkjam.kernels.analytic.nngp(X, depth=1, activation=φ, sigma_w=σ_w, sigma_b=σ_b)``
+  minus the readout-bias constant ``σ_b²`` — and exactly that NNGP with
+  ``readout_bias=True`` (one extra constant column σ_b) or with ``σ_b = 0``.
+* :func:`random_relu_features` — the same for ReLU: with ``σ_b = 0`` the limit is
+  the first-order arc-cosine kernel (Cho & Saul 2009),
+  ``σ_w⁴ ‖x‖‖x'‖/(2π d) · (sin θ + (π − θ) cos θ)``, θ the angle between x and x'.
+* :func:`random_fourier_features` — Rahimi & Recht (2007):
+  ``J[i, p] = √(2/P) cos(ω_p·x_i/ℓ + b_p)``, ``ω_p ~ N(0, I_d)``, ``b_p ~ U[0, 2π)``;
+  ``J Jᵀ → exp(−‖x − x'‖²/(2ℓ²))``.
+
+Deterministic maps:
+
+* :func:`taylor_features` — the Gaussian kernel's Taylor series truncated at degree
+  k, as explicit weighted monomials: ``J Jᵀ`` equals :func:`taylor_kernel` exactly.
+* :func:`gram_features` — ``J = U Λ^{1/2}`` of any PSD Gram matrix, keeping the
+  eigenvalues above a documented tolerance (rank = number of columns).
+
+The numerical rank of any ``J`` is :func:`ntkjam.linalg.numerical_rank` (singular
+values above ``rtol · s_max``, default ``rtol = max(N, P) · eps``).
+"""
+
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+from ntkjam._validate import as_float_array, as_inputs, as_int, as_real, as_seed
+from ntkjam.kernels.activations import Activation, get_activation
+from ntkjam.linalg import psd_features
+
+__all__ = [
+    "gram_features",
+    "random_features",
+    "random_fourier_features",
+    "random_relu_features",
+    "taylor_exponents",
+    "taylor_feature_count",
+    "taylor_features",
+    "taylor_kernel",
+    "taylor_rank_on_sphere",
+]
+
+#: Largest ``N × (number of Taylor features)`` that :func:`taylor_features` builds
+#: (2**27 float64 entries = 1 GiB); beyond it the call raises ``ValueError``.
+MAX_TAYLOR_ENTRIES = 2**27
+
+
+def _streams(seed: int, count: int) -> list[np.random.Generator]:
+    """Independent generators, one per random ingredient, so each is nested in P."""
+    return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(count)]
+
+
+def _hidden_preactivations(
+    X: np.ndarray, P: int, seed: int, sigma_w: float, sigma_b: float
+) -> np.ndarray:
+    """``σ_w W x/√d + σ_b b`` for all points and P hidden units: shape (N, P)."""
+    rng_w, rng_b = _streams(seed, 2)
+    # Rows of W are drawn one unit after the other, so the first P' units do not
+    # depend on P (nested features).
+    W = rng_w.standard_normal((P, X.shape[1]))
+    b = rng_b.standard_normal(P)
+    Z = X @ W.T
+    Z *= sigma_w / np.sqrt(X.shape[1])
+    if sigma_b:
+        Z += sigma_b * b
+    return Z
+
+
+def _check_random_args(X, P, seed, sigma_w, sigma_b):
+    X = as_inputs("X", X)
+    P = as_int("P", P, minimum=1)
+    seed = as_seed("seed", seed)
+    sigma_w = as_real("sigma_w", sigma_w, positive=True)
+    sigma_b = as_real("sigma_b", sigma_b, nonnegative=True)
+    return X, P, seed, sigma_w, sigma_b
+
+
+def _finish(
+    features: np.ndarray, P: int, sigma_w: float, sigma_b: float, readout_bias: bool
+) -> np.ndarray:
+    features *= sigma_w / np.sqrt(P)
+    if readout_bias:
+        features = np.hstack([features, np.full((features.shape[0], 1), sigma_b)])
+    return features
+
+
+def random_features(
+    X: object,
+    P: int,
+    *,
+    activation: str | Activation = "relu",
+    seed: int,
+    sigma_w: float = 2**0.5,
+    sigma_b: float = 0.0,
+    readout_bias: bool = False,
+) -> np.ndarray:
+    """Random features of one hidden layer with any activation (NTK parameterization).
+
+    ``J[i, p] = σ_w φ(z_p(x_i)) / √P`` with ``z_p(x) = σ_w w_p·x/√d + σ_b b_p``,
+    ``w_p ~ N(0, I_d)``, ``b_p ~ N(0, 1)`` independent.  These are the readout
+    features of the network ``f(x) = σ_w/√P Σ_p v_p φ(z_p(x)) + σ_b v_0``, so
+
+        E[J Jᵀ] = σ_w² E_{w,b}[φ(z(x)) φ(z(x'))]
+                = nngp(X, depth=1, activation, sigma_w, sigma_b) − σ_b²,
+
+    the NNGP kernel of :mod:`ntkjam.kernels.analytic` without the readout bias's
+    constant ``σ_b²`` (zero for the default ``σ_b = 0``).  With
+    ``readout_bias=True`` a constant column ``σ_b`` is appended (shape (N, P + 1))
+    and ``E[J Jᵀ]`` is that NNGP exactly.  Each entry of ``J Jᵀ`` is a mean of P
+    iid terms: its error is O(P^{-1/2}).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+        Inputs (not modified).
+    P : int
+        Number of random features (hidden units), P ≥ 1.
+    activation : str or Activation
+        A built-in name (see :mod:`ntkjam.kernels.activations`) or an
+        :class:`~ntkjam.kernels.activations.Activation`.
+    seed : int
+        Non-negative seed; same seed ⇒ bit-identical ``J``.
+    sigma_w : float
+        Weight standard deviation σ_w > 0 (hidden and readout layer).
+    sigma_b : float
+        Hidden bias standard deviation σ_b ≥ 0.
+    readout_bias : bool
+        Append the readout bias's constant feature σ_b.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, P) (or (N, P + 1) with ``readout_bias``), float64
+    """
+    X, P, seed, sigma_w, sigma_b = _check_random_args(X, P, seed, sigma_w, sigma_b)
+    act = get_activation(activation)
+    Z = _hidden_preactivations(X, P, seed, sigma_w, sigma_b)
+    features = np.array(act.fn(Z), dtype=np.float64)
+    if features.shape != Z.shape:
+        raise ValueError(
+            f"activation {act.name!r} must be elementwise: fn(Z) returned shape "
+            f"{features.shape} for input shape {Z.shape}"
+        )
+    if not np.all(np.isfinite(features)):
+        raise ValueError(f"activation {act.name!r} returned non-finite values")
+    return _finish(features, P, sigma_w, sigma_b, readout_bias)
+
+
+def random_relu_features(
+    X: object,
+    P: int,
+    *,
+    seed: int,
+    sigma_w: float = 2**0.5,
+    sigma_b: float = 0.0,
+    readout_bias: bool = False,
+) -> np.ndarray:
+    """Random ReLU features: :func:`random_features` with ``activation="relu"``.
+
+    ``J[i, p] = σ_w max(0, σ_w w_p·x_i/√d + σ_b b_p) / √P``.  With σ_b = 0,
+
+        E[J Jᵀ](x, x') = σ_w⁴ ‖x‖‖x'‖ / (2π d) · (sin θ + (π − θ) cos θ),
+
+    θ the angle between x and x': the first-order arc-cosine kernel of Cho & Saul
+    (2009), ``k₁(x, x') = ‖x‖‖x'‖ (sin θ + (π − θ) cos θ)/π``, times ``σ_w⁴/(2d)``;
+    this is ``nngp(X, depth=1, activation="relu", sigma_w=σ_w, sigma_b=0)``.  For
+    the default σ_w² = 2 the diagonal is ``2‖x‖²/d``.  With σ_b > 0 the limit is
+    that NNGP minus σ_b² (see :func:`random_features`; ``readout_bias=True`` adds it).
+    Same arguments, shapes and seeding as :func:`random_features` (the same seed
+    gives bit-identical features).
+    """
+    X, P, seed, sigma_w, sigma_b = _check_random_args(X, P, seed, sigma_w, sigma_b)
+    Z = _hidden_preactivations(X, P, seed, sigma_w, sigma_b)
+    np.maximum(Z, 0.0, out=Z)
+    return _finish(Z, P, sigma_w, sigma_b, readout_bias)
+
+
+def random_fourier_features(
+    X: object, P: int, *, lengthscale: float = 1.0, seed: int
+) -> np.ndarray:
+    """Random Fourier features of the Gaussian kernel (Rahimi & Recht 2007).
+
+    ``J[i, p] = √(2/P) cos(ω_p·x_i/ℓ + b_p)`` with ``ω_p ~ N(0, I_d)`` (the Fourier
+    transform of the kernel) and ``b_p ~ U[0, 2π)``, so that
+
+        E[J Jᵀ](x, x') = exp(−‖x − x'‖² / (2ℓ²)),
+
+    the kernel ``ntkjam.kernels.analytic.rbf(X, lengthscale=ℓ)``; the diagonal of
+    ``J Jᵀ`` fluctuates too (it is 1 only on average), with error O(P^{-1/2}).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+    P : int
+        Number of features, P ≥ 1.
+    lengthscale : float
+        ℓ > 0.
+    seed : int
+        Non-negative seed; same seed ⇒ bit-identical ``J``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, P), float64
+    """
+    X = as_inputs("X", X)
+    P = as_int("P", P, minimum=1)
+    lengthscale = as_real("lengthscale", lengthscale, positive=True)
+    seed = as_seed("seed", seed)
+    rng_w, rng_b = _streams(seed, 2)
+    Omega = rng_w.standard_normal((P, X.shape[1]))
+    b = rng_b.uniform(0.0, 2.0 * np.pi, size=P)
+    Z = X @ Omega.T
+    Z /= lengthscale
+    Z += b
+    np.cos(Z, out=Z)
+    Z *= np.sqrt(2.0 / P)
+    return Z
+
+
+# --------------------------------------------------------------------------- Taylor
+
+
+def _check_taylor_dims(d: int, degree: int) -> tuple[int, int]:
+    return as_int("d", d, minimum=1), as_int("degree", degree, minimum=0)
+
+
+def taylor_feature_count(d: int, degree: int) -> int:
+    """Number of Taylor features: monomials of degree ≤ k in d variables, C(d + k, k)."""
+    d, degree = _check_taylor_dims(d, degree)
+    return comb(d + degree, degree)
+
+
+def _harmonic_dimension(d: int, k: int) -> int:
+    """N(d, k): dimension of the degree-k spherical harmonics on S^{d-1}."""
+    if k == 0:
+        return 1
+    return (2 * k + d - 2) * comb(k + d - 3, k - 1) // k
+
+
+def taylor_rank_on_sphere(d: int, degree: int) -> int:
+    """Rank of the Taylor features of points spread over a sphere in R^d (d ≥ 2).
+
+    On a sphere every feature is a monomial of degree ≤ k times the same constant
+    ``exp(−r²/2ℓ²)``, so the rank is the dimension of the polynomials of degree ≤ k
+    restricted to the sphere, ``Σ_{j=0}^{k} N(d, j) = C(d+k−1, k) + C(d+k−2, k−1)``
+    (N(d, j) the number of degree-j spherical harmonics).  This is what a sample
+    of N ≥ that many generic points on the sphere reaches; see :func:`taylor_features`.
+    """
+    d, degree = _check_taylor_dims(d, degree)
+    if d < 2:
+        raise ValueError(f"d must be >= 2 for the sphere S^(d-1), got {d}")
+    return sum(_harmonic_dimension(d, j) for j in range(degree + 1))
+
+
+def _taylor_plan(d: int, degree: int) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """For each degree j = 1..k: (parent column, new variable, α!) of every monomial.
+
+    A degree-j monomial is a sorted tuple of variable indices l₁ ≤ ... ≤ l_j; it is
+    its parent (the first j − 1 indices, a degree-(j−1) monomial) times x_{l_j} with
+    l_j ≥ the parent's last index.  Columns are ordered degree by degree, then
+    lexicographically (the order of ``itertools.combinations_with_replacement``).
+    """
+    last = np.zeros(1, dtype=np.int64)  # degree 0: the empty monomial
+    run = np.zeros(1, dtype=np.int64)  # multiplicity of the last index
+    fact = np.ones(1, dtype=np.float64)  # α! = Π_l α_l!
+    plan = []
+    for _ in range(degree):
+        counts = d - last
+        parent = np.repeat(np.arange(last.size), counts)
+        starts = np.cumsum(counts) - counts
+        new = last[parent] + (np.arange(parent.size) - starts[parent])
+        run = np.where(new == last[parent], run[parent] + 1, 1)
+        fact = fact[parent] * run
+        last = new
+        plan.append((parent, new, fact))
+    return plan
+
+
+def taylor_exponents(d: int, degree: int) -> np.ndarray:
+    """Multi-indices α (|α| ≤ k) of the Taylor features, in column order.
+
+    Returns
+    -------
+    numpy.ndarray, shape (C(d + k, k), d), int64
+        Row q is the exponent vector of column q of :func:`taylor_features`.
+    """
+    d, degree = _check_taylor_dims(d, degree)
+    blocks = [np.zeros((1, d), dtype=np.int64)]
+    for parent, new, _ in _taylor_plan(d, degree):
+        alpha = blocks[-1][parent].copy()
+        alpha[np.arange(new.size), new] += 1
+        blocks.append(alpha)
+    return np.vstack(blocks)
+
+
+def taylor_features(X: object, degree: int, *, lengthscale: float = 1.0) -> np.ndarray:
+    """Explicit features of the Gaussian kernel's Taylor series truncated at degree k.
+
+    With ``exp(−‖x−x'‖²/2ℓ²) = e^{−‖x‖²/2ℓ²} e^{−‖x'‖²/2ℓ²} exp(x·x'/ℓ²)`` and the
+    multinomial expansion ``(x·x')^j / j! = Σ_{|α|=j} x^α x'^α / α!``, the feature
+    of multi-index α (all |α| ≤ k, see :func:`taylor_exponents`) is
+
+        J[i, α] = e^{−‖x_i‖²/2ℓ²} (x_i/ℓ)^α / √(α!),
+
+    so that exactly (to rounding; :func:`taylor_kernel`)
+
+        J Jᵀ = e^{−‖x‖²/2ℓ²} e^{−‖x'‖²/2ℓ²} Σ_{j=0}^{k} (x·x'/ℓ²)^j / j!.
+
+    **Feature count versus rank.**  There are ``C(d + k, k)`` features
+    (:func:`taylor_feature_count`), and for generic points in R^d (e.g. Gaussian)
+    the rank of ``J`` reaches that count.  On a sphere ‖x‖ = r it does not: the
+    factor e^{−r²/2ℓ²} is the same for every point, and
+    ``x₁² + ... + x_d² = r²`` makes every monomial of degree j ≥ 2 of the form
+    ``x^β ‖x‖²`` (|β| = j − 2) equal to ``r² x^β``, a lower-degree feature — one
+    linear relation per monomial of degree ≤ k − 2.  What is left is the space of
+    polynomials of degree ≤ k on the sphere, i.e. spherical harmonics of degrees
+    0..k, so the rank is ``Σ_{j≤k} N(d, j) = C(d+k−1, k) + C(d+k−2, k−1)``
+    (:func:`taylor_rank_on_sphere`), smaller than the count by ``C(d+k−2, k−2)``.
+    Example: d = 3, k = 4: 35 features, rank 25 on S².
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+        Inputs (not modified).
+    degree : int
+        Truncation degree k ≥ 0.
+    lengthscale : float
+        ℓ > 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, C(d + k, k)), float64
+
+    Raises
+    ------
+    ValueError
+        If ``N · C(d + k, k)`` exceeds :data:`MAX_TAYLOR_ENTRIES`.
+    """
+    X = as_inputs("X", X)
+    degree = as_int("degree", degree, minimum=0)
+    lengthscale = as_real("lengthscale", lengthscale, positive=True)
+    N, d = X.shape
+    count = comb(d + degree, degree)
+    if N * count > MAX_TAYLOR_ENTRIES:
+        raise ValueError(
+            f"taylor_features would build N x C(d+k, k) = {N} x {count} entries, more than "
+            f"MAX_TAYLOR_ENTRIES = {MAX_TAYLOR_ENTRIES}; lower degree (got {degree}) or d"
+        )
+    Xs = X / lengthscale
+    plan = _taylor_plan(d, degree)
+    # Raw monomials degree by degree (each column is a parent column times one x_l),
+    # then the 1/√(α!) weights and the Gaussian envelope.
+    blocks = [np.ones((N, 1))]
+    for parent, new, _ in plan:
+        blocks.append(blocks[-1][:, parent] * Xs[:, new])
+    weights = np.concatenate([np.ones(1)] + [1.0 / np.sqrt(fact) for _, _, fact in plan])
+    J = np.hstack(blocks)
+    J *= weights
+    J *= np.exp(-0.5 * np.einsum("ij,ij->i", Xs, Xs))[:, None]
+    return J
+
+
+def taylor_kernel(
+    X1: object, X2: object | None = None, *, degree: int, lengthscale: float = 1.0
+) -> np.ndarray:
+    """The truncated Taylor series of the Gaussian kernel that :func:`taylor_features` factor.
+
+    ``K(x, x') = e^{−‖x‖²/2ℓ²} e^{−‖x'‖²/2ℓ²} Σ_{j=0}^{k} (x·x'/ℓ²)^j / j!``; as
+    k → ∞ it tends to ``exp(−‖x − x'‖²/2ℓ²)``.
+
+    Parameters
+    ----------
+    X1 : array_like, shape (N1, d)
+    X2 : array_like, shape (N2, d), optional
+        Default ``X1``.
+    degree : int
+        k ≥ 0.
+    lengthscale : float
+        ℓ > 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N1, N2)
+    """
+    X1 = as_inputs("X1", X1)
+    X2 = X1 if X2 is None else as_inputs("X2", X2, dim=X1.shape[1])
+    degree = as_int("degree", degree, minimum=0)
+    lengthscale = as_real("lengthscale", lengthscale, positive=True)
+    ell2 = lengthscale**2
+    t = (X1 @ X2.T) / ell2
+    # Horner: Σ_{j≤k} t^j/j! = 1 + t(1 + t/2 (1 + t/3 (...))).
+    series = np.ones_like(t)
+    for j in range(degree, 0, -1):
+        series = 1.0 + series * t / j
+    n1 = np.exp(-0.5 * np.einsum("ij,ij->i", X1, X1) / ell2)
+    n2 = np.exp(-0.5 * np.einsum("ij,ij->i", X2, X2) / ell2)
+    return n1[:, None] * series * n2[None, :]
+
+
+# ------------------------------------------------------------------------ any Gram
+
+
+def gram_features(K: object, *, rtol: float | None = None, atol: float | None = None) -> np.ndarray:
+    """Features ``J = U Λ^{1/2}`` of a symmetric PSD Gram matrix, ``J Jᵀ ≈ K``.
+
+    Eigenpairs with eigenvalue ``<= rtol · λ_max`` (or ``<= atol``) are dropped, so
+    the number of columns is the numerical rank r of ``K`` and ``‖J Jᵀ − K‖₂`` is at
+    most the tolerance.  Default ``rtol = N · eps`` (machine epsilon), the
+    convention of ``numpy.linalg.matrix_rank``; pass a larger ``rtol`` (say 1e-10)
+    to drop eigenvalues that are rounding noise of a smooth kernel.  An eigenvalue
+    below minus the tolerance raises ``ValueError`` (K not PSD).  Thin wrapper of
+    :func:`ntkjam.linalg.psd_features`; the rank alone is
+    :func:`ntkjam.linalg.numerical_rank`.
+
+    Parameters
+    ----------
+    K : array_like, shape (N, N)
+    rtol, atol : float, optional
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, r), float64
+    """
+    K = as_float_array("K", K, ndim=2)
+    return psd_features(K, rtol=rtol, atol=atol)
