@@ -18,4 +18,13 @@ _jax.config.update("jax_enable_x64", True)
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "load"]
+
+
+def __getattr__(name: str):
+    # ``ntkjam.load(DIR)`` without importing pandas/dask at ``import ntkjam``.
+    if name == "load":
+        from ntkjam.sweep import load
+
+        return load
+    raise AttributeError(f"module 'ntkjam' has no attribute {name!r}")

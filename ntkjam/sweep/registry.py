@@ -1,0 +1,138 @@
+"""Experiments by name: a registry of task functions, plus import paths.
+
+An experiment is a plain function ``task(params: dict, seed: int) -> dict``.  It returns
+scalar measurements (numbers, strings, booleans, None) and, optionally, named NumPy
+arrays under the key ``"arrays"``; the sweep engine stores the scalars in the table and
+the arrays in ``.npz`` files.  Register one with::
+
+    from ntkjam.sweep.registry import register
+
+    @register("my_experiment")
+    def my_experiment(params, seed):
+        ...
+        return {"loss": loss, "arrays": {"spectrum": eigenvalues}}
+
+A spec names it either by its registered name or by an import path
+``"package.module:function"`` (imported with :mod:`importlib`; nothing is evaluated).
+Registered names are found by importing :mod:`ntkjam.sweep.builtin` and, when it
+exists, the :mod:`ntkjam.experiments` package, whose modules register themselves.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from typing import Any
+
+from ntkjam.sweep.spec import IMPORT_PATH_RE as _IMPORT_PATH
+from ntkjam.sweep.spec import NAME_RE as _NAME
+
+__all__ = ["Experiment", "get", "names", "register", "resolve"]
+
+Experiment = Callable[[dict[str, Any], int], dict[str, Any]]
+
+_REGISTRY: dict[str, Experiment] = {}
+_BUILTIN_MODULES = ("ntkjam.sweep.builtin", "ntkjam.experiments")
+_resolved: dict[str, Experiment] = {}
+
+
+def register(name: str) -> Callable[[Experiment], Experiment]:
+    """Decorator registering ``func`` as experiment ``name``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not an identifier, or is already taken by another function.
+    """
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"experiment name must be an identifier (letters, digits, '_'), got {name!r}"
+        )
+
+    def decorator(func: Experiment) -> Experiment:
+        if not callable(func):
+            raise TypeError(f"register({name!r}) decorates a function, got {func!r}")
+        current = _REGISTRY.get(name)
+        same = current is not None and (
+            current.__module__ == func.__module__ and current.__qualname__ == func.__qualname__
+        )
+        if current is not None and not same:
+            raise ValueError(
+                f"experiment name {name!r} is already registered by "
+                f"{current.__module__}.{current.__qualname__}"
+            )
+        _REGISTRY[name] = func
+        return func
+
+    return decorator
+
+
+def _load_builtins() -> None:
+    for module in _BUILTIN_MODULES:
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module)
+
+
+def names() -> list[str]:
+    """Sorted names of the registered experiments (built-ins loaded first)."""
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+def get(name: str) -> Experiment:
+    """The experiment registered as ``name``.
+
+    Raises
+    ------
+    ValueError
+        Unknown name (the message lists the registered ones).
+    """
+    if name not in _REGISTRY:
+        _load_builtins()
+    if name not in _REGISTRY:
+        raise ValueError(
+            f"experiment {name!r} is not registered; registered: {', '.join(sorted(_REGISTRY))}"
+            " (or give an import path 'package.module:function')"
+        )
+    return _REGISTRY[name]
+
+
+def resolve(ref: str) -> Experiment:
+    """The function a spec's ``experiment`` refers to: a registered name or an import path.
+
+    Results are cached per process, so workers import each module once.
+
+    Raises
+    ------
+    ValueError
+        Malformed reference, module that cannot be imported, missing or non-callable
+        attribute, unknown name.
+    """
+    if ref in _resolved:
+        return _resolved[ref]
+    if not isinstance(ref, str):
+        raise TypeError(f"experiment must be a string, got {ref!r}")
+    if _IMPORT_PATH.match(ref):
+        module_name, attr = ref.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ValueError(
+                f"experiment {ref!r}: cannot import module {module_name!r} ({exc}); it must be "
+                "installed or on PYTHONPATH (of every worker, too)"
+            ) from exc
+        func = getattr(module, attr, None)
+        if func is None:
+            raise ValueError(f"experiment {ref!r}: module {module_name!r} has no {attr!r}")
+        if not callable(func):
+            raise ValueError(f"experiment {ref!r}: {attr!r} is not callable")
+    elif _NAME.match(ref):
+        func = get(ref)
+    else:
+        raise ValueError(
+            f"experiment must be a registered name or an import path "
+            f"'package.module:function', got {ref!r}"
+        )
+    _resolved[ref] = func
+    return func

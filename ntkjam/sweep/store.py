@@ -1,0 +1,440 @@
+"""The run directory: an SQLite table of finished tasks, array files beside it, a lock.
+
+Layout of a run directory::
+
+    RUN/
+      sweep.sqlite        one row per finished task (WAL mode)
+      arrays/KEY.npz      the named arrays a task returned (only if it returned any)
+      spec.toml           copy of the last spec file run into this directory
+      .lock               held (flock) by the process running the sweep
+
+Table ``tasks``: one row per task key with columns ``hash, experiment, seed,
+task_seed, status ('done' | 'failed'), params (canonical JSON), measurements (JSON),
+arrays (JSON list of names), error (traceback), wall_time (s), version, git_rev,
+host, finished_at (UTC, ISO 8601)``, plus one column per parameter and per
+measurement, added as they first appear.  Table ``meta`` holds the experiment, the
+grid axes and the last spec (JSON).
+
+Crash safety: only the sweep's parent process writes.  Each row is committed in its
+own transaction after the task's array file has been written under a temporary name
+and renamed into place, so a process killed at any moment leaves either the complete
+row with its arrays, or no row (the task then runs again on resume).  Nothing is ever
+pickled and reading never executes code (``numpy.load(..., allow_pickle=False)``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import time
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ntkjam.sweep.spec import RESERVED_NAMES, SweepSpec, Task, canonical_json
+
+try:  # POSIX advisory locks; released by the kernel when the holder dies, even on SIGKILL
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "DB_NAME",
+    "DirectoryLock",
+    "RunDirectoryBusy",
+    "Store",
+    "TaskRecord",
+    "is_run_directory",
+    "read_arrays",
+    "read_meta",
+    "read_rows",
+]
+
+DB_NAME = "sweep.sqlite"
+ARRAYS_DIR = "arrays"
+LOCK_NAME = ".lock"
+SCHEMA_VERSION = 1
+
+_FIXED_COLUMNS = (
+    "hash",
+    "experiment",
+    "seed",
+    "task_seed",
+    "status",
+    "params",
+    "measurements",
+    "arrays",
+    "error",
+    "wall_time",
+    "version",
+    "git_rev",
+    "host",
+    "finished_at",
+)
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tasks (
+    hash TEXT PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    task_seed INTEGER NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('done', 'failed')),
+    params TEXT NOT NULL,
+    measurements TEXT,
+    arrays TEXT NOT NULL,
+    error TEXT,
+    wall_time REAL,
+    version TEXT,
+    git_rev TEXT,
+    host TEXT,
+    finished_at TEXT
+);
+"""
+assert set(_FIXED_COLUMNS) == RESERVED_NAMES
+
+
+class RunDirectoryBusy(RuntimeError):
+    """Another process holds the run directory's lock."""
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """The outcome of one task, as stored.
+
+    Attributes
+    ----------
+    task : Task
+    status : {"done", "failed"}
+    measurements : dict
+        Scalar measurements (empty when failed).
+    arrays : dict[str, numpy.ndarray]
+        Named arrays (empty when failed).
+    error : str or None
+        Traceback text of a failure.
+    wall_time : float
+        Seconds spent in the experiment function.
+    version : str
+        ``ntkjam.__version__`` where the task ran.
+    host : str
+        Host name where the task ran.
+    git_rev : str or None
+        Git revision of the ntkjam checkout that launched the sweep (``-dirty`` if modified).
+    finished_at : str
+        UTC time the row was written, ISO 8601.
+    """
+
+    task: Task
+    status: str
+    measurements: dict[str, Any] = field(default_factory=dict)
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    error: str | None = None
+    wall_time: float = 0.0
+    version: str = ""
+    host: str = ""
+    git_rev: str | None = None
+    finished_at: str = ""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _sql_value(value: Any) -> Any:
+    """A parameter or measurement as an SQLite value (lists, tables, huge ints as JSON text)."""
+    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return canonical_json(value)
+
+
+def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    # The .npz layout (a zip of .npy members), written directly so that any array name
+    # works and object arrays are refused rather than pickled.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
+                for name, arr in arrays.items():
+                    with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
+                        np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class DirectoryLock:
+    """Exclusive lock on a run directory (``RUN/.lock``), held for the life of a sweep.
+
+    Uses ``flock``: the kernel releases it when the holder exits or is killed, so a
+    crashed run never leaves a stale lock.  (Advisory, and not reliable on some network
+    file systems: do not point two hosts at the same run directory.)
+    """
+
+    def __init__(self, directory: str | Path):
+        self.path = Path(directory) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`RunDirectoryBusy` naming the holder."""
+        if fcntl is None:  # pragma: no cover - Windows
+            raise RuntimeError("locking a run directory needs a POSIX system (fcntl)")
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 512).decode("utf-8", "replace").strip() or "unknown process"
+            os.close(fd)
+            raise RunDirectoryBusy(
+                f"run directory {str(self.path.parent)!r} is in use by another sweep "
+                f"({holder}); wait for it to finish, or use another output directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Release the lock (idempotent)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def __enter__(self) -> DirectoryLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Store:
+    """Writer for a run directory's table and arrays (used by the sweep's parent process only).
+
+    Parameters
+    ----------
+    directory : path
+        Created if missing.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        (self.directory / ARRAYS_DIR).mkdir(exist_ok=True)
+        self._db = sqlite3.connect(self.directory / DB_NAME, isolation_level=None, timeout=30.0)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is durable against process crashes (SIGKILL) in WAL mode; only a power
+            # cut may lose the last commits, never corrupt the file.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            self._columns = self._read_columns()
+            version = self.meta().get("schema_version", str(SCHEMA_VERSION))
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ValueError(
+                f"{str(self.directory / DB_NAME)!r} is not a usable sweep database: {exc}"
+            ) from None
+        if version != str(SCHEMA_VERSION):
+            self._db.close()
+            raise ValueError(
+                f"run directory {str(self.directory)!r} was written by an incompatible "
+                f"version of ntkjam (schema {version}, this version reads {SCHEMA_VERSION})"
+            )
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def meta(self) -> dict[str, str]:
+        """The ``meta`` table as a dict."""
+        return dict(self._db.execute("SELECT key, value FROM meta"))
+
+    def bind(self, spec: SweepSpec) -> None:
+        """Record ``spec`` as this directory's sweep, refusing an incompatible one.
+
+        The experiment and the set of grid axes must match what the directory already
+        holds; values, fixed parameters and seeds may change (extending a sweep).
+        """
+        meta = self.meta()
+        if "experiment" in meta and meta["experiment"] != spec.experiment:
+            raise ValueError(
+                f"run directory {str(self.directory)!r} holds experiment "
+                f"{meta['experiment']!r}, not {spec.experiment!r}; use another output directory"
+            )
+        if "axes" in meta and set(json.loads(meta["axes"])) != set(spec.axes):
+            raise ValueError(
+                f"run directory {str(self.directory)!r} holds a sweep over axes "
+                f"{json.loads(meta['axes'])}, not {list(spec.axes)}; use another output directory"
+            )
+        values = {
+            "schema_version": str(SCHEMA_VERSION),
+            "experiment": spec.experiment,
+            "axes": json.dumps(list(spec.axes)),
+            "spec": spec.to_json(),
+            "updated_at": _now(),
+        }
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (_now(),)
+            )
+            self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                 list(values.items()))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def statuses(self) -> dict[str, str]:
+        """Task key → status of every stored row."""
+        return dict(self._db.execute("SELECT hash, status FROM tasks"))
+
+    def write(self, record: TaskRecord) -> None:
+        """Store one task: its array file first (atomically), then its row, in one transaction."""
+        task = record.task
+        if record.status not in ("done", "failed"):
+            raise ValueError(f"status must be 'done' or 'failed', got {record.status!r}")
+        array_path = self.directory / ARRAYS_DIR / f"{task.key}.npz"
+        if record.arrays:
+            _atomic_savez(array_path, record.arrays)
+        elif array_path.exists():
+            array_path.unlink()  # left over from an earlier attempt of this task
+        row: dict[str, Any] = {
+            "hash": task.key,
+            "experiment": task.experiment,
+            "seed": task.seed,
+            "task_seed": task.task_seed,
+            "status": record.status,
+            "params": canonical_json(task.params),
+            "measurements": json.dumps(record.measurements, sort_keys=True),
+            "arrays": json.dumps(sorted(record.arrays)),
+            "error": record.error,
+            "wall_time": record.wall_time,
+            "version": record.version,
+            "git_rev": record.git_rev,
+            "host": record.host,
+            "finished_at": record.finished_at or _now(),
+        }
+        in_row = {k.lower() for k in row}
+        for source in (task.params, record.measurements):
+            for name, value in source.items():
+                # A name equal but for case to another column (e.g. measurement "Loss" in
+                # one task, "loss" in another) cannot have a column of its own; the JSON
+                # columns hold every value whatever happens here.
+                low = name.lower()
+                if self._columns.get(low, name) == name and low not in in_row:
+                    row[name] = _sql_value(value)
+                    in_row.add(low)
+        names = list(row)
+        sql = (
+            f"INSERT OR REPLACE INTO tasks ({', '.join(f'[{n}]' for n in names)}) "
+            f"VALUES ({', '.join('?' for _ in names)})"
+        )
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for name in names:
+                if name.lower() not in self._columns:
+                    # names are identifiers (checked by the spec and the engine)
+                    self._db.execute(f"ALTER TABLE tasks ADD COLUMN [{name}]")
+            self._db.execute(sql, [row[n] for n in names])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            self._columns = self._read_columns()
+            raise
+        self._columns.update((n.lower(), n) for n in names)
+
+    def _read_columns(self) -> dict[str, str]:
+        """Existing columns of ``tasks``, lower-cased name → name (SQLite ignores case)."""
+        return {row[1].lower(): row[1] for row in self._db.execute("PRAGMA table_info(tasks)")}
+
+
+# ---------------------------------------------------------------------------------------
+# readers (any process, never writing)
+
+
+def is_run_directory(directory: str | Path) -> bool:
+    """Whether ``directory`` holds a sweep table."""
+    return (Path(directory) / DB_NAME).is_file()
+
+
+def _connect_readonly(directory: str | Path) -> sqlite3.Connection:
+    path = Path(directory).expanduser().resolve() / DB_NAME
+    if not path.is_file():
+        raise ValueError(
+            f"{str(Path(directory))!r} is not a sweep run directory (no {DB_NAME} in it)"
+        )
+    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30.0)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def read_meta(directory: str | Path) -> dict[str, str]:
+    """The ``meta`` table of a run directory."""
+    db = _connect_readonly(directory)
+    try:
+        return {r["key"]: r["value"] for r in db.execute("SELECT key, value FROM meta")}
+    except sqlite3.DatabaseError as exc:
+        raise ValueError(
+            f"{str(Path(directory) / DB_NAME)!r} is not a readable sweep database: {exc}"
+        ) from None
+    finally:
+        db.close()
+
+
+def read_rows(directory: str | Path) -> list[dict[str, Any]]:
+    """The fixed columns of every row, with ``params``, ``measurements`` and ``arrays`` decoded.
+
+    Retries briefly if the writer holds a lock at that instant.
+    """
+    columns = ", ".join(_FIXED_COLUMNS)
+    for attempt in range(20):
+        db = _connect_readonly(directory)
+        try:
+            rows = [dict(r) for r in db.execute(f"SELECT {columns} FROM tasks ORDER BY hash")]
+            break
+        except sqlite3.OperationalError:
+            if attempt == 19:
+                raise
+            time.sleep(0.05)
+        finally:
+            db.close()
+    for row in rows:
+        row["params"] = json.loads(row["params"])
+        row["measurements"] = json.loads(row["measurements"]) if row["measurements"] else {}
+        row["arrays"] = json.loads(row["arrays"])
+    return rows
+
+
+def read_arrays(directory: str | Path, key: str) -> dict[str, np.ndarray]:
+    """The named arrays of task ``key`` (an empty dict if it stored none).
+
+    Loaded with ``allow_pickle=False``: object arrays are never read.
+    """
+    if not isinstance(key, str) or not all(c in "0123456789abcdef" for c in key) or len(key) != 64:
+        raise ValueError(f"key must be a task key (64 lowercase hex characters), got {key!r}")
+    path = Path(directory) / ARRAYS_DIR / f"{key}.npz"
+    if not path.exists():
+        if not is_run_directory(directory):
+            raise ValueError(f"{str(directory)!r} is not a sweep run directory")
+        return {}
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}

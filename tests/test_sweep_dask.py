@@ -1,0 +1,65 @@
+"""The sweep engine on Dask: the same table as in-process, on a local or an existing cluster.
+
+Few and small: starting a cluster costs seconds.
+"""
+
+from __future__ import annotations
+
+import dask
+import numpy as np
+import pandas as pd
+import pytest
+from sweep_testing import comparable, subprocess_env, write_spec
+
+from ntkjam import sweep
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture
+def worker_env(monkeypatch):
+    """Dask worker processes inherit the environment: let them import the test tasks."""
+    for key, value in subprocess_env().items():
+        monkeypatch.setenv(key, value)
+
+
+def _same_arrays(dir_a, dir_b, keys):
+    for key in keys:
+        a, b = sweep.load_arrays(dir_a, key), sweep.load_arrays(dir_b, key)
+        assert a.keys() == b.keys()
+        for name in a:
+            np.testing.assert_array_equal(a[name], b[name])
+
+
+def test_one_and_two_workers_give_identical_tables(tmp_path, worker_env):
+    spec = write_spec(tmp_path / "s.toml", n=25, seeds="[0, 1]", fail_at=4)
+    local = sweep.run(spec, workers=1, output=tmp_path / "one")
+    dask_run = sweep.run(spec, workers=2, output=tmp_path / "two")
+    assert (local.total, local.done, local.failed) == (50, 48, 2)
+    assert (dask_run.total, dask_run.done, dask_run.failed) == (50, 48, 2)
+    a, b = sweep.load(local.directory), sweep.load(dask_run.directory)
+    pd.testing.assert_frame_equal(comparable(a), comparable(b))
+    _same_arrays(local.directory, dask_run.directory, a.hash)
+    # the failure's traceback travelled back from the worker
+    assert b[b.status == "failed"].error.str.contains("deliberate failure at x=4").all()
+
+
+def test_existing_scheduler_and_a_worker_that_dies(tmp_path, worker_env):
+    spec = write_spec(tmp_path / "s.toml", n=6, experiment="sweep_tasks:dies",
+                      extra="die_at = 2")
+    # KilledWorker at the first death instead of retrying the task on other workers
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        with distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster:
+            summary = sweep.run(spec, scheduler=cluster.scheduler_address, max_in_flight=1)
+    assert (summary.done, summary.failed) == (5, 1)
+    df = sweep.load(summary.directory)
+    dead = df[df.status == "failed"]
+    assert dead.x.tolist() == [2]
+    assert "the Dask worker running this task failed" in dead.error.iloc[0]
+    done = df[df.status == "done"]
+    assert done.x.tolist() == [0, 1, 3, 4, 5] and (done.x2 == done.x**2).all()
+    for _, row in done.iterrows():
+        assert row.noise == np.random.default_rng(row.task_seed).normal()
