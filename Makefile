@@ -12,7 +12,7 @@ $(BIN)/activate: pyproject.toml
 	touch $(BIN)/activate
 
 demo: $(BIN)/activate
-	$(BIN)/ntkjam kernel
+	$(BIN)/ntkjam phase-diagram
 
 test: $(BIN)/activate
 	$(BIN)/python -m pytest -q

@@ -29,7 +29,7 @@ def _main() -> None:
 def _register() -> None:
     # Imported here so that `ntkjam --help` stays fast and each command module
     # can import heavy dependencies lazily.
-    from ntkjam.cli import kernel, sweep  # noqa: F401
+    from ntkjam.cli import flow, kernel, phase_diagram, spectrum, sweep, train  # noqa: F401
 
 
 _register()

@@ -1,0 +1,197 @@
+"""``ntkjam flow``: function-space dynamics of a kernel or random features on a data set."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ntkjam.cli import app
+from ntkjam.cli._common import friendly_errors
+
+KERNELS = ("ntk", "nngp", "rbf")
+FEATURES = ("none", "relu", "erf", "tanh", "fourier")
+METHODS = ("flow", "gd")
+
+
+def plot_trajectory(result, path: Path, *, title: str = "", xlabel: str = "flow time t") -> None:
+    """Save loss, N_Δ and ‖K∇L‖ against time (log axes, t > 0 only) as a figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.asarray(result.times)
+    keep = t > 0
+    fig, axes = plt.subplots(3, 1, figsize=(6.0, 7.5), sharex=True)
+    series = [
+        (result.loss, "loss L = (1/N) Σ ℓ"),
+        (result.n_unsat, f"N_Δ  (Δ > {result.unsat_tol:g})"),
+        (result.kgrad_norm, "‖K ∇L‖₂"),
+    ]
+    for ax, (values, label) in zip(axes, series, strict=True):
+        v = np.asarray(values, dtype=float)[keep]
+        positive = v > 0
+        ax.loglog(t[keep][positive], v[positive], marker=".", lw=1)
+        ax.set_ylabel(label)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[-1].set_xlabel(xlabel)
+    axes[0].set_title(title or f"{result.loss_name}: {result.status}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+@app.command()
+@friendly_errors
+def flow(
+    data: Annotated[str, typer.Option(help="Data set: sphere, gaussian or digits.")] = "sphere",
+    n: Annotated[int, typer.Option(help="Number of training points N.")] = 200,
+    n_test: Annotated[int, typer.Option(help="Number of test points (0: none).")] = 0,
+    d: Annotated[
+        int | None, typer.Option(help="Input dimension (default 10; digits are always 64).")
+    ] = None,
+    labels: Annotated[str, typer.Option(help="Labels: random or teacher.")] = "random",
+    seed: Annotated[int, typer.Option(help="Seed of the data and of the features.")] = 0,
+    kernel: Annotated[
+        str,
+        typer.Option(help="Analytic kernel when --features is none: ntk, nngp "
+                          "(infinite-width network) or rbf."),
+    ] = "ntk",
+    features: Annotated[
+        str,
+        typer.Option(help="Random features instead of a kernel: relu, erf, tanh (a random "
+                          "hidden layer of P units) or fourier (random Fourier features of "
+                          "the rbf kernel); none: use --kernel."),
+    ] = "none",
+    p: Annotated[int, typer.Option(help="Number of random features P (with --features).")] = 100,
+    depth: Annotated[int, typer.Option(help="ntk/nngp: number of hidden layers.")] = 1,
+    activation: Annotated[str, typer.Option(help="ntk/nngp: activation.")] = "relu",
+    sigma_w: Annotated[float, typer.Option(help="Weight standard deviation.")] = math.sqrt(2.0),
+    sigma_b: Annotated[float, typer.Option(help="Bias standard deviation.")] = 0.0,
+    lengthscale: Annotated[float, typer.Option(help="rbf / fourier lengthscale.")] = 1.0,
+    loss: Annotated[
+        str,
+        typer.Option(help="Loss: mse, hinge, quadratic_hinge, logistic, soft_hinge or sigmoid."),
+    ] = "quadratic_hinge",
+    margin: Annotated[float, typer.Option(help="Margin κ in Δ = κ − y f.")] = 1.0,
+    beta: Annotated[float, typer.Option(help="Sharpness β of soft_hinge / sigmoid.")] = 10.0,
+    method: Annotated[
+        str, typer.Option(help="flow (adaptive gradient flow) or gd (gradient descent).")
+    ] = "flow",
+    lr: Annotated[float, typer.Option(help="Learning rate η > 0.")] = 1.0,
+    steps: Annotated[int, typer.Option(help="gd: number of steps.")] = 10_000,
+    batch_size: Annotated[
+        int | None, typer.Option(help="gd: mini-batch size (default: full batch).")
+    ] = None,
+    t_max: Annotated[float, typer.Option(help="flow: maximum flow time.")] = math.inf,
+    max_steps: Annotated[int, typer.Option(help="Maximum number of accepted steps.")] = 1_000_000,
+    grad_tol: Annotated[
+        float, typer.Option(help="Stop ('converged') when ‖K∇L‖ <= this, with ∇L = ℓ'(f)/N.")
+    ] = 1e-10,
+    unsat_tol: Annotated[
+        float, typer.Option(help="Tolerance of N_Δ = #{Δ_i > tol}; SAT when N_Δ = 0.")
+    ] = 1e-9,
+    out: Annotated[
+        Path,
+        typer.Option(help="Output directory: trajectory.npz (plain arrays, "
+                          "np.load(allow_pickle=False)) and flow.png."),
+    ] = Path("flow_out"),
+) -> None:
+    """Run function-space dynamics ḟ = −η K ∇L(f) from f₀ = 0 and save the trajectory.
+
+    The training Gram K is an analytic kernel of the inputs or J Jᵀ for P random
+    features J (then K is never formed when P < N).  Test outputs move with the
+    cross kernel.  L = (1/N) Σ ℓ(f_i, y_i); SAT = every margin Δ_i = κ − y_i f_i ≤ tol;
+    converged = ‖K∇L‖ below --grad-tol; budget = --t-max / --max-steps / --steps spent.
+    Notation: N = training points, P = features, φ = N/P.
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from ntkjam._validate import as_choice, as_int, as_real
+    from ntkjam.data import load_dataset
+    from ntkjam.dynamics import StoppingRules, gradient_descent, gradient_flow
+    from ntkjam.losses import get_loss
+
+    as_choice("kernel", kernel, KERNELS)
+    as_choice("features", features, FEATURES)
+    as_choice("method", method, METHODS)
+    as_choice("labels", labels, ("random", "teacher"))
+    n = as_int("n", n, minimum=1)
+    n_test = as_int("n_test", n_test, minimum=0)
+    p = as_int("p", p, minimum=1)
+    lr = as_real("lr", lr, positive=True)
+    loss_obj = get_loss(loss, margin=margin, beta=beta)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must be a directory, got the file {str(out)!r}")
+    if d is None and data != "digits":
+        d = 10
+    ds = load_dataset(data, n_train=n, n_test=n_test, d=d, labels=labels, seed=seed)
+    X = np.vstack([ds.X_train, ds.X_test]) if n_test else ds.X_train
+    source: dict[str, object] = {}
+    if features == "none":
+        if kernel == "rbf":
+            from ntkjam.kernels.analytic import rbf
+
+            K_all = rbf(X, lengthscale=lengthscale)
+        else:
+            from ntkjam.kernels import analytic
+
+            K_all = getattr(analytic, kernel)(X, depth=depth, activation=activation,
+                                              sigma_w=sigma_w, sigma_b=sigma_b)
+        source["kernel"] = K_all[:n, :n]
+        if n_test:
+            source.update(test_kernel=K_all[n:, :n], f0_test=np.zeros(n_test))
+        what = f"{kernel} kernel"
+    else:
+        from ntkjam.kernels import features as feats
+
+        if features == "fourier":
+            J_all = feats.random_fourier_features(X, p, lengthscale=lengthscale, seed=seed)
+        else:
+            J_all = feats.random_features(X, p, activation=features, seed=seed,
+                                          sigma_w=sigma_w, sigma_b=sigma_b)
+        source["features"] = J_all[:n]
+        if n_test:
+            source.update(test_features=J_all[n:], f0_test=np.zeros(n_test))
+        what = f"{features} features, P = {J_all.shape[1]} (φ = {n / J_all.shape[1]:.3g})"
+    rules = StoppingRules(grad_tol=grad_tol, t_max=t_max, max_steps=max_steps,
+                          unsat_tol=unsat_tol)
+    f0 = np.zeros(n)
+    if method == "flow":
+        res = gradient_flow(f0, ds.y_train, loss_obj, lr=lr, stopping=rules, **source)
+    else:
+        res = gradient_descent(f0, ds.y_train, loss_obj, lr=lr, n_steps=steps,
+                               batch_size=batch_size, seed=seed, stopping=rules, **source)
+    out.mkdir(parents=True, exist_ok=True)
+    arrays = res.as_arrays()
+    arrays.update(y_train=ds.y_train, y_test=ds.y_test, n=np.array(n), seed=np.array(seed),
+                  source=np.array(what), data=np.array(data))
+    np.savez(out / "trajectory.npz", **arrays)
+    plot_trajectory(res, out / "flow.png", title=f"{loss} on {data}, N = {n}, {what}",
+                    xlabel="flow time t" if method == "flow" else "step k")
+
+    table = Table(title=f"ntkjam flow: {loss} (κ = {margin:g}) on {data}, N = {n}, {what}")
+    table.add_column("quantity")
+    table.add_column("value")
+    rows = [
+        ("status", res.status),
+        ("time" if method == "flow" else "steps", f"{res.final_time:.6g}"),
+        ("loss", f"{res.loss[-1]:.6e}"),
+        ("N_Δ", str(int(res.n_unsat[-1]))),
+        ("‖K∇L‖", f"{res.kgrad_norm[-1]:.3e}"),
+        ("steps (rejected)", f"{res.n_steps} ({res.n_rejected})"),
+    ]
+    if n_test:
+        test_err = float(np.mean(ds.y_test * res.final_test_outputs <= 0))
+        rows.append(("test error", f"{test_err:.4f}"))
+    for row in rows:
+        table.add_row(*row)
+    console = Console()
+    console.print(table)
+    console.print(res.message, highlight=False)
+    console.print(f"wrote {out / 'trajectory.npz'} and {out / 'flow.png'}", highlight=False)

@@ -1,0 +1,263 @@
+"""``ntkjam phase-diagram``: the jamming phase diagram, end to end (sweep, analysis, figures)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ntkjam.cli import app
+from ntkjam.cli._common import err_console, friendly_errors
+
+DEFAULT_OUTPUT = Path("runs/phase_diagram")
+_SETTINGS = ("source", "labels", "margin", "offset", "offset_scale", "d", "lp_fraction")
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"50,100,200"`` → ``[50, 100, 200]`` (each ≥ 1, distinct, at least one)."""
+    parts = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not parts:
+        raise ValueError(f"--P must list at least one size (e.g. 50,100,200), got {text!r}")
+    sizes = []
+    for t in parts:
+        try:
+            v = int(t)
+        except ValueError:
+            raise ValueError(f"--P must be integers separated by commas, got {t!r}") from None
+        if v < 1:
+            raise ValueError(f"--P sizes must be >= 1, got {v}")
+        sizes.append(v)
+    if len(set(sizes)) != len(sizes):
+        raise ValueError(f"--P must not repeat a size, got {sizes}")
+    return sizes
+
+
+def _check_directory(directory: Path, params: dict) -> None:
+    """Refuse a run directory that holds another experiment or other fixed settings."""
+    from ntkjam.sweep import stored_spec
+    from ntkjam.sweep.store import is_run_directory
+
+    if not is_run_directory(directory):
+        return
+    spec = stored_spec(directory)
+    if spec is None:
+        return
+    if spec.experiment != "phase_diagram":
+        raise ValueError(
+            f"run directory '{directory}' holds a {spec.experiment!r} sweep, not a phase "
+            "diagram; choose another --output"
+        )
+    if dict(spec.params) != params:
+        diff = sorted(k for k in set(spec.params) | set(params)
+                      if spec.params.get(k) != params.get(k))
+        k = diff[0]
+        raise ValueError(
+            f"run directory '{directory}' holds a phase diagram with {k}="
+            f"{spec.params.get(k)!r}, not {params.get(k)!r}; use another --output (the grid "
+            "and seeds may change between runs, the fixed settings may not)"
+        )
+
+
+def _fmt(v: float, digits: int = 3) -> str:
+    import math
+
+    return "—" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
+
+
+def _print_summary(a, directory: Path, summary, figures) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ntkjam.analysis import isostatic_verdict
+
+    console = Console()
+    s = a.settings
+    title = (
+        f"Jamming phase diagram — source {s.get('source')}, labels {s.get('labels')}, "
+        f"margin κ = {s.get('margin')}, {a.crossings[0].n_seeds if a.crossings else 0} seeds "
+        "per point  (N = points, P = features, φ = N/P)"
+    )
+    table = Table(title=title, title_justify="left")
+    units_rank = any(c.rank != c.n_params for c in a.crossings)
+    cols = ["P", "rank", "φ_c", "95 % CI", "width"]
+    if units_rank:
+        cols.append("φ_c·P/r")
+    cols += ["Cover", "χ²/dof (p)"]
+    for col in cols:
+        table.add_column(col, justify="center" if col == "95 % CI" else "right", no_wrap=True)
+    tests = {t.P: t for t in a.cover_tests}
+    for c in a.crossings:
+        t = tests.get(c.P)
+        row = [str(c.n_params), str(c.rank), _fmt(c.phi_c),
+               f"{_fmt(c.ci_low)}–{_fmt(c.ci_high)}", _fmt(c.width)]
+        if units_rank:
+            row.append(_fmt(c.phi_c_rank))
+        row += [
+            _fmt(c.phi_c_cover) if a.cover_applies else "n/a",
+            f"{t.chi2:.1f}/{t.dof} ({t.p_value:.2f})" if t is not None else "n/a",
+        ]
+        table.add_row(*row)
+    table.caption = (
+        "theory (Cover 1965, random labels, general position): φ_c = 2 in units of the "
+        "rank r at every P; width ∝ P^(-1/2), ν = 2. φ_c: P(SAT) = ½ in units of P; "
+        + ("φ_c·P/r: in units of the rank; " if units_rank else "")
+        + "Cover: the same fit to Cover's curve on this grid; χ²: the SAT counts against "
+        "Cover's."
+    )
+    console.print(table)
+    lines = []
+    if a.fss is not None:
+        f = a.fss
+        text = (f"[bold]φ_c(∞) = {_fmt(f.phi_c_inf)} ± {_fmt(f.phi_c_inf_err)}[/], "
+                f"ν = {_fmt(f.nu, 2)} ± {_fmt(f.nu_err, 2)}  (finite-size scaling over P = "
+                f"{', '.join(str(p) for p in f.P)})")
+        if a.fss_cover is not None:
+            text += (f"; Cover's curves on the same grid give φ_c(∞) = "
+                     f"{_fmt(a.fss_cover.phi_c_inf)}, ν = {_fmt(a.fss_cover.nu, 2)}")
+        lines.append(text)
+    j = a.loss_jump
+    sizes = ", ".join(f"{y:.3f}" for y in j.y_near)
+    head = f"loss per sample of the UNSAT minima at φ_c⁺ (P = {', '.join(map(str, j.P))}: {sizes})"
+    if j.verdict == "jump":
+        lines.append(f"{head}: jump, {_fmt(j.limit)} ± {_fmt(j.limit_err)} as P → ∞")
+    elif j.verdict == "vanishing":
+        lines.append(f"{head}: vanishes as P → ∞ ({_fmt(j.limit)} ± {_fmt(j.limit_err)}), "
+                     "continuous")
+    else:
+        lines.append(f"{head}: no extrapolation (needs two or more sizes)")
+    iso = a.isostaticity_jump
+    if iso.P:
+        vals = ", ".join(f"{y:.2f}" for y in iso.y_near)
+        head = f"N_Δ/rank of the UNSAT minima at φ_c⁺ (P = {', '.join(map(str, iso.P))}: {vals})"
+        if iso.verdict == "undetermined":
+            lines.append(f"{head}: no extrapolation (needs two or more sizes)")
+        else:
+            lines.append(f"{head} → {_fmt(iso.limit, 2)} ± {_fmt(iso.limit_err, 2)} as P → ∞: "
+                         f"{isostatic_verdict(iso.limit, iso.limit_err)}")
+    for tail in (a.gaps, a.forces):
+        if tail is None:
+            continue
+        if tail.supported:
+            lines.append(f"{tail.name} near 0: density ∝ x^θ, θ = {_fmt(tail.theta, 2)} ± "
+                         f"{_fmt(tail.theta_err, 2)} ({tail.n_tail} values, "
+                         f"{_fmt(tail.decades, 1)} decades, KS p = {_fmt(tail.ks_pvalue, 2)})")
+        else:
+            lines.append(f"{tail.name}: no power law supported ({tail.note})")
+    lines.append(
+        f"tasks: {a.n_done} done, {a.n_failed} failed; LP cross-checks {a.n_lp_checked} "
+        f"({a.n_lp_disagree} disagreements); dead inputs {a.n_dead_total}"
+    )
+    lines.append(
+        f"run: {summary.total} tasks, {summary.skipped} already stored, ran "
+        f"{summary.done + summary.failed} in {summary.wall_time:.1f} s → {directory}"
+    )
+    lines.append("figures: " + ", ".join(str(p.name) for p in figures))
+    for note in a.notes:
+        lines.append(f"note: {note}")
+    for line in lines:
+        console.print(line, highlight=False)
+
+
+@app.command("phase-diagram")
+@friendly_errors
+def phase_diagram_command(
+    source: Annotated[
+        str,
+        typer.Option(help="Features: relu_features, fourier_features, taylor_features or "
+                     "ntk_jacobian (Jacobian of a one-hidden-layer ReLU net, P = width·(d+1))."),
+    ] = "relu_features",
+    labels: Annotated[
+        str, typer.Option(help="Labels: random, teacher (linear) or parity (digits data).")
+    ] = "random",
+    margin: Annotated[float, typer.Option(help="Margin κ: constraints y_i f_i ≥ κ.")] = 1.0,
+    sizes: Annotated[
+        str, typer.Option("--P", "-P", help="Feature counts P, comma-separated.")
+    ] = "50,100,200",
+    phi_min: Annotated[float, typer.Option(help="Smallest φ = N/P (> 0).")] = 1.0,
+    phi_max: Annotated[float, typer.Option(help="Largest φ.")] = 3.0,
+    phi_num: Annotated[int, typer.Option(help="Number of φ values (linspace).")] = 41,
+    seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, φ) point.")] = 25,
+    d: Annotated[int, typer.Option(help="Input dimension (inputs on the sphere S^(d-1)).")] = 10,
+    offset: Annotated[
+        str, typer.Option(help="Offset f0: zero, gaussian (offset_scale·N(0,1)) or network "
+                          "(the network at initialisation, with ntk_jacobian).")
+    ] = "zero",
+    offset_scale: Annotated[float, typer.Option(help="Scale of the offset.")] = 1.0,
+    lp_fraction: Annotated[
+        float, typer.Option(help="Fraction of the instances cross-checked by the LP.")
+    ] = 0.02,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w",
+                          help="1: in this process. k > 1: a local Dask cluster of k processes.")
+    ] = 1,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Run directory (store, figures, analysis).")
+    ] = DEFAULT_OUTPUT,
+    model: Annotated[
+        str, typer.Option(help="Crossing model fitted to P(SAT): erf or logistic.")
+    ] = "erf",
+    n_boot: Annotated[int, typer.Option(help="Bootstrap samples (over seeds) per P.")] = 200,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """The jamming (SAT/UNSAT) phase diagram in the lazy regime.
+
+    For every P and φ = N/P on the grid and every seed: draw N points on the sphere,
+    labels and P features, and solve y_i (f0_i + J_i·w) ≥ κ exactly (finite-Newton
+    minimum of the quadratic hinge loss, certificates checked; a fraction
+    cross-checked by LP).  Results go to a resumable sweep store in OUTPUT (running
+    the same command again recomputes nothing; adding seeds, sizes or φ values runs
+    only the new tasks), then the analysis: P(SAT) vs φ with Cover's curves,
+    φ_c(P) from the P(SAT) = ½ crossing with a bootstrap CI, finite-size scaling
+    to φ_c(∞) and ν, the loss and N_Δ on the UNSAT side, and the gap and force
+    distributions.  Figures in OUTPUT/figures, numbers in OUTPUT/analysis.json.
+
+    The defaults (random ReLU features, d = 10, random labels, P = 50, 100, 200,
+    41 values of φ in [1, 3], 25 seeds) take about 20 s of CPU on one core.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from ntkjam import sweep
+    from ntkjam.analysis import analyze
+    from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    from ntkjam.plots import save_figures
+    from ntkjam.sweep.store import RunDirectoryBusy
+
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    params = {
+        "source": source, "labels": labels, "margin": float(margin), "offset": offset,
+        "offset_scale": float(offset_scale), "d": int(d), "lp_fraction": float(lp_fraction),
+    }
+    spec = phase_diagram_spec(
+        P=parse_sizes(sizes), phi_min=phi_min, phi_max=phi_max, phi_num=phi_num, seeds=seeds,
+        output=str(output), **params,
+    )
+    directory = spec.output_dir()
+    _check_directory(directory, dict(spec.params))
+    try:
+        # One BLAS thread per task: the instances are small, and threads fighting over
+        # the cores slow them down many times on a loaded machine.
+        with threadpool_limits(limits=1):
+            summary = sweep.run(spec, workers=workers, progress=not quiet)
+    except RunDirectoryBusy as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted: finished tasks are stored in {directory}; run the same command "
+            "again to resume", highlight=False,
+        )
+        raise typer.Exit(code=130) from None
+    a = analyze(directory, model=model, n_boot=n_boot)
+    (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
+                                             encoding="utf-8")
+    figures = save_figures(a, directory / "figures")
+    _print_summary(a, directory, summary, figures)
+    if summary.failed_total:
+        err_console.print(
+            f"{summary.failed_total} task(s) failed: see `ntkjam sweep status {directory}`",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)

@@ -1,0 +1,247 @@
+"""``ntkjam train``: train one finite network and save its trajectory and a figure."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ntkjam.cli import app
+from ntkjam.cli._common import friendly_errors
+
+OPTIMIZERS = ("gd", "flow", "adam")
+
+
+def _parse_widths(widths: str) -> list[int]:
+    try:
+        values = [int(w) for w in widths.split(",") if w.strip()]
+    except ValueError:
+        raise ValueError(
+            f"widths must be comma-separated integers such as '256,256', got {widths!r}"
+        ) from None
+    return values
+
+
+def _parse_radius(value: str | None) -> float | str | None:
+    if value is None or value == "sqrt_d":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"radius must be a positive number or 'sqrt_d', got {value!r}") from None
+
+
+def plot_trajectory(traj, meta: dict, path: Path) -> Path:
+    """Loss and N_Δ vs time, and ‖K_t − K_0‖_F / ‖K_0‖_F vs time, in one PNG.
+
+    Parameters
+    ----------
+    traj : ntkjam.networks.Trajectory
+    meta : dict
+        Status, message and config (as written by ``save_trajectory``).
+    path : pathlib.Path
+        Output file (``.png``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    t = traj.time
+    pos = t > 0
+    ax = axes[0]
+    ax.loglog(t[pos], np.maximum(traj.loss[pos], 1e-300), "o-", ms=3)
+    ax.set_xlabel("time t")
+    ax.set_ylabel("loss  (1/N) Σ ℓ(F_i, y_i)")
+    ax.set_title(f"status: {meta['status']}")
+    ax = axes[1]
+    ax.semilogx(t[pos], traj.n_unsat[pos], "o-", ms=3, color="C1")
+    ax.set_xlabel("time t")
+    ax.set_ylabel("N_Δ (unsatisfied constraints)")
+    ax.set_ylim(bottom=0)
+    ax = axes[2]
+    kpos = traj.kernel_time > 0
+    if np.any(kpos):
+        ax.loglog(traj.kernel_time[kpos], np.maximum(traj.kernel_change[kpos], 1e-300), "o-",
+                  ms=3, color="C2")
+    ax.set_xlabel("time t")
+    ax.set_ylabel("‖K_t − K_0‖_F / ‖K_0‖_F")
+    cfg = meta["config"]
+    fig.suptitle(
+        f"widths {cfg['widths']}, {cfg['activation']}, α = {cfg['alpha']:g}, "
+        f"loss {cfg['loss']} (κ = {cfg['margin']:g}), N = {cfg['n_train']}, "
+        f"{cfg['optimizer']}",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+@app.command("train")
+@friendly_errors
+def train_command(
+    data: Annotated[
+        str, typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits.")
+    ] = "sphere",
+    n_train: Annotated[int, typer.Option(help="Number of training points N.")] = 100,
+    n_test: Annotated[int, typer.Option(help="Number of test points (outputs recorded).")] = 0,
+    d: Annotated[
+        int | None, typer.Option(help="Input dimension (default 10; digits are always 64).")
+    ] = None,
+    labels: Annotated[
+        str, typer.Option(help="Labels: random, teacher, or parity (digits only).")
+    ] = "random",
+    seed: Annotated[int, typer.Option(help="Seed of the data set.")] = 0,
+    radius: Annotated[
+        str | None,
+        typer.Option(help="Norm of sphere/digits inputs: a number (default 1) or 'sqrt_d'."),
+    ] = "sqrt_d",
+    widths: Annotated[
+        str, typer.Option(help="Hidden widths, comma-separated, e.g. '256,256' (depth 2).")
+    ] = "256",
+    activation: Annotated[
+        str, typer.Option(help="relu, erf, tanh, gelu, softplus or identity.")
+    ] = "relu",
+    sigma_w: Annotated[float, typer.Option(help="Weight scale sigma_w > 0.")] = math.sqrt(2.0),
+    sigma_b: Annotated[
+        float, typer.Option(help="Bias scale sigma_b (> 0 with --bias, 0 without).")
+    ] = 0.0,
+    bias: Annotated[bool, typer.Option(help="Give every layer a bias.")] = False,
+    parameterization: Annotated[
+        str, typer.Option(help="ntk (as the analytic kernels) or standard.")
+    ] = "ntk",
+    init_seed: Annotated[int, typer.Option(help="Seed of the initial weights.")] = 0,
+    alpha: Annotated[
+        float,
+        typer.Option(help="Output scale alpha > 0: train alpha*(f - f0), loss/alpha^2; "
+                     "large alpha = lazy regime."),
+    ] = 1.0,
+    centered: Annotated[
+        bool, typer.Option(help="Subtract the initial function f0 (Chizat-Bach centering).")
+    ] = True,
+    loss: Annotated[
+        str,
+        typer.Option(help="mse, hinge, quadratic_hinge, logistic, soft_hinge or sigmoid."),
+    ] = "quadratic_hinge",
+    margin: Annotated[
+        float, typer.Option(help="Margin kappa of the constraints y f >= kappa.")
+    ] = 1.0,
+    optimizer: Annotated[
+        str, typer.Option(help="gd (fixed step), flow (adaptive gradient flow) or adam.")
+    ] = "gd",
+    lr: Annotated[
+        float, typer.Option(help="Step size (gd, adam) or initial dt (flow).")
+    ] = 0.5,
+    max_steps: Annotated[int, typer.Option(help="Budget: iterations.")] = 10_000,
+    max_time: Annotated[float, typer.Option(help="Budget: training time t.")] = math.inf,
+    unsat_window: Annotated[
+        int, typer.Option(help="UNSAT when the loss decreases by < unsat-rtol over this "
+                          "many steps.")
+    ] = 1000,
+    unsat_rtol: Annotated[float, typer.Option(help="Relative tolerance of the UNSAT rule.")] = 1e-5,
+    unsat_time_window: Annotated[
+        float | None,
+        typer.Option(help="UNSAT window in time instead of steps (advised with --optimizer "
+                     "flow, whose steps vary)."),
+    ] = None,
+    unsat_tol: Annotated[
+        float, typer.Option(help="A constraint is unsatisfied if kappa - y f > unsat-tol.")
+    ] = 1e-9,
+    kernel_records: Annotated[
+        str,
+        typer.Option(help="When to record K_t (8 N^2 bytes each): 'records' (at every "
+                     "record), 'decades' (t = 0, powers of ten, end) or 'auto' (records "
+                     "if N <= 1000, else decades)."),
+    ] = "auto",
+    out: Annotated[
+        Path, typer.Option(help="Output directory: trajectory.npz and trajectory.png.")
+    ] = Path("runs/train"),
+) -> None:
+    """Train one fully-connected network on a data set; save its trajectory and a figure.
+
+    The trained function is F = alpha (f_theta - f_theta0) with loss
+    (1/alpha^2)(1/N) sum_i l(F_i, y_i), so that F moves as dF/dt = -K_t grad_F L
+    with the empirical NTK K_t: time is comparable across alpha.  Training stops
+    at SAT (every margin satisfied), UNSAT (loss converged to a positive value) or
+    at the budget.  Writes OUT/trajectory.npz (np.load(..., allow_pickle=False))
+    and OUT/trajectory.png (loss and N_Delta vs t; |K_t - K_0|_F/|K_0|_F vs t).
+    Notation: N = training points, P = parameters.
+    """
+    from rich.console import Console
+
+    from ntkjam._validate import as_choice, as_real
+    from ntkjam.data import load_dataset
+    from ntkjam.networks import (
+        GD,
+        Adam,
+        Budget,
+        GradientFlow,
+        SATReached,
+        UNSATConverged,
+        dead_inputs,
+        init_params,
+        load_trajectory,
+        mlp,
+        param_count,
+        save_trajectory,
+        train,
+    )
+
+    optimizer = as_choice("optimizer", optimizer, OPTIMIZERS)
+    kernel_records = as_choice("kernel_records", kernel_records, ("auto", "records", "decades"))
+    if kernel_records == "auto":
+        kernel_records = "records" if n_train <= 1000 else "decades"
+    lr = as_real("lr", lr, positive=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"out must be a directory, got the file {str(out)!r}")
+    if d is None and data != "digits":
+        d = 10
+    net = mlp(
+        d if d is not None else 64,
+        _parse_widths(widths),
+        activation=activation,
+        sigma_w=sigma_w,
+        sigma_b=sigma_b,
+        bias=bias,
+        parameterization=parameterization,
+    )
+    ds = load_dataset(
+        data, n_train=n_train, n_test=n_test, d=d, labels=labels, seed=seed,
+        radius=_parse_radius(radius) if data != "gaussian" else None,
+    )
+    params = init_params(net, init_seed)
+    opt = {"gd": GD(lr=lr), "flow": GradientFlow(dt=lr), "adam": Adam(lr=lr)}[optimizer]
+    stop = (
+        SATReached(),
+        UNSATConverged(window=unsat_window, rtol=unsat_rtol, time_window=unsat_time_window),
+        Budget(max_steps=max_steps, max_time=max_time),
+    )
+    result = train(
+        net, params, ds.X_train, ds.y_train, loss=loss, margin=margin, alpha=alpha,
+        centered=centered, optimizer=opt, stop=stop,
+        X_test=ds.X_test if ds.n_test else None, unsat_tol=unsat_tol,
+        kernel_times=kernel_records,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    npz = save_trajectory(result, out / "trajectory.npz")
+    traj, meta = load_trajectory(npz)
+    png = plot_trajectory(traj, meta, out / "trajectory.png")
+
+    console = Console()
+    P = param_count(net)
+    dead = dead_inputs(net, params, ds.X_train)
+    console.print(f"network: widths {list(net.widths)}, {net.activation.name}, P = {P}, "
+                  f"N = {ds.n_train}, phi = N/P = {ds.n_train / P:.4g}")
+    console.print(f"status: {result.status} — {result.message}")
+    console.print(f"steps: {result.steps} ({result.accepted} accepted), t = {result.time:.6g}, "
+                  f"final loss = {traj.loss[-1]:.6g}, N_Delta = {int(traj.n_unsat[-1])}, "
+                  f"|K_t - K_0|/|K_0| = {traj.kernel_change[-1]:.4g}")
+    if dead.any:
+        console.print(f"warning: dead inputs at initialisation: {dead.message()}")
+    console.print(f"wrote {npz} and {png}")

@@ -1,0 +1,8 @@
+"""Registered experiments: one module per study, each a pure task ``(params, seed) -> dict``.
+
+Importing this package registers every experiment with :mod:`ntkjam.sweep.registry`
+(the registry imports it when it looks up a name).  See ``docs/sweeps.md`` for the
+task contract and ``docs/phase_diagram.md`` for the jamming phase diagram.
+"""
+
+from ntkjam.experiments import phase_diagram  # noqa: F401  (registers "phase_diagram")

@@ -1,0 +1,398 @@
+"""The jamming phase diagram: one SAT/UNSAT instance per task, solved exactly.
+
+A task builds the lazy-regime problem ``y_i (f0_i + J_i·w) ≥ κ`` (N points, P
+features, φ = N/P, so ``N = round(φ P)``) from a feature source, finds the exact
+minimum of the quadratic hinge loss with the finite-Newton solver
+(:func:`ntkjam.jamming.minimize_quadratic_hinge`, which certifies its verdict both
+ways), and cross-checks the verdict with the LP (:func:`ntkjam.jamming.lp_certificate`)
+on a configurable fraction of the tasks.  Registered as ``"phase_diagram"``.
+
+Feature sources (parameter ``source``):
+
+* ``"relu_features"`` — random ReLU features of one hidden layer (NTK
+  parameterization), :func:`ntkjam.kernels.features.random_relu_features`;
+* ``"fourier_features"`` — random Fourier features of the Gaussian kernel;
+* ``"taylor_features"`` — the first P Taylor features of the Gaussian kernel in
+  graded order (degree 0, then 1, …; the smallest degree that has P of them).  On
+  the sphere their rank is below P (see :func:`ntkjam.kernels.features.taylor_features`);
+* ``"ntk_jacobian"`` — the Jacobian ∂f(x_i)/∂θ of a one-hidden-layer ReLU network
+  (:mod:`ntkjam.networks`) of width ``round(P / (d + 1))``, so P is the parameter
+  count ``width · (d + 1)`` (reported as ``n_params``; N = round(φ · n_params)).  Its
+  rank is at most P − width (one rescaling symmetry per ReLU unit): φ is reported in
+  units of P (``phi_eff``) and of the rank (``phi_rank``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.sweep.registry import register
+
+__all__ = [
+    "DEFAULTS",
+    "LABELS",
+    "OFFSETS",
+    "SOURCES",
+    "build_problem",
+    "check_params",
+    "phase_diagram_spec",
+    "phase_diagram_task",
+]
+
+SOURCES = ("relu_features", "fourier_features", "taylor_features", "ntk_jacobian")
+LABELS = ("random", "teacher", "parity")
+OFFSETS = ("zero", "gaussian", "network")
+DATASETS = ("auto", "sphere", "gaussian", "digits")
+
+#: Parameters of the task and their defaults (``None``: required).
+DEFAULTS: dict[str, Any] = {
+    "P": None,
+    "phi": None,
+    "source": "relu_features",
+    "d": 10,
+    "dataset": "auto",
+    "labels": "random",
+    "margin": 1.0,
+    "offset": "zero",
+    "offset_scale": 1.0,
+    "sigma_w": 2**0.5,
+    "sigma_b": 0.0,
+    "lengthscale": 1.0,
+    "lp_fraction": 0.0,
+    "store_arrays": True,
+}
+
+
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Validate the task parameters and fill in the defaults.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown or missing parameter; φ ≤ 0; P < 1; margin or scales not finite;
+        unknown source, labels, offset or dataset; ``lp_fraction`` outside [0, 1];
+        an offset ``"network"`` with a source other than ``"ntk_jacobian"``.
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"phase_diagram: unknown parameter {unknown[0]!r}; allowed: {', '.join(DEFAULTS)}"
+        )
+    missing = [k for k, v in DEFAULTS.items() if v is None and k not in params]
+    if missing:
+        raise ValueError(f"phase_diagram: parameter {missing[0]!r} is required")
+    p = {**DEFAULTS, **params}
+    p["P"] = as_int("P", p["P"], minimum=1)
+    p["phi"] = as_real("phi", p["phi"], positive=True)
+    p["source"] = as_choice("source", p["source"], SOURCES)
+    p["d"] = as_int("d", p["d"], minimum=2)
+    p["dataset"] = as_choice("dataset", p["dataset"], DATASETS)
+    p["labels"] = as_choice("labels", p["labels"], LABELS)
+    p["margin"] = as_real("margin", p["margin"])
+    p["offset"] = as_choice("offset", p["offset"], OFFSETS)
+    p["offset_scale"] = as_real("offset_scale", p["offset_scale"], nonnegative=True)
+    p["sigma_w"] = as_real("sigma_w", p["sigma_w"], positive=True)
+    p["sigma_b"] = as_real("sigma_b", p["sigma_b"], nonnegative=True)
+    p["lengthscale"] = as_real("lengthscale", p["lengthscale"], positive=True)
+    p["lp_fraction"] = as_real("lp_fraction", p["lp_fraction"], nonnegative=True)
+    if p["lp_fraction"] > 1:
+        raise ValueError(f"lp_fraction must be in [0, 1], got {p['lp_fraction']}")
+    if not isinstance(p["store_arrays"], bool):
+        raise TypeError(f"store_arrays must be a boolean, got {p['store_arrays']!r}")
+    if p["offset"] == "network" and p["source"] != "ntk_jacobian":
+        raise ValueError(
+            f"offset 'network' (the network's output at initialisation) needs source "
+            f"'ntk_jacobian', got source {p['source']!r}"
+        )
+    if p["dataset"] == "auto":
+        p["dataset"] = "digits" if p["labels"] == "parity" else "sphere"
+    if p["labels"] == "parity" and p["dataset"] != "digits":
+        raise ValueError(
+            f"labels 'parity' (digit parity) need dataset 'digits', got {p['dataset']!r}"
+        )
+    return p
+
+
+def _taylor_prefix(X: np.ndarray, P: int, lengthscale: float) -> np.ndarray:
+    """The first P Taylor features (graded order) of the smallest sufficient degree."""
+    from ntkjam.kernels.features import taylor_feature_count, taylor_features
+
+    d = X.shape[1]
+    degree = 0
+    while taylor_feature_count(d, degree) < P:
+        degree += 1
+        if degree > 64:
+            raise ValueError(f"P = {P} Taylor features need a degree above 64 in d = {d}")
+    return np.ascontiguousarray(taylor_features(X, degree, lengthscale=lengthscale)[:, :P])
+
+
+def _network_features(
+    X: np.ndarray, P: int, p: dict[str, Any], seed: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Jacobian (N, P'), network output (N,) and dead-input count of a 1-hidden-layer net."""
+    from ntkjam.networks import apply, dead_inputs, init_params, jacobian, mlp
+
+    d = X.shape[1]
+    width = _width(P, d)
+    net = mlp(d, width, activation="relu", sigma_w=p["sigma_w"], sigma_b=p["sigma_b"],
+              bias=p["sigma_b"] > 0)
+    params = init_params(net, seed)
+    J = jacobian(net, params, X)
+    f_net = np.asarray(apply(net, params, X), dtype=np.float64).reshape(-1)
+    dead = dead_inputs(net, params, X)
+    n_dead = int(np.union1d(dead.zero_rows, dead.first_layer_inactive).size)
+    return J, f_net, n_dead
+
+
+def _width(P: int, d: int) -> int:
+    """Hidden width of the network whose parameter count width·(d + 1) is nearest P."""
+    return max(1, round(P / (d + 1)))
+
+
+def _n_params(source: str, P: int, d: int) -> int:
+    return _width(P, d) * (d + 1) if source == "ntk_jacobian" else P
+
+
+def build_problem(params: dict[str, Any], seed: int):
+    """The :class:`ntkjam.problem.Problem` of one task, and facts about its construction.
+
+    Parameters
+    ----------
+    params : dict
+        Task parameters (see :data:`DEFAULTS`; validated by :func:`check_params`).
+    seed : int
+        Non-negative seed; independent streams for the data, the features and the
+        offset are spawned from it.
+
+    Returns
+    -------
+    problem : ntkjam.problem.Problem
+    info : dict
+        ``n`` (N), ``n_params`` (P actually used), ``n_dead`` (points with a zero
+        feature row, or, for the network, with every first-layer unit inactive).
+    """
+    from ntkjam.data import load_dataset
+    from ntkjam.kernels.features import random_fourier_features, random_relu_features
+    from ntkjam.problem import from_features
+
+    p = check_params(params)
+    seed = as_int("seed", seed, minimum=0)
+    from ntkjam.data import DIGITS_DIM
+
+    input_dim = DIGITS_DIM if p["dataset"] == "digits" else p["d"]
+    n_params = _n_params(p["source"], p["P"], input_dim)
+    n = round(p["phi"] * n_params)
+    if n < 1:
+        raise ValueError(
+            f"phi * P must give at least one point, got phi = {p['phi']} and P = {n_params} "
+            f"(N = round(phi * P) = {n})"
+        )
+    s_data, s_feat, s_off = (
+        int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)
+    )
+    d = None if p["dataset"] == "digits" else p["d"]
+    data = load_dataset(p["dataset"], n_train=n, d=d, labels=p["labels"], seed=s_data)
+    X, y = np.asarray(data.X_train), np.asarray(data.y_train)
+    f0 = None
+    n_dead = None
+    if p["source"] == "relu_features":
+        J = random_relu_features(X, p["P"], seed=s_feat, sigma_w=p["sigma_w"],
+                                 sigma_b=p["sigma_b"])
+    elif p["source"] == "fourier_features":
+        J = random_fourier_features(X, p["P"], lengthscale=p["lengthscale"], seed=s_feat)
+    elif p["source"] == "taylor_features":
+        J = _taylor_prefix(X, p["P"], p["lengthscale"])
+    else:
+        J, f_net, n_dead = _network_features(X, p["P"], p, s_feat)
+        if p["offset"] == "network":
+            f0 = p["offset_scale"] * f_net
+    if p["offset"] == "gaussian":
+        f0 = p["offset_scale"] * np.random.default_rng(s_off).standard_normal(n)
+    if n_dead is None:
+        norms = np.linalg.norm(J, axis=1)
+        top = float(np.max(norms)) if norms.size else 0.0
+        n_dead = int(np.count_nonzero(norms <= 1e-12 * max(top, np.finfo(float).tiny)))
+    problem = from_features(J, y, f0=f0, margin=p["margin"])
+    return problem, {"n": n, "n_params": int(J.shape[1]), "n_dead": n_dead}
+
+
+def _lp_draw(seed: int, fraction: float) -> bool:
+    """Whether this task is cross-checked by LP: a draw from its own stream."""
+    if fraction <= 0:
+        return False
+    if fraction >= 1:
+        return True
+    u = np.random.default_rng(np.random.SeedSequence(seed).spawn(4)[3]).random()
+    return bool(u < fraction)
+
+
+@register("phase_diagram")
+def phase_diagram_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Solve one SAT/UNSAT instance exactly and measure it.
+
+    Parameters
+    ----------
+    params : dict
+        ``P`` (features, ≥ 1, required), ``phi`` (φ = N/P > 0, required; N =
+        round(φ P)), ``source`` (see the module docstring; "relu_features"), ``d``
+        (input dimension, 10; ignored for the digits), ``dataset`` ("auto": the
+        digits for parity labels, the sphere S^{d−1} otherwise; "sphere",
+        "gaussian", "digits"), ``labels`` ("random", "teacher", "parity"),
+        ``margin`` (κ, 1.0), ``offset`` ("zero"; "gaussian": f0 ~ offset_scale ·
+        N(0, 1); "network": offset_scale × the network at initialisation, with
+        "ntk_jacobian"), ``offset_scale`` (1.0), ``sigma_w`` (√2), ``sigma_b`` (0),
+        ``lengthscale`` (Fourier/Taylor, 1.0), ``lp_fraction`` (probability that
+        this task is cross-checked by LP, 0), ``store_arrays`` (return gaps and
+        forces, True).
+    seed : int
+        Task seed (the sweep engine derives it from the task key).
+
+    Returns
+    -------
+    dict
+        Scalars: ``n`` (N), ``n_params`` (P used), ``phi_eff`` (N/P), ``rank``,
+        ``phi_rank`` (N/rank), ``sat`` (bool), ``verdict`` ("sat"/"unsat"), ``loss``
+        (per sample, at the minimum), ``n_delta`` (N_Δ), ``n_delta_frac`` (N_Δ/N),
+        ``isostaticity`` (N_Δ/rank), ``n_contacts``, ``n_dead``, ``iterations``,
+        ``kkt_residual``, ``cover`` (Cover's P(SAT) for N points in rank
+        dimensions), ``lp_checked``, ``lp_verdict`` ("" when not checked),
+        ``lp_agrees`` (None when not checked).  Arrays (with ``store_arrays``):
+        ``gaps`` (y f − κ > tol of the satisfied points) and ``forces`` (Δ > tol of
+        the unsatisfied points) at the minimum.
+
+    Raises
+    ------
+    ValueError
+        Bad parameters; a verdict that neither the Newton solver nor the LP can back
+        with a checked certificate; an LP cross-check that disagrees.
+    """
+    from ntkjam.jamming import lp_certificate, minimize_quadratic_hinge
+    from ntkjam.theory import cover_probability
+
+    p = check_params(params)
+    problem, info = build_problem(p, seed)
+    result = minimize_quadratic_hinge(problem)
+    verdict = result.verdict
+    lp_checked = _lp_draw(seed, p["lp_fraction"]) or verdict == "unknown"
+    lp_verdict = ""
+    if lp_checked:
+        lp_verdict = lp_certificate(problem).verdict
+        if verdict == "unknown":
+            verdict = lp_verdict
+        if verdict == "unknown":
+            raise ValueError(
+                f"no verified SAT/UNSAT certificate for N = {info['n']}, P = "
+                f"{info['n_params']} (Newton: {result.check.reason}; LP: unknown)"
+            )
+        if lp_verdict != verdict:
+            raise ValueError(
+                f"Newton verdict {verdict!r} and LP verdict {lp_verdict!r} disagree "
+                f"(N = {info['n']}, P = {info['n_params']})"
+            )
+    rank = int(result.rank)
+    n = info["n"]
+    out: dict[str, Any] = {
+        "n": n,
+        "n_params": info["n_params"],
+        "phi_eff": n / info["n_params"],
+        "rank": rank,
+        "phi_rank": n / rank if rank > 0 else None,
+        "sat": verdict == "sat",
+        "verdict": verdict,
+        "loss": float(result.loss),
+        "n_delta": int(result.n_delta),
+        "n_delta_frac": result.n_delta / n,
+        "isostaticity": result.n_delta / rank if rank > 0 else None,
+        "n_contacts": int(result.contacts.size),
+        "n_dead": int(info["n_dead"]),
+        "iterations": int(result.iterations),
+        "kkt_residual": float(result.kkt_residual),
+        "cover": float(cover_probability(n, rank)),
+        "lp_checked": bool(lp_checked),
+        "lp_verdict": lp_verdict,
+        "lp_agrees": (lp_verdict == verdict) if lp_checked else None,
+    }
+    if p["store_arrays"]:
+        out["arrays"] = {
+            "gaps": np.asarray(result.gaps, dtype=np.float64),
+            "forces": np.asarray(result.forces, dtype=np.float64),
+        }
+    return out
+
+
+def phase_diagram_spec(
+    *,
+    P: object = (50, 100, 200),
+    phi_min: float = 1.0,
+    phi_max: float = 3.0,
+    phi_num: int = 41,
+    seeds: int = 25,
+    output: str | None = None,
+    description: str = "",
+    **params: Any,
+):
+    """The sweep spec of a phase diagram: grid P × φ, ``seeds`` replicas per point.
+
+    Parameters
+    ----------
+    P : sequence of int
+        Feature counts, each ≥ 1, distinct, at least one.
+    phi_min, phi_max : float
+        φ range (0 < phi_min ≤ phi_max).
+    phi_num : int
+        Points of ``linspace(phi_min, phi_max, phi_num)`` (≥ 1; 1 needs
+        phi_min = phi_max).
+    seeds : int
+        Replicas per grid point (≥ 1): seeds 0, …, seeds − 1.
+    output : str, optional
+        Run directory.
+    description : str
+    **params
+        Fixed task parameters (see :func:`phase_diagram_task`), validated here.
+
+    Returns
+    -------
+    ntkjam.sweep.SweepSpec
+    """
+    from ntkjam.sweep import parse_spec
+
+    if isinstance(P, (str, bytes)) or not hasattr(P, "__iter__"):
+        raise TypeError(f"P must be a sequence of integers, got {P!r}")
+    Ps = [as_int("P", v, minimum=1) for v in P]
+    if not Ps:
+        raise ValueError("P must list at least one size, got an empty list")
+    if len(set(Ps)) != len(Ps):
+        raise ValueError(f"P must not repeat a size, got {Ps}")
+    phi_min = as_real("phi_min", phi_min, positive=True)
+    phi_max = as_real("phi_max", phi_max, positive=True)
+    phi_num = as_int("phi_num", phi_num, minimum=1)
+    if phi_max < phi_min:
+        raise ValueError(f"phi_max must be >= phi_min = {phi_min}, got {phi_max}")
+    if phi_num == 1 and phi_max != phi_min:
+        raise ValueError(
+            f"phi_num = 1 needs phi_min == phi_max, got {phi_min} and {phi_max}"
+        )
+    if phi_num > 1 and phi_max == phi_min:
+        raise ValueError(f"phi_num = {phi_num} needs phi_max > phi_min, got both {phi_min}")
+    seeds = as_int("seeds", seeds, minimum=1)
+    for name in ("P", "phi"):
+        if name in params:
+            raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
+    check_params({**params, "P": Ps[0], "phi": phi_min})
+    phis = [float(v) for v in np.round(np.linspace(phi_min, phi_max, phi_num), 12)]
+    grid: dict[str, Any] = {"P": sorted(Ps), "phi": phis if phi_num > 1 else [phi_min]}
+    data: dict[str, Any] = {
+        "experiment": "phase_diagram",
+        "description": description or "jamming phase diagram: P(SAT) vs phi = N/P",
+        "params": dict(params),
+        "grid": grid,
+        "seeds": {"count": seeds, "start": 0},
+    }
+    if output is not None:
+        data["output"] = str(output)
+    return parse_spec(data, source="phase-diagram")

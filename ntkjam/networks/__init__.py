@@ -1,0 +1,75 @@
+"""Finite-width networks: MLPs in JAX, their empirical NTK, and weight-space training.
+
+See ``docs/networks.md`` for the conventions (parameterizations, output scale α,
+time) and what is known about the rank of the Jacobian.
+"""
+
+from ntkjam.networks.empirical_ntk import (
+    DeadInputs,
+    dead_inputs,
+    empirical_ntk,
+    empirical_ntk_diagonal,
+    expected_jacobian_rank,
+    jacobian,
+    jacobian_rank,
+    lazy_problem,
+    ntk_vector_product,
+    numerical_rank,
+)
+from ntkjam.networks.mlp import (
+    MLP,
+    apply,
+    degrees_of_freedom,
+    flatten_params,
+    init_params,
+    mlp,
+    param_count,
+)
+from ntkjam.networks.training import (
+    GD,
+    Adam,
+    Budget,
+    FunctionSpaceCheck,
+    GradientFlow,
+    SATReached,
+    TrainResult,
+    Trajectory,
+    UNSATConverged,
+    check_function_space,
+    load_trajectory,
+    save_trajectory,
+    train,
+)
+
+__all__ = [
+    "GD",
+    "MLP",
+    "Adam",
+    "Budget",
+    "FunctionSpaceCheck",
+    "GradientFlow",
+    "SATReached",
+    "TrainResult",
+    "Trajectory",
+    "UNSATConverged",
+    "check_function_space",
+    "load_trajectory",
+    "save_trajectory",
+    "train",
+    "DeadInputs",
+    "apply",
+    "dead_inputs",
+    "degrees_of_freedom",
+    "empirical_ntk",
+    "empirical_ntk_diagonal",
+    "expected_jacobian_rank",
+    "flatten_params",
+    "init_params",
+    "jacobian",
+    "jacobian_rank",
+    "lazy_problem",
+    "mlp",
+    "ntk_vector_product",
+    "numerical_rank",
+    "param_count",
+]

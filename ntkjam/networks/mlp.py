@@ -1,0 +1,360 @@
+"""Fully-connected networks in JAX with the parameterization of the analytic kernels.
+
+A network is described by an immutable :class:`MLP` (architecture only) and its
+parameters are a plain pytree: a list with one ``(W, b)`` tuple per layer,
+``W`` of shape ``(n_in, n_out)`` and ``b`` of shape ``(n_out,)`` (``None`` when the
+network has no biases).  The last layer is the readout ``Dense(1)``.
+
+Parameterizations (``n_in`` is the fan-in of the layer, ``h⁰ = x``)::
+
+    "ntk"       z^{l+1} = σ_w W^l h^l / √n_l + σ_b b^l,   W, b ~ N(0, 1)
+    "standard"  z^{l+1} = W^l h^l + b^l,   W ~ N(0, σ_w²/n_l),  b ~ N(0, σ_b²)
+
+with ``h^l = φ(z^l)`` for hidden layers and ``f(x) = z^{L+1}`` (a scalar).  The
+``"ntk"`` convention is neural-tangents' ``stax.Dense(parameterization='ntk')``
+and the one of :mod:`ntkjam.kernels.analytic`, so the empirical NTK of an
+``"ntk"`` network converges to ``ntkjam.kernels.analytic.ntk`` as the widths grow.
+Both parameterizations give the same distribution of functions at
+initialisation; they differ in the gradients, hence in the NTK.
+
+Internally every layer computes ``z = c_w h W + c_b b`` with the *multipliers*
+``(c_w, c_b) = (σ_w/√n_l, σ_b)`` in the NTK parameterization and ``(1, 1)`` in the
+standard one (see :func:`layer_multipliers`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ntkjam._validate import as_choice, as_inputs, as_int, as_real, as_seed
+from ntkjam.kernels.activations import Activation, get_activation
+
+PARAMETERIZATIONS = ("ntk", "standard")
+DOF_CONVENTIONS = ("weights", "weights_minus_neurons", "jacobian_rank")
+
+Params = list  # list[tuple[jax.Array, jax.Array | None]], one entry per layer
+
+
+@dataclass(frozen=True)
+class MLP:
+    """Architecture of a fully-connected network with a scalar output.
+
+    Parameters
+    ----------
+    input_dim : int
+        Input dimension d ≥ 1.
+    widths : tuple of int
+        Hidden widths ``(n_1, ..., n_L)``, each ≥ 1; ``L`` = depth (0 = linear model).
+    activation : Activation
+        Elementwise non-linearity (use :func:`mlp` to pass a name).
+    sigma_w, sigma_b : float
+        Weight and bias scales (σ_w > 0, σ_b ≥ 0).
+    bias : bool
+        Whether the layers have biases.  In the NTK parameterization biases need
+        σ_b > 0 (with σ_b = 0 they would not affect the function).
+    parameterization : {"ntk", "standard"}
+    """
+
+    input_dim: int
+    widths: tuple[int, ...]
+    activation: Activation
+    sigma_w: float = math.sqrt(2.0)
+    sigma_b: float = 0.0
+    bias: bool = False
+    parameterization: str = "ntk"
+
+    def __post_init__(self) -> None:
+        as_int("input_dim", self.input_dim, minimum=1)
+        if not isinstance(self.widths, tuple):
+            raise TypeError(f"widths must be a tuple of int, got {self.widths!r}")
+        for i, n in enumerate(self.widths):
+            as_int(f"widths[{i}]", n, minimum=1)
+        if not isinstance(self.activation, Activation):
+            raise TypeError(f"activation must be an Activation, got {self.activation!r}")
+        as_real("sigma_w", self.sigma_w, positive=True)
+        as_real("sigma_b", self.sigma_b, nonnegative=True)
+        if not isinstance(self.bias, bool):
+            raise TypeError(f"bias must be a bool, got {self.bias!r}")
+        as_choice("parameterization", self.parameterization, PARAMETERIZATIONS)
+        if self.bias and self.parameterization == "ntk" and self.sigma_b == 0.0:
+            raise ValueError(
+                "sigma_b must be > 0 when bias=True in the NTK parameterization "
+                "(with sigma_b = 0 the biases do not affect the function), got sigma_b = 0.0; "
+                "use bias=False or sigma_b > 0"
+            )
+        if not self.bias and self.sigma_b != 0.0:
+            raise ValueError(
+                f"sigma_b must be 0 when bias=False (a network without biases has no "
+                f"bias variance), got sigma_b = {self.sigma_b}; use bias=True or sigma_b=0"
+            )
+
+    @property
+    def depth(self) -> int:
+        """Number of hidden layers L."""
+        return len(self.widths)
+
+    @property
+    def fan_ins(self) -> tuple[int, ...]:
+        """Fan-in of every layer, readout included: ``(d, n_1, ..., n_L)``."""
+        return (self.input_dim, *self.widths)
+
+    @property
+    def fan_outs(self) -> tuple[int, ...]:
+        """Fan-out of every layer: ``(n_1, ..., n_L, 1)``."""
+        return (*self.widths, 1)
+
+
+def mlp(
+    input_dim: int,
+    widths: int | Sequence[int],
+    *,
+    depth: int | None = None,
+    activation: str | Activation = "relu",
+    sigma_w: float = math.sqrt(2.0),
+    sigma_b: float = 0.0,
+    bias: bool = False,
+    parameterization: str = "ntk",
+) -> MLP:
+    """Build and validate an :class:`MLP`.
+
+    Parameters
+    ----------
+    input_dim : int
+        Input dimension d.
+    widths : int or sequence of int
+        Hidden widths; a single int is repeated ``depth`` times.
+    depth : int, optional
+        Number of hidden layers when ``widths`` is an int (default 1); must agree
+        with ``len(widths)`` otherwise.
+    activation : str or Activation
+        Name understood by :func:`ntkjam.kernels.activations.get_activation`.
+    sigma_w, sigma_b, bias, parameterization
+        See :class:`MLP`.  The defaults (σ_w = √2, σ_b = 0, no bias, NTK
+        parameterization) match the defaults of :mod:`ntkjam.kernels.analytic`.
+
+    Returns
+    -------
+    MLP
+    """
+    if isinstance(widths, bool):
+        raise TypeError(f"widths must be an int or a sequence of int, got {widths!r}")
+    if isinstance(widths, (int, np.integer)):
+        depth = 1 if depth is None else as_int("depth", depth, minimum=0)
+        widths = (int(widths),) * depth
+    elif isinstance(widths, Sequence) and not isinstance(widths, str):
+        widths = tuple(widths)
+        if depth is not None and as_int("depth", depth, minimum=0) != len(widths):
+            raise ValueError(
+                f"depth must equal len(widths) = {len(widths)} when widths is a sequence, "
+                f"got depth = {depth}"
+            )
+    else:
+        raise TypeError(f"widths must be an int or a sequence of int, got {widths!r}")
+    return MLP(
+        input_dim=input_dim,
+        widths=tuple(widths),
+        activation=get_activation(activation),
+        sigma_w=sigma_w,
+        sigma_b=sigma_b,
+        bias=bias,
+        parameterization=parameterization,
+    )
+
+
+def layer_multipliers(net: MLP) -> list[tuple[float, float]]:
+    """The constants ``(c_w, c_b)`` of every layer: ``z = c_w h W + c_b b``.
+
+    ``(σ_w/√n_in, σ_b)`` in the NTK parameterization, ``(1, 1)`` in the standard
+    one.  They are the factors that multiply the activation and backward-signal
+    Grams in the structured empirical NTK.
+    """
+    if net.parameterization == "ntk":
+        return [(net.sigma_w / math.sqrt(n), net.sigma_b) for n in net.fan_ins]
+    return [(1.0, 1.0) for _ in net.fan_ins]
+
+
+def init_params(net: MLP, seed: int) -> Params:
+    """Draw parameters; the same ``seed`` gives bit-identical parameters.
+
+    Returns
+    -------
+    list of (W, b)
+        ``W`` of shape ``(n_in, n_out)``, ``b`` of shape ``(n_out,)`` or ``None``;
+        float64 JAX arrays.  NTK parameterization: all entries N(0, 1); standard:
+        ``W ~ N(0, σ_w²/n_in)``, ``b ~ N(0, σ_b²)``.  Drawn with
+        ``numpy.random.default_rng(seed)``, layer by layer (``W`` then ``b``).
+    """
+    _check_net(net)
+    rng = np.random.default_rng(as_seed("seed", seed))
+    params = []
+    for n_in, n_out in zip(net.fan_ins, net.fan_outs, strict=True):
+        # Drawn for every layer (biases too) so that a layer's values do not
+        # depend on whether the network has biases.
+        W = rng.standard_normal((n_in, n_out))
+        b = rng.standard_normal(n_out)
+        if net.parameterization == "standard":
+            W *= net.sigma_w / math.sqrt(n_in)
+            b *= net.sigma_b
+        params.append((jnp.asarray(W), jnp.asarray(b) if net.bias else None))
+    return params
+
+
+def param_count(net: MLP) -> int:
+    """Number of trainable parameters P (weights plus biases, readout included)."""
+    _check_net(net)
+    total = 0
+    for n_in, n_out in zip(net.fan_ins, net.fan_outs, strict=True):
+        total += n_in * n_out + (n_out if net.bias else 0)
+    return total
+
+
+def forward(net: MLP, params: Params, X: jax.Array) -> tuple[list, list]:
+    """Pre-activations and layer inputs, for the structured NTK (no validation).
+
+    Returns
+    -------
+    inputs : list of arrays
+        ``h^l`` of shape ``(N, n_l)`` for l = 0..L (``h⁰ = X``): the input of layer l.
+    preacts : list of arrays
+        ``z^{l+1}`` of shape ``(N, n_{l+1})`` for l = 0..L; the last is ``(N, 1)``.
+    """
+    phi = net.activation.fn
+    h = X
+    inputs, preacts = [], []
+    for layer, ((W, b), (cw, cb)) in enumerate(zip(params, layer_multipliers(net), strict=True)):
+        z = cw * (h @ W)
+        if b is not None:
+            z = z + cb * b
+        inputs.append(h)
+        preacts.append(z)
+        if layer < net.depth:
+            h = phi(z)
+    return inputs, preacts
+
+
+def apply_fn(net: MLP, params: Params, X: jax.Array) -> jax.Array:
+    """Network output ``f(X)`` of shape ``(N,)``; JAX-traceable, no validation."""
+    return forward(net, params, X)[1][-1][:, 0]
+
+
+def apply(net: MLP, params: Params, X: object) -> np.ndarray:
+    """Network output on the rows of ``X``.
+
+    Parameters
+    ----------
+    net : MLP
+    params : list of (W, b)
+        From :func:`init_params` (or trained).
+    X : array_like, shape (N, d)
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+    """
+    X = check_inputs(net, params, X)
+    return np.asarray(_apply_jit(net, params, jnp.asarray(X)))
+
+
+_apply_jit = jax.jit(apply_fn, static_argnums=0)
+
+
+def check_inputs(net: MLP, params: Params, X: object, name: str = "X") -> np.ndarray:
+    """Validate ``net``, ``params`` and inputs ``X`` together; return X as float64."""
+    _check_net(net)
+    check_params(net, params)
+    return as_inputs(name, X, dim=net.input_dim)
+
+
+def check_params(net: MLP, params: object) -> None:
+    """Raise a clear error if ``params`` does not have the shapes ``net`` needs."""
+    if not isinstance(params, (list, tuple)) or len(params) != net.depth + 1:
+        raise ValueError(
+            f"params must be a list of {net.depth + 1} (W, b) pairs (one per layer, readout "
+            f"included), got {type(params).__name__} of length "
+            f"{len(params) if isinstance(params, (list, tuple)) else 'n/a'}"
+        )
+    for layer, (pair, n_in, n_out) in enumerate(
+        zip(params, net.fan_ins, net.fan_outs, strict=True)
+    ):
+        if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            raise ValueError(f"params[{layer}] must be a (W, b) pair, got {pair!r}")
+        W, b = pair
+        if tuple(np.shape(W)) != (n_in, n_out):
+            raise ValueError(
+                f"params[{layer}] W must have shape {(n_in, n_out)}, got {tuple(np.shape(W))}"
+            )
+        if net.bias and (b is None or tuple(np.shape(b)) != (n_out,)):
+            shape = None if b is None else tuple(np.shape(b))
+            raise ValueError(f"params[{layer}] b must have shape {(n_out,)}, got {shape}")
+        if not net.bias and b is not None:
+            raise ValueError(f"params[{layer}] b must be None (the network has no biases)")
+
+
+def flatten_params(params: Params) -> np.ndarray:
+    """All parameters as one vector of length P, in the order of :func:`jacobian` columns.
+
+    Layer by layer: ``W`` (row-major), then ``b``.
+    """
+    leaves = jax.tree_util.tree_leaves(params)
+    return np.concatenate([np.asarray(leaf).ravel() for leaf in leaves])
+
+
+def degrees_of_freedom(
+    net: MLP,
+    convention: str,
+    *,
+    params: Params | None = None,
+    X: object = None,
+    rtol: float | None = None,
+) -> int:
+    """Count the degrees of freedom of ``net`` under a named convention.
+
+    Parameters
+    ----------
+    net : MLP
+    convention : {"weights", "weights_minus_neurons", "jacobian_rank"}
+        ``"weights"``: P, all parameters.
+        ``"weights_minus_neurons"``: P minus the number of hidden neurons, the
+        count used by Geiger, Spigler et al. for ReLU networks, whose per-neuron
+        rescaling symmetry (input weights × c, output weights / c) removes one
+        direction per hidden neuron from the tangent space.  It is a convention:
+        it is computed for any activation.
+        ``"jacobian_rank"``: the numerical rank of the Jacobian ``J`` (N, P) on
+        the inputs ``X`` at ``params`` (both required); the count that actually
+        bounds the rank of the empirical NTK.
+    params : list of (W, b), optional
+    X : array_like, shape (N, d), optional
+    rtol : float, optional
+        Relative singular-value cutoff for ``"jacobian_rank"`` (see
+        :func:`ntkjam.linalg.rank_report`).
+
+    Returns
+    -------
+    int
+    """
+    convention = as_choice("convention", convention, DOF_CONVENTIONS)
+    P = param_count(net)
+    if convention == "weights":
+        return P
+    if convention == "weights_minus_neurons":
+        return P - sum(net.widths)
+    if params is None or X is None:
+        raise ValueError(
+            "convention 'jacobian_rank' needs params and X (the rank depends on both), "
+            f"got params={'None' if params is None else 'given'}, "
+            f"X={'None' if X is None else 'given'}"
+        )
+    from ntkjam.networks.empirical_ntk import numerical_rank
+
+    return numerical_rank(net, params, X, rtol=rtol)
+
+
+def _check_net(net: object) -> None:
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an ntkjam.networks.MLP (see mlp()), got {net!r}")

@@ -1,0 +1,266 @@
+"""The lazy-regime fitting problem: features (or a kernel), an offset, labels and a margin.
+
+One frozen object, whatever the source of the features (random features, truncated
+kernels, empirical-NTK Jacobians, an analytic kernel matrix).  Notation: N training
+points, P features (parameters), φ = N/P.
+
+The reachable outputs are the affine space ``f = f0 + J w`` (``w ∈ R^P``), which equals
+``f0 + range(K)`` for the Gram matrix ``K = J Jᵀ``.  The constraint of point ``i`` is
+
+    y_i f_i ≥ κ,      equivalently      Δ_i = κ − y_i f_i ≤ 0,
+
+with κ the margin.  Writing ``A = diag(y) J`` and ``b = κ − y ∘ f0`` (the Δ's at
+``w = 0``), ``Δ(w) = b − A w``: the solvers in :mod:`ntkjam.jamming` work with
+``(A, b)``.
+
+When only ``K`` is given, features are ``J = U Λ^{1/2}`` from
+:func:`ntkjam.linalg.psd_features` (eigenvalues below the tolerance dropped), so
+``w`` then lives in that eigenbasis and P = rank(K).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.linalg
+
+from ntkjam._validate import as_float_array, as_labels, as_real, as_square_symmetric
+from ntkjam.linalg import RankReport, default_rank_tolerance, psd_features, rank_report
+
+
+def _frozen(arr: np.ndarray) -> np.ndarray:
+    arr = np.array(arr, dtype=np.float64, copy=True)
+    arr.setflags(write=False)
+    return arr
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """Fit ``y_i (f0_i + J_i·w) ≥ κ`` for all i: the lazy-regime SAT/UNSAT problem.
+
+    Give features ``J`` or a kernel ``K`` (or both, then ``K`` must equal ``J Jᵀ``).
+
+    Parameters
+    ----------
+    y : array_like, shape (N,)
+        Labels, each −1 or +1.
+    J : array_like, shape (N, P), optional
+        Features (e.g. a Jacobian ∂f(x_i)/∂θ_p); finite.
+    K : array_like, shape (N, N), optional
+        Symmetric positive semi-definite Gram matrix (e.g. an NTK).
+    f0 : array_like, shape (N,), optional
+        Output offset (the network at initialisation); zeros by default.
+    margin : float
+        κ, finite (any sign; with ``f0 = 0`` and κ ≤ 0 the problem is trivially
+        satisfied by ``w = 0``).
+    rtol : float, optional
+        Relative cutoff for the numerical rank (singular values of ``J`` at most
+        ``rtol · s_max`` are zero; eigenvalues of ``K`` at most ``rtol · λ_max``
+        when only ``K`` is given).  Default ``max(N, P) · eps``, as in
+        :func:`ntkjam.linalg.rank_report`.
+
+    Notes
+    -----
+    Arrays are copied and made read-only.  Derived quantities (features, Gram,
+    rank, orthonormal basis of the reachable directions) are computed once, on
+    first use.
+    """
+
+    y: np.ndarray
+    J: np.ndarray | None = None
+    K: np.ndarray | None = None
+    f0: np.ndarray | None = None
+    margin: float = 1.0
+    rtol: float | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        y = as_labels("y", self.y)
+        n = y.shape[0]
+        if n < 1:
+            raise ValueError("y must contain at least one label, got an empty array")
+        if self.J is None and self.K is None:
+            raise ValueError("give features J (N, P) or a kernel K (N, N), got neither")
+        J = None
+        if self.J is not None:
+            J = as_float_array("J", self.J, ndim=2)
+            if J.shape[0] != n:
+                raise ValueError(
+                    f"J must have one row per label: shape ({n}, P), got {J.shape}"
+                )
+            if J.shape[1] < 1:
+                raise ValueError(f"J must have at least one column (P >= 1), got {J.shape}")
+        K = None
+        if self.K is not None:
+            K = as_square_symmetric("K", self.K)
+            if K.shape[0] != n:
+                raise ValueError(f"K must have shape ({n}, {n}) (one row per label), got {K.shape}")
+            if J is not None:
+                JJ = J @ J.T
+                err = float(np.max(np.abs(JJ - K)))
+                scale = max(float(np.max(np.abs(K))), np.finfo(float).tiny)
+                if err > 1e-8 * scale:
+                    raise ValueError(
+                        f"K must equal J Jᵀ when both are given, got max |K - J Jᵀ| = {err:.3g} "
+                        f"(relative {err / scale:.3g} > 1e-08)"
+                    )
+        if self.f0 is None:
+            f0 = np.zeros(n)
+        else:
+            f0 = as_float_array("f0", self.f0, ndim=1)
+            if f0.shape[0] != n:
+                raise ValueError(f"f0 must have length {n} (one output per label), got {f0.shape}")
+        margin = as_real("margin", self.margin)
+        rtol = None if self.rtol is None else as_real("rtol", self.rtol, nonnegative=True)
+        object.__setattr__(self, "y", _frozen(y))
+        object.__setattr__(self, "J", None if J is None else _frozen(J))
+        object.__setattr__(self, "K", None if K is None else _frozen(K))
+        object.__setattr__(self, "f0", _frozen(f0))
+        object.__setattr__(self, "margin", margin)
+        object.__setattr__(self, "rtol", rtol)
+
+    # ----------------------------------------------------------------- sizes
+    @property
+    def n_points(self) -> int:
+        """N, the number of constraints (training points)."""
+        return int(self.y.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        """P, the number of columns of :meth:`features` (rank(K) when only K is given)."""
+        if self.J is not None:
+            return int(self.J.shape[1])
+        return int(self.features().shape[1])
+
+    @property
+    def phi(self) -> float:
+        """φ = N / P."""
+        return self.n_points / self.n_features
+
+    # -------------------------------------------------------------- features
+    def features(self) -> np.ndarray:
+        """The features ``J``, shape (N, P); from ``psd_features(K)`` when only K is given."""
+        return self._features
+
+    @cached_property
+    def _features(self) -> np.ndarray:
+        if self.J is not None:
+            return self.J
+        return _frozen(psd_features(self.K, rtol=self.rtol))
+
+    def gram(self) -> np.ndarray:
+        """The Gram matrix ``K = J Jᵀ``, shape (N, N)."""
+        return self._gram
+
+    @cached_property
+    def _gram(self) -> np.ndarray:
+        if self.K is not None:
+            return self.K
+        return _frozen(self.J @ self.J.T)
+
+    def gram_matvec(self, v: object) -> np.ndarray:
+        """``K v`` for ``v`` of shape (N,) or (N, m), as ``J (Jᵀ v)`` when J is known.
+
+        Costs O(N P) per column instead of forming the N×N Gram matrix.
+        """
+        v = as_float_array("v", v, ndim=(1, 2))
+        if v.shape[0] != self.n_points:
+            raise ValueError(f"v must have {self.n_points} rows, got shape {v.shape}")
+        if self.J is not None:
+            return self.J @ (self.J.T @ v)
+        return self.K @ v
+
+    # ------------------------------------------------------------------ rank
+    def rank_report(self) -> RankReport:
+        """Numerical rank of the reachable directions (of ``J``, or of ``K``'s factor)."""
+        return self._rank_report
+
+    @cached_property
+    def _rank_report(self) -> RankReport:
+        return rank_report(self.features(), rtol=self.rtol)
+
+    @property
+    def rank(self) -> int:
+        """Dimension r of the reachable directions ``range(J) = range(K)``."""
+        return self.rank_report().rank
+
+    def orthonormal_basis(self) -> np.ndarray:
+        """An orthonormal basis ``U`` of ``range(J)``, shape (N, r).
+
+        From the thin SVD of ``J`` (or the eigendecomposition of ``K`` when only ``K``
+        is given), keeping the singular values above the rank tolerance.
+        """
+        return self.reduced_svd()[0]
+
+    def reduced_svd(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(U, s, V)`` with ``J ≈ U diag(s) Vᵀ``: U (N, r), s (r,) descending, V (P, r).
+
+        Only the r singular values above the rank tolerance are kept.
+        """
+        return self._basis
+
+    @cached_property
+    def _basis(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(U_r, s_r, V_r)`` with ``J ≈ U_r diag(s_r) V_rᵀ`` (V_r of shape (P, r))."""
+        if self.J is None:
+            F = self.features()  # U Λ^{1/2}: orthogonal columns of norms √λ
+            s = np.linalg.norm(F, axis=0)
+            order = np.argsort(-s, kind="stable")
+            F, s = F[:, order], s[order]
+            U = F / s
+            V = np.eye(F.shape[1])[:, order]
+            return _frozen(U), _frozen(s), _frozen(V)
+        U, s, Vt = scipy.linalg.svd(self.J, full_matrices=False, check_finite=False)
+        largest = float(s[0]) if s.size else 0.0
+        tol = (
+            self.rtol * largest
+            if self.rtol is not None
+            else default_rank_tolerance(self.J.shape, largest)
+        )
+        r = int(np.count_nonzero(s > tol))
+        return _frozen(U[:, :r]), _frozen(s[:r]), _frozen(Vt[:r].T)
+
+    # ------------------------------------------------------- the constraints
+    @property
+    def offsets(self) -> np.ndarray:
+        """``b = κ − y ∘ f0``, shape (N,): the Δ's at ``w = 0``."""
+        return self.margin - self.y * self.f0
+
+    def outputs(self, w: object) -> np.ndarray:
+        """``f = f0 + J w``, shape (N,), for ``w`` of shape (P,)."""
+        w = self._check_w(w)
+        return self.f0 + self.features() @ w
+
+    def margins(self, w: object) -> np.ndarray:
+        """Functional margins ``y_i f_i``, shape (N,); constraint i holds when ≥ κ."""
+        return self.y * self.outputs(w)
+
+    def deltas(self, w: object) -> np.ndarray:
+        """``Δ_i = κ − y_i f_i``, shape (N,); positive Δ_i means constraint i is violated."""
+        return self.margin - self.margins(w)
+
+    def loss(self, w: object) -> float:
+        """Quadratic hinge loss per sample, ``(1/N) Σ_i ½ max(0, Δ_i)²``."""
+        d = np.maximum(self.deltas(w), 0.0)
+        return float(0.5 * np.dot(d, d) / self.n_points)
+
+    def _check_w(self, w: object) -> np.ndarray:
+        w = as_float_array("w", w, ndim=1)
+        if w.shape[0] != self.n_features:
+            raise ValueError(f"w must have length P = {self.n_features}, got {w.shape[0]}")
+        return w
+
+
+def from_features(
+    J: object, y: object, *, f0: object = None, margin: float = 1.0, rtol: float | None = None
+) -> Problem:
+    """A :class:`Problem` from features ``J`` (N, P) and labels ``y`` (N,)."""
+    return Problem(y=y, J=J, f0=f0, margin=margin, rtol=rtol)
+
+
+def from_kernel(
+    K: object, y: object, *, f0: object = None, margin: float = 1.0, rtol: float | None = None
+) -> Problem:
+    """A :class:`Problem` from a PSD Gram matrix ``K`` (N, N) and labels ``y`` (N,)."""
+    return Problem(y=y, K=K, f0=f0, margin=margin, rtol=rtol)

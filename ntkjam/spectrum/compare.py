@@ -1,0 +1,246 @@
+"""Distances between measured eigenvalues and a predicted law, and comparison figures.
+
+A *law* is anything with ``cdf(x)`` (right-continuous, atom included) and ``atom``
+(the mass at exactly zero): :class:`~ntkjam.spectrum.random_matrix.SpectralLaw`,
+:class:`~ntkjam.spectrum.slq.SLQDensity`.  Measured eigenvalues within ``zero_tol``
+of zero count as zero modes, so the atom is compared as an atom rather than smeared
+by rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ntkjam._validate import as_float_array, as_real
+from ntkjam.spectrum.measured import default_zero_tolerance
+
+
+class Law(Protocol):
+    """A spectral law: a right-continuous CDF and an atom at zero."""
+
+    atom: float
+
+    def cdf(self, x: object) -> np.ndarray: ...
+
+
+def snap_zeros(eigenvalues: object, zero_tol: float | None = None) -> np.ndarray:
+    """Sorted eigenvalues with ``|λ| <= zero_tol`` set to exactly 0.
+
+    Default ``zero_tol``: ``N · eps · λ_max`` (:func:`default_zero_tolerance`).
+    """
+    lam = np.sort(as_float_array("eigenvalues", eigenvalues, ndim=1, copy=True))
+    if lam.size == 0:
+        raise ValueError("eigenvalues must contain at least one value, got an empty array")
+    if zero_tol is None:
+        tol = default_zero_tolerance(lam.size, float(max(np.max(np.abs(lam)), 0.0)))
+    else:
+        tol = as_real("zero_tol", zero_tol, nonnegative=True)
+    lam[np.abs(lam) <= tol] = 0.0
+    return lam
+
+
+def _empirical_steps(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct values ``u`` with the empirical CDF just before and at each of them."""
+    u, counts = np.unique(lam, return_counts=True)
+    after = np.cumsum(counts) / lam.size
+    before = after - counts / lam.size
+    return u, before, after
+
+
+def ks_distance(eigenvalues: object, law: Law, *, zero_tol: float | None = None) -> float:
+    """Kolmogorov–Smirnov distance ``sup_x |F_N(x) - F(x)|`` to a law with an atom.
+
+    Both CDFs are compared just before and at every distinct eigenvalue, which
+    finds the supremum exactly for a law whose only jump is the atom at zero.
+
+    Parameters
+    ----------
+    eigenvalues : array_like, shape (N,)
+        Measured eigenvalues.
+    law : Law
+        Prediction (``cdf`` and ``atom``).
+    zero_tol : float, optional
+        Eigenvalues with ``|λ| <= zero_tol`` are zero modes (default ``N eps λ_max``).
+
+    Returns
+    -------
+    float
+    """
+    lam = snap_zeros(eigenvalues, zero_tol)
+    u, before, after = _empirical_steps(lam)
+    F = np.asarray(law.cdf(u), dtype=np.float64)
+    F_before = F - np.where(u == 0.0, float(law.atom), 0.0)
+    return float(max(np.max(np.abs(after - F)), np.max(np.abs(before - F_before))))
+
+
+def ks_two_sample(a: object, b: object, *, zero_tol: float | None = None) -> float:
+    """Two-sample Kolmogorov–Smirnov distance between two sets of eigenvalues.
+
+    Zero modes of each set are snapped to 0 first (see :func:`snap_zeros`).
+    """
+    x = snap_zeros(a, zero_tol)
+    y = snap_zeros(b, zero_tol)
+    grid = np.unique(np.concatenate([x, y]))
+    Fx = np.searchsorted(x, grid, side="right") / x.size
+    Fy = np.searchsorted(y, grid, side="right") / y.size
+    return float(np.max(np.abs(Fx - Fy)))
+
+
+def wasserstein_distance(
+    eigenvalues: object, law: Law, *, zero_tol: float | None = None, n_sub: int = 8
+) -> float:
+    """Wasserstein-1 distance ``∫ |F_N(x) - F(x)| dx`` to a predicted law.
+
+    The integral runs over the union of the eigenvalues and the law's grid (when it
+    has one), each interval subdivided ``n_sub`` times (midpoint rule; ``F_N`` is
+    constant on each interval).
+
+    Returns
+    -------
+    float
+        In the units of the eigenvalues.
+    """
+    lam = snap_zeros(eigenvalues, zero_tol)
+    pts = [lam, [0.0]]
+    grid = getattr(law, "x", None)
+    if grid is not None:
+        pts.append(np.asarray(grid, dtype=np.float64))
+    knots = np.unique(np.concatenate([np.asarray(p, dtype=np.float64) for p in pts]))
+    frac = (np.arange(n_sub) + 0.5) / n_sub
+    widths = np.diff(knots)
+    mids = knots[:-1, None] + widths[:, None] * frac[None, :]
+    Fn = np.searchsorted(lam, mids, side="right") / lam.size
+    F = np.asarray(law.cdf(mids), dtype=np.float64)
+    return float(np.sum(np.abs(Fn - F).mean(axis=1) * widths))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Measured spectrum against a prediction.
+
+    Attributes
+    ----------
+    ks : float
+        Kolmogorov–Smirnov distance (atom included).
+    wasserstein : float
+        Wasserstein-1 distance.
+    measured_zero_fraction : float
+        Fraction of eigenvalues within the zero tolerance.
+    predicted_atom : float
+        Mass of the law at zero.
+    """
+
+    ks: float
+    wasserstein: float
+    measured_zero_fraction: float
+    predicted_atom: float
+
+
+def compare(eigenvalues: object, law: Law, *, zero_tol: float | None = None) -> Comparison:
+    """KS and Wasserstein distances and the atom, measured against predicted."""
+    lam = snap_zeros(eigenvalues, zero_tol)
+    return Comparison(
+        ks=ks_distance(lam, law, zero_tol=0.0),
+        wasserstein=wasserstein_distance(lam, law, zero_tol=0.0),
+        measured_zero_fraction=float(np.mean(lam == 0.0)),
+        predicted_atom=float(law.atom),
+    )
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One panel of :func:`plot_spectra`: measured eigenvalues and optional predictions.
+
+    Attributes
+    ----------
+    title : str
+        E.g. ``"φ = 2"``.
+    eigenvalues : numpy.ndarray, shape (N,)
+    laws : tuple of (str, law) pairs
+        Labelled predictions to overlay (anything with ``pdf(x)`` and ``atom``).
+    """
+
+    title: str
+    eigenvalues: np.ndarray
+    laws: tuple = ()
+
+
+def plot_spectra(
+    panels: Sequence[Panel],
+    *,
+    logx: bool = False,
+    bins: int = 60,
+    zero_tol: float | None = None,
+    ncols: int | None = None,
+):
+    """Histograms of the nonzero eigenvalues with predicted densities overlaid.
+
+    Histograms are normalised to the total number of eigenvalues, so they match the
+    continuous part of a law with an atom; each panel's legend reports the measured
+    zero fraction and the predicted atom.
+
+    Parameters
+    ----------
+    panels : sequence of Panel
+    logx : bool
+        Log-spaced bins and a logarithmic x axis; the density shown is then per unit
+        ``ln λ`` (``λ ρ(λ)``), which keeps a spectrum spanning decades readable.
+    bins : int
+    zero_tol : float, optional
+        Zero-mode tolerance (see :func:`snap_zeros`).
+    ncols : int, optional
+        Columns of the grid of panels (default: all in one row up to 4).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    if not panels:
+        raise ValueError("panels must contain at least one Panel, got none")
+    ncols = ncols or min(len(panels), 4)
+    nrows = -(-len(panels) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
+    for ax, panel in zip(axes.ravel(), panels, strict=False):
+        lam = snap_zeros(panel.eigenvalues, zero_tol)
+        nz = lam[lam > 0]
+        zero_frac = 1.0 - nz.size / lam.size
+        if nz.size:
+            lo, hi = float(nz.min()), float(nz.max())
+            edges = (
+                np.geomspace(lo * 0.98, hi * 1.02, bins + 1)
+                if logx
+                else np.linspace(0.0, hi * 1.02, bins + 1)
+            )
+            counts, _ = np.histogram(nz, bins=edges)
+            # On a log axis show the density per unit ln λ (λ ρ(λ)); otherwise per unit λ.
+            widths = np.diff(np.log(edges)) if logx else np.diff(edges)
+            heights = counts / (lam.size * widths)
+            ax.stairs(heights, edges, fill=True, alpha=0.4,
+                      label=f"measured (zero modes {zero_frac:.3f})")
+            xs = np.geomspace(edges[0], edges[-1], 800) if logx else np.linspace(
+                edges[0], edges[-1], 800)
+            for label, law in panel.laws:
+                curve = xs * law.pdf(xs) if logx else law.pdf(xs)
+                ax.plot(xs, curve, lw=1.5, label=f"{label} (atom {law.atom:.3f})")
+            # A hard edge (φ = 1) diverges like x^{-1/2}: scale to the histogram.
+            top = float(np.max(heights))
+            ax.set_ylim(0.0, 1.4 * top if top > 0 else None)
+        if logx:
+            ax.set_xscale("log")
+        ax.set_title(panel.title)
+        ax.set_xlabel("eigenvalue λ")
+        ax.set_ylabel("density per unit ln λ" if logx else "density")
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig

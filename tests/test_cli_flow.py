@@ -1,0 +1,55 @@
+"""Tests for the `ntkjam flow` command."""
+
+import numpy as np
+from typer.testing import CliRunner
+
+import ntkjam  # noqa: F401
+from ntkjam.cli import app
+from ntkjam.data import load_dataset
+from ntkjam.dynamics import StoppingRules, gradient_flow
+from ntkjam.kernels.features import random_features
+
+runner = CliRunner()
+
+
+def test_flow_features_writes_trajectory_and_figure(tmp_path):
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["flow", "--n", "60", "--n-test", "20", "--features", "relu",
+                                 "--p", "20", "--seed", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "converged" in result.output
+    z = np.load(out / "trajectory.npz", allow_pickle=False)
+    assert str(z["status"]) == "converged"
+    assert z["outputs"].shape == (z["times"].size, 60)
+    assert z["test_outputs"].shape == (z["times"].size, 20)
+    assert (out / "flow.png").stat().st_size > 10_000
+    # the same run through the library gives the same final outputs
+    ds = load_dataset("sphere", n_train=60, n_test=20, d=10, seed=3)
+    J = random_features(np.vstack([ds.X_train, ds.X_test]), 20, activation="relu", seed=3)
+    ref = gradient_flow(np.zeros(60), ds.y_train, "quadratic_hinge", features=J[:60],
+                        stopping=StoppingRules())
+    np.testing.assert_allclose(z["final_outputs"], ref.final_outputs, atol=1e-12)
+
+
+def test_flow_kernel_gd(tmp_path):
+    out = tmp_path / "gd"
+    result = runner.invoke(app, ["flow", "--n", "30", "--kernel", "ntk", "--method", "gd",
+                                 "--loss", "mse", "--lr", "0.5", "--steps", "200",
+                                 "--batch-size", "10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    z = np.load(out / "trajectory.npz", allow_pickle=False)
+    assert int(z["n_steps"]) <= 200 and z["loss"][-1] < z["loss"][0]
+
+
+def test_flow_bad_input_exits_2(tmp_path):
+    for args in (["--loss", "cross_entropy"], ["--lr", "0"], ["--features", "sigmoid"],
+                 ["--method", "sgd"], ["--n", "0"]):
+        result = runner.invoke(app, ["flow", "--n", "10", *args, "--out", str(tmp_path / "x")])
+        assert result.exit_code == 2, (args, result.output)
+        assert "error" in result.output
+
+
+def test_flow_help():
+    result = runner.invoke(app, ["flow", "--help"])
+    assert result.exit_code == 0
+    assert "trajectory" in result.output and "--features" in result.output
