@@ -73,9 +73,15 @@ def bench_features(n: int, p: int, probes: int, steps: int, exact_n: int, exact_
     result, t_slq = timed(slq, feature_operator(J), n_probes=probes, n_steps=steps, seed=0)
     print(f"  SLQ             {t_slq:8.1f} s   atom {result.atom:.4f} "
           f"(exact {max(0.0, 1 - p / n):.4f})   peak RSS {peak_rss_gb():.2f} GB")
-    J_small = J[:exact_n, :exact_p] * np.sqrt(p / exact_p)
-    exact, t_exact = timed(feature_eigenvalues, J_small)
-    small, t_small = timed(slq, feature_operator(J_small), n_probes=probes, n_steps=steps, seed=0)
+    if (exact_n, exact_p) == (n, p):
+        exact, t_exact = timed(feature_eigenvalues, J)
+        small, t_small = result, t_slq
+    else:
+        J_small = J[:exact_n, :exact_p] * np.sqrt(p / exact_p)
+        exact, t_exact = timed(feature_eigenvalues, J_small)
+        small, t_small = timed(
+            slq, feature_operator(J_small), n_probes=probes, n_steps=steps, seed=0
+        )
     print(f"  at N={exact_n}, P={exact_p}: exact (P x P Gram) {t_exact:.1f} s, "
           f"SLQ {t_small:.1f} s, KS(SLQ, exact) = {ks_distance(exact, small):.4f}")
     if (exact_n, exact_p) == (n, p):

@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 __all__ = [
     "HASH_SCHEME",
     "RESERVED_NAMES",
+    "STORE_COLUMNS",
     "SpecError",
     "SweepSpec",
     "Task",
@@ -60,25 +61,24 @@ __all__ = [
 #: Version of the task-key recipe; part of every key so a future change cannot collide.
 HASH_SCHEME = 1
 
-#: Column names of the store that parameters and measurements may not use.
-RESERVED_NAMES = frozenset(
-    {
-        "hash",
-        "experiment",
-        "seed",
-        "task_seed",
-        "status",
-        "params",
-        "measurements",
-        "arrays",
-        "error",
-        "wall_time",
-        "version",
-        "git_rev",
-        "host",
-        "finished_at",
-    }
+#: Fixed columns of the store, in table order; parameters and measurements may not use them.
+STORE_COLUMNS = (
+    "hash",
+    "experiment",
+    "seed",
+    "task_seed",
+    "status",
+    "params",
+    "measurements",
+    "arrays",
+    "error",
+    "wall_time",
+    "version",
+    "git_rev",
+    "host",
+    "finished_at",
 )
+RESERVED_NAMES = frozenset(STORE_COLUMNS)
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 #: A parameter, axis, measurement or registered-experiment name.

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam.sweep.spec import RESERVED_NAMES, SweepSpec, Task, canonical_json
+from ntkjam.sweep.spec import STORE_COLUMNS, SweepSpec, Task, canonical_json
 
 try:  # POSIX advisory locks; released by the kernel when the holder dies, even on SIGKILL
     import fcntl
@@ -62,22 +62,7 @@ ARRAYS_DIR = "arrays"
 LOCK_NAME = ".lock"
 SCHEMA_VERSION = 1
 
-_FIXED_COLUMNS = (
-    "hash",
-    "experiment",
-    "seed",
-    "task_seed",
-    "status",
-    "params",
-    "measurements",
-    "arrays",
-    "error",
-    "wall_time",
-    "version",
-    "git_rev",
-    "host",
-    "finished_at",
-)
+_FIXED_COLUMNS = STORE_COLUMNS
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -97,7 +82,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     finished_at TEXT
 );
 """
-assert set(_FIXED_COLUMNS) == RESERVED_NAMES
 
 
 class RunDirectoryBusy(RuntimeError):
