@@ -27,3 +27,13 @@ def friendly_errors(func: F) -> F:
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def parse_radius(value: str | None) -> float | str | None:
+    """The ``--radius`` option: a positive number, ``sqrt_d``, or unset (``None``)."""
+    if value is None or value == "sqrt_d":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"radius must be a positive number or 'sqrt_d', got {value!r}") from None

@@ -11,7 +11,7 @@ import numpy as np
 import typer
 
 from ntkjam.cli import app
-from ntkjam.cli._common import friendly_errors
+from ntkjam.cli._common import friendly_errors, parse_radius
 
 KERNELS = ("ntk", "nngp", "rbf", "polynomial")
 
@@ -80,15 +80,6 @@ def summarize_gram(K: np.ndarray, *, rtol: float | None = None) -> GramSummary:
         condition=condition,
         eigenvalues=lam,
     )
-
-
-def _parse_radius(value: str | None) -> float | str | None:
-    if value is None or value == "sqrt_d":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"radius must be a positive number or 'sqrt_d', got {value!r}") from None
 
 
 def _kernel_parameters(
@@ -201,7 +192,7 @@ def kernel(
         raise ValueError(f"n must be <= {DIGITS_SIZE} for digits (images available), got {n}")
     if d is None and data != "digits":
         d = 10
-    dataset = load_dataset(data, n_train=n, d=d, seed=seed, radius=_parse_radius(radius))
+    dataset = load_dataset(data, n_train=n, d=d, seed=seed, radius=parse_radius(radius))
     X = dataset.X_train
     params = _kernel_parameters(
         kernel,

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from ntkjam.cli import app
-from ntkjam.cli._common import friendly_errors
+from ntkjam.cli._common import friendly_errors, parse_radius
 
 OPTIMIZERS = ("gd", "flow", "adam")
 
@@ -22,15 +22,6 @@ def _parse_widths(widths: str) -> list[int]:
             f"widths must be comma-separated integers such as '256,256', got {widths!r}"
         ) from None
     return values
-
-
-def _parse_radius(value: str | None) -> float | str | None:
-    if value is None or value == "sqrt_d":
-        return value
-    try:
-        return float(value)
-    except ValueError:
-        raise ValueError(f"radius must be a positive number or 'sqrt_d', got {value!r}") from None
 
 
 def plot_trajectory(traj, meta: dict, path: Path) -> Path:
@@ -213,7 +204,7 @@ def train_command(
     )
     ds = load_dataset(
         data, n_train=n_train, n_test=n_test, d=d, labels=labels, seed=seed,
-        radius=_parse_radius(radius) if data != "gaussian" else None,
+        radius=parse_radius(radius) if data != "gaussian" else None,
     )
     params = init_params(net, init_seed)
     opt = {"gd": GD(lr=lr), "flow": GradientFlow(dt=lr), "adam": Adam(lr=lr)}[optimizer]
