@@ -309,9 +309,8 @@ def nngp_and_ntk(
         raise TypeError(f"quadrature must be an ntkjam.kernels.Quadrature, got {quadrature!r}")
     X1, X2 = _check_inputs(X1, X2)
     sw2, sb2 = sigma_w * sigma_w, sigma_b * sigma_b
-    has_closed_form = ex.CLOSED_FORMS.get(act.name) is not None and (
-        act is get_activation(act.name) if act.name in ex.CLOSED_FORMS else False
-    )
+    # A user Activation that merely reuses a built-in name gets the quadrature path.
+    has_closed_form = act.name in ex.CLOSED_FORMS and act is get_activation(act.name)
     if method == "closed_form" and not has_closed_form:
         raise ValueError(
             f"method='closed_form' needs activation in {sorted(ex.CLOSED_FORMS)}, "
