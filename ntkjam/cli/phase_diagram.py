@@ -1,4 +1,9 @@
-"""``ntkjam phase-diagram``: the jamming phase diagram, end to end (sweep, analysis, figures)."""
+"""``ntkjam phase-diagram`` and ``ntkjam trained-diagram``: jamming phase diagrams end to end.
+
+``phase-diagram`` solves the lazy (linearised) problem exactly; ``trained-diagram``
+trains small networks at several output scales α and compares them with the lazy
+verdicts of the same initial networks (sweep, analysis, figures).
+"""
 
 from __future__ import annotations
 
@@ -255,6 +260,243 @@ def phase_diagram_command(
                                              encoding="utf-8")
     figures = save_figures(a, directory / "figures")
     _print_summary(a, directory, summary, figures)
+    if summary.failed_total:
+        err_console.print(
+            f"{summary.failed_total} task(s) failed: see `ntkjam sweep status {directory}`",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+
+
+# ------------------------------------------------------------------ trained networks
+DEFAULT_TRAINED_OUTPUT = Path("runs/trained_diagram")
+
+
+def parse_alphas(text: str) -> list[float]:
+    """``"1,10,1000"`` → ``[1.0, 10.0, 1000.0]`` (each > 0 and finite, distinct, at least one)."""
+    import math
+
+    parts = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not parts:
+        raise ValueError(
+            f"--alpha must list at least one output scale (e.g. 1,10,1000), got {text!r}"
+        )
+    values = []
+    for t in parts:
+        try:
+            v = float(t)
+        except ValueError:
+            raise ValueError(f"--alpha must be numbers separated by commas, got {t!r}") from None
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"--alpha values must be finite and > 0, got {t}")
+        values.append(v)
+    if len(set(values)) != len(values):
+        raise ValueError(f"--alpha must not repeat a value, got {values}")
+    return values
+
+
+def _check_trained_directory(directory: Path, params: dict) -> None:
+    """Refuse a run directory that holds another experiment or other fixed settings."""
+    from ntkjam.sweep import stored_spec
+    from ntkjam.sweep.store import is_run_directory
+
+    if not is_run_directory(directory):
+        return
+    spec = stored_spec(directory)
+    if spec is None:
+        return
+    if spec.experiment != "trained_phase_diagram":
+        raise ValueError(
+            f"run directory '{directory}' holds a {spec.experiment!r} sweep, not a trained "
+            "diagram; choose another --output"
+        )
+    if dict(spec.params) != params:
+        diff = sorted(k for k in set(spec.params) | set(params)
+                      if spec.params.get(k) != params.get(k))
+        k = diff[0]
+        raise ValueError(
+            f"run directory '{directory}' holds a trained diagram with {k}="
+            f"{spec.params.get(k)!r}, not {params.get(k)!r}; use another --output (the grid "
+            "and seeds may change between runs, the fixed settings may not)"
+        )
+
+
+def _bound(v: float, lo: float, hi: float) -> str:
+    """A crossing, or where it lies when it falls outside the φ grid [lo, hi]."""
+    import math
+
+    if not math.isfinite(v):
+        return "—"
+    if v > hi:
+        return f"> {hi:.2f}"
+    if v < lo:
+        return f"< {lo:.2f}"
+    return f"{v:.3f}"
+
+
+def _print_trained_summary(a, directory: Path, summary, figures) -> None:
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    s = a.settings
+    title = (
+        f"Trained networks — one hidden ReLU layer, d = {s.get('d')}, labels {s.get('labels')}, "
+        f"κ = {s.get('margin')}, step {s.get('step_rule')} (lr = {s.get('lr')}, momentum "
+        f"{s.get('momentum')}), budget {s.get('max_steps')} steps  (N = points, P = "
+        "parameters, φ = N/P)"
+    )
+    table = Table(title=title, title_justify="left")
+    for col in ("P", "α", "S/U/B/nan", "φ_c⁻ (95 % CI)", "φ_c⁺", "=lazy", "ΔK/K₀"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for c in a.curves:
+        lo, hi = float(c.sat.phi.min()), float(c.sat.phi.max())
+        cr, cu = c.crossing, c.crossing_upper
+        low = _bound(cr.phi_c, lo, hi)
+        if lo <= cr.phi_c <= hi:
+            low += f" ({_fmt(cr.ci_low, 2)}–{_fmt(cr.ci_high, 2)})"
+        counts = (f"{int(c.sat.n_sat.sum())}/{int(c.n_unsat.sum())}/"
+                  f"{int(c.n_max_steps.sum())}/{int(c.n_nan.sum())}")
+        kc = (f"{np.nanmedian(c.kernel_change):.2g}" if np.any(np.isfinite(c.kernel_change))
+              else "—")
+        table.add_row(str(c.n_params), f"{c.alpha:g}", counts, low, _bound(cu.phi_c, lo, hi),
+                      _fmt(c.agreement, 2), kc)
+    for lz, cr in zip(a.lazy, a.lazy_crossings, strict=True):
+        lo, hi = float(lz.phi.min()), float(lz.phi.max())
+        low = _bound(cr.phi_c, lo, hi)
+        if lo <= cr.phi_c <= hi:
+            low += f" ({_fmt(cr.ci_low, 2)}–{_fmt(cr.ci_high, 2)})"
+        table.add_row(str(lz.n_params), "lazy", f"{int(lz.n_sat.sum())}/"
+                      f"{int((lz.n_total - lz.n_sat).sum())}/0/0", low, "exact", "", "0")
+        table.add_row("", "Cover", "", _fmt(2 * lz.rank / lz.n_params), f"rank {lz.rank}", "", "")
+    table.caption = (
+        "S/U/B: runs ending SAT, UNSAT, out of budget. φ_c⁻: P(SAT) = ½ (lower bound); "
+        "φ_c⁺: the same with the runs out of budget counted SAT (upper bound). =lazy: "
+        "fraction of the decided runs with the lazy verdict. ΔK/K₀: median "
+        "‖K_T − K_0‖/‖K_0‖. lazy: exact verdicts of the same initial networks (all α "
+        "pooled); Cover: 2·rank/P."
+    )
+    console.print(table)
+    lines = [
+        "against the lazy verdict of the same initial network — reached SAT where lazy is "
+        "UNSAT / ended UNSAT where lazy is SAT: " + ", ".join(
+            f"α = {c.alpha:g}: {int(c.n_beyond_lazy.sum())}/{int(c.n_stuck.sum())}"
+            for c in a.curves),
+        f"tasks: {a.n_done} done, {a.n_failed} failed",
+        f"run: {summary.total} tasks, {summary.skipped} already stored, ran "
+        f"{summary.done + summary.failed} in {summary.wall_time:.1f} s → {directory}",
+        "figures: " + ", ".join(str(p.name) for p in figures),
+    ]
+    lines += [f"note: {n}" for n in a.notes]
+    for line in lines:
+        console.print(line, highlight=False)
+
+
+@app.command("trained-diagram")
+@friendly_errors
+def trained_diagram_command(
+    sizes: Annotated[
+        str, typer.Option("--P", "-P", help="Target parameter counts P, comma-separated (width "
+                          "round(P/(d+1)), P = width·(d+1)).")
+    ] = "72",
+    alphas: Annotated[
+        str, typer.Option("--alpha", "-a", help="Output scales α, comma-separated (large: lazy, "
+                          "small: feature learning).")
+    ] = "1,10,1000",
+    phi_min: Annotated[float, typer.Option(help="Smallest φ = N/P (> 0).")] = 0.6,
+    phi_max: Annotated[float, typer.Option(help="Largest φ.")] = 1.8,
+    phi_num: Annotated[int, typer.Option(help="Number of φ values (linspace).")] = 7,
+    seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, α, φ) point.")] = 6,
+    d: Annotated[int, typer.Option(help="Input dimension (inputs on the sphere S^(d-1)).")] = 5,
+    labels: Annotated[str, typer.Option(help="Labels: random or teacher (linear).")] = "random",
+    margin: Annotated[float, typer.Option(help="Margin κ of the quadratic hinge (> 0).")] = 1.0,
+    lr: Annotated[
+        float, typer.Option(help="Step in units of N/λ_max(K) (< 2, the stability limit).")
+    ] = 1.0,
+    step_rule: Annotated[
+        str, typer.Option(help="tracked: lr·N/λ_max(K_t), K_t followed during training; "
+                          "fixed: lr·N/λ_max(K_0).")
+    ] = "tracked",
+    momentum: Annotated[
+        float, typer.Option(help="Heavy-ball momentum β in [0, 1); 0 = gradient descent.")
+    ] = 0.0,
+    max_steps: Annotated[int, typer.Option(help="Budget: steps per training.")] = 200_000,
+    window: Annotated[int, typer.Option(help="UNSAT rule: steps over which the loss is "
+                                        "compared.")] = 5_000,
+    rtol: Annotated[float, typer.Option(help="UNSAT rule: relative decrease below which the "
+                                        "loss has converged.")] = 1e-4,
+    sat_tol: Annotated[float, typer.Option(help="SAT rule: κ − y_i F_i ≤ sat_tol for all "
+                                           "i.")] = 1e-6,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w",
+                          help="1: in this process. k > 1: a local Dask cluster of k processes.")
+    ] = 1,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Run directory (store, figures, analysis).")
+    ] = DEFAULT_TRAINED_OUTPUT,
+    model: Annotated[
+        str, typer.Option(help="Crossing model fitted to P(SAT): erf or logistic.")
+    ] = "erf",
+    n_boot: Annotated[int, typer.Option(help="Bootstrap samples (over seeds) per curve.")] = 200,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """The jamming phase diagram of trained networks, against the lazy prediction.
+
+    For every P, output scale α, φ = N/P and seed: draw N random-label points
+    on the sphere and a one-hidden-layer ReLU network with P parameters, train
+    α·(f − f₀) with the quadratic hinge (float64, full-batch gradient descent,
+    optionally with momentum) until SAT (every margin met), UNSAT (the loss
+    has converged to a positive value) or the step budget runs out, and solve
+    the lazy problem of the same initial network exactly.
+
+    Results go to a resumable sweep store in OUTPUT, then: P(SAT) vs φ per α
+    (runs out of budget bracketed), φ_c(α), the lazy φ_c and Cover's
+    2·rank/P.  Figures in OUTPUT/figures, numbers in OUTPUT/analysis.json.
+    See docs/phase_diagram_trained.md.
+
+    The defaults (P = 72, α = 1, 10, 1000, 7 values of φ in [0.6, 1.8],
+    6 seeds: 126 trainings of up to 200 000 steps) take about 6 minutes of
+    CPU (3 s per training); --momentum 0.9 converges several times faster.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from ntkjam import sweep
+    from ntkjam.analysis import analyze_trained
+    from ntkjam.experiments.trained import trained_spec
+    from ntkjam.plots import save_trained_figures
+    from ntkjam.sweep.store import RunDirectoryBusy
+
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    params = {
+        "d": int(d), "labels": labels, "margin": float(margin), "lr": float(lr),
+        "step_rule": step_rule, "momentum": float(momentum), "max_steps": int(max_steps),
+        "window": int(window), "rtol": float(rtol), "sat_tol": float(sat_tol),
+    }
+    spec = trained_spec(
+        P=parse_sizes(sizes), alpha=parse_alphas(alphas), phi_min=phi_min, phi_max=phi_max,
+        phi_num=phi_num, seeds=seeds, output=str(output), **params,
+    )
+    directory = spec.output_dir()
+    _check_trained_directory(directory, dict(spec.params))
+    try:
+        with threadpool_limits(limits=1):
+            summary = sweep.run(spec, workers=workers, progress=not quiet)
+    except RunDirectoryBusy as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted: finished tasks are stored in {directory}; run the same command "
+            "again to resume", highlight=False,
+        )
+        raise typer.Exit(code=130) from None
+    a = analyze_trained(directory, model=model, n_boot=n_boot)
+    (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
+                                             encoding="utf-8")
+    figures = save_trained_figures(a, directory / "figures")
+    _print_trained_summary(a, directory, summary, figures)
     if summary.failed_total:
         err_console.print(
             f"{summary.failed_total} task(s) failed: see `ntkjam sweep status {directory}`",

@@ -1,0 +1,621 @@
+"""The jamming phase diagram of *trained* networks, against the lazy prediction.
+
+One task trains one small network — one hidden ReLU layer of width
+``round(P / (d + 1))`` without biases (the network of the ``"ntk_jacobian"``
+source of :mod:`ntkjam.experiments.phase_diagram`, NTK parameterization), so its
+parameter count is ``n_params = width · (d + 1)`` — on N = round(φ · n_params)
+random-label points of the sphere S^{d−1}, with the quadratic hinge loss
+``ℓ = ½ max(0, κ − y F)²`` and the output scale α of
+:func:`ntkjam.networks.train` (``F = α (f_θ − f_θ₀)``, loss ``L̃/α²``; large α is
+the lazy regime, small α the feature-learning regime), in float64, until a
+stopping rule fires:
+
+* ``"sat"`` — every constraint holds, ``N_Δ = #{κ − y_i F_i > sat_tol} = 0``;
+* ``"unsat"`` — the best loss so far is positive and decreased by less than
+  ``rtol`` (relative) over the last ``window`` steps;
+* ``"max_steps"`` — the budget of iterations ran out first (undecided);
+* ``"nan"`` — the loss or the outputs stopped being finite.
+
+These are the rules :class:`~ntkjam.networks.SATReached`,
+:class:`~ntkjam.networks.UNSATConverged` and :class:`~ntkjam.networks.Budget` of
+:func:`ntkjam.networks.train`, with the same semantics (the UNSAT rule compares the
+*best* loss so far: the loss itself whenever it decreases monotonically, as under
+gradient descent in the lazy regime; with momentum the loss oscillates).  The loop is
+:func:`train_to_convergence`, the whole training inside one compiled
+``lax.while_loop``: about 30× faster than the Python loop of ``train`` on these tiny
+networks, where the per-step overhead dominates; with a fixed step it takes exactly
+the steps of ``train(..., optimizer=GD(lr))`` (tested).
+
+The step (``step_rule``): ``"tracked"`` (default) is gradient descent at a fixed
+fraction ``lr`` of the *current* stability limit, ``lr_t = lr · N / λ_max(K_t)``
+(``lr = 1``: half the limit ``2N/λ_max`` of the dynamics ``Ḟ = −K_t ∇_F L̃``), with
+λ_max(K_t) followed by one power iteration per step.  In the lazy regime K_t = K_0
+and this is plain gradient descent.  In the feature regime the kernel grows during
+training (‖K_T − K_0‖/‖K_0‖ of 10–400 at α ≤ 1 for these widths), and a step fixed
+from K_0 ends beyond the stability limit: the outputs catapult and ReLU units die,
+and the verdict then depends on the step (measured while writing this module: at
+α = 1 the same instances went SAT at ``lr = 0.1`` and UNSAT at ``lr = 1``).
+``"fixed"`` keeps ``lr · N / λ_max(K_0)`` throughout.  (A monotone "reject the steps
+that raise the loss" rule was tried first and fails here: at ReLU kinks the loss is
+not smooth, the step collapses to ~1e-7 and the run stalls into a false UNSAT.)
+``momentum`` > 0 adds a heavy-ball term: faster on the ill-conditioned kernels of
+these networks, but another dynamics (see :func:`train_to_convergence`).
+
+The same task also solves the lazy problem of the *initial* network exactly
+(:func:`ntkjam.networks.lazy_problem` on its Jacobian,
+:func:`ntkjam.jamming.minimize_quadratic_hinge`, certified both ways; the LP when
+the Newton certificate does not check out): ``lazy_sat`` is what an infinitely
+lazy network (α → ∞, unlimited time) would do on the same instance.  Centered
+(``f₀ = 0``) the lazy constraints are homogeneous, so that verdict does not depend
+on α or κ.  Registered as ``"trained_phase_diagram"``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.sweep.registry import register
+
+__all__ = [
+    "DEFAULTS",
+    "STATUSES",
+    "TrainOutcome",
+    "check_params",
+    "lr_scale",
+    "network_width",
+    "train_to_convergence",
+    "trained_spec",
+    "trained_task",
+]
+
+STATUSES = ("sat", "unsat", "max_steps", "nan")
+_CODES = {1: "sat", 2: "unsat", 3: "max_steps", 4: "nan"}
+LABELS = ("random", "teacher")
+STEP_RULES = ("tracked", "fixed")
+
+#: Parameters of the task and their defaults (``None``: required).
+DEFAULTS: dict[str, Any] = {
+    "P": None,
+    "phi": None,
+    "alpha": 1.0,
+    "d": 5,
+    "labels": "random",
+    "margin": 1.0,
+    "sigma_w": 2**0.5,
+    "lr": 1.0,
+    "step_rule": "tracked",
+    "momentum": 0.0,
+    "max_steps": 200_000,
+    "window": 5_000,
+    "rtol": 1e-4,
+    "sat_tol": 1e-6,
+}
+
+
+def network_width(P: int, d: int) -> int:
+    """Hidden width whose parameter count ``width · (d + 1)`` is nearest P (≥ 1).
+
+    The same rule as the ``"ntk_jacobian"`` source of the lazy phase diagram, so the
+    two experiments build the same networks.
+    """
+    return max(1, round(as_int("P", P, minimum=1) / (as_int("d", d, minimum=1) + 1)))
+
+
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """Validate the task parameters and fill in the defaults.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown or missing parameter; φ ≤ 0; P < 1; α ≤ 0; d < 2; margin, σ_w,
+        lr, rtol or sat_tol not finite or out of range; window or max_steps < 1;
+        unknown labels or step rule; momentum outside [0, 1).
+    """
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ValueError(
+            f"trained_phase_diagram: unknown parameter {unknown[0]!r}; allowed: "
+            f"{', '.join(DEFAULTS)}"
+        )
+    missing = [k for k, v in DEFAULTS.items() if v is None and k not in params]
+    if missing:
+        raise ValueError(f"trained_phase_diagram: parameter {missing[0]!r} is required")
+    p = {**DEFAULTS, **params}
+    p["P"] = as_int("P", p["P"], minimum=1)
+    p["phi"] = as_real("phi", p["phi"], positive=True)
+    p["alpha"] = as_real("alpha", p["alpha"], positive=True)
+    p["d"] = as_int("d", p["d"], minimum=2)
+    p["labels"] = as_choice("labels", p["labels"], LABELS)
+    p["margin"] = as_real("margin", p["margin"], positive=True)
+    p["sigma_w"] = as_real("sigma_w", p["sigma_w"], positive=True)
+    p["lr"] = as_real("lr", p["lr"], positive=True)
+    if p["lr"] >= 2.0:
+        raise ValueError(
+            f"lr must be < 2 (in units of N/λ_max(K); 2 is the stability limit), got {p['lr']}"
+        )
+    p["step_rule"] = as_choice("step_rule", p["step_rule"], STEP_RULES)
+    p["momentum"] = as_real("momentum", p["momentum"], nonnegative=True)
+    if p["momentum"] >= 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {p['momentum']}")
+    p["max_steps"] = as_int("max_steps", p["max_steps"], minimum=1)
+    p["window"] = as_int("window", p["window"], minimum=1)
+    p["rtol"] = as_real("rtol", p["rtol"], nonnegative=True)
+    p["sat_tol"] = as_real("sat_tol", p["sat_tol"], nonnegative=True)
+    return p
+
+
+# ----------------------------------------------------------------------- training loop
+@dataclass(frozen=True)
+class TrainOutcome:
+    """The end of one :func:`train_to_convergence` run.
+
+    Attributes
+    ----------
+    status : {"sat", "unsat", "max_steps", "nan"}
+    steps : int
+        Gradient steps taken.
+    time : float
+        Function-space time ``t = Σ lr`` (α-independent units, see
+        :func:`ntkjam.networks.train`).
+    loss : float
+        ``L̃ = (1/N) Σ_i ½ max(0, κ − y_i F_i)²`` at the end (loss per sample).
+    n_delta : int
+        ``N_Δ = #{κ − y_i F_i > sat_tol}`` at the end.
+    lr_initial, lr_final : float
+        The step size at the start and at the end.
+    params : list of (W, b)
+        Final parameters.
+    outputs : numpy.ndarray, shape (N,)
+        Final ``F = α (f_θ − f_θ₀)`` on the training points.
+    seconds : float
+        Wall-clock time of the loop, compilation included (machine-dependent).
+    """
+
+    status: str
+    steps: int
+    time: float
+    loss: float
+    n_delta: int
+    lr_initial: float
+    lr_final: float
+    params: list
+    outputs: np.ndarray
+    seconds: float
+
+
+def _stop_settings(stop) -> tuple[int, float, int]:
+    """(window, rtol, max_steps) from a (SATReached, UNSATConverged, Budget) tuple."""
+    from ntkjam.networks import Budget, UNSATConverged
+
+    stop = tuple(stop)
+    kinds = [type(r) for r in stop]
+    if sorted(k.__name__ for k in kinds) != ["Budget", "SATReached", "UNSATConverged"]:
+        raise ValueError(
+            "stop must hold exactly one SATReached, one UNSATConverged and one Budget rule, "
+            f"got {[k.__name__ for k in kinds]}"
+        )
+    unsat = next(r for r in stop if isinstance(r, UNSATConverged))
+    budget = next(r for r in stop if isinstance(r, Budget))
+    if unsat.time_window is not None:
+        raise ValueError(
+            f"UNSATConverged.time_window is not supported here (window in steps only), "
+            f"got {unsat.time_window}"
+        )
+    if math.isfinite(budget.max_time):
+        raise ValueError(f"Budget.max_time is not supported here, got {budget.max_time}")
+    return unsat.window, float(unsat.rtol), budget.max_steps
+
+
+@partial(jax.jit, static_argnames=("net", "loss", "window", "tracked"))
+def _run_loop(params, X, y, f_ref, alpha, lr0, momentum, v0, sat_tol, rtol, max_steps, *,
+              net, loss, window, tracked):
+    """The whole training as one ``lax.while_loop``; see :func:`train_to_convergence`."""
+    from ntkjam.networks.mlp import apply_fn
+
+    n = X.shape[0]
+    margin = loss.margin
+
+    def evaluate(p):
+        F, pullback = jax.vjp(lambda q: alpha * (apply_fn(net, q, X) - f_ref), p)
+        L = jnp.mean(loss.value(F, y)) / alpha**2
+        # The loss's own derivative fixes the subgradient convention at the hinge
+        # kink, exactly as ntkjam.networks.train does.
+        (g,) = pullback(loss.grad(F, y) / (n * alpha**2))
+        return L, F, g
+
+    def kernel_times(p, v):
+        """K_t v = J (Jᵀ v) with the unscaled Jacobian of f_θ."""
+        f = lambda q: apply_fn(net, q, X)  # noqa: E731
+        _, pullback = jax.vjp(f, p)
+        return jax.jvp(f, (p,), pullback(v))[1]
+
+    def step_size(p, v):
+        """One power iteration on K_t: (lr0 · N / λ̂_max(K_t), next iterate)."""
+        Kv = kernel_times(p, v)
+        lam = jnp.linalg.norm(Kv)  # ≤ λ_max for a unit v; → λ_max as v converges
+        return lr0 * n / lam, Kv / lam
+
+    def body(s):
+        p, mom, g, L, F, step, t, v, ring, _, _ = s
+        lr, v = step_size(p, v) if tracked else (lr0, v)
+        # Heavy ball: mom ← β mom − lr g, θ ← θ + mom (β = 0: θ − lr g, bit for bit).
+        mom = jax.tree_util.tree_map(lambda m, b: momentum * m - lr * b, mom, g)
+        p = jax.tree_util.tree_map(lambda a, m: a + m, p, mom)
+        L, F, g = evaluate(p)
+        step = step + 1
+        t = t + lr
+        # The UNSAT rule compares the best loss so far with the best `window` steps ago
+        # (the loss itself when it decreases monotonically, as gradient descent's does
+        # in the lazy regime): a ring buffer of window + 1 entries.
+        best = jnp.minimum(L, ring[(step - 1) % (window + 1)])
+        old = ring[(step - window) % (window + 1)]
+        ring = ring.at[step % (window + 1)].set(best)
+        finite = jnp.isfinite(L) & jnp.all(jnp.isfinite(F))
+        n_bad = jnp.sum(margin - y * F > sat_tol)
+        unsat = (best > 0) & (step >= window) & (old - best <= rtol * best)
+        # Rules in the order of ntkjam.networks.train: non-finite, SAT, UNSAT, budget.
+        code = jnp.where(~finite, 4, jnp.where(n_bad == 0, 1, jnp.where(
+            unsat, 2, jnp.where(step >= max_steps, 3, 0)))).astype(jnp.int64)
+        return p, mom, g, L, F, step, t, v, ring, code, jnp.asarray(lr, dtype=jnp.float64)
+
+    L, F, g = evaluate(params)
+    ring = jnp.zeros(window + 1).at[0].set(L)
+    zero = jnp.zeros((), dtype=jnp.int64)
+    mom = jax.tree_util.tree_map(jnp.zeros_like, params)
+    state = (params, mom, g, L, F, zero, jnp.zeros(()), v0, ring, zero, jnp.zeros(()))
+    p, _, _, L, F, step, t, _, _, code, lr = lax.while_loop(lambda s: s[-2] == 0, body, state)
+    return p, L, F, step, t, code, lr
+
+
+def train_to_convergence(
+    net,
+    params,
+    X: object,
+    y: object,
+    *,
+    alpha: float = 1.0,
+    margin: float = 1.0,
+    lr: float | None = None,
+    lr_fraction: float | None = None,
+    momentum: float = 0.0,
+    stop=None,
+    sat_tol: float = 1e-9,
+) -> TrainOutcome:
+    """Train ``α (f_θ − f_θ₀)`` with the quadratic hinge until a stopping rule fires.
+
+    Parameters
+    ----------
+    net : ntkjam.networks.MLP
+    params : list of (W, b)
+        Initial parameters θ₀ (also the reference of the centered output).
+    X : array_like, shape (N, d)
+    y : array_like, shape (N,)
+        ±1 labels.
+    alpha : float
+        Output scale α > 0.
+    margin : float
+        κ > 0.
+    lr : float, optional
+        Fixed step: plain gradient descent ``θ ← θ − lr ∇L``, the dynamics of
+        ``ntkjam.networks.train(..., optimizer=GD(lr))``.
+    lr_fraction : float, optional
+        Tracked step ``lr_t = lr_fraction · N / λ̂_max(K_t)``, with λ̂ from one power
+        iteration on the current kernel per step, started from the top eigenvector of
+        K_0 (so λ̂ = λ_max(K_0) in the lazy regime).  In (0, 2); 2 is the stability
+        limit of the lazy dynamics.  Give exactly one of ``lr`` and ``lr_fraction``.
+    momentum : float
+        Heavy-ball β in [0, 1): ``m ← β m − lr ∇L``, ``θ ← θ + m``.  0 (default) is
+        gradient descent exactly.  Momentum keeps the lazy limit (the weights still
+        move by O(1/α)) and converges faster on the ill-conditioned kernels of these
+        networks, but it is another dynamics: in the feature regime its verdicts can
+        differ from gradient descent's.
+    stop : tuple of (SATReached, UNSATConverged, Budget), optional
+        The stopping rules of :func:`ntkjam.networks.train` (default
+        ``UNSATConverged(window=5000, rtol=1e-4)``, ``Budget(max_steps=200000)``);
+        ``time_window`` and ``max_time`` are not supported.
+    sat_tol : float
+        A constraint is unsatisfied when ``κ − y_i F_i > sat_tol`` (``unsat_tol`` of
+        ``train``).
+
+    Returns
+    -------
+    TrainOutcome
+    """
+    from ntkjam._validate import as_inputs, as_labels
+    from ntkjam.losses import get_loss
+    from ntkjam.networks import Budget, SATReached, UNSATConverged, empirical_ntk
+    from ntkjam.networks.mlp import apply_fn
+    from ntkjam.networks.mlp import check_params as check_net_params
+
+    check_net_params(net, params)
+    X = as_inputs("X", X, dim=net.input_dim)
+    y = as_labels("y", y, n=X.shape[0])  # ±1
+    alpha = as_real("alpha", alpha, positive=True)
+    margin = as_real("margin", margin, positive=True)
+    if (lr is None) == (lr_fraction is None):
+        raise ValueError(
+            f"give exactly one of lr (fixed step) and lr_fraction (tracked step), got "
+            f"lr = {lr!r}, lr_fraction = {lr_fraction!r}"
+        )
+    tracked = lr_fraction is not None
+    if tracked:
+        lr_fraction = as_real("lr_fraction", lr_fraction, positive=True)
+        if lr_fraction >= 2.0:
+            raise ValueError(f"lr_fraction must be < 2 (the stability limit), got {lr_fraction}")
+    else:
+        lr = as_real("lr", lr, positive=True)
+    momentum = as_real("momentum", momentum, nonnegative=True)
+    if momentum >= 1.0:
+        raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+    sat_tol = as_real("sat_tol", sat_tol, nonnegative=True)
+    if stop is None:
+        stop = (SATReached(), UNSATConverged(window=5_000, rtol=1e-4),
+                Budget(max_steps=200_000))
+    window, rtol, max_steps = _stop_settings(stop)
+    loss = get_loss("quadratic_hinge", margin=margin)
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    params = [(jnp.asarray(W), None if b is None else jnp.asarray(b)) for W, b in params]
+    if tracked:
+        evals, evecs = np.linalg.eigh(empirical_ntk(net, params, X))
+        if not evals[-1] > 0:
+            raise ValueError(f"K_0 must have a positive eigenvalue, got λ_max = {evals[-1]}")
+        v0 = evecs[:, -1]
+        step0 = lr_fraction * X.shape[0] / evals[-1]
+    else:
+        v0 = np.zeros(X.shape[0])
+        step0 = lr
+    start = time.perf_counter()
+    p, L, F, step, t, code, lr_end = _run_loop(
+        params, Xj, yj, apply_fn(net, params, Xj), alpha, lr_fraction if tracked else lr,
+        momentum, jnp.asarray(v0), sat_tol, rtol, max_steps, net=net, loss=loss, window=window,
+        tracked=tracked,
+    )
+    F = np.asarray(F)
+    seconds = time.perf_counter() - start
+    steps = int(step)
+    return TrainOutcome(
+        status=_CODES[int(code)],
+        steps=steps,
+        # Fixed step: t = lr · steps exactly, as in ntkjam.networks.train.
+        time=float(t) if tracked else steps * lr,
+        loss=float(L) * alpha**2,
+        n_delta=int(np.sum(margin - y * F > sat_tol)),
+        lr_initial=float(step0),
+        lr_final=float(lr_end) if tracked else lr,
+        params=p,
+        outputs=F,
+        seconds=seconds,
+    )
+
+
+def lr_scale(K0: object) -> float:
+    """``N / λ_max(K_0)``: the gradient-descent step at half the lazy stability limit.
+
+    The lazy dynamics ``F_{t+1} = F_t − lr K ∇_F L̃`` with ``∇²_F L̃ ≤ I/N`` is stable
+    (and the loss decreases at every step) for ``lr < 2 N / λ_max(K)``.
+    """
+    K0 = np.asarray(K0, dtype=np.float64)
+    top = float(np.linalg.eigvalsh(K0)[-1])
+    if not top > 0:
+        raise ValueError(f"K_0 must have a positive eigenvalue, got λ_max = {top}")
+    return K0.shape[0] / top
+
+
+# --------------------------------------------------------------------------------- task
+def _lazy_verdict(net, params, X, y, margin: float):
+    """Exact lazy verdict of the initial network (centered: f₀ = 0) on its Jacobian."""
+    from ntkjam.jamming import lp_certificate, minimize_quadratic_hinge
+    from ntkjam.networks import lazy_problem
+
+    problem = lazy_problem(net, params, X, y, margin=margin, centered=True, use="jacobian")
+    result = minimize_quadratic_hinge(problem)
+    verdict = result.verdict
+    if verdict == "unknown":
+        verdict = lp_certificate(problem).verdict
+        if verdict == "unknown":
+            raise ValueError(
+                f"no verified lazy SAT/UNSAT certificate for N = {X.shape[0]} "
+                f"(Newton: {result.check.reason}; LP: unknown)"
+            )
+    return verdict, result
+
+
+@register("trained_phase_diagram")
+def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Train one network to SAT/UNSAT convergence and compare with its lazy verdict.
+
+    Parameters
+    ----------
+    params : dict
+        ``P`` (target parameter count, required; the network has width
+        ``round(P/(d+1))`` and ``n_params = width·(d+1)`` parameters), ``phi``
+        (φ = N/n_params > 0, required; N = round(φ · n_params)), ``alpha`` (output
+        scale, 1.0), ``d`` (input dimension, 5), ``labels`` ("random" or "teacher"),
+        ``margin`` (κ, 1.0), ``sigma_w`` (√2), ``lr`` (step in units of N/λ_max(K),
+        1.0, < 2), ``step_rule`` ("tracked" or "fixed"), ``momentum`` (heavy-ball
+        β, 0: plain gradient descent), ``max_steps`` (200000), ``window`` (10000),
+        ``rtol`` (1e-5), ``sat_tol`` (1e-9).  See the module docstring.
+    seed : int
+        Task seed; independent streams for the data and the network are spawned
+        from it.
+
+    Returns
+    -------
+    dict
+        ``n`` (N), ``n_params``, ``width``, ``phi_eff`` (N/n_params), ``rank`` (of the
+        initial Jacobian), ``phi_rank`` (N/rank), ``train_status`` (the stopping rule that
+        fired; ``status`` is the sweep's own column), ``sat`` (train_status ==
+        "sat"), ``decided`` (sat or unsat), ``loss`` (final loss per sample),
+        ``n_delta``, ``n_delta_frac`` (N_Δ/N), ``steps``, ``time``
+        (function-space time), ``train_seconds`` (wall clock, compilation
+        included), ``lr_initial``, ``lr_final`` (weight-space steps),
+        ``kernel_change`` (‖K_T − K_0‖_F/‖K_0‖_F),
+        ``weight_change`` (‖θ_T − θ_0‖/‖θ_0‖), ``lazy_verdict``, ``lazy_sat``,
+        ``lazy_loss`` and ``lazy_n_delta`` (exact minimum of the linearised problem),
+        ``cover`` (Cover's P(SAT) for N points in rank dimensions), ``agrees``
+        (trained SAT == lazy SAT), ``n_dead`` (inputs with every hidden unit
+        inactive at initialisation).
+    """
+    from ntkjam.data import load_dataset
+    from ntkjam.networks import (
+        Budget,
+        SATReached,
+        UNSATConverged,
+        dead_inputs,
+        empirical_ntk,
+        init_params,
+        mlp,
+    )
+    from ntkjam.theory import cover_probability
+
+    p = check_params(params)
+    seed = as_int("seed", seed, minimum=0)
+    d = p["d"]
+    width = network_width(p["P"], d)
+    n_params = width * (d + 1)
+    n = round(p["phi"] * n_params)
+    if n < 1:
+        raise ValueError(
+            f"phi * P must give at least one point, got phi = {p['phi']} and P = {n_params}"
+        )
+    s_data, s_net = (int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(2))
+    data = load_dataset("sphere", n_train=n, d=d, labels=p["labels"], seed=s_data)
+    X, y = np.asarray(data.X_train), np.asarray(data.y_train)
+    net = mlp(d, width, activation="relu", sigma_w=p["sigma_w"])
+    params0 = init_params(net, s_net)
+
+    lazy_verdict, lazy = _lazy_verdict(net, params0, X, y, p["margin"])
+    K0 = empirical_ntk(net, params0, X)
+    if p["step_rule"] == "tracked":
+        step = {"lr_fraction": p["lr"]}
+    else:
+        step = {"lr": p["lr"] * lr_scale(K0)}
+    stop = (SATReached(), UNSATConverged(window=p["window"], rtol=p["rtol"]),
+            Budget(max_steps=p["max_steps"]))
+    res = train_to_convergence(
+        net, params0, X, y, alpha=p["alpha"], margin=p["margin"], stop=stop,
+        momentum=p["momentum"], sat_tol=p["sat_tol"], **step,
+    )
+    KT = empirical_ntk(net, res.params, X)
+    theta0 = np.concatenate([np.ravel(W) for W, _ in params0])
+    thetaT = np.concatenate([np.ravel(W) for W, _ in res.params])
+    dead = dead_inputs(net, params0, X)
+    rank = int(lazy.rank)
+    sat = res.status == "sat"
+    return {
+        "n": n,
+        "n_params": n_params,
+        "width": width,
+        "phi_eff": n / n_params,
+        "rank": rank,
+        "phi_rank": n / rank if rank > 0 else None,
+        "train_status": res.status,
+        "sat": sat,
+        "decided": res.status in ("sat", "unsat"),
+        "loss": res.loss,
+        "n_delta": res.n_delta,
+        "n_delta_frac": res.n_delta / n,
+        "steps": res.steps,
+        "time": res.time,
+        "train_seconds": res.seconds,
+        "lr_initial": res.lr_initial,
+        "lr_final": res.lr_final,
+        "kernel_change": float(np.linalg.norm(KT - K0) / np.linalg.norm(K0)),
+        "weight_change": float(np.linalg.norm(thetaT - theta0) / np.linalg.norm(theta0)),
+        "lazy_verdict": lazy_verdict,
+        "lazy_sat": lazy_verdict == "sat",
+        "lazy_loss": float(lazy.loss),
+        "lazy_n_delta": int(lazy.n_delta),
+        "cover": float(cover_probability(n, rank)),
+        "agrees": sat == (lazy_verdict == "sat"),
+        "n_dead": int(np.union1d(dead.zero_rows, dead.first_layer_inactive).size),
+    }
+
+
+def trained_spec(
+    *,
+    P: object = (72,),
+    alpha: object = (1.0, 10.0, 1000.0),
+    phi_min: float = 0.8,
+    phi_max: float = 2.0,
+    phi_num: int = 7,
+    seeds: int = 8,
+    output: str | None = None,
+    description: str = "",
+    **params: Any,
+):
+    """The sweep spec of a trained phase diagram: grid P × α × φ, ``seeds`` per point.
+
+    Parameters
+    ----------
+    P : sequence of int
+        Target parameter counts (≥ 1, distinct, at least one).
+    alpha : sequence of float
+        Output scales (> 0, distinct, at least one).
+    phi_min, phi_max, phi_num : float, float, int
+        ``linspace(phi_min, phi_max, phi_num)`` (0 < phi_min ≤ phi_max; phi_num = 1
+        needs phi_min = phi_max).
+    seeds : int
+        Replicas per grid point (seeds 0, …, seeds − 1).
+    output : str, optional
+        Run directory.
+    description : str
+    **params
+        Fixed task parameters (see :func:`trained_task`), validated here.
+
+    Returns
+    -------
+    ntkjam.sweep.SweepSpec
+    """
+    from ntkjam.sweep import parse_spec
+
+    def as_list(name, value, convert):
+        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+            raise TypeError(f"{name} must be a sequence, got {value!r}")
+        out = [convert(name, v) for v in value]
+        if not out:
+            raise ValueError(f"{name} must list at least one value, got an empty list")
+        if len(set(out)) != len(out):
+            raise ValueError(f"{name} must not repeat a value, got {out}")
+        return out
+
+    Ps = as_list("P", P, lambda k, v: as_int(k, v, minimum=1))
+    alphas = as_list("alpha", alpha, lambda k, v: as_real(k, v, positive=True))
+    phi_min = as_real("phi_min", phi_min, positive=True)
+    phi_max = as_real("phi_max", phi_max, positive=True)
+    phi_num = as_int("phi_num", phi_num, minimum=1)
+    if phi_max < phi_min:
+        raise ValueError(f"phi_max must be >= phi_min = {phi_min}, got {phi_max}")
+    if (phi_num == 1) != (phi_max == phi_min):
+        raise ValueError(
+            f"phi_num = {phi_num} with phi_min = {phi_min}, phi_max = {phi_max}: one value "
+            "needs phi_min == phi_max, several need phi_max > phi_min"
+        )
+    seeds = as_int("seeds", seeds, minimum=1)
+    for name in ("P", "phi", "alpha"):
+        if name in params:
+            raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
+    check_params({**params, "P": Ps[0], "phi": phi_min, "alpha": alphas[0]})
+    phis = [float(v) for v in np.round(np.linspace(phi_min, phi_max, phi_num), 12)]
+    data: dict[str, Any] = {
+        "experiment": "trained_phase_diagram",
+        "description": description or "trained-network jamming: P(SAT) vs phi = N/P and alpha",
+        "params": dict(params),
+        "grid": {"P": sorted(Ps), "alpha": sorted(alphas), "phi": phis},
+        "seeds": {"count": seeds, "start": 0},
+    }
+    if output is not None:
+        data["output"] = str(output)
+    return parse_spec(data, source="trained-diagram")
