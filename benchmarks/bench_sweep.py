@@ -11,7 +11,7 @@
    time spent inside the experiment, divided by the number of tasks, in-process
    (without and with a small array per task) and on Dask.  Target: < 20 ms per task.
 
-Run: ``PYTHONPATH=. python benchmarks/bench_sweep.py [--tasks 8] [--seconds 1.0]
+Run: ``PYTHONPATH=. python benchmarks/bench_sweep.py [--tasks 16] [--seconds 1.0]
 [--tiny 300]``.  Prints measurements only; asserts nothing.  Timings on a shared
 machine are noisy: the speed-up is bounded by the cores actually free.
 """
@@ -89,7 +89,7 @@ def _timed_run(spec, **kwargs) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=8, help="CPU-bound tasks (default 8)")
+    parser.add_argument("--tasks", type=int, default=16, help="CPU-bound tasks (default 8)")
     parser.add_argument("--seconds", type=float, default=1.0, help="seconds per task (1.0)")
     parser.add_argument("--tiny", type=int, default=300, help="tiny tasks (default 300)")
     args = parser.parse_args()
