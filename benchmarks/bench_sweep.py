@@ -89,7 +89,7 @@ def _timed_run(spec, **kwargs) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", type=int, default=16, help="CPU-bound tasks (default 8)")
+    parser.add_argument("--tasks", type=int, default=16, help="CPU-bound tasks (default 16)")
     parser.add_argument("--seconds", type=float, default=1.0, help="seconds per task (1.0)")
     parser.add_argument("--tiny", type=int, default=300, help="tiny tasks (default 300)")
     args = parser.parse_args()
