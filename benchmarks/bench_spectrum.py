@@ -4,18 +4,20 @@
    80 steps), against the exact route (eigenvalues of the P × P Gram ``Jᵀ J``), which
    is run at a smaller size by default (``--exact-large`` runs it at full size).
    The issue's target is < 60 s for the SLQ on 2 cores.
-2. Analytic NTK, matrix-free: ``K V`` evaluated strip by strip (one fused JAX
-   function per strip) at N = 50000, where the Gram alone would need 20 GB.  One
-   product costs N² kernel entries, so a full 80-step density is long on a small CPU:
-   by default the run does ``--ntk-steps`` steps, reports time per step, the
-   extrapolation to 80 steps and the peak memory; a small-N run checks the
-   accuracy against the dense spectrum.
+2. Analytic NTK, matrix-free: ``K V`` with ``K = ntkjam.kernels.analytic.ntk`` evaluated
+   in row strips ``X[i:i+B]`` against ``X[i:]`` by
+   :func:`ntkjam.spectrum.slq.kernel_operator` (upper triangle, each strip used twice)
+   at N = 50000, where the Gram alone would need 20 GB.  It reports the cost per kernel
+   entry against the strip height B, the time of one product, then runs as many
+   Lanczos steps as fit in ``--ntk-budget`` seconds and reports the time per step,
+   the projection to 80 steps and the peak memory; a small-N run checks the accuracy
+   against the dense spectrum.
 
 Times are wall-clock and depend on the load of the machine; ratios are measured in
 the same run.  Nothing is asserted.
 
 Usage: ``python benchmarks/bench_spectrum.py [--n 20000 --p 10000 --ntk-n 50000
---ntk-steps 2 --exact-large]``
+--ntk-budget 600 --exact-large] [--part features|ntk]``
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ import subprocess
 import sys
 import time
 
-import jax.numpy as jnp
 import numpy as np
 
 import ntkjam  # noqa: F401  (float64 in JAX)
@@ -34,24 +35,12 @@ from ntkjam.data import sphere
 from ntkjam.kernels import analytic
 from ntkjam.spectrum.compare import ks_distance
 from ntkjam.spectrum.measured import feature_eigenvalues, gram_eigenvalues
-from ntkjam.spectrum.slq import feature_operator, jax_kernel_operator, slq
+from ntkjam.spectrum.slq import default_strip_rows, feature_operator, kernel_operator, slq
 
 
 def peak_rss_gb() -> float:
     """Peak resident memory of this process so far (Linux reports KiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-
-
-def relu_ntk_jax(X1, X2):
-    """Bias-free one-hidden-layer ReLU NTK (σ_w² = 2) for inputs of norm √d, in JAX.
-
-    With t = x·x'/d and θ = arccos t: Θ = (2/π)(√(1-t²) + 2(π-θ) t)
-    (DESIGN.md's arc-cosine formulas); checked against ``analytic.ntk`` below.
-    """
-    d = X1.shape[1]
-    t = jnp.clip(X1 @ X2.T / d, -1.0, 1.0)
-    theta = jnp.arccos(t)
-    return (2.0 / jnp.pi) * (jnp.sqrt(1.0 - t * t) + 2.0 * (jnp.pi - theta) * t)
 
 
 def timed(fn, *args, **kwargs):
@@ -93,29 +82,46 @@ def bench_features(n: int, p: int, probes: int, steps: int, exact_n: int, exact_
               f"(ratio to SLQ ~{t_exact * scale_exact / t_slq:.1f}); --exact-large measures it")
 
 
-def bench_ntk(n: int, d: int, probes: int, steps: int, check_n: int) -> None:
-    print(f"== analytic ReLU NTK, matrix-free, N={n}, d={d}: Gram would need "
-          f"{n * n * 8 / 1e9:.0f} GB")
+def strip_cost(X: np.ndarray, rows: int) -> tuple[float, float]:
+    """ns per entry (wall, CPU) of ``analytic.ntk(X[:rows], X)``: one strip at full N."""
+    start, cpu = time.perf_counter(), time.process_time()
+    K = analytic.ntk(X[:rows], X)
+    wall, used = time.perf_counter() - start, time.process_time() - cpu
+    return wall / K.size * 1e9, used / K.size * 1e9
+
+
+def bench_ntk(n: int, d: int, probes: int, budget: float, check_n: int) -> None:
+    print(f"== analytic ReLU NTK (ntkjam.kernels.analytic.ntk), matrix-free, N={n}, d={d}: "
+          f"Gram would need {n * n * 8 / 1e9:.0f} GB")
     Xc = sphere(check_n, d, seed=1, radius="sqrt_d")
-    err = float(np.max(np.abs(np.asarray(relu_ntk_jax(Xc[:50], Xc)) - analytic.ntk(Xc[:50], Xc))))
-    print(f"  JAX kernel vs analytic.ntk: max |diff| = {err:.2e}")
     dense = gram_eigenvalues(analytic.ntk(Xc))
     res_small, t_small = timed(
-        slq, jax_kernel_operator(relu_ntk_jax, Xc), n_probes=probes, n_steps=40, seed=0
+        slq, kernel_operator(analytic.ntk, Xc), n_probes=probes, n_steps=40, seed=0
     )
     print(f"  accuracy at N={check_n} (b={probes}, m=40): KS(SLQ, dense) = "
           f"{ks_distance(dense, res_small):.4f} in {t_small:.1f} s")
     X = sphere(n, d, seed=0, radius="sqrt_d")
-    op = jax_kernel_operator(relu_ntk_jax, X)
+    default = default_strip_rows(n)
+    op = kernel_operator(analytic.ntk, X)
     V = np.random.default_rng(0).standard_normal((n, probes))
-    op.matmat(V[:, :probes])  # compile
+    rss_before = peak_rss_gb()
     _, t_prod = timed(op.matmat, V)
-    print(f"  one block product K V (N={n}, b={probes}): {t_prod:.1f} s")
+    entries = n * (n + default) / 2  # upper block triangle, diagonal strips included
+    print(f"  one block product K V (N={n}, b={probes}, B={default}): {t_prod:.1f} s, "
+          f"{t_prod / entries * 1e9:.1f} ns per kernel entry evaluated, "
+          f"peak RSS {peak_rss_gb():.2f} GB (before the product: {rss_before:.2f} GB)")
+    steps = max(1, int((budget - t_prod) // t_prod))
     result, t_run = timed(slq, op, n_probes=probes, n_steps=steps, seed=0)
     print(f"  SLQ with m={steps} steps: {t_run:.1f} s ({t_run / steps:.1f} s/step), "
           f"nodes {result.nodes.size}, atom {result.atom:.3f}, peak RSS {peak_rss_gb():.2f} GB")
-    print(f"  extrapolated 80-step density: ~{80 * t_run / steps / 60:.0f} min on this machine, "
+    print(f"  projected 80-step density: ~{80 * t_run / steps / 60:.0f} min on this machine, "
           f"Lanczos basis {80 * probes * n * 8 / 1e9:.2f} GB")
+    # Last, so that the taller strips do not inflate the peak memory reported above.
+    print(f"  cost per kernel entry of one strip analytic.ntk(X[:B], X) (default B = {default};"
+          " the old default was 2**23 // N):")
+    for rows in sorted({2**23 // n, 128, 256, 512, 1024, default}):
+        wall, cpu = strip_cost(X, rows)
+        print(f"    B = {rows:5d}: {wall:6.1f} ns/entry wall, {cpu:6.1f} ns/entry CPU")
 
 
 def main() -> None:
@@ -128,7 +134,8 @@ def main() -> None:
                         help="run the exact P x P route at full size (slow)")
     parser.add_argument("--ntk-n", type=int, default=50000)
     parser.add_argument("--ntk-d", type=int, default=10)
-    parser.add_argument("--ntk-steps", type=int, default=2)
+    parser.add_argument("--ntk-budget", type=float, default=600.0,
+                        help="seconds for the N = 50000 Lanczos run (steps chosen to fit)")
     parser.add_argument("--part", choices=["all", "features", "ntk"], default="all",
                         help="'all' runs each part in its own process (separate peak memory)")
     args = parser.parse_args()
@@ -141,7 +148,7 @@ def main() -> None:
         exact_n, exact_p = (args.n, args.p) if args.exact_large else (args.n // 4, args.p // 4)
         bench_features(args.n, args.p, args.probes, args.steps, exact_n, exact_p)
     else:
-        bench_ntk(args.ntk_n, args.ntk_d, args.probes, args.ntk_steps, check_n=3000)
+        bench_ntk(args.ntk_n, args.ntk_d, args.probes, args.ntk_budget, check_n=3000)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``ntkjam spectrum``: spectra of J Jᵀ for a list of φ, through the sweep engine."""
+"""``ntkjam spectrum``: Gram spectra for a list of φ, through the sweep engine."""
 
 from __future__ import annotations
 
@@ -23,6 +23,20 @@ def _parse_phis(text: str) -> list[float]:
     return sorted(set(values))
 
 
+def _parse_slq(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        probes, steps = (int(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(
+            f"slq must be two integers PROBES,STEPS (e.g. 10,80), got {text!r}"
+        ) from None
+    if probes < 1 or steps < 1:
+        raise ValueError(f"slq must be PROBES,STEPS with both >= 1, got {text!r}")
+    return probes, steps
+
+
 @app.command("spectrum")
 @friendly_errors
 def spectrum_command(
@@ -32,19 +46,46 @@ def spectrum_command(
     source: Annotated[
         str,
         typer.Option(
-            help="gaussian: iid N(0, 1/P) features, compared with Marchenko–Pastur. "
-            "features: random features of one hidden layer on the sphere of radius √d, "
-            "compared with the Silverstein law of their population covariance (the NNGP Gram)."
+            help="gaussian: iid N(0, 1/P) features vs Marchenko–Pastur. "
+            "features: random features of one hidden layer on the sphere of radius √d vs "
+            "the Silverstein law of their population covariance (the NNGP Gram). "
+            "truncated: Taylor features of the Gaussian kernel truncated at degree k on "
+            "S^(d-1), P = their rank Σ_{j≤k} N(d,j) (k chosen to match P), vs the "
+            "Funk–Hecke Gram spectrum with exactly N − P zero modes. "
+            "empirical: empirical NTK of a network of --depth hidden layers (P = its "
+            "parameter count, width chosen to match P) vs the analytic NTK Gram of the same "
+            "inputs (Funk–Hecke with --slq). "
+            "analytic: the infinite-width NTK Gram (P = ∞, needs --fixed p: N = φ·size) vs "
+            "its Funk–Hecke Gram spectrum."
         ),
     ] = "gaussian",
     fixed: Annotated[
         str, typer.Option(help="Which dimension stays fixed across φ: p or n.")
     ] = "p",
     size: Annotated[int, typer.Option(help="Value of the fixed dimension (P or N).")] = 500,
-    d: Annotated[int, typer.Option(help="Input dimension (features source).")] = 200,
+    d: Annotated[
+        int | None,
+        typer.Option(help="Input dimension (default 200 for features, 5 for truncated, "
+                     "empirical and analytic)."),
+    ] = None,
     activation: Annotated[
-        str, typer.Option(help="Activation of the random features (features source).")
+        str, typer.Option(help="Activation (features, empirical, analytic).")
     ] = "relu",
+    depth: Annotated[int, typer.Option(help="Hidden layers (empirical, analytic).")] = 1,
+    degree: Annotated[
+        int | None,
+        typer.Option(help="Truncation degree k (truncated; default: chosen from P)."),
+    ] = None,
+    slq: Annotated[
+        str | None,
+        typer.Option(
+            help="PROBES,STEPS, e.g. 10,80: estimate each spectrum by block stochastic "
+            "Lanczos quadrature from Gram-vector products (J (Jᵀ V) for features, "
+            "Jacobian-vector products for networks, kernel row strips for the analytic "
+            "NTK: no N × N matrix) instead of dense eigenvalues; the stored eigenvalues "
+            "are then the N quantiles of the estimate."
+        ),
+    ] = None,
     seeds: Annotated[int, typer.Option(help="Replicas per φ.")] = 1,
     output: Annotated[
         Path, typer.Option(help="Run directory (resumable: stored tasks are skipped).")
@@ -58,14 +99,16 @@ def spectrum_command(
     ] = None,
     logx: Annotated[bool, typer.Option("--logx", help="Logarithmic eigenvalue axis.")] = False,
 ) -> None:
-    """Eigenvalues of K = J Jᵀ at several φ = N/P against their prediction.
+    """Eigenvalues of a Gram matrix K at several φ = N/P against their prediction.
 
-    N = training points, P = features, φ = N/P (the jamming papers swap
-    N and P). Each (φ, seed) is a task of the sweep engine, stored in
-    OUTPUT with its eigenvalues as arrays (rerunning resumes). The table
-    gives the zero-mode fraction against 1 − 1/φ and the Kolmogorov–Smirnov
-    and Wasserstein distances (atom included) to Marchenko–Pastur or
-    Silverstein. See docs/spectrum.md.
+    N = training points, P = features or parameters, φ = N/P (the jamming
+    papers swap N and P). Each (φ, seed) is a task of the sweep engine, stored
+    in OUTPUT with its eigenvalues and the prediction as arrays (rerunning
+    resumes). The table gives the zero-mode fraction against its prediction
+    (1 − 1/φ, or 1 − rank/N for networks) and the Kolmogorov–Smirnov and
+    Wasserstein distances (atom included) to the prediction; for discrete
+    predictions (Funk–Hecke, analytic NTK) also δ₂ = ‖λ − λ̂‖₂/‖λ̂‖₂ between the
+    sorted spectra. See docs/spectrum.md.
     """
     import numpy as np
     from rich.console import Console
@@ -74,18 +117,33 @@ def spectrum_command(
     from ntkjam import sweep
     from ntkjam._validate import as_choice, as_int
     from ntkjam.spectrum.compare import Panel, plot_spectra
-    from ntkjam.spectrum.experiment import SOURCES
+    from ntkjam.spectrum.experiment import DEFAULT_D, SOURCES
     from ntkjam.spectrum.random_matrix import make_law
 
     phis = _parse_phis(phi)
     as_choice("source", source, SOURCES)
     as_choice("fixed", fixed, ("n", "p"))
     as_int("size", size, minimum=1)
-    as_int("d", d, minimum=2)
+    d = DEFAULT_D[source] if d is None else as_int("d", d, minimum=2)
+    as_int("depth", depth, minimum=1)
     as_int("seeds", seeds, minimum=1)
+    probes_steps = _parse_slq(slq)
+    if source == "analytic" and fixed != "p":
+        raise ValueError(
+            "fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; "
+            "φ sets N = round(φ · size)), got 'n'"
+        )
     params = {"source": source, "fixed": fixed, "size": size}
-    if source == "features":
-        params.update({"d": d, "activation": activation})
+    if source != "gaussian":
+        params["d"] = d
+    if source in ("features", "empirical", "analytic"):
+        params["activation"] = activation
+    if source in ("empirical", "analytic"):
+        params["depth"] = depth
+    if source == "truncated" and degree is not None:
+        params["degree"] = as_int("degree", degree, minimum=0)
+    if probes_steps is not None:
+        params["slq_probes"], params["slq_steps"] = probes_steps
     spec = sweep.parse_spec(
         {
             "experiment": TASK,
@@ -100,21 +158,49 @@ def spectrum_command(
     )
     summary = sweep.run(spec, workers=workers, progress=False)
     df = sweep.load(summary.directory, status="done").sort_values(["phi", "seed"])
-    table = Table(title=f"spectrum of J Jᵀ ({source}), N = training points, P = features")
-    for col in ("φ", "seed", "N", "P", "zero modes", "1 − 1/φ", "KS", "W1"):
+    discrete = source in ("truncated", "empirical", "analytic")
+    method = "SLQ" if probes_steps else "dense"
+    table = Table(title=f"spectrum of K ({source}, {method}), N = training points, "
+                  "P = features/parameters")
+    expected = {"empirical": "1 − rank/N", "analytic": "predicted"}.get(source, "1 − 1/φ")
+    columns = ["φ", "seed", "N", "P", "zero modes", expected, "KS", "W1"]
+    columns += ["δ₂"] if discrete else []
+    columns += ["k"] if source == "truncated" else ["width"] if source == "empirical" else []
+    for col in columns:
         table.add_column(col, justify="right")
     panels = []
     for row in df.itertuples():
-        table.add_row(
-            f"{row.phi:g}", str(row.seed), str(row.n), str(row.p), f"{row.zero_fraction:.4f}",
+        p_text = "∞" if source == "analytic" else str(int(row.p))
+        phi_text = f"{row.phi:g}"
+        actual = getattr(row, "phi_actual", None)
+        if actual is not None and np.isfinite(float(actual)) and abs(actual - row.phi) > 1e-9:
+            phi_text += f" ({actual:.3g})"  # P (or N) rounded to a realisable value
+        cells = [
+            phi_text, str(row.seed), str(row.n), p_text, f"{row.zero_fraction:.4f}",
             f"{row.expected_zero_fraction:.4f}", f"{row.ks:.4f}", f"{row.wasserstein:.3g}",
-        )
+        ]
+        if discrete:
+            sd = getattr(row, "spectral_distance", None)
+            finite = sd is not None and np.isfinite(float(sd))
+            cells.append(f"{float(sd):.4f}" if finite else "—")  # no δ₂ from SLQ
+        if source == "truncated":
+            cells.append(str(int(row.truncation_degree)))
+        elif source == "empirical":
+            cells.append(str(int(row.width)))
+        table.add_row(*cells)
         if row.seed == df.seed.min():
             arrays = sweep.load_arrays(summary.directory, row.hash)
-            law = make_law(arrays["law_x"], arrays["law_density"], row.predicted_atom)
-            label = "Marchenko–Pastur" if source == "gaussian" else "Silverstein"
-            panels.append(Panel(f"φ = {row.phi:g}", np.asarray(arrays["eigenvalues"]),
-                                ((label, law),)))
+            title = (f"φ = {row.phi:g}, N = {row.n}" if source == "analytic"
+                     else f"φ = {row.phi:g} (N = {row.n}, P = {int(row.p)})")
+            eig = np.asarray(arrays["eigenvalues"])
+            label = "SLQ quantiles" if probes_steps else "measured"
+            if "law_x" in arrays:
+                law = make_law(arrays["law_x"], arrays["law_density"], row.predicted_atom)
+                panels.append(Panel(title, eig, ((row.prediction, law),), label=label))
+            else:
+                pred = np.asarray(arrays["predicted_eigenvalues"])
+                panels.append(Panel(title, eig, predicted=((row.prediction, pred),),
+                                    label=label))
     Console().print(table)
     if summary.failed:
         raise ValueError(f"{summary.failed} task(s) failed; see `ntkjam sweep status {output}`")

@@ -41,6 +41,7 @@ from ntkjam.spectrum.random_matrix import (
 from ntkjam.spectrum.slq import (
     GramOperator,
     SLQDensity,
+    default_strip_rows,
     dense_operator,
     feature_operator,
     jax_kernel_operator,
@@ -55,6 +56,7 @@ __all__ = [
     "SpectralLaw",
     "SpectrumReport",
     "compare",
+    "default_strip_rows",
     "dense_operator",
     "feature_eigenvalues",
     "feature_operator",

@@ -162,11 +162,18 @@ class Panel:
     eigenvalues : numpy.ndarray, shape (N,)
     laws : tuple of (str, law) pairs
         Labelled predictions to overlay (anything with ``pdf(x)`` and ``atom``).
+    predicted : tuple of (str, numpy.ndarray) pairs
+        Labelled discrete predictions (predicted eigenvalues, e.g. a Funk–Hecke Gram
+        spectrum), drawn as histogram outlines on the same bins.
+    label : str
+        Legend label of the eigenvalues (e.g. ``"SLQ quantiles"``).
     """
 
     title: str
     eigenvalues: np.ndarray
     laws: tuple = ()
+    predicted: tuple = ()
+    label: str = "measured"
 
 
 def plot_spectra(
@@ -181,7 +188,9 @@ def plot_spectra(
 
     Histograms are normalised to the total number of eigenvalues, so they match the
     continuous part of a law with an atom; each panel's legend reports the measured
-    zero fraction and the predicted atom.
+    zero fraction and the predicted atom.  Discrete predictions (``Panel.predicted``)
+    are drawn as outlines of their own histograms on the same bins, which span the
+    nonzero values of both.
 
     Parameters
     ----------
@@ -213,8 +222,10 @@ def plot_spectra(
         lam = snap_zeros(panel.eigenvalues, zero_tol)
         nz = lam[lam > 0]
         zero_frac = 1.0 - nz.size / lam.size
+        preds = [(label, snap_zeros(values, zero_tol)) for label, values in panel.predicted]
+        span = np.concatenate([nz, *[p[p > 0] for _, p in preds]])
         if nz.size:
-            lo, hi = float(nz.min()), float(nz.max())
+            lo, hi = float(span.min()), float(span.max())
             edges = (
                 np.geomspace(lo * 0.98, hi * 1.02, bins + 1)
                 if logx
@@ -225,14 +236,20 @@ def plot_spectra(
             widths = np.diff(np.log(edges)) if logx else np.diff(edges)
             heights = counts / (lam.size * widths)
             ax.stairs(heights, edges, fill=True, alpha=0.4,
-                      label=f"measured (zero modes {zero_frac:.3f})")
+                      label=f"{panel.label} (zero modes {zero_frac:.3f})")
             xs = np.geomspace(edges[0], edges[-1], 800) if logx else np.linspace(
                 edges[0], edges[-1], 800)
             for label, law in panel.laws:
                 curve = xs * law.pdf(xs) if logx else law.pdf(xs)
                 ax.plot(xs, curve, lw=1.5, label=f"{label} (atom {law.atom:.3f})")
-            # A hard edge (φ = 1) diverges like x^{-1/2}: scale to the histogram.
             top = float(np.max(heights))
+            for label, pred in preds:
+                pred_counts, _ = np.histogram(pred[pred > 0], bins=edges)
+                pred_heights = pred_counts / (pred.size * widths)
+                ax.stairs(pred_heights, edges, lw=1.5,
+                          label=f"{label} (zero modes {np.mean(pred == 0):.3f})")
+                top = max(top, float(np.max(pred_heights)))
+            # A hard edge (φ = 1) diverges like x^{-1/2}: scale to the histograms.
             ax.set_ylim(0.0, 1.4 * top if top > 0 else None)
         if logx:
             ax.set_xscale("log")

@@ -1,35 +1,62 @@
-"""Sweep task: the spectrum of ``K = J Jᵀ`` at one φ, with its asymptotic prediction.
+"""Sweep task: the spectrum of a Gram matrix at one φ, with its asymptotic prediction.
 
 ``spectrum_task(params, seed)`` follows the sweep engine's contract (see
 ``docs/sweeps.md``): scalar measurements plus named arrays (the eigenvalues and the
-predicted density on its grid), so that figures are drawn from the store alone.
+prediction), so that figures are drawn from the store alone.
 
-Parameters (``params``):
+Sources (``params["source"]``) and what each is compared with:
 
-* ``source``: ``"gaussian"`` (iid N(0, 1/P) entries; prediction Marchenko–Pastur) or
-  ``"features"`` (random features of one hidden layer, ``ntkjam.kernels.features``, on
-  inputs uniform on the sphere of radius √d; prediction Silverstein with the population
-  covariance ``E[J Jᵀ]·P`` = the NNGP Gram of the data, by its eigenvalues).
-* ``phi``: φ = N/P (> 0).
-* ``fixed``: ``"p"`` (P = ``size``, N = round(φ P)) or ``"n"`` (N = ``size``,
-  P = round(N/φ)).
-* ``size``: the fixed dimension.
-* ``d`` (features): input dimension, default 200.
-* ``activation`` (features): default ``"relu"``.
+* ``"gaussian"``: ``J`` (N, P) with iid N(0, 1/P) entries; **Marchenko–Pastur**.
+* ``"features"``: random features of one hidden layer (``ntkjam.kernels.features``) on
+  inputs uniform on the sphere of radius √d; the **Silverstein** law of their
+  population covariance ``E[J Jᵀ]·P`` = the NNGP Gram of the data, by its eigenvalues.
+* ``"truncated"``: Taylor features of the Gaussian kernel truncated at degree k
+  (:func:`ntkjam.kernels.features.taylor_features`) on the unit sphere S^{d-1}.  P is
+  their **rank** ``Σ_{j≤k} N(d, j)`` (the ``C(d+k, k)`` columns contain
+  ``C(d+k−2, k−2)`` linearly dependent ones on a sphere); the degree is the one whose
+  rank is closest to the requested P.  Prediction: the **Funk–Hecke** Gram spectrum of
+  the truncated kernel, ``N μ_j`` with multiplicity ``N(d, j)`` for ``j ≤ k`` and exactly
+  ``N − P`` zero modes when N > P (the exact-rank prediction, exact at any N; the
+  nonzero values are the N → ∞ limit at fixed P, i.e. φ → ∞).
+* ``"empirical"``: the empirical NTK ``J Jᵀ`` of a ReLU (or other) network of ``depth``
+  hidden layers of equal width in the NTK parameterization (``ntkjam.networks``), inputs
+  on the sphere of radius √d.  P is the parameter count; the width is the one whose P is
+  closest to the requested one.  Prediction: the **infinite-width analytic NTK**
+  (``ntkjam.kernels.analytic.ntk``) Gram of the *same* inputs (its eigenvalues), which
+  the empirical spectrum approaches as the width grows (φ → 0); the expected number of
+  zero modes is ``N − rank J`` with the generic rank of
+  :func:`ntkjam.networks.expected_jacobian_rank`.  With SLQ the prediction is the
+  Funk–Hecke Gram spectrum of the analytic NTK instead (no N × N matrix).
+* ``"analytic"``: the analytic NTK Gram of N points on the sphere of radius √d
+  (P = ∞).  Prediction: its **Funk–Hecke** Gram spectrum ``N μ_k`` × ``N(d, k)``.  φ only
+  sets N = round(φ · size), so ``fixed`` must be ``"p"``.
+
+Other parameters: ``phi`` (> 0), ``fixed`` (``"p"``: P = ``size``, N = round(φ P); ``"n"``:
+N = ``size``, P = round(N/φ)), ``size``, ``d`` (input dimension; default 200 for
+features, 5 otherwise), ``activation`` (default ``"relu"``), ``depth`` (networks,
+default 1), ``degree`` (truncated: fixes k instead of choosing it from P),
+``lengthscale`` (truncated: default ``1/√k`` on the unit sphere, which keeps all
+``k + 1`` degrees well above rounding), and ``slq_probes``, ``slq_steps`` (both > 0:
+the spectrum is estimated by block stochastic Lanczos quadrature from Gram-vector
+products instead of dense ``eigvalsh``; its CDF is stored as ``N`` quantiles).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from ntkjam._validate import as_choice, as_int, as_real
-from ntkjam.spectrum.compare import compare
-from ntkjam.spectrum.measured import feature_eigenvalues, spectrum_report
+from ntkjam.spectrum.compare import compare, snap_zeros
+from ntkjam.spectrum.measured import feature_eigenvalues, gram_eigenvalues, spectrum_report
 from ntkjam.spectrum.random_matrix import mp_law, silverstein_law
 
-SOURCES = ("gaussian", "features")
+SOURCES = ("gaussian", "features", "truncated", "empirical", "analytic")
+
+#: Default input dimension per source.
+DEFAULT_D = {"gaussian": 200, "features": 200, "truncated": 5, "empirical": 5, "analytic": 5}
 
 
 def sizes(phi: float, fixed: str, size: int) -> tuple[int, int]:
@@ -42,51 +69,291 @@ def sizes(phi: float, fixed: str, size: int) -> tuple[int, int]:
     return size, max(1, int(round(size / phi)))
 
 
+def network_width(p_target: float, d: int, depth: int) -> int:
+    """Width h ≥ 1 whose bias-free network of ``depth`` layers has P closest to ``p_target``.
+
+    ``P(h) = d h + (depth − 1) h² + h`` (input layer, hidden-to-hidden layers, readout).
+    """
+    d = as_int("d", d, minimum=1)
+    depth = as_int("depth", depth, minimum=1)
+    p_target = as_real("p_target", p_target, positive=True)
+    a, b = depth - 1, d + 1
+    h = p_target / b if a == 0 else (-b + math.sqrt(b * b + 4 * a * p_target)) / (2 * a)
+    candidates = {max(1, int(math.floor(h))), max(1, int(math.ceil(h)))}
+    return min(candidates, key=lambda w: (abs(b * w + a * w * w - p_target), w))
+
+
+def taylor_degree(p_target: float, d: int) -> int:
+    """Degree k whose Taylor-feature rank on S^{d-1}, ``Σ_{j≤k} N(d, j)``, is closest to P."""
+    from ntkjam.kernels.features import taylor_rank_on_sphere
+
+    p_target = as_real("p_target", p_target, positive=True)
+    k, best, best_err = 0, 0, math.inf
+    while True:
+        err = abs(taylor_rank_on_sphere(d, k) - p_target)
+        if err < best_err:
+            best, best_err = k, err
+        if taylor_rank_on_sphere(d, k) >= p_target:
+            return best
+        k += 1
+
+
+def funk_hecke_gram_prediction(
+    kappa, d: int, n: int, *, k_max: int | None = None, rtol: float = 1e-12
+) -> np.ndarray:
+    """Predicted Gram eigenvalues of n uniform points on S^{d-1}, ascending, shape (n,).
+
+    The n largest of ``n μ_k`` (each ``N(d, k)`` times) over the degrees with
+    ``μ_k > rtol · max μ``, padded with exact zeros when there are fewer such modes
+    than n (a kernel of finite rank, e.g. a polynomial of degree ``k_max``).  Without
+    ``k_max`` the degrees are extended until they hold n nonzero modes (the odd
+    coefficients of ReLU kernels vanish, so counting all degrees is not enough).
+    """
+    from ntkjam.spectrum.funk_hecke import funk_hecke, harmonic_multiplicity
+
+    n = as_int("n", n, minimum=1)
+    if k_max is None:
+        k, total = 0, 1
+        while total < n:
+            k += 1
+            total += harmonic_multiplicity(d, k)
+        k_max = max(k, 2)
+        while True:
+            fh = funk_hecke(kappa, d, k_max)
+            keep = fh.mu > rtol * float(np.max(fh.mu))
+            if fh.multiplicity[keep].sum() >= n or k_max > 4096:
+                break
+            k_max *= 2
+    else:
+        fh = funk_hecke(kappa, d, as_int("k_max", k_max, minimum=0))
+        keep = fh.mu > rtol * float(np.max(fh.mu))
+    order = np.argsort(-fh.mu[keep], kind="stable")
+    values = np.repeat(n * fh.mu[keep][order], fh.multiplicity[keep][order].astype(np.int64))
+    out = np.zeros(n)
+    out[: min(n, values.size)] = values[:n]
+    return np.sort(out)
+
+
+def spectral_distance(measured: object, predicted: object) -> float:
+    """``‖λ − λ̂‖₂ / ‖λ̂‖₂`` between two spectra of equal size, each sorted.
+
+    The δ₂ distance of Koltchinskii and Giné, relative: it goes to zero as the
+    Gram spectrum of N samples converges to the operator's eigenvalues.
+    """
+    a = np.sort(np.asarray(measured, dtype=np.float64))
+    b = np.sort(np.asarray(predicted, dtype=np.float64))
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(f"spectra must be 1-D of equal size, got {a.shape} and {b.shape}")
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), np.finfo(float).tiny))
+
+
+def _seeds(seed: int) -> tuple[int, int, int]:
+    rng = np.random.default_rng(seed)
+    data_seed, weight_seed, probe_seed = (int(s) for s in rng.integers(0, 2**31 - 1, size=3))
+    return data_seed, weight_seed, probe_seed
+
+
+def _slq_settings(params: dict[str, Any]) -> tuple[int, int] | None:
+    probes, steps = params.get("slq_probes", 0), params.get("slq_steps", 0)
+    if not probes and not steps:
+        return None
+    return (as_int("slq_probes", probes, minimum=1), as_int("slq_steps", steps, minimum=1))
+
+
+def _spectrum(operator_fn, dense_fn, n: int, settings, probe_seed: int):
+    """Dense eigenvalues, or SLQ quantiles with the estimate itself."""
+    if settings is None:
+        return dense_fn(), None
+    from ntkjam.spectrum.slq import slq
+
+    probes, steps = settings
+    est = slq(operator_fn(), n_probes=min(probes, n), n_steps=steps, seed=probe_seed)
+    return est.quantiles(n), est
+
+
 def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Measured spectrum of ``J Jᵀ`` at one φ against its prediction.
+    """Measured spectrum of a Gram matrix at one φ against its prediction.
 
     Returns
     -------
     dict
-        Scalars ``n, p, phi_actual, n_zero, zero_fraction, expected_zero_fraction,
-        smallest_nonzero, gap, participation_ratio, ks, wasserstein, predicted_atom,
-        mass_error`` and arrays ``eigenvalues`` (N,), ``law_x`` and ``law_density``.
+        Scalars ``n, p, phi_actual, method, n_zero, zero_fraction,
+        expected_zero_fraction, smallest_nonzero, gap, participation_ratio, ks,
+        wasserstein, predicted_atom, mass_error, spectral_distance, prediction`` (plus
+        ``truncation_degree``/``width``/``slq_atom``… where they apply; measurement
+        names never repeat a parameter name) and arrays ``eigenvalues``
+        (N,) and either ``law_x``, ``law_density`` (a density) or
+        ``predicted_eigenvalues`` (N,) (a discrete prediction).  P is ``None`` for
+        the analytic NTK; with SLQ, ``eigenvalues`` are the N quantiles of the
+        estimate, ``slq_nodes``, ``slq_weights`` are stored too, and
+        ``spectral_distance`` is ``None`` (the quantiles do not resolve the few top
+        eigenvalues that dominate it).
     """
     source = as_choice("source", params.get("source", "gaussian"), SOURCES)
-    n, p = sizes(params["phi"], params.get("fixed", "p"), params.get("size", 500))
-    rng = np.random.default_rng(seed)
-    if source == "gaussian":
-        J = rng.standard_normal((n, p)) / np.sqrt(p)
-        law = mp_law(n / p)
+    fixed = as_choice("fixed", params.get("fixed", "p"), ("n", "p"))
+    phi = as_real("phi", params["phi"], positive=True)
+    size = as_int("size", params.get("size", 500), minimum=1)
+    d = as_int("d", params.get("d", DEFAULT_D[source]), minimum=2)
+    activation = params.get("activation", "relu")
+    settings = _slq_settings(params)
+    data_seed, weight_seed, probe_seed = _seeds(seed)
+    extra: dict[str, Any] = {}
+    law = predicted = None
+    expected_zero = None
+    if source in ("gaussian", "features"):
+        from ntkjam.spectrum.slq import feature_operator
+
+        n, p = sizes(phi, fixed, size)
+        if source == "gaussian":
+            rng = np.random.default_rng(seed)
+            J = rng.standard_normal((n, p)) / np.sqrt(p)
+            law, label = mp_law(n / p), "Marchenko–Pastur"
+        else:
+            from ntkjam.data import sphere
+            from ntkjam.kernels.analytic import nngp
+            from ntkjam.kernels.features import random_features
+
+            X = sphere(n, d, seed=data_seed, radius="sqrt_d")
+            J = random_features(X, p, activation=activation, seed=weight_seed)
+            label = "Silverstein"
+            if settings is None:
+                tau = gram_eigenvalues(nngp(X, activation=activation))
+                law = silverstein_law(np.clip(tau, 0.0, None), n / p)
+            else:
+                from ntkjam.spectrum.slq import kernel_operator, slq
+
+                # The population spectrum is itself estimated matrix-free: the
+                # quadrature nodes with their weights are a discrete population.
+                pop = slq(kernel_operator(nngp, X, activation=activation),
+                          n_probes=min(settings[0], n), n_steps=settings[1], seed=probe_seed)
+                tau = np.where(pop.is_zero, 0.0, np.clip(pop.nodes, 0.0, None))
+                law = silverstein_law(tau, n / p, weights=pop.weights / pop.weights.sum())
+        lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
+                             n, settings, probe_seed)
+    elif source == "truncated":
+        from ntkjam.data import sphere
+        from ntkjam.kernels.features import taylor_features, taylor_kernel, taylor_rank_on_sphere
+        from ntkjam.spectrum.funk_hecke import kernel_on_sphere
+        from ntkjam.spectrum.slq import feature_operator
+
+        if "degree" in params:
+            degree = as_int("degree", params["degree"], minimum=0)
+            p = taylor_rank_on_sphere(d, degree)
+            n = max(1, int(round(phi * p))) if fixed == "p" else size
+        else:
+            n, p_target = sizes(phi, fixed, size)
+            degree = taylor_degree(p_target, d)
+            p = taylor_rank_on_sphere(d, degree)
+            if fixed == "p":
+                n = max(1, int(round(phi * p)))
+        ell = params.get("lengthscale", 1.0 / math.sqrt(max(degree, 1)))
+        ell = as_real("lengthscale", ell, positive=True)
+        X = sphere(n, d, seed=data_seed)
+        J = taylor_features(X, degree, lengthscale=ell)
+        lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
+                             n, settings, probe_seed)
+        kappa = kernel_on_sphere(taylor_kernel, d, degree=degree, lengthscale=ell)
+        predicted = funk_hecke_gram_prediction(kappa, d, n, k_max=degree)
+        label = "Funk–Hecke"
+        extra = {"truncation_degree": degree, "lengthscale_used": ell,
+                 "n_columns": int(J.shape[1])}
     else:
         from ntkjam.data import sphere
-        from ntkjam.kernels.analytic import nngp
-        from ntkjam.kernels.features import random_features
-        from ntkjam.spectrum.measured import gram_eigenvalues
+        from ntkjam.kernels.analytic import ntk
+        from ntkjam.spectrum.funk_hecke import kernel_on_sphere
 
-        d = as_int("d", params.get("d", 200), minimum=2)
-        activation = params.get("activation", "relu")
-        data_seed, weight_seed = (int(s) for s in rng.integers(0, 2**31 - 1, size=2))
-        X = sphere(n, d, seed=data_seed, radius="sqrt_d")
-        J = random_features(X, p, activation=activation, seed=weight_seed)
-        tau = gram_eigenvalues(nngp(X, activation=activation))
-        law = silverstein_law(np.clip(tau, 0.0, None), n / p)
-    lam = feature_eigenvalues(J)
-    report = spectrum_report(lam, phi=n / p)
-    cmp = compare(lam, law, zero_tol=report.tolerance)
-    return {
+        depth = as_int("depth", params.get("depth", 1), minimum=1)
+        kappa = kernel_on_sphere(ntk, d, radius=math.sqrt(d), depth=depth,
+                                 activation=activation)
+        if source == "analytic":
+            if fixed != "p":
+                raise ValueError(
+                    "fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; "
+                    "φ sets N = round(φ · size)), got 'n'"
+                )
+            from ntkjam.spectrum.slq import kernel_operator
+
+            n, p = sizes(phi, fixed, size)[0], None
+            X = sphere(n, d, seed=data_seed, radius="sqrt_d")
+            lam, est = _spectrum(
+                lambda: kernel_operator(ntk, X, depth=depth, activation=activation),
+                lambda: gram_eigenvalues(ntk(X, depth=depth, activation=activation)),
+                n, settings, probe_seed)
+            predicted, label = funk_hecke_gram_prediction(kappa, d, n), "Funk–Hecke"
+            expected_zero = 0.0
+        else:
+            from ntkjam.networks import (
+                empirical_ntk,
+                expected_jacobian_rank,
+                init_params,
+                mlp,
+                ntk_vector_product,
+                param_count,
+            )
+            from ntkjam.spectrum.slq import GramOperator
+
+            n, p_target = sizes(phi, fixed, size)
+            width = network_width(p_target, d, depth)
+            net = mlp(d, width, depth=depth, activation=activation)
+            p = param_count(net)
+            if fixed == "p":
+                n = max(1, int(round(phi * p)))
+            X = sphere(n, d, seed=data_seed, radius="sqrt_d")
+            params_ = init_params(net, weight_seed)
+            lam, est = _spectrum(
+                lambda: GramOperator(n, lambda V: ntk_vector_product(net, params_, X, V),
+                                     "empirical NTK"),
+                lambda: gram_eigenvalues(empirical_ntk(net, params_, X)),
+                n, settings, probe_seed)
+            if settings is None:
+                predicted = gram_eigenvalues(ntk(X, depth=depth, activation=activation))
+                predicted, label = np.clip(predicted, 0.0, None), "analytic NTK"
+            else:
+                predicted, label = funk_hecke_gram_prediction(kappa, d, n), "Funk–Hecke NTK"
+            rank = expected_jacobian_rank(net, n)
+            expected_zero = 1.0 - rank / n
+            extra = {"width": width, "expected_rank": rank}
+    report = spectrum_report(lam, phi=None if p is None else n / p)
+    out: dict[str, Any] = {
         "n": n,
         "p": p,
-        "phi_actual": n / p,
+        "phi_actual": None if p is None else n / p,
+        "method": "dense" if est is None else "slq",
+        "prediction": label,
         "n_zero": report.n_zero,
         "zero_fraction": report.zero_fraction,
-        "expected_zero_fraction": report.expected_zero_fraction,
+        "expected_zero_fraction": (
+            report.expected_zero_fraction if expected_zero is None else expected_zero
+        ),
         "smallest_nonzero": report.smallest_nonzero,
         "gap": report.gap if np.isfinite(report.gap) else None,
         "participation_ratio": report.participation_ratio,
-        "ks": cmp.ks,
-        "wasserstein": cmp.wasserstein,
-        "predicted_atom": law.atom,
-        "mass_error": law.mass_error,
-        "arrays": {"eigenvalues": lam, "law_x": law.x, "law_density": law.density},
+        **extra,
     }
+    arrays: dict[str, np.ndarray] = {"eigenvalues": lam}
+    if est is not None:
+        out.update({"slq_atom": est.atom, "slq_atom_stderr": est.atom_stderr,
+                    "slq_steps_taken": est.steps})
+        arrays.update({"slq_nodes": est.nodes, "slq_weights": est.weights})
+    if law is not None:
+        cmp = compare(lam, law, zero_tol=report.tolerance)
+        out.update({"ks": cmp.ks, "wasserstein": cmp.wasserstein, "predicted_atom": law.atom,
+                    "mass_error": law.mass_error, "spectral_distance": None})
+        arrays.update({"law_x": law.x, "law_density": law.density})
+    else:
+        from ntkjam.spectrum.compare import ks_two_sample
+
+        a = snap_zeros(lam, report.tolerance)
+        b = snap_zeros(predicted, report.tolerance)
+        out.update({
+            "ks": ks_two_sample(a, b, zero_tol=0.0),
+            "wasserstein": float(np.mean(np.abs(a - b))),
+            "predicted_atom": float(np.mean(b == 0.0)),
+            "mass_error": None,
+            # SLQ quantiles cannot place the few top eigenvalues that dominate δ₂
+            # (their quadrature weights are noisy at the 1/N level): dense only.
+            "spectral_distance": spectral_distance(a, b) if est is None else None,
+        })
+        arrays["predicted_eigenvalues"] = np.asarray(predicted, dtype=np.float64)
+    out["arrays"] = arrays
+    return out
