@@ -153,9 +153,14 @@ def test_rbf_and_polynomial():
     assert np.allclose(polynomial(X, Y, degree=2), (X @ Y.T + 1.0) ** 2, rtol=1e-13)
 
 
-def test_nngp_is_first_output():
-    X = _points()
-    assert np.array_equal(nngp(X, depth=2), nngp_and_ntk(X, depth=2)[0])
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_single_kernels_equal_the_pair(activation):
+    X = _points(n=6)
+    both = nngp_and_ntk(X, X[:4], depth=2, activation=activation)
+    assert np.array_equal(nngp(X, X[:4], depth=2, activation=activation), both[0])
+    assert np.array_equal(ntk(X, X[:4], depth=2, activation=activation), both[1])
+    assert np.array_equal(ntk(X, depth=2, activation=activation), nngp_and_ntk(
+        X, depth=2, activation=activation)[1])
 
 
 @pytest.mark.parametrize(

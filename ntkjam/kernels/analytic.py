@@ -155,9 +155,10 @@ def _exact_first_layer(x1, x2, sw2, sb2):
     return a, b, c, D
 
 
-def _closed_form(kind, X1, X2, depth, sw2, sb2):
-    """Blocked closed-form Gram (upper block triangle only when ``X2 is None``).
+def _closed_form(kind, X1, X2, depth, sw2, sb2, wanted=(0, 1)):
+    """Blocked closed-form Grams (upper block triangle only when ``X2 is None``).
 
+    ``wanted`` selects the outputs (0: NNGP, 1: NTK); only those are stored.
     NumPy, not JAX: its SIMD ``arctan2`` is several times faster than XLA's on the
     CPU, and the blocks run on a small thread pool (NumPy releases the GIL).
     """
@@ -170,8 +171,7 @@ def _closed_form(kind, X1, X2, depth, sw2, sb2):
     # One large BLAS call: many small ones pay the BLAS threading overhead each time.
     G = X1 @ X2_.T
     G /= d
-    out_nngp = np.empty((N1, N2))
-    out_ntk = np.empty((N1, N2))
+    outs = {i: np.empty((N1, N2)) for i in wanted}
     blocks = [
         (i0, j0)
         for i0 in range(0, N1, BLOCK)
@@ -181,18 +181,17 @@ def _closed_form(kind, X1, X2, depth, sw2, sb2):
     def run(block):
         i0, j0 = block
         rows, cols = slice(i0, i0 + BLOCK), slice(j0, j0 + BLOCK)
-        k_nngp, k_ntk, near = _block(
+        *kernels, near = _block(
             kind, depth, sw2, sb2, G[rows, cols], n1[rows], n2[cols], symmetric and i0 == j0
         )
-        if symmetric and i0 == j0:
-            # BLAS need not round X Xᵀ symmetrically: mirror the upper triangle.
-            k_nngp = np.triu(k_nngp) + np.triu(k_nngp, 1).T
-            k_ntk = np.triu(k_ntk) + np.triu(k_ntk, 1).T
-        out_nngp[rows, cols] = k_nngp
-        out_ntk[rows, cols] = k_ntk
-        if symmetric and j0 != i0:
-            out_nngp[cols, rows] = k_nngp.T
-            out_ntk[cols, rows] = k_ntk.T
+        for i in wanted:
+            k = kernels[i]
+            if symmetric and i0 == j0:
+                # BLAS need not round X Xᵀ symmetrically: mirror the upper triangle.
+                k = np.triu(k) + np.triu(k, 1).T
+            outs[i][rows, cols] = k
+            if symmetric and j0 != i0:
+                outs[i][cols, rows] = k.T
         r, c = np.nonzero(near)
         return r + i0, c + j0
 
@@ -208,13 +207,12 @@ def _closed_form(kind, X1, X2, depth, sw2, sb2):
         rows, cols = rows[upper], cols[upper]
     if rows.size:
         a, b, c, D = _exact_first_layer(X1[rows], X2_[cols], sw2, sb2)
-        k_nngp, k_ntk = _recursion(kind, depth, sw2, sb2, a, b, c, D)
-        out_nngp[rows, cols] = k_nngp
-        out_ntk[rows, cols] = k_ntk
-        if symmetric:
-            out_nngp[cols, rows] = k_nngp
-            out_ntk[cols, rows] = k_ntk
-    return out_nngp, out_ntk
+        kernels = _recursion(kind, depth, sw2, sb2, a, b, c, D)
+        for i in wanted:
+            outs[i][rows, cols] = kernels[i]
+            if symmetric:
+                outs[i][cols, rows] = kernels[i]
+    return tuple(outs[i] for i in wanted)
 
 
 def _threads() -> int:
@@ -225,7 +223,7 @@ def _threads() -> int:
 # ------------------------------------------------------------------ quadrature path
 
 
-def _quadrature(activation: Activation, X1, X2, depth, sw2, sb2, order):
+def _quadrature(activation: Activation, X1, X2, depth, sw2, sb2, order, wanted=(0, 1)):
     """Generic activation: the same recursion with polar-rule expectations (slow path)."""
     symmetric = X2 is None
     X2_ = X1 if symmetric else X2
@@ -247,17 +245,41 @@ def _quadrature(activation: Activation, X1, X2, depth, sw2, sb2, order):
         a, b, c, D, theta = (
             np.asarray(v) for v in ex.next_layer(sw2, sb2, a, b, p, q, h, g, sdot, theta)
         )
-    out_nngp = np.empty((N1, N2))
-    out_ntk = np.empty((N1, N2))
-    out_nngp[rows, cols] = c
-    out_ntk[rows, cols] = theta
-    if symmetric:
-        out_nngp[cols, rows] = c
-        out_ntk[cols, rows] = theta
-    return out_nngp, out_ntk
+    results = []
+    for values in ((c, theta)[i] for i in wanted):
+        out = np.empty((N1, N2))
+        out[rows, cols] = values
+        if symmetric:
+            out[cols, rows] = values
+        results.append(out)
+    return tuple(results)
 
 
 # ----------------------------------------------------------------------- public API
+
+
+def _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, wanted):
+    """Validate, pick the path, and compute the ``wanted`` outputs (0: NNGP, 1: NTK)."""
+    depth, sigma_w, sigma_b = _check_hyper(depth, sigma_w, sigma_b)
+    act = get_activation(activation)
+    if method not in ("auto", "closed_form", "quadrature"):
+        raise ValueError(
+            f"method must be one of ['auto', 'closed_form', 'quadrature'], got {method!r}"
+        )
+    if not isinstance(quadrature, Quadrature):
+        raise TypeError(f"quadrature must be an ntkjam.kernels.Quadrature, got {quadrature!r}")
+    X1, X2 = _check_inputs(X1, X2)
+    sw2, sb2 = sigma_w * sigma_w, sigma_b * sigma_b
+    # A user Activation that merely reuses a built-in name gets the quadrature path.
+    has_closed_form = act.name in ex.CLOSED_FORMS and act is get_activation(act.name)
+    if method == "closed_form" and not has_closed_form:
+        raise ValueError(
+            f"method='closed_form' needs activation in {sorted(ex.CLOSED_FORMS)}, "
+            f"got {act.name!r}; use method='quadrature' or 'auto'"
+        )
+    if method != "quadrature" and has_closed_form:
+        return _closed_form(act.name, X1, X2, depth, sw2, sb2, wanted)
+    return _quadrature(act, X1, X2, depth, sw2, sb2, quadrature, wanted)
 
 
 def nngp_and_ntk(
@@ -299,26 +321,7 @@ def nngp_and_ntk(
     -------
     nngp, ntk : numpy.ndarray, shape (N1, N2)
     """
-    depth, sigma_w, sigma_b = _check_hyper(depth, sigma_w, sigma_b)
-    act = get_activation(activation)
-    if method not in ("auto", "closed_form", "quadrature"):
-        raise ValueError(
-            f"method must be one of ['auto', 'closed_form', 'quadrature'], got {method!r}"
-        )
-    if not isinstance(quadrature, Quadrature):
-        raise TypeError(f"quadrature must be an ntkjam.kernels.Quadrature, got {quadrature!r}")
-    X1, X2 = _check_inputs(X1, X2)
-    sw2, sb2 = sigma_w * sigma_w, sigma_b * sigma_b
-    # A user Activation that merely reuses a built-in name gets the quadrature path.
-    has_closed_form = act.name in ex.CLOSED_FORMS and act is get_activation(act.name)
-    if method == "closed_form" and not has_closed_form:
-        raise ValueError(
-            f"method='closed_form' needs activation in {sorted(ex.CLOSED_FORMS)}, "
-            f"got {act.name!r}; use method='quadrature' or 'auto'"
-        )
-    if method != "quadrature" and has_closed_form:
-        return _closed_form(act.name, X1, X2, depth, sw2, sb2)
-    return _quadrature(act, X1, X2, depth, sw2, sb2, quadrature)
+    return _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, (0, 1))
 
 
 def _single(which: int) -> Callable:
@@ -333,16 +336,9 @@ def _single(which: int) -> Callable:
         method: str = "auto",
         quadrature: Quadrature = ex.DEFAULT_QUADRATURE,
     ) -> np.ndarray:
-        return nngp_and_ntk(
-            X1,
-            X2,
-            depth=depth,
-            activation=activation,
-            sigma_w=sigma_w,
-            sigma_b=sigma_b,
-            method=method,
-            quadrature=quadrature,
-        )[which]
+        return _kernels(
+            X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, (which,)
+        )[0]
 
     return kernel
 
