@@ -9,9 +9,9 @@
    :func:`ntkjam.spectrum.slq.kernel_operator` (upper triangle, each strip used twice)
    at N = 50000, where the Gram alone would need 20 GB.  It reports the cost per kernel
    entry against the strip height B, the time of one product, then runs as many
-   Lanczos steps as fit in ``--ntk-budget`` seconds and reports the time per step,
-   the projection to 80 steps and the peak memory; a small-N run checks the accuracy
-   against the dense spectrum.
+   Lanczos steps (at most ``--steps``) as fit in ``--ntk-budget`` seconds and reports
+   the time per step, the projection to 80 steps and the peak memory; a small-N run
+   checks the accuracy against the dense spectrum.
 
 Times are wall-clock and depend on the load of the machine; ratios are measured in
 the same run.  Nothing is asserted.
@@ -90,7 +90,9 @@ def strip_cost(X: np.ndarray, rows: int) -> tuple[float, float]:
     return wall / K.size * 1e9, used / K.size * 1e9
 
 
-def bench_ntk(n: int, d: int, probes: int, budget: float, check_n: int) -> None:
+def bench_ntk(
+    n: int, d: int, probes: int, budget: float, check_n: int, max_steps: int = 80
+) -> None:
     print(f"== analytic ReLU NTK (ntkjam.kernels.analytic.ntk), matrix-free, N={n}, d={d}: "
           f"Gram would need {n * n * 8 / 1e9:.0f} GB")
     Xc = sphere(check_n, d, seed=1, radius="sqrt_d")
@@ -110,7 +112,7 @@ def bench_ntk(n: int, d: int, probes: int, budget: float, check_n: int) -> None:
     print(f"  one block product K V (N={n}, b={probes}, B={default}): {t_prod:.1f} s, "
           f"{t_prod / entries * 1e9:.1f} ns per kernel entry evaluated, "
           f"peak RSS {peak_rss_gb():.2f} GB (before the product: {rss_before:.2f} GB)")
-    steps = max(1, int((budget - t_prod) // t_prod))
+    steps = max(1, min(max_steps, int((budget - t_prod) // t_prod)))
     result, t_run = timed(slq, op, n_probes=probes, n_steps=steps, seed=0)
     print(f"  SLQ with m={steps} steps: {t_run:.1f} s ({t_run / steps:.1f} s/step), "
           f"nodes {result.nodes.size}, atom {result.atom:.3f}, peak RSS {peak_rss_gb():.2f} GB")
@@ -148,7 +150,10 @@ def main() -> None:
         exact_n, exact_p = (args.n, args.p) if args.exact_large else (args.n // 4, args.p // 4)
         bench_features(args.n, args.p, args.probes, args.steps, exact_n, exact_p)
     else:
-        bench_ntk(args.ntk_n, args.ntk_d, args.probes, args.ntk_budget, check_n=3000)
+        bench_ntk(
+            args.ntk_n, args.ntk_d, args.probes, args.ntk_budget, check_n=3000,
+            max_steps=args.steps,
+        )
 
 
 if __name__ == "__main__":
