@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import scipy.optimize
 import scipy.stats
-from threadpoolctl import threadpool_limits
 
 import ntkjam.jamming as jam
 from ntkjam.data import sphere
@@ -20,15 +19,6 @@ from ntkjam.jamming import (
 from ntkjam.kernels.features import random_relu_features
 from ntkjam.problem import Problem, from_features, from_kernel
 from ntkjam.theory import cover_probability
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Many small dense solves: on a shared 2-core machine multi-threaded OpenBLAS
-    was 20x slower than one thread for these tests (the slow ones: 196 s vs 10 s)."""
-    with threadpool_limits(limits=1):
-        yield
-
 
 # ----------------------------------------------------------------- independent checks
 

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 import scipy.integrate
 import scipy.stats
-from threadpoolctl import threadpool_limits
 
 from ntkjam.jamming import minimize_quadratic_hinge
 from ntkjam.problem import from_features
@@ -21,15 +20,6 @@ from ntkjam.theory import (
     cover_probability_offset,
     gardner_capacity,
 )
-
-
-@pytest.fixture(autouse=True)
-def _one_blas_thread():
-    """Many small dense solves: on a shared 2-core machine multi-threaded OpenBLAS
-    was 20x slower than one thread for these tests (the slow ones: 196 s vs 10 s)."""
-    with threadpool_limits(limits=1):
-        yield
-
 
 # ------------------------------------------------------------------------------ Cover
 

@@ -39,7 +39,9 @@ def parse_sizes(text: str) -> list[int]:
     return sizes
 
 
-def _check_directory(directory: Path, params: dict) -> None:
+def _check_directory(
+    directory: Path, params: dict, experiment: str = "phase_diagram", what: str = "phase diagram"
+) -> None:
     """Refuse a run directory that holds another experiment or other fixed settings."""
     from ntkjam.sweep import stored_spec
     from ntkjam.sweep.store import is_run_directory
@@ -49,17 +51,17 @@ def _check_directory(directory: Path, params: dict) -> None:
     spec = stored_spec(directory)
     if spec is None:
         return
-    if spec.experiment != "phase_diagram":
+    if spec.experiment != experiment:
         raise ValueError(
-            f"run directory '{directory}' holds a {spec.experiment!r} sweep, not a phase "
-            "diagram; choose another --output"
+            f"run directory '{directory}' holds a {spec.experiment!r} sweep, not a "
+            f"{what}; choose another --output"
         )
     if dict(spec.params) != params:
         diff = sorted(k for k in set(spec.params) | set(params)
                       if spec.params.get(k) != params.get(k))
         k = diff[0]
         raise ValueError(
-            f"run directory '{directory}' holds a phase diagram with {k}="
+            f"run directory '{directory}' holds a {what} with {k}="
             f"{spec.params.get(k)!r}, not {params.get(k)!r}; use another --output (the grid "
             "and seeds may change between runs, the fixed settings may not)"
         )
@@ -295,32 +297,6 @@ def parse_alphas(text: str) -> list[float]:
     return values
 
 
-def _check_trained_directory(directory: Path, params: dict) -> None:
-    """Refuse a run directory that holds another experiment or other fixed settings."""
-    from ntkjam.sweep import stored_spec
-    from ntkjam.sweep.store import is_run_directory
-
-    if not is_run_directory(directory):
-        return
-    spec = stored_spec(directory)
-    if spec is None:
-        return
-    if spec.experiment != "trained_phase_diagram":
-        raise ValueError(
-            f"run directory '{directory}' holds a {spec.experiment!r} sweep, not a trained "
-            "diagram; choose another --output"
-        )
-    if dict(spec.params) != params:
-        diff = sorted(k for k in set(spec.params) | set(params)
-                      if spec.params.get(k) != params.get(k))
-        k = diff[0]
-        raise ValueError(
-            f"run directory '{directory}' holds a trained diagram with {k}="
-            f"{spec.params.get(k)!r}, not {params.get(k)!r}; use another --output (the grid "
-            "and seeds may change between runs, the fixed settings may not)"
-        )
-
-
 def _bound(v: float, lo: float, hi: float) -> str:
     """A crossing, or where it lies when it falls outside the φ grid [lo, hi]."""
     import math
@@ -479,7 +455,9 @@ def trained_diagram_command(
         phi_num=phi_num, seeds=seeds, output=str(output), **params,
     )
     directory = spec.output_dir()
-    _check_trained_directory(directory, dict(spec.params))
+    _check_directory(
+        directory, dict(spec.params), "trained_phase_diagram", "trained diagram"
+    )
     try:
         with threadpool_limits(limits=1):
             summary = sweep.run(spec, workers=workers, progress=not quiet)
