@@ -30,6 +30,20 @@ a SAT certificate meets every margin to within ``tol · scale``; a Farkas vector
 ``max_i Δ_i(w) ≥ bᵀλ − ‖Jᵀ(y∘λ)‖₂ ‖w‖₂`` for every w, hence infeasibility for all
 ``‖w‖ < radius = bᵀλ / ‖Jᵀ(y∘λ)‖₂`` (reported).
 
+Exactness, whatever the coordinates:
+
+* dead points (identically zero rows of J or K) are recognised before any
+  factorisation and left out of it; their Δ is ``κ − y_i f0_i`` exactly, and no basis
+  (SVD of J, eigendecomposition of K) gives their rows rounding noise to fit;
+* every returned observable (outputs, Δ's, loss, N_Δ, contacts, gaps, forces, the
+  certificate and the KKT residual) is evaluated on the problem's own J at the
+  returned w, so ``result.loss == problem.loss(result.w)``;
+* a point counts as violated only beyond ``tol·scale`` plus the rounding bound of its
+  own ``J_i·w`` (:func:`rounding_bound`), so verdicts and N_Δ are statements about the
+  exact products, not about one machine's rounding;
+* features of extreme size (1e±200) are rescaled by an exact power of two, and the
+  certificate checks normalise J first, so no norm underflows into a "proof".
+
 HiGHS sometimes stops with status 4 ("numerical difficulties"/"model status
 unknown") on infeasible instances; that is never taken as a verdict.  The LP is
 retried with the interior-point method and on an orthonormal basis of
@@ -136,13 +150,14 @@ class HingeMinimum:
     deltas : numpy.ndarray, shape (N,)
         ``Δ_i = κ − y_i f_i`` at the minimum.
     n_delta : int
-        N_Δ = #{i : Δ_i > tol} (unsatisfied constraints).
+        N_Δ = #{i : Δ_i > tol + e_i} (unsatisfied constraints), with
+        ``e_i = rounding_bound(problem, w)_i`` the rounding bound of ``J_i·w``.
     contacts : numpy.ndarray of int
-        Indices with ``|y_i f_i − κ| ≤ tol``.
+        Indices with ``|y_i f_i − κ| ≤ tol + e_i``.
     gaps : numpy.ndarray, shape (n_gaps,)
-        ``y_i f_i − κ`` of the satisfied points beyond the tolerance (all > tol).
+        ``y_i f_i − κ`` of the satisfied points beyond the tolerance (> tol + e_i).
     forces : numpy.ndarray, shape (n_delta,)
-        ``Δ_i`` of the unsatisfied points (all > tol).
+        ``Δ_i`` of the unsatisfied points (> tol + e_i).
     rank : int
         Dimension of the reachable directions (``Problem.rank``).
     isostaticity : float
@@ -152,7 +167,9 @@ class HingeMinimum:
     check : CertificateCheck
         Independent check of the SAT point or the Farkas vector.
     kkt_residual : float
-        ``‖Aᵀ max(0, Δ)‖₂ / (‖A‖_F ‖b‖₂)`` at the end (0 when b = 0).
+        ``‖Jᵀ(y ∘ max(0, Δ))‖₂ / (‖J‖_F ‖b‖₂)``, evaluated on the problem's own
+        features at the returned ``w`` (0 when b = 0), whatever coordinates the solver
+        used.
     iterations : int
         Newton steps taken.
     converged : bool
@@ -187,19 +204,41 @@ class HingeMinimum:
 # ---------------------------------------------------------------- parameterisations
 @dataclass(frozen=True)
 class _Coords:
-    """The constraint matrix in the coordinates a solver works in, and the map back."""
+    """The constraint matrix in the coordinates a solver works in, and the map back.
+
+    Only the live rows (see :attr:`Problem.live_rows`) enter ``A``: a dead point's Δ
+    is fixed, so it constrains nothing that a solver could change.
+    """
 
     name: str
-    A: np.ndarray  # (N, n): rows y_i times the feature row (or basis row)
+    A: np.ndarray  # (N_live, n): rows y_i times the feature row (or basis row)
+    live: np.ndarray  # (N,) bool: which rows of the problem are in A
     to_w: object  # callable z -> w in the coordinates of problem.features()
 
 
+def _pow2_scale(A: np.ndarray) -> float:
+    """A power of two near ``max|A|`` when that is extreme, else 1.
+
+    Dividing by it is exact in binary floating point, so results do not change where
+    no rescaling is needed; it keeps ``AᵀA`` and norms clear of underflow and overflow
+    for features of size 1e−200 or 1e200.
+    """
+    m = float(np.max(np.abs(A))) if A.size else 0.0
+    if m == 0.0 or 2.0**-64 <= m <= 2.0**64:
+        return 1.0
+    return float(2.0 ** np.round(np.log2(m)))
+
+
 def _coords(problem: Problem, name: str) -> _Coords:
-    y = problem.y[:, None]
+    live = problem.live_rows
+    y = problem.y[live, None]
     if name == "features":
-        return _Coords("features", y * problem.features(), lambda z: z)
+        J = problem.features()[live]
+        c = _pow2_scale(J)
+        return _Coords("features", y * (J / c) if c != 1.0 else y * J, live,
+                       (lambda z: z / c) if c != 1.0 else (lambda z: z))
     U, s, V = problem.reduced_svd()
-    return _Coords("basis", y * U, lambda z: V @ (z / s))
+    return _Coords("basis", y * U[live], live, lambda z: V @ (z / s))
 
 
 def _default_coords(problem: Problem) -> str:
@@ -215,7 +254,12 @@ def _scale(b: np.ndarray) -> float:
 
 # ------------------------------------------------------------------ certificate checks
 def check_sat_certificate(problem: Problem, w: object, *, tol: float = 1e-9) -> CertificateCheck:
-    """Check that ``w`` meets every margin: ``y_i (f0_i + J_i·w) ≥ κ − tol·scale``.
+    """Check that ``w`` meets every margin: ``y_i (f0_i + J_i·w) ≥ κ − tol·scale − e_i``.
+
+    ``e_i = γ_P Σ_p |J_ip w_p|`` (``γ_P = P·eps / (1 − P·eps)``) bounds the rounding
+    error of the computed ``J_i·w``, so the verdict is a statement about the exact
+    ``J_i·w``, not about its rounding (which can exceed ``tol·scale`` when ‖w‖ is large,
+    e.g. for features with singular values down to 1e−6).
 
     Parameters
     ----------
@@ -228,11 +272,26 @@ def check_sat_certificate(problem: Problem, w: object, *, tol: float = 1e-9) -> 
     tol = as_real("tol", tol, nonnegative=True)
     w = problem._check_w(w)
     gap = problem.margins(w) - problem.margin
+    allowed = tol * _scale(problem.offsets) + rounding_bound(problem, w)
+    worst = int(np.argmin(gap + allowed)) if gap.size else 0
     min_gap = float(np.min(gap))
-    allowed = tol * _scale(problem.offsets)
-    ok = bool(np.isfinite(min_gap) and min_gap >= -allowed)
-    reason = "" if ok else f"min gap {min_gap:.3g} < -{allowed:.3g}"
+    ok = bool(np.all(np.isfinite(gap)) and np.all(gap >= -allowed))
+    reason = "" if ok else f"gap {gap[worst]:.3g} < -{allowed[worst]:.3g} at point {worst}"
     return CertificateCheck(ok=ok, kind="sat", min_gap=min_gap, reason=reason)
+
+
+def rounding_bound(problem: Problem, w: object) -> np.ndarray:
+    """``γ_P Σ_p |J_ip| |w_p|``, shape (N,): a bound on the rounding error of ``J_i·w``.
+
+    The standard bound for a dot product of length P evaluated in float64
+    (``γ_P = P·eps / (1 − P·eps)``, eps = 2^−53).  Dead rows give exactly 0.
+    """
+    w = problem._check_w(w)
+    J = problem.features()
+    P = J.shape[1]
+    u = np.finfo(float).eps / 2
+    gamma = P * u / (1 - P * u)
+    return gamma * (np.abs(J) @ np.abs(w))
 
 
 def check_farkas_certificate(
@@ -264,9 +323,17 @@ def check_farkas_certificate(
     lam = lam / total
     J = problem.features()
     value = float(problem.offsets @ lam)
-    g = float(np.linalg.norm(J.T @ (problem.y * lam)))
-    normJ = float(np.linalg.norm(J))
-    residual = g / normJ if normJ > 0 else 0.0
+    # Scale-invariant: J is normalised by its largest entry before any product or
+    # norm, so features of size 1e−200 cannot underflow into an "exact" certificate.
+    jmax = float(np.max(np.abs(J))) if J.size else 0.0
+    if jmax > 0:
+        c = float(2.0 ** np.floor(np.log2(jmax)))  # exact scaling: entries in [0.5, 2)
+        Jn = J / c
+        g = float(np.linalg.norm(Jn.T @ (problem.y * lam)))
+        residual = g / float(np.linalg.norm(Jn))
+        g *= c
+    else:
+        g, residual = 0.0, 0.0
     radius = value / g if g > 0 else (np.inf if value > 0 else 0.0)
     allowed = tol * _scale(problem.offsets)
     reasons = []
@@ -350,17 +417,24 @@ def lp_certificate(
     second = "basis" if first == "features" else "features"
     attempts: list[str] = []
     last_slack = float("nan")
+    # HiGHS's tolerances are absolute: offsets of extreme size are brought near 1 by an
+    # exact power-of-two scaling (t and w scale with them).
+    cb = _pow2_scale(b)
     for name in (first, second):
         coords = _coords(problem, name)
+        A = coords.A
+        if not coords.live.all():
+            A = np.zeros((problem.n_points, coords.A.shape[1]))
+            A[coords.live] = coords.A
         for method in ("highs-ds", "highs-ipm"):
-            res = _slack_lp(coords.A, b, cap, method)
+            res = _slack_lp(A, b / cb, cap / cb, method)
             head = f"{method} on {name}: status {res.status}"
             if res.status != 0 or res.x is None:
                 attempts.append(f"{head} ({res.message}) -> no verdict")
                 continue
-            t = float(res.x[-1])
+            t = float(res.x[-1]) * cb
             last_slack = t
-            w = coords.to_w(res.x[:-1])
+            w = coords.to_w(res.x[:-1] * cb)
             sat = check_sat_certificate(problem, w, tol=tol)
             if t >= -tol * _scale(b) and sat.ok:
                 attempts.append(f"{head}, slack {t:.3g} -> sat (verified)")
@@ -368,7 +442,7 @@ def lp_certificate(
             lam = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=float), 0.0)
             check = check_farkas_certificate(problem, lam, tol=tol, farkas_rtol=farkas_rtol)
             if not check.ok and lam.sum() > 0:
-                lam = _polish_farkas(coords.A, lam / lam.sum())
+                lam = _polish_farkas(A, lam / lam.sum())
                 check = check_farkas_certificate(problem, lam, tol=tol, farkas_rtol=farkas_rtol)
             if check.ok:
                 attempts.append(f"{head}, slack {t:.3g} -> unsat (verified)")
@@ -423,13 +497,21 @@ def exact_line_search(delta: np.ndarray, q: np.ndarray) -> float:
     # Segment k runs from starts[k] to ends[k]; φ'(t) = -a_k + c_k t on it.
     a = np.concatenate([[a0], a0 + np.cumsum(sign * q[idx] * delta[idx])])
     c = np.concatenate([[c0], c0 + np.cumsum(sign * q[idx] ** 2)])
+    # The running sums carry rounding of the size of the terms summed so far: on a
+    # segment where φ' is zero in exact arithmetic (every point satisfied) they can be
+    # ±eps, and a spurious negative sign would carry the step to the next breakpoint,
+    # possibly at t ~ 1e14 set by rounding-level q's.  Within that noise, φ' is 0.
+    a_abs = np.concatenate([[abs(a0)], abs(a0) + np.cumsum(np.abs(q[idx] * delta[idx]))])
+    c_abs = np.concatenate([[c0], c0 + np.cumsum(q[idx] ** 2)])
     starts = np.concatenate([[0.0], tau])
     ends = np.concatenate([tau, [np.inf]])
     with np.errstate(invalid="ignore"):
         dphi_end = np.where(np.isinf(ends), np.where(c > 0, np.inf, -a), -a + c * ends)
+        noise = np.where(np.isinf(ends), a_abs, a_abs + c_abs * ends)
+    noise = 64 * np.finfo(float).eps * (1 + np.arange(len(ends))) * noise
     # Empty segments (tied breakpoints) hold partial sums: never pick them.
     dphi_end[ends <= starts] = -np.inf
-    hits = np.flatnonzero(dphi_end >= 0)
+    hits = np.flatnonzero(dphi_end >= -noise)
     k = int(hits[0]) if hits.size else len(ends) - 1
     start, end = float(starts[k]), float(ends[k])
     # Recompute the segment's sums from its own active set (the cumsums lose digits).
@@ -576,7 +658,11 @@ def _finite_newton(
             converged = True
             break
         repeated = prev is not None and np.array_equal(S, prev)
-        if repeated and kkt < kkt_tol:
+        # The residual cannot fall below the rounding of Δ itself (relative eps·‖A‖‖z‖/‖b‖,
+        # large for ill-conditioned features whose minimiser has a large norm).
+        floor = 64 * np.finfo(float).eps * np.sqrt(N) * (
+            1.0 + normA * float(np.linalg.norm(z)) / max(normb, np.finfo(float).tiny))
+        if repeated and kkt < max(kkt_tol, floor):
             converged = True
             break
         if it >= max_iter:
@@ -596,6 +682,9 @@ def _finite_newton(
         it += 1
         if not t > 0:
             if robust:
+                # The SVD least-squares step on a repeated active set cannot descend:
+                # stationary to working precision (the certificates are checked apart).
+                converged = repeated
                 break
             robust = True
             prev = S
@@ -660,31 +749,68 @@ def minimize_quadratic_hinge(
     if name not in ("features", "basis"):
         raise ValueError(f"parameterisation must be 'features' or 'basis', got {name!r}")
     b = problem.offsets
-    scale = _scale(b)
     act_tol = 64 * np.finfo(float).eps
     coords = _coords(problem, name)
     rank = None
-    if name == "features":
+    if name == "features" and coords.A.shape[0] > 0:
         solver = _DirectionSolver(coords.A)
         full_rank, rcond = solver.seed_full_gram()
         if not full_rank:
             coords = _coords(problem, "basis")
         elif _full_rank_certified(rcond, problem):
             rank = problem.n_features
+    elif name == "features":
+        coords = _coords(problem, "basis")  # no live point: nothing to solve
     if coords.name == "basis":
         sv = problem.reduced_svd()[1]
-        solver = _DirectionSolver(coords.A, float(sv[0] / sv[-1]) if sv.size else 1.0)
-    z, delta, kkt, its, converged = _finite_newton(
-        coords.A, b, kkt_tol=kkt_tol, max_iter=max_iter, act_tol=act_tol, solver=solver
-    )
+        # Rounding in the basis rows: eps·s_max/s_min from an SVD of J, but
+        # eps·λ_max/λ_min = eps·(s_max/s_min)² from an eigendecomposition of K.
+        amplification = float(sv[0] / sv[-1]) if sv.size else 1.0
+        if problem.J is None:
+            amplification **= 2
+        solver = _DirectionSolver(coords.A, amplification)
+    if coords.A.shape[0] == 0 or coords.A.shape[1] == 0:
+        # Nothing can move (all points dead, or J = 0): w = 0 is a minimiser.
+        z, its, converged = np.zeros(coords.A.shape[1]), 0, True
+    else:
+        z, _, _, its, converged = _finite_newton(
+            coords.A, b[coords.live], kkt_tol=kkt_tol, max_iter=max_iter, act_tol=act_tol,
+            solver=solver,
+        )
     w = coords.to_w(z)
-    abs_tol = tol * scale
-    N = problem.n_points
-    outputs = problem.y * (problem.margin - delta)
-    viol = delta > abs_tol
+    if rank is None:
+        rank = problem.rank
+    return _hinge_minimum(problem, w, tol=tol, farkas_rtol=farkas_rtol, rank=rank,
+                          iterations=its, converged=converged, parameterisation=coords.name)
+
+
+def _hinge_minimum(
+    problem: Problem,
+    w: np.ndarray,
+    *,
+    tol: float,
+    farkas_rtol: float,
+    rank: int,
+    iterations: int,
+    converged: bool,
+    parameterisation: str,
+) -> HingeMinimum:
+    """Every observable of a candidate minimiser ``w``, evaluated on the problem itself.
+
+    Whatever coordinates the solver used, ``f = f0 + J w`` is recomputed from the
+    problem's own features, and the loss, Δ's, N_Δ, contacts, gaps, forces, the
+    certificate and the KKT residual all follow from it, so ``result.loss`` equals
+    ``problem.loss(result.w)`` exactly.
+    """
+    abs_tol = tol * _scale(problem.offsets)
+    outputs = problem.outputs(w)
+    delta = problem.margin - problem.y * outputs
+    band = abs_tol + rounding_bound(problem, w)  # tolerance plus this Δ's own rounding
+    viol = delta > band
     n_delta = int(viol.sum())
     r = np.maximum(delta, 0.0)
-    loss = float(0.5 * np.dot(r, r) / N)
+    loss = problem.loss(w)
+    kkt = _kkt_residual(problem, r)
     farkas = None
     if n_delta == 0:
         check = check_sat_certificate(problem, w, tol=tol)
@@ -694,8 +820,6 @@ def minimize_quadratic_hinge(
         check = check_farkas_certificate(problem, lam, tol=tol, farkas_rtol=farkas_rtol)
         verdict = "unsat" if check.ok else "unknown"
         farkas = _readonly(lam) if check.ok else None
-    if rank is None:
-        rank = problem.rank
     gap = -delta
     return HingeMinimum(
         verdict=verdict,
@@ -704,19 +828,34 @@ def minimize_quadratic_hinge(
         outputs=_readonly(outputs),
         deltas=_readonly(delta),
         n_delta=n_delta,
-        contacts=np.flatnonzero(np.abs(delta) <= abs_tol),
-        gaps=_readonly(gap[gap > abs_tol]),
+        contacts=np.flatnonzero(np.abs(delta) <= band),
+        gaps=_readonly(gap[gap > band]),
         forces=_readonly(delta[viol]),
         rank=rank,
         isostaticity=n_delta / rank if rank > 0 else float("nan"),
         farkas=farkas,
         check=check,
         kkt_residual=kkt,
-        iterations=its,
+        iterations=iterations,
         converged=converged,
         tol=abs_tol,
-        parameterisation=coords.name,
+        parameterisation=parameterisation,
     )
+
+
+def _kkt_residual(problem: Problem, r: np.ndarray) -> float:
+    """``‖Jᵀ(y ∘ r)‖₂ / (‖J‖_F ‖b‖₂)`` on the problem's own features, scale-safe."""
+    J = problem.features()
+    b = problem.offsets
+    jmax = float(np.max(np.abs(J))) if J.size else 0.0
+    bmax = float(np.max(np.abs(b))) if b.size else 0.0
+    if jmax == 0.0 or bmax == 0.0:
+        return 0.0
+    cj = float(2.0 ** np.floor(np.log2(jmax)))
+    cb = float(2.0 ** np.floor(np.log2(bmax)))
+    Jn = J / cj
+    g = float(np.linalg.norm(Jn.T @ (problem.y * (r / cb))))
+    return g / (float(np.linalg.norm(Jn)) * float(np.linalg.norm(b / cb)))
 
 
 def _full_rank_certified(rcond: float, problem: Problem) -> bool:
@@ -741,7 +880,12 @@ def sat_unsat(problem: Problem, *, method: str = "auto", tol: float = 1e-9) -> s
     if method not in ("auto", "newton", "lp"):
         raise ValueError(f"method must be 'auto', 'newton' or 'lp', got {method!r}")
     if method in ("auto", "newton"):
-        verdict = minimize_quadratic_hinge(problem, tol=tol).verdict
+        try:
+            verdict = minimize_quadratic_hinge(problem, tol=tol).verdict
+        except (np.linalg.LinAlgError, FloatingPointError):
+            if method == "newton":
+                raise
+            verdict = "unknown"  # a failed factorisation is no verdict: ask the LP
         if verdict != "unknown" or method == "newton":
             return verdict
     return lp_certificate(problem, tol=tol).verdict
@@ -756,5 +900,6 @@ __all__ = [
     "exact_line_search",
     "lp_certificate",
     "minimize_quadratic_hinge",
+    "rounding_bound",
     "sat_unsat",
 ]

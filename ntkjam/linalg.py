@@ -92,6 +92,19 @@ def numerical_rank(A: object, *, rtol: float | None = None, atol: float | None =
     return rank_report(A, rtol=rtol, atol=atol).rank
 
 
+def live_rows(A: object) -> np.ndarray:
+    """Rows of ``A`` that are not identically zero, shape (N,) of bool.
+
+    A zero row of features ``J`` (or of a PSD Gram ``K``) is an input the model cannot
+    move at all, e.g. a dead input of a ReLU network.  The test is exact (``!= 0``):
+    such rows are recognised before any factorisation, never after rounding.
+    """
+    A = np.asarray(A)
+    if A.ndim != 2:
+        raise ValueError(f"A must be a 2-d array, got shape {A.shape}")
+    return np.any(A != 0, axis=1)
+
+
 def psd_features(
     K: object, *, rtol: float | None = None, atol: float | None = None
 ) -> np.ndarray:
@@ -113,9 +126,19 @@ def psd_features(
     Returns
     -------
     numpy.ndarray, shape (N, r)
+        Rows of ``K`` that are exactly zero give exactly zero rows.
     """
     K = as_square_symmetric("K", K)
-    lam, U = scipy.linalg.eigh(K, check_finite=False)
+    # Exactly zero rows (dead inputs) are kept out of the eigenproblem: an eigenvector
+    # solver would give them rounding-noise components, which a solver working in these
+    # coordinates could then "fit" with huge weights.  Their feature rows are exact zeros.
+    live = live_rows(K)
+    if live.all():
+        lam, U = scipy.linalg.eigh(K, check_finite=False)
+    else:
+        lam, U_live = scipy.linalg.eigh(K[np.ix_(live, live)], check_finite=False)
+        U = np.zeros((K.shape[0], U_live.shape[1]))
+        U[live] = U_live
     largest = float(max(abs(lam[-1]), abs(lam[0]))) if lam.size else 0.0
     if atol is not None:
         tol = as_real("atol", atol, nonnegative=True)

@@ -27,7 +27,13 @@ import numpy as np
 import scipy.linalg
 
 from ntkjam._validate import as_float_array, as_labels, as_real, as_square_symmetric
-from ntkjam.linalg import RankReport, default_rank_tolerance, psd_features, rank_report
+from ntkjam.linalg import (
+    RankReport,
+    default_rank_tolerance,
+    live_rows,
+    psd_features,
+    rank_report,
+)
 
 
 def _frozen(arr: np.ndarray) -> np.ndarray:
@@ -171,6 +177,28 @@ class Problem:
             return self.J @ (self.J.T @ v)
         return self.K @ v
 
+    # ------------------------------------------------------------ dead inputs
+    @property
+    def live_rows(self) -> np.ndarray:
+        """Points whose feature row is not identically zero, shape (N,) of bool.
+
+        A dead point (zero row of ``J``, or of ``K``) cannot be moved: its Δ is
+        ``κ − y_i f0_i`` whatever ``w`` is.  The solvers leave these rows out of every
+        factorisation and basis, so rounding never turns their exact zeros into noise.
+        """
+        return self._live_rows
+
+    @cached_property
+    def _live_rows(self) -> np.ndarray:
+        live = live_rows(self.J if self.J is not None else self.K)
+        live.setflags(write=False)
+        return live
+
+    @property
+    def n_dead(self) -> int:
+        """The number of dead points (identically zero feature rows)."""
+        return int(self.n_points - np.count_nonzero(self.live_rows))
+
     # ------------------------------------------------------------------ rank
     def rank_report(self) -> RankReport:
         """Numerical rank of the reachable directions (of ``J``, or of ``K``'s factor)."""
@@ -189,7 +217,8 @@ class Problem:
         """An orthonormal basis ``U`` of ``range(J)``, shape (N, r).
 
         From the thin SVD of ``J`` (or the eigendecomposition of ``K`` when only ``K``
-        is given), keeping the singular values above the rank tolerance.
+        is given), keeping the singular values above the rank tolerance.  Rows of dead
+        points (:attr:`live_rows`) are exact zeros.
         """
         return self.reduced_svd()[0]
 
@@ -211,7 +240,17 @@ class Problem:
             U = F / s
             V = np.eye(F.shape[1])[:, order]
             return _frozen(U), _frozen(s), _frozen(V)
-        U, s, Vt = scipy.linalg.svd(self.J, full_matrices=False, check_finite=False)
+        live = self.live_rows
+        if live.all():
+            U, s, Vt = scipy.linalg.svd(self.J, full_matrices=False, check_finite=False)
+        elif live.any():
+            # The SVD of the live rows only: the dead rows of U are exact zeros.
+            U_live, s, Vt = scipy.linalg.svd(self.J[live], full_matrices=False,
+                                             check_finite=False)
+            U = np.zeros((self.n_points, U_live.shape[1]))
+            U[live] = U_live
+        else:
+            U, s, Vt = np.zeros((self.n_points, 0)), np.zeros(0), np.zeros((0, self.J.shape[1]))
         largest = float(s[0]) if s.size else 0.0
         tol = (
             self.rtol * largest
