@@ -59,6 +59,7 @@ __all__ = [
     "UnsatScaling",
     "analyze",
     "analyze_trained",
+    "check_bootstrap",
     "cover_chi2",
     "crossings",
     "finite_size_scaling",
@@ -74,6 +75,17 @@ __all__ = [
 ]
 
 MODELS = ("erf", "logistic")
+#: Most bootstrap samples per curve: 1e5 refits already take minutes; more only hangs.
+MAX_N_BOOT = 100_000
+
+
+def check_bootstrap(model: str, n_boot: int) -> tuple[str, int]:
+    """Validate the crossing ``model`` and the bootstrap size (2 ≤ n_boot ≤ MAX_N_BOOT)."""
+    model = as_choice("model", model, MODELS)
+    n_boot = as_int("n_boot", n_boot, minimum=2)
+    if n_boot > MAX_N_BOOT:
+        raise ValueError(f"n_boot must be <= {MAX_N_BOOT}, got {n_boot}")
+    return model, n_boot
 
 
 # ----------------------------------------------------------------------------- tables
@@ -346,8 +358,7 @@ def crossings(
     Each bootstrap sample draws the seed replicas with replacement and refits; the
     interval is the percentile interval at ``level``.
     """
-    model = as_choice("model", model, MODELS)
-    n_boot = as_int("n_boot", n_boot, minimum=2)
+    model, n_boot = check_bootstrap(model, n_boot)
     level = as_real("level", level, positive=True)
     if level >= 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
@@ -955,6 +966,7 @@ def analyze(
     """
     from ntkjam import sweep
 
+    model, n_boot = check_bootstrap(model, n_boot)
     directory = Path(directory)
     table = sweep.load(directory)
     n_failed = int((table["status"] == "failed").sum()) if len(table) else 0
@@ -1246,6 +1258,7 @@ def analyze_trained(
     """
     from ntkjam import sweep
 
+    model, n_boot = check_bootstrap(model, n_boot)
     directory = Path(directory)
     table = sweep.load(directory)
     n_failed = int((table["status"] == "failed").sum()) if len(table) else 0

@@ -51,6 +51,24 @@ def _colors(k: int):
     return [cmap(0.15 + 0.7 * i / max(k - 1, 1)) for i in range(k)]
 
 
+def _no_data(ax, text: str) -> None:
+    """Say on an empty panel why nothing is drawn."""
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9,
+            color="0.4")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def _log_axes(ax, *, x=None, y=None) -> None:
+    """Log scales only on the axes whose data have a positive finite value."""
+    for values, set_scale in ((x, ax.set_xscale), (y, ax.set_yscale)):
+        if values is None:
+            continue
+        v = np.asarray(values, dtype=float)
+        if np.any(np.isfinite(v) & (v > 0)):
+            set_scale("log")
+
+
 def cover_curve(n_params: int, rank: int, phi_min: float, phi_max: float):
     """Cover's P(SAT) at every integer N with ``phi_min ≤ N/n_params ≤ phi_max``.
 
@@ -119,6 +137,12 @@ def plot_crossings(a: PhaseDiagramAnalysis, axes=None):
     if axes is None:
         _, axes = plt.subplots(1, 2, figsize=(10, 3.9))
     cs = [c for c in a.crossings if np.isfinite(c.phi_c)]
+    if not cs:  # all SAT or all UNSAT on the grid: nothing to extrapolate
+        for ax in axes:
+            _no_data(ax, "no P(SAT) = ½ crossing fitted on this φ grid\n(all instances on one "
+                     "side of φ_c: widen the φ range)")
+        axes[0].set_title("Finite-size scaling of the crossing", fontsize=10)
+        return axes
     P = np.array([c.n_params for c in cs], dtype=float)
     x_exp = a.fss.inv_nu if a.fss is not None and a.fss.inv_nu > 0 else 0.5
     x = P ** (-x_exp)
@@ -151,8 +175,7 @@ def plot_crossings(a: PhaseDiagramAnalysis, axes=None):
         ps = np.geomspace(P.min() / 1.3, P.max() * 1.3, 50)
         ax.plot(ps, a.fss.b * ps ** (-a.fss.inv_nu), "-", color="C1", lw=1,
                 label=f"ν = {a.fss.nu:.2f} ± {a.fss.nu_err:.2f}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
+    _log_axes(ax, x=P, y=w)
     ax.set_xlabel("P")
     ax.set_ylabel("transition width in φ")
     ax.legend(fontsize=8, frameon=False)
@@ -292,7 +315,7 @@ def plot_phi_c_alpha(a: TrainedDiagramAnalysis, ax=None, *, P: int | None = None
             ax.axhspan(cr.ci_low, cr.ci_high, color="k", alpha=0.1, lw=0)
         ax.axhline(2 * lz.rank / lz.n_params, color="0.45", ls="--", lw=1,
                    label=f"Cover: 2·rank/P = {2 * lz.rank / lz.n_params:.2f}")
-    ax.set_xscale("log")
+    _log_axes(ax, x=r["alpha"])
     ax.set_xlabel("output scale α  (large: lazy, small: feature learning)")
     ax.set_ylabel("φ_c = N*/P")
     ax.set_title(f"P = {P}: jamming threshold of trained networks vs α", fontsize=10)
@@ -331,7 +354,8 @@ def plot_trained_outcomes(a: TrainedDiagramAnalysis, axes=None, *, P: int | None
     axes[1].set_title("SAT where lazy is UNSAT (▲), UNSAT where lazy is SAT (▼)",
                       fontsize=10)
     axes[1].legend(fontsize=7.5, frameon=False)
-    axes[2].set_yscale("log")
+    _log_axes(axes[2], y=np.concatenate([np.ravel(c.kernel_change) for c in curves]
+                                       or [np.zeros(0)]))
     axes[2].set_xlabel("φ = N/P")
     axes[2].set_ylabel("median ‖K_T − K_0‖_F / ‖K_0‖_F")
     axes[2].set_title("Kernel change at the end of training", fontsize=10)

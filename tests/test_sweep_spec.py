@@ -96,9 +96,11 @@ def test_toml_errors_and_missing_file(tmp_path):
 
 def test_ranges_lists_and_seeds(tmp_path):
     path = tmp_path / "s.toml"
+    # An unregistered experiment: only the spec syntax is checked here (the parameters of
+    # a registered one are checked at load, see test_bad_input.py).
     path.write_text(
         """
-experiment = "kernel_summary"
+experiment = "my_study"
 seeds = {count = 3, start = 10}
 output = "out/here"
 [params]

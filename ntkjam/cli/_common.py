@@ -1,4 +1,4 @@
-"""Helpers shared by CLI commands: turning validation errors into exit status 2."""
+"""Helpers shared by CLI commands: turning validation and file-system errors into exit 2."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 F = TypeVar("F", bound=Callable[..., object])
 
@@ -15,16 +16,33 @@ F = TypeVar("F", bound=Callable[..., object])
 err_console = Console(stderr=True, soft_wrap=True)
 
 
+def os_error_message(exc: OSError) -> str:
+    """One line for a file-system error, naming the path: ``'path': reason``."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    target = f"'{exc.filename}'" + (f" -> '{exc.filename2}'" if exc.filename2 else "")
+    return f"{target}: {reason}"
+
+
 def friendly_errors(func: F) -> F:
-    """Print ``ValueError``/``TypeError`` as one red line and exit with status 2."""
+    """Print ``ValueError``/``TypeError``/``OSError`` as one red line and exit with status 2.
+
+    The message is printed on one line (newlines in it are folded), so that a
+    refusal is always a single line on stderr.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: object, **kwargs: object) -> object:
         try:
             return func(*args, **kwargs)
         except (ValueError, TypeError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(code=2) from None
+            message = str(exc)
+        except OSError as exc:
+            message = os_error_message(exc)
+        message = " ".join(message.split())
+        err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 

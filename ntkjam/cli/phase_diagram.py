@@ -15,6 +15,9 @@ import typer
 
 from ntkjam.cli import app
 from ntkjam.cli._common import err_console, friendly_errors
+from ntkjam.cli._options import check_analysis, check_output_dir, check_workers
+from ntkjam.cli._summary import one_sided as _one_sided
+from ntkjam.cli._summary import side as _side
 
 DEFAULT_OUTPUT = Path("runs/phase_diagram")
 _SETTINGS = ("source", "labels", "margin", "offset", "offset_scale", "d", "lp_fraction")
@@ -95,9 +98,10 @@ def _print_summary(a, directory: Path, summary, figures) -> None:
     for col in cols:
         table.add_column(col, justify="center" if col == "95 % CI" else "right", no_wrap=True)
     tests = {t.P: t for t in a.cover_tests}
+    sat = {c.P: c for c in a.sat}
     for c in a.crossings:
         t = tests.get(c.P)
-        row = [str(c.n_params), str(c.rank), _fmt(c.phi_c),
+        row = [str(c.n_params), str(c.rank), _side(sat.get(c.P), c.phi_c),
                f"{_fmt(c.ci_low)}–{_fmt(c.ci_high)}", _fmt(c.width)]
         if units_rank:
             row.append(_fmt(c.phi_c_rank))
@@ -114,7 +118,7 @@ def _print_summary(a, directory: Path, summary, figures) -> None:
         "Cover's."
     )
     console.print(table)
-    lines = []
+    lines = [line for c in a.crossings if (line := _one_sided(sat.get(c.P), c.phi_c))]
     if a.fss is not None:
         f = a.fss
         text = (f"[bold]φ_c(∞) = {_fmt(f.phi_c_inf)} ± {_fmt(f.phi_c_inf_err)}[/], "
@@ -127,7 +131,10 @@ def _print_summary(a, directory: Path, summary, figures) -> None:
     j = a.loss_jump
     sizes = ", ".join(f"{y:.3f}" for y in j.y_near)
     head = f"loss per sample of the UNSAT minima at φ_c⁺ (P = {', '.join(map(str, j.P))}: {sizes})"
-    if j.verdict == "jump":
+    if not j.P:
+        lines.append("loss and N_Δ of the UNSAT minima at φ_c⁺: not measured (no crossing "
+                     "with UNSAT instances above it on this grid)")
+    elif j.verdict == "jump":
         lines.append(f"{head}: jump, {_fmt(j.limit)} ± {_fmt(j.limit_err)} as P → ∞")
     elif j.verdict == "vanishing":
         lines.append(f"{head}: vanishes as P → ∞ ({_fmt(j.limit)} ± {_fmt(j.limit_err)}), "
@@ -231,8 +238,8 @@ def phase_diagram_command(
     from ntkjam.plots import save_figures
     from ntkjam.sweep.store import RunDirectoryBusy
 
-    if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+    check_workers(workers)
+    model, n_boot = check_analysis(model, n_boot)
     params = {
         "source": source, "labels": labels, "margin": float(margin), "offset": offset,
         "offset_scale": float(offset_scale), "d": int(d), "lp_fraction": float(lp_fraction),
@@ -241,7 +248,7 @@ def phase_diagram_command(
         P=parse_sizes(sizes), phi_min=phi_min, phi_max=phi_max, phi_num=phi_num, seeds=seeds,
         output=str(output), **params,
     )
-    directory = spec.output_dir()
+    directory = check_output_dir(spec.output_dir())
     _check_directory(directory, dict(spec.params))
     try:
         # One BLAS thread per task: the instances are small, and threads fighting over
@@ -354,7 +361,11 @@ def _print_trained_summary(a, directory: Path, summary, figures) -> None:
         "pooled); Cover: 2·rank/P."
     )
     console.print(table)
-    lines = [
+    lines = [line for c in a.curves
+             if (line := _one_sided(c.sat, c.crossing.phi_c, f", α = {c.alpha:g}"))]
+    lines += [line for lz, cr in zip(a.lazy, a.lazy_crossings, strict=True)
+              if (line := _one_sided(lz, cr.phi_c, ", lazy"))]
+    lines += [
         "against the lazy verdict of the same initial network — reached SAT where lazy is "
         "UNSAT / ended UNSAT where lazy is SAT: " + ", ".join(
             f"α = {c.alpha:g}: {int(c.n_beyond_lazy.sum())}/{int(c.n_stuck.sum())}"
@@ -443,8 +454,8 @@ def trained_diagram_command(
     from ntkjam.plots import save_trained_figures
     from ntkjam.sweep.store import RunDirectoryBusy
 
-    if workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {workers}")
+    check_workers(workers)
+    model, n_boot = check_analysis(model, n_boot)
     params = {
         "d": int(d), "labels": labels, "margin": float(margin), "lr": float(lr),
         "step_rule": step_rule, "momentum": float(momentum), "max_steps": int(max_steps),
@@ -454,7 +465,7 @@ def trained_diagram_command(
         P=parse_sizes(sizes), alpha=parse_alphas(alphas), phi_min=phi_min, phi_max=phi_max,
         phi_num=phi_num, seeds=seeds, output=str(output), **params,
     )
-    directory = spec.output_dir()
+    directory = check_output_dir(spec.output_dir())
     _check_directory(
         directory, dict(spec.params), "trained_phase_diagram", "trained diagram"
     )

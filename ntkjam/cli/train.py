@@ -10,8 +10,10 @@ import typer
 
 from ntkjam.cli import app
 from ntkjam.cli._common import friendly_errors, parse_radius
+from ntkjam.cli._options import check_output_dir
 
 OPTIMIZERS = ("gd", "flow", "adam")
+DATASETS = ("sphere", "gaussian", "digits")
 
 
 def _parse_widths(widths: str) -> list[int]:
@@ -22,6 +24,26 @@ def _parse_widths(widths: str) -> list[int]:
             f"widths must be comma-separated integers such as '256,256', got {widths!r}"
         ) from None
     return values
+
+
+def _check_memory(n_train: int, n_test: int, d: int, widths: list[int], records: str) -> None:
+    """Refuse a network or data set whose arrays cannot fit in this machine's memory.
+
+    The estimate (float64): inputs (N, d), parameters P, the Jacobian (N, P) of the
+    empirical NTK, and K_t (N, N) kept at every record (at most ~40 with 'decades').
+    Sizes below 1 are left to the validation of ``mlp`` and ``load_dataset``.
+    """
+    from ntkjam.experiments._limits import check_memory
+
+    if n_train < 1 or n_test < 0 or d < 1 or any(w < 1 for w in widths):
+        return
+    n = n_train + n_test
+    sizes = [d, *widths, 1]
+    P = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    kernels = 40 if records == "decades" else 200
+    nbytes = 8.0 * (n * d + 4.0 * P + 2.0 * n_train * P + kernels * n_train**2)
+    check_memory(nbytes, f"a network of widths {widths} (P = {P} parameters) on N = "
+                 f"{n_train} points in d = {d}", "lower --n-train, --d or --widths")
 
 
 def plot_trajectory(traj, meta: dict, path: Path) -> Path:
@@ -166,7 +188,7 @@ def train_command(
     """
     from rich.console import Console
 
-    from ntkjam._validate import as_choice, as_real
+    from ntkjam._validate import as_choice, as_int, as_real
     from ntkjam.data import load_dataset
     from ntkjam.networks import (
         GD,
@@ -184,18 +206,26 @@ def train_command(
         train,
     )
 
+    data = as_choice("data", data, DATASETS)
     optimizer = as_choice("optimizer", optimizer, OPTIMIZERS)
     kernel_records = as_choice("kernel_records", kernel_records, ("auto", "records", "decades"))
     if kernel_records == "auto":
         kernel_records = "records" if n_train <= 1000 else "decades"
     lr = as_real("lr", lr, positive=True)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out must be a directory, got the file {str(out)!r}")
+    as_int("unsat_window", unsat_window, minimum=1)
+    as_real("unsat_rtol", unsat_rtol, nonnegative=True)
+    if unsat_time_window is not None:
+        as_real("unsat_time_window", unsat_time_window, positive=True)
+    out = check_output_dir(out, "--out")
+    if d is not None:
+        as_int("d", d, minimum=1)
     if d is None and data != "digits":
         d = 10
+    hidden = _parse_widths(widths)
+    _check_memory(n_train, n_test, d if d is not None else 64, hidden, kernel_records)
     net = mlp(
         d if d is not None else 64,
-        _parse_widths(widths),
+        hidden,
         activation=activation,
         sigma_w=sigma_w,
         sigma_b=sigma_b,

@@ -30,6 +30,7 @@ import numpy as np
 
 from ntkjam._validate import as_choice, as_int, as_real
 from ntkjam.sweep.registry import register
+from ntkjam.sweep.spec import MAX_TASKS
 
 __all__ = [
     "DEFAULTS",
@@ -74,7 +75,9 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     ValueError, TypeError
         Unknown or missing parameter; φ ≤ 0; P < 1; margin or scales not finite;
         unknown source, labels, offset or dataset; ``lp_fraction`` outside [0, 1];
-        an offset ``"network"`` with a source other than ``"ntk_jacobian"``.
+        an offset ``"network"`` with a source other than ``"ntk_jacobian"``;
+        N = round(φ·P) < 1; a task whose arrays (inputs, features, the solver's
+        Gram matrix) do not fit in this machine's memory.
     """
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
@@ -115,7 +118,27 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"labels 'parity' (digit parity) need dataset 'digits', got {p['dataset']!r}"
         )
+    _check_size(p)
     return p
+
+
+def _check_size(p: dict[str, Any]) -> None:
+    """N = round(φ·P) ≥ 1, and one task's arrays fit in this machine's memory."""
+    from ntkjam.data import DIGITS_DIM
+    from ntkjam.experiments._limits import check_memory
+
+    input_dim = DIGITS_DIM if p["dataset"] == "digits" else p["d"]
+    n_params = _n_params(p["source"], p["P"], input_dim)
+    n = round(p["phi"] * n_params)
+    if n < 1:
+        raise ValueError(
+            f"phi * P must give at least one point, got phi = {p['phi']} and P = {n_params} "
+            f"(N = round(phi * P) = {n}); raise phi or P"
+        )
+    # Inputs (N, d), features (N, P) and the solver's copies of them, its Gram matrix.
+    nbytes = 8.0 * (n * input_dim + 3.0 * n * n_params + min(n, n_params) ** 2)
+    check_memory(nbytes, f"P = {p['P']} features, d = {input_dim} and phi = {p['phi']:g} "
+                 f"(N = {n} points)", "lower P, d or phi")
 
 
 def _taylor_prefix(X: np.ndarray, P: int, lengthscale: float) -> np.ndarray:
@@ -176,22 +199,15 @@ def build_problem(params: dict[str, Any], seed: int):
         ``n`` (N), ``n_params`` (P actually used), ``n_dead`` (points with a zero
         feature row, or, for the network, with every first-layer unit inactive).
     """
-    from ntkjam.data import load_dataset
+    from ntkjam.data import DIGITS_DIM, load_dataset
     from ntkjam.kernels.features import random_fourier_features, random_relu_features
     from ntkjam.problem import from_features
 
-    p = check_params(params)
+    p = check_params(params)  # includes N = round(φ·P) ≥ 1 and the memory estimate
     seed = as_int("seed", seed, minimum=0)
-    from ntkjam.data import DIGITS_DIM
-
     input_dim = DIGITS_DIM if p["dataset"] == "digits" else p["d"]
     n_params = _n_params(p["source"], p["P"], input_dim)
     n = round(p["phi"] * n_params)
-    if n < 1:
-        raise ValueError(
-            f"phi * P must give at least one point, got phi = {p['phi']} and P = {n_params} "
-            f"(N = round(phi * P) = {n})"
-        )
     s_data, s_feat, s_off = (
         int(s.generate_state(1)[0]) for s in np.random.SeedSequence(seed).spawn(3)
     )
@@ -231,7 +247,7 @@ def _lp_draw(seed: int, fraction: float) -> bool:
     return bool(u < fraction)
 
 
-@register("phase_diagram")
+@register("phase_diagram", check=check_params)
 def phase_diagram_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Solve one SAT/UNSAT instance exactly and measure it.
 
@@ -383,7 +399,15 @@ def phase_diagram_spec(
     for name in ("P", "phi"):
         if name in params:
             raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
-    check_params({**params, "P": Ps[0], "phi": phi_min})
+    n_tasks = len(Ps) * phi_num * seeds
+    if n_tasks > MAX_TASKS:
+        raise ValueError(
+            f"{len(Ps)} sizes x phi_num = {phi_num} x seeds = {seeds} make {n_tasks} tasks, "
+            f"more than the {MAX_TASKS} one sweep may hold; lower phi_num or seeds"
+        )
+    # The smallest task must have a point, the largest must fit in memory.
+    check_params({**params, "P": min(Ps), "phi": phi_min})
+    check_params({**params, "P": max(Ps), "phi": phi_max})
     phis = [float(v) for v in np.round(np.linspace(phi_min, phi_max, phi_num), 12)]
     grid: dict[str, Any] = {"P": sorted(Ps), "phi": phis if phi_num > 1 else [phi_min]}
     data: dict[str, Any] = {

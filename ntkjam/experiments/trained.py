@@ -65,6 +65,7 @@ from jax import lax
 
 from ntkjam._validate import as_choice, as_int, as_real
 from ntkjam.sweep.registry import register
+from ntkjam.sweep.spec import MAX_TASKS
 
 __all__ = [
     "DEFAULTS",
@@ -82,6 +83,8 @@ STATUSES = ("sat", "unsat", "max_steps", "nan")
 _CODES = {1: "sat", 2: "unsat", 3: "max_steps", 4: "nan"}
 LABELS = ("random", "teacher")
 STEP_RULES = ("tracked", "fixed")
+#: Largest step budget accepted (about a day of training at 100 µs a step).
+MAX_STEPS = 10**9
 
 #: Parameters of the task and their defaults (``None``: required).
 DEFAULTS: dict[str, Any] = {
@@ -119,6 +122,8 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     ValueError, TypeError
         Unknown or missing parameter; φ ≤ 0; P < 1; α ≤ 0; d < 2; margin, σ_w,
         lr, rtol or sat_tol not finite or out of range; window or max_steps < 1;
+        max_steps > :data:`MAX_STEPS`; N = round(φ·P) < 1; a task whose arrays do not
+        fit in this machine's memory;
         unknown labels or step rule; momentum outside [0, 1).
     """
     if not isinstance(params, dict):
@@ -150,10 +155,34 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     if p["momentum"] >= 1.0:
         raise ValueError(f"momentum must be in [0, 1), got {p['momentum']}")
     p["max_steps"] = as_int("max_steps", p["max_steps"], minimum=1)
+    if p["max_steps"] > MAX_STEPS:
+        raise ValueError(
+            f"max_steps must be <= {MAX_STEPS} (a budget that no training of these networks "
+            f"can use up in reasonable time), got {p['max_steps']}"
+        )
     p["window"] = as_int("window", p["window"], minimum=1)
     p["rtol"] = as_real("rtol", p["rtol"], nonnegative=True)
     p["sat_tol"] = as_real("sat_tol", p["sat_tol"], nonnegative=True)
+    _check_size(p)
     return p
+
+
+def _check_size(p: dict[str, Any]) -> None:
+    """N = round(φ·n_params) ≥ 1, and one task's arrays fit in this machine's memory."""
+    from ntkjam.experiments._limits import check_memory
+
+    d = p["d"]
+    n_params = network_width(p["P"], d) * (d + 1)
+    n = round(p["phi"] * n_params)
+    if n < 1:
+        raise ValueError(
+            f"phi * P must give at least one point, got phi = {p['phi']} and P = {n_params} "
+            f"(N = round(phi * P) = {n}); raise phi or P"
+        )
+    # Inputs (N, d), Jacobians (N, P) at the start and the end, kernels K_0, K_T (N, N).
+    nbytes = 8.0 * (n * d + 3.0 * n * n_params + 3.0 * n * n)
+    check_memory(nbytes, f"P = {p['P']} parameters, d = {d} and phi = {p['phi']:g} "
+                 f"(N = {n} points)", "lower P, d or phi")
 
 
 # ----------------------------------------------------------------------- training loop
@@ -432,7 +461,7 @@ def _lazy_verdict(net, params, X, y, margin: float):
     return verdict, result
 
 
-@register("trained_phase_diagram")
+@register("trained_phase_diagram", check=check_params)
 def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Train one network to SAT/UNSAT convergence and compare with its lazy verdict.
 
@@ -607,7 +636,16 @@ def trained_spec(
     for name in ("P", "phi", "alpha"):
         if name in params:
             raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
-    check_params({**params, "P": Ps[0], "phi": phi_min, "alpha": alphas[0]})
+    n_tasks = len(Ps) * len(alphas) * phi_num * seeds
+    if n_tasks > MAX_TASKS:
+        raise ValueError(
+            f"{len(Ps)} sizes x {len(alphas)} alphas x phi_num = {phi_num} x seeds = {seeds} "
+            f"make {n_tasks} tasks, more than the {MAX_TASKS} one sweep may hold; lower "
+            "phi_num or seeds"
+        )
+    # The smallest task must have a point, the largest must fit in memory.
+    check_params({**params, "P": min(Ps), "phi": phi_min, "alpha": alphas[0]})
+    check_params({**params, "P": max(Ps), "phi": phi_max, "alpha": alphas[0]})
     phis = [float(v) for v in np.round(np.linspace(phi_min, phi_max, phi_num), 12)]
     data: dict[str, Any] = {
         "experiment": "trained_phase_diagram",

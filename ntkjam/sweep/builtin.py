@@ -15,7 +15,7 @@ import scipy.linalg
 from ntkjam._validate import as_choice, as_int, as_real
 from ntkjam.sweep.registry import register
 
-__all__ = ["kernel_summary"]
+__all__ = ["check_kernel_summary", "kernel_summary"]
 
 _KERNEL_SUMMARY_PARAMS = {
     "n": None,
@@ -41,7 +41,38 @@ def _with_defaults(params: dict[str, Any], defaults: dict[str, Any], name: str) 
     return {**defaults, **params}
 
 
-@register("kernel_summary")
+def check_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
+    """Validate the parameters of :func:`kernel_summary` and fill in the defaults.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Unknown or missing parameter; n < 1; d < 2; depth < 0; unknown kernel or
+        activation; σ_w ≤ 0, σ_b < 0 or not finite; a radius that is neither
+        positive nor "sqrt_d"; an (n, n) kernel that does not fit in memory.
+    """
+    from ntkjam.data import resolve_radius
+    from ntkjam.experiments._limits import check_memory
+    from ntkjam.kernels import get_activation
+
+    if not isinstance(params, dict):
+        raise TypeError(f"params must be a dict, got {type(params).__name__}")
+    p = _with_defaults(params, _KERNEL_SUMMARY_PARAMS, "kernel_summary")
+    p["n"] = as_int("n", p["n"], minimum=1)
+    p["d"] = as_int("d", p["d"], minimum=2)
+    p["kernel"] = as_choice("kernel", p["kernel"], ("ntk", "nngp"))
+    p["depth"] = as_int("depth", p["depth"], minimum=0)
+    get_activation(p["activation"])
+    p["sigma_w"] = as_real("sigma_w", p["sigma_w"], positive=True)
+    p["sigma_b"] = as_real("sigma_b", p["sigma_b"], nonnegative=True)
+    resolve_radius(p["radius"], p["d"])
+    # Inputs (n, d); the kernel, its eigendecomposition's workspace and the eigenvalues.
+    n, d = p["n"], p["d"]
+    check_memory(8.0 * (n * d + 3.0 * n * n), f"n = {n} points in d = {d}", "lower n or d")
+    return p
+
+
+@register("kernel_summary", check=check_kernel_summary)
 def kernel_summary(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Spectrum summary of the analytic NTK (or NNGP) of N points uniform on a sphere.
 
@@ -66,17 +97,11 @@ def kernel_summary(params: dict[str, Any], seed: int) -> dict[str, Any]:
     from ntkjam.kernels import analytic
     from ntkjam.linalg import default_rank_tolerance
 
-    p = _with_defaults(params, _KERNEL_SUMMARY_PARAMS, "kernel_summary")
-    n = as_int("n", p["n"], minimum=1)
-    d = as_int("d", p["d"], minimum=2)
-    kind = as_choice("kernel", p["kernel"], ("ntk", "nngp"))
-    X = sphere(n, d, seed=seed, radius=p["radius"])
-    K = getattr(analytic, kind)(
-        X,
-        depth=as_int("depth", p["depth"], minimum=0),
-        activation=p["activation"],
-        sigma_w=as_real("sigma_w", p["sigma_w"], positive=True),
-        sigma_b=as_real("sigma_b", p["sigma_b"], nonnegative=True),
+    p = check_kernel_summary(params)
+    X = sphere(p["n"], p["d"], seed=seed, radius=p["radius"])
+    K = getattr(analytic, p["kernel"])(
+        X, depth=p["depth"], activation=p["activation"], sigma_w=p["sigma_w"],
+        sigma_b=p["sigma_b"],
     )
     K = np.asarray(K, dtype=np.float64)
     eigenvalues = scipy.linalg.eigvalsh(K, check_finite=False)[::-1].copy()

@@ -12,6 +12,14 @@ the arrays in ``.npz`` files.  Register one with::
         ...
         return {"loss": loss, "arrays": {"spectrum": eigenvalues}}
 
+An experiment may also give a ``check`` function, ``check(params) -> params``, which
+raises ``ValueError``/``TypeError`` on bad parameters (unknown names, out-of-range
+values, a task too large for the machine); :func:`check_spec` runs it on every grid
+point of a spec *before* anything is written, so a bad spec is refused in one line
+instead of failing in every task::
+
+    @register("my_experiment", check=my_check_params)
+
 A spec names it either by its registered name or by an import path
 ``"package.module:function"`` (imported with :mod:`importlib`; nothing is evaluated).
 Registered names are found by importing :mod:`ntkjam.sweep.builtin` and, when it
@@ -28,17 +36,22 @@ from typing import Any
 from ntkjam.sweep.spec import IMPORT_PATH_RE as _IMPORT_PATH
 from ntkjam.sweep.spec import NAME_RE as _NAME
 
-__all__ = ["Experiment", "get", "names", "register", "resolve"]
+__all__ = ["Experiment", "check_spec", "get", "names", "register", "resolve"]
 
 Experiment = Callable[[dict[str, Any], int], dict[str, Any]]
 
 _REGISTRY: dict[str, Experiment] = {}
+_CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {}
 _BUILTIN_MODULES = ("ntkjam.sweep.builtin", "ntkjam.experiments")
 _resolved: dict[str, Experiment] = {}
 
 
-def register(name: str) -> Callable[[Experiment], Experiment]:
+def register(
+    name: str, *, check: Callable[[dict[str, Any]], object] | None = None
+) -> Callable[[Experiment], Experiment]:
     """Decorator registering ``func`` as experiment ``name``.
+
+    ``check``, if given, validates a task's parameters (see :func:`check_spec`).
 
     Raises
     ------
@@ -49,6 +62,8 @@ def register(name: str) -> Callable[[Experiment], Experiment]:
         raise ValueError(
             f"experiment name must be an identifier (letters, digits, '_'), got {name!r}"
         )
+    if check is not None and not callable(check):
+        raise TypeError(f"register({name!r}, check=...) needs a function, got {check!r}")
 
     def decorator(func: Experiment) -> Experiment:
         if not callable(func):
@@ -63,6 +78,8 @@ def register(name: str) -> Callable[[Experiment], Experiment]:
                 f"{current.__module__}.{current.__qualname__}"
             )
         _REGISTRY[name] = func
+        if check is not None:
+            _CHECKS[name] = check
         return func
 
     return decorator
@@ -136,3 +153,44 @@ def resolve(ref: str) -> Experiment:
         )
     _resolved[ref] = func
     return func
+
+
+def check_spec(spec: Any, *, source: str = "") -> None:
+    """Validate the parameters of every grid point of ``spec`` before any task runs.
+
+    Runs the ``check`` function the experiment was registered with on the fixed
+    parameters merged with each grid point (seeds do not enter).  Experiments
+    given by import path, or registered without ``check``, are not checked here.
+
+    Parameters
+    ----------
+    spec : ntkjam.sweep.SweepSpec
+    source : str
+        Where the spec came from, for the message.
+
+    Raises
+    ------
+    ntkjam.sweep.SpecError
+        ``invalid sweep spec SOURCE: <the check's message> (grid point {...})``.
+    """
+    import itertools
+
+    from ntkjam.sweep.spec import SpecError
+
+    ref = spec.experiment
+    if not _NAME.match(ref):
+        return
+    if ref not in _REGISTRY:
+        _load_builtins()
+    check = _CHECKS.get(ref)
+    if check is None:
+        return
+    names = tuple(spec.grid)
+    where = f" {source}" if source else ""
+    for values in itertools.product(*(spec.grid[a] for a in names)):
+        point = dict(zip(names, values, strict=True))
+        try:
+            check({**spec.params, **point})
+        except (ValueError, TypeError) as exc:
+            at = f" (grid point {point})" if point else ""
+            raise SpecError(f"invalid sweep spec{where}: {exc}{at}") from None

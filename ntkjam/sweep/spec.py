@@ -45,6 +45,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 __all__ = [
     "HASH_SCHEME",
+    "MAX_TASKS",
     "RESERVED_NAMES",
     "STORE_COLUMNS",
     "SpecError",
@@ -60,6 +61,10 @@ __all__ = [
 
 #: Version of the task-key recipe; part of every key so a future change cannot collide.
 HASH_SCHEME = 1
+
+#: Most tasks one sweep may hold (grid points × seeds): each is a row of the store and
+#: an entry of the task list built before the run; split larger studies into several specs.
+MAX_TASKS = 1_000_000
 
 #: Fixed columns of the store, in table order; parameters and measurements may not use them.
 STORE_COLUMNS = (
@@ -242,6 +247,10 @@ def _range_values(axis: str, table: Mapping[str, Any]) -> list[int | float]:
             raise SpecError(f"{where}.{k} must be a finite number, got {_show(v)}")
     if not isinstance(num, int) or isinstance(num, bool) or num < 1:
         raise SpecError(f"{where}.num must be an integer >= 1, got {_show(num)}")
+    if num > MAX_TASKS:
+        raise SpecError(
+            f"{where}.num must be <= {MAX_TASKS} (the most tasks one sweep may hold), got {num}"
+        )
     if not isinstance(log, bool):
         raise SpecError(f"{where}.log must be true or false, got {_show(log)}")
     if num == 1 and start != stop:
@@ -321,6 +330,11 @@ def _seed_values(value: Any) -> tuple[int, ...]:
             raise SpecError(f"seeds.count must be an integer >= 1, got {_show(count)}")
         if not isinstance(start, int) or isinstance(start, bool) or start < 0:
             raise SpecError(f"seeds.start must be an integer >= 0, got {_show(start)}")
+        if count > MAX_TASKS:
+            raise SpecError(
+                f"seeds.count must be <= {MAX_TASKS} (the most tasks one sweep may hold), "
+                f"got {count}"
+            )
         return tuple(range(start, start + count))
     if isinstance(value, (list, tuple)):
         if not value:
@@ -423,6 +437,13 @@ class SweepSpec(BaseModel):
                     f"parameter names {other!r} and {name!r} differ only in case; the store's "
                     "columns ignore case, rename one"
                 )
+        if self.n_tasks > MAX_TASKS:
+            shape = " x ".join(f"{len(v)} {k}" for k, v in self.grid.items())
+            raise ValueError(
+                f"the grid ({shape or 'one point'}) x {len(self.seeds)} seeds makes "
+                f"{self.n_tasks} tasks, more than the {MAX_TASKS} one sweep may hold; split it "
+                "into several specs"
+            )
         return self
 
     @property
@@ -532,6 +553,11 @@ def load_spec(path: str | Path) -> SweepSpec:
     A relative ``output`` is resolved against the directory of the file; without
     ``output`` the run directory is ``runs/<file name without .toml>`` there.
 
+    The parameters of every grid point are checked by the experiment's ``check``
+    function when it is a registered experiment that has one
+    (:func:`ntkjam.sweep.registry.check_spec`): a bad ``[params]`` key or value is
+    refused here, before any run directory is made.
+
     Raises
     ------
     SpecError
@@ -548,7 +574,11 @@ def load_spec(path: str | Path) -> SweepSpec:
         raise SpecError(f"spec file {str(p)!r} is not valid TOML: {exc}") from None
     if isinstance(data, dict) and "output" not in data:
         data["output"] = f"runs/{p.stem}"
-    return parse_spec(data, source=repr(str(p)), base_dir=p.resolve().parent)
+    spec = parse_spec(data, source=repr(str(p)), base_dir=p.resolve().parent)
+    from ntkjam.sweep.registry import check_spec
+
+    check_spec(spec, source=repr(str(p)))
+    return spec
 
 
 # ---------------------------------------------------------------------------------------
