@@ -3,6 +3,11 @@
 Each helper raises ``ValueError`` (bad value) or ``TypeError`` (bad type) whose
 message names the parameter, shows the offending value and says what is allowed,
 e.g. ``sigma_w must be > 0, got -1.0``.
+
+Results are checked too: a computation whose output leaves the float64 range
+raises :class:`NumericalRangeError` (a ``ValueError`` and a
+``FloatingPointError``) naming the inputs that caused it, never returns NaN or
+inf silently (see :func:`check_finite_result`).
 """
 
 from __future__ import annotations
@@ -11,6 +16,15 @@ import numbers
 from collections.abc import Sequence
 
 import numpy as np
+
+
+class NumericalRangeError(ValueError, FloatingPointError):
+    """A result that does not fit in float64 (overflow to inf, or NaN from inf − inf).
+
+    Subclasses ``ValueError`` (the inputs are out of the range the computation can
+    represent, so the CLI reports it as a bad input: one line, exit status 2) and
+    ``FloatingPointError`` (it is an arithmetic failure).
+    """
 
 
 def _show(value: object) -> str:
@@ -30,6 +44,9 @@ def as_float_array(
     copy: bool = False,
 ) -> np.ndarray:
     """Convert ``value`` to a float64 NumPy array, checking its rank and finiteness.
+
+    Complex input is refused (``TypeError``) rather than silently losing its
+    imaginary part.
 
     Parameters
     ----------
@@ -51,6 +68,11 @@ def as_float_array(
     """
     if isinstance(value, (str, bytes)) or value is None:
         raise TypeError(f"{name} must be a real array, got {_show(value)}")
+    if _is_complex(value):
+        raise TypeError(
+            f"{name} must be a real array, got complex values ({_show(value)}); "
+            "pass the real part explicitly (e.g. numpy.real) if that is what you mean"
+        )
     try:
         arr = np.array(value, dtype=np.float64, copy=copy or None)
     except (TypeError, ValueError) as exc:
@@ -66,6 +88,55 @@ def as_float_array(
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(f"{name} must be finite, got {bad} non-finite value(s) (NaN or inf)")
     return arr
+
+
+def _is_complex(value: object) -> bool:
+    """Whether ``value`` holds complex numbers (NumPy, JAX or nested sequences)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is not None:
+        try:
+            return np.dtype(dtype).kind == "c"
+        except TypeError:  # a foreign dtype object (e.g. torch): inspect the values
+            pass
+    if isinstance(value, numbers.Number):
+        return isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)
+    try:
+        return np.asarray(value).dtype.kind == "c"
+    except (TypeError, ValueError):
+        return False  # ragged or otherwise unconvertible: the conversion below says so
+
+
+def check_finite_result(what: str, result: np.ndarray, cause: str) -> np.ndarray:
+    """Raise :class:`NumericalRangeError` unless every entry of ``result`` is finite.
+
+    Parameters
+    ----------
+    what : str
+        The computation, e.g. ``"ntk"``.
+    result : numpy.ndarray
+        Its output (one ``isfinite`` reduction; returned unchanged when finite).
+    cause : str
+        The inputs that set its scale and what to change, e.g.
+        ``"sigma_w=1e+100, depth=3; rescale X or sigma_w"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``result`` itself.
+    """
+    if not np.isfinite(result).all():
+        finite = np.isfinite(result)
+        bad = int(finite.size - np.count_nonzero(finite))
+        kinds = []
+        if np.isnan(result).any():
+            kinds.append("NaN")
+        if np.isinf(result).any():
+            kinds.append("inf")
+        raise NumericalRangeError(
+            f"{what} overflowed float64: {bad} of {result.size} entries are "
+            f"{' or '.join(kinds)}; {cause}"
+        )
+    return result
 
 
 def as_inputs(name: str, value: object, *, dim: int | None = None) -> np.ndarray:

@@ -60,7 +60,10 @@ from ntkjam._validate import (
 from ntkjam.linalg import psd_features
 from ntkjam.losses import Loss, get_loss
 
-STATUSES = ("sat", "converged", "budget")
+#: Why a run stopped: ``"sat"`` (N_Δ = 0), ``"converged"`` (‖K∇L‖ ≤ grad_tol),
+#: ``"budget"`` (t_max / max_steps spent), ``"nan"`` (the outputs or the loss
+#: stopped being finite: a diverged run, e.g. a step size beyond stability).
+STATUSES = ("sat", "converged", "budget", "nan")
 
 
 # --------------------------------------------------------------------------- sources
@@ -318,9 +321,12 @@ class FlowResult:
 
     Attributes
     ----------
-    status : {"sat", "converged", "budget"}
+    status : {"sat", "converged", "budget", "nan"}
+        ``"nan"``: the outputs, ‖K∇L‖ or the loss became non-finite (the run
+        diverged); it is never reported as ``"sat"``.
     message : str
-        Human-readable reason, with the final values.
+        Human-readable reason, with the final values.  The words SAT / UNSAT
+        appear only when N_Δ supports them: SAT only with N_Δ = 0.
     times : numpy.ndarray, shape (T,)
         Flow time (gradient flow) or step index (gradient descent).
     loss : (T,)      L = (1/N) Σ ℓ
@@ -359,6 +365,24 @@ class FlowResult:
     margin: float
     lr: float
     unsat_tol: float
+
+    @property
+    def verdict(self) -> str:
+        """What the final state says about the margins, consistent with N_Δ and the status.
+
+        ``"SAT"`` only when the final N_Δ = 0; ``"UNSAT"`` for a hinge or quadratic
+        hinge run that converged to a stationary point of positive loss;
+        ``"diverged"`` for status ``"nan"``; ``"undecided"`` otherwise.
+        """
+        if self.status == "nan":
+            return "diverged"
+        n_unsat = int(self.n_unsat[-1])
+        if n_unsat == 0:
+            return "SAT"
+        if (self.status == "converged" and self.loss_name in ("hinge", "quadratic_hinge")
+                and float(self.loss[-1]) > 1e-12):
+            return "UNSAT"
+        return "undecided"
 
     def as_arrays(self) -> dict[str, np.ndarray]:
         """The recorded arrays and scalars as a flat dict (e.g. for ``numpy.savez``)."""
@@ -434,20 +458,44 @@ def _frozen_int(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _verdict(loss: Loss, lval: float, n_unsat: int, unsat_tol: float) -> str:
+    """What a stationary point says about the margins, consistent with N_Δ.
+
+    SAT only when N_Δ = 0; UNSAT only for the hinge losses (zero exactly on SAT
+    configurations) at a positive loss; otherwise the count, undecided.  The same
+    rule as :attr:`FlowResult.verdict`.
+    """
+    if n_unsat == 0:
+        return "all margins satisfied: SAT"
+    if loss.kinked and lval > 1e-12:
+        return "positive loss at a stationary point: UNSAT"
+    if loss.kinked:
+        return (f"loss <= 1e-12 but {n_unsat} margin(s) above unsat_tol = {unsat_tol:g}: "
+                "undecided at this tolerance (lower grad_tol or raise unsat_tol)")
+    return (f"{n_unsat} margin(s) unsatisfied: undecided (a {loss.name} stationary point "
+            "says nothing about the margins)")
+
+
 def _stop_check(rules: StoppingRules, sat_on: bool, loss: Loss, f, y, kg, t, steps):
     """The status if a stopping rule fires, else None; with its message.
 
     ``kg`` is K∇L, or a callable returning ‖K∇L‖ (evaluated only when needed).
+    Non-finite outputs, ‖K∇L‖ or loss end the run with status ``"nan"`` before any
+    other rule is looked at (NaN margins would otherwise count as satisfied).
     """
-    n_unsat = int(np.count_nonzero(loss.margin - y * f > rules.unsat_tol))
     kgn = float(kg()) if callable(kg) else float(np.linalg.norm(kg))
     lval = float(np.mean(loss.value(f, y)))
+    if not (math.isfinite(kgn) and math.isfinite(lval) and np.isfinite(f).all()):
+        bad = int(f.size - np.count_nonzero(np.isfinite(f)))
+        return "nan", (f"diverged: non-finite values at t = {t:.6g} ({bad} of {f.size} "
+                       f"outputs non-finite, loss = {lval:.3g}, ‖K∇L‖ = {kgn:.3g}); the step "
+                       f"is beyond stability: lower lr")
+    n_unsat = int(np.count_nonzero(loss.margin - y * f > rules.unsat_tol))
     if sat_on and n_unsat == 0:
         return "sat", (f"SAT: all {f.size} margins satisfied (N_Δ = 0 with tol "
                        f"{rules.unsat_tol:g}) at t = {t:.6g}, loss = {lval:.3e}")
     if kgn <= rules.grad_tol:
-        kind = ("positive loss: UNSAT" if lval > 1e-12 else
-                "loss <= 1e-12: zero in the limit, SAT")
+        kind = _verdict(loss, lval, n_unsat, rules.unsat_tol)
         return "converged", (f"converged: ‖K∇L‖ = {kgn:.3e} <= {rules.grad_tol:g} at t = {t:.6g}; "
                              f"loss = {lval:.6e}, N_Δ = {n_unsat} ({kind})")
     if t >= rules.t_max * (1 - 1e-14) or steps >= rules.max_steps:
@@ -634,6 +682,7 @@ class Controller:
         as_real("h_min_rel", self.h_min_rel, positive=True)
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def gradient_flow(
     f0,
     y,
@@ -683,6 +732,14 @@ def gradient_flow(
     Returns
     -------
     FlowResult
+        With a zero kernel (K = 0, or K(0) = 0 for a moving one) nothing moves:
+        the run ends at t = 0 with status ``"sat"`` (hinge losses already
+        satisfied) or ``"converged"``, and the message says why.
+
+    Raises
+    ------
+    ValueError
+        If the time scale N/(η tr K) is out of float64 range (rescale η or K).
     """
     f0, y, loss = _check_problem(f0, y, loss)
     n = f0.size
@@ -699,15 +756,54 @@ def gradient_flow(
     sat_on = rules.sat if rules.sat is not None else loss.kinked
     if isinstance(source, _FixedSource):
         trace = float(np.sum(source.factor**2))
+        zero = trace == 0.0  # PSD with zero trace: K = 0
     else:
-        trace = float(np.trace(source.kernel_at(0.0)))
-    tau = n / (lr * max(trace, np.finfo(float).tiny))  # fastest time scale (upper bound)
-    marks = _marks(times, 1e-2 * tau, rules.t_max, ppd)
+        K0 = _check_kernel_value(source.kernel_at(0.0), n, 0.0)
+        trace = float(np.trace(K0))
+        zero = not np.any(K0)
+        if trace <= 0.0 and not zero:
+            raise ValueError(
+                f"kernel(0) must be positive semi-definite, got trace {trace:.3g} <= 0 "
+                "with non-zero entries"
+            )
     rec = _Recorder(loss, y, rules.unsat_tol, record_outputs)
+    if zero:
+        # The outputs cannot move at all (a moving kernel: not at t = 0, where
+        # ‖K∇L‖ = 0 stops the flow anyway).
+        return _stationary(rec, rules, sat_on, loss, f0, y, f0t, lr,
+                           "the kernel is zero (K = 0)" if isinstance(source, _FixedSource)
+                           else "the kernel at t = 0 is zero (K(0) = 0)")
+    with np.errstate(over="ignore", divide="ignore"):
+        tau = n / (lr * trace)  # fastest time scale (upper bound)
+    ok = math.isfinite(tau) and tau > 0
+    if ok and times is None and not math.isfinite(rules.t_max):
+        ok = math.isfinite(tau * 1e28)  # the default grid spans 30 decades from τ/100
+    if not ok:
+        raise ValueError(
+            f"the flow's time scale N/(lr tr K) = {n}/({lr:g} x {trace:.3g}) = {tau:.3g} is out "
+            "of float64 range; rescale lr or the kernel (only lr K matters), or give t_max"
+        )
+    marks = _marks(times, 1e-2 * tau, rules.t_max, ppd)
     if isinstance(source, _FixedSource):
         flow = _flow_hinge if loss.name == "hinge" else _flow_fixed
         return flow(source, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt)
     return _flow_moving(source, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt)
+
+
+def _stationary(rec, rules, sat_on, loss, f0, y, f0t, lr, why) -> FlowResult:
+    """The result of a flow whose kernel is zero: it stops at t = 0 where it started."""
+    g = loss.grad(f0, y) / f0.size
+    kg = np.zeros_like(f0)
+    rec.add(0.0, f0, f0t, g, kg)
+    status, message = _stop_check(rules, sat_on, loss, f0, y, kg, 0.0, 0)
+    if status is None:  # unreachable (‖K∇L‖ = 0 <= grad_tol), kept for safety
+        status, message = "converged", "converged at t = 0"
+    message = f"{why}: the outputs cannot move; {message}"
+    return rec.result(
+        status=status, message=message, final_outputs=_frozen(f0),
+        final_test_outputs=_frozen(f0t), final_time=0.0, n_steps=0,
+        n_rejected=0, n_refreshes=0, n_forced=0, lr=lr,
+    )
 
 
 def _flow_fixed(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt):
@@ -1018,6 +1114,7 @@ def _flow_moving(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t
 # --------------------------------------------------------------------------- gradient descent
 
 
+@np.errstate(over="ignore", invalid="ignore")
 def gradient_descent(
     f0,
     y,
@@ -1067,6 +1164,8 @@ def gradient_descent(
     -------
     FlowResult
         ``times`` are step indices; ``n_rejected``/``n_refreshes``/``n_forced`` are 0.
+        A step size beyond stability ends with status ``"nan"`` (non-finite
+        outputs or loss) as soon as it is detected, never with ``"sat"``.
     """
     f0, y, loss = _check_problem(f0, y, loss)
     n = f0.size
@@ -1140,8 +1239,7 @@ def gradient_descent(
             rec.add(float(k), f, ft, g, kg)
         if end_of_epoch or k >= budget:
             status, message = _stop_check(rules, sat_on, loss, f, y, kg, float(k), k)
-        if status is not None:
-            message = message.replace("at t =", "at step")
+    message = message.replace("at t =", "at step")
     if rec.last_time() != float(k):
         rec.add(float(k), f, ft, g, kg)
     return rec.result(

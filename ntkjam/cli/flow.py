@@ -16,9 +16,17 @@ KERNELS = ("ntk", "nngp", "rbf")
 FEATURES = ("none", "relu", "erf", "tanh", "fourier")
 METHODS = ("flow", "gd")
 
+#: Largest value drawn on the figure's log axes (matplotlib cannot place decade
+#: ticks much closer to the float64 limit).
+_PLOT_MAX = 1e200
+
 
 def plot_trajectory(result, path: Path, *, title: str = "", xlabel: str = "flow time t") -> None:
-    """Save loss, N_Δ and ‖K∇L‖ against time (log axes, t > 0 only) as a figure."""
+    """Save loss, N_Δ and ‖K∇L‖ against time (log axes, t > 0 only) as a figure.
+
+    Only positive values up to ``1e200`` are drawn (a diverged run's inf/NaN tail
+    is left out).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -34,7 +42,9 @@ def plot_trajectory(result, path: Path, *, title: str = "", xlabel: str = "flow 
     ]
     for ax, (values, label) in zip(axes, series, strict=True):
         v = np.asarray(values, dtype=float)[keep]
-        positive = v > 0
+        # A diverged run's tail (inf, NaN, or values so large that a log axis cannot
+        # place its ticks) is not drawn.
+        positive = (v > 0) & (v <= _PLOT_MAX)
         ax.loglog(t[keep][positive], v[positive], marker=".", lw=1)
         ax.set_ylabel(label)
         ax.grid(True, which="both", alpha=0.3)
@@ -106,17 +116,22 @@ def flow(
     The training Gram K is an analytic kernel of the inputs or J Jᵀ for P random
     features J (then K is never formed when P < N).  Test outputs move with the
     cross kernel.  L = (1/N) Σ ℓ(f_i, y_i); SAT = every margin Δ_i = κ − y_i f_i ≤ tol;
-    converged = ‖K∇L‖ below --grad-tol; budget = --t-max / --max-steps / --steps spent.
+    converged = ‖K∇L‖ below --grad-tol; budget = --t-max / --max-steps / --steps spent;
+    nan = the run diverged (non-finite outputs or loss: lower --lr).  The verdict row
+    is SAT only when the final N_Δ = 0, UNSAT only for a (quadratic) hinge run
+    that converged at a positive loss, else undecided (or diverged).
     Notation: N = training points, P = features, φ = N/P.
     """
     from rich.console import Console
     from rich.table import Table
 
     from ntkjam._validate import as_choice, as_int, as_real
-    from ntkjam.data import load_dataset
+    from ntkjam.data import DATASETS, load_dataset
     from ntkjam.dynamics import StoppingRules, gradient_descent, gradient_flow
+    from ntkjam.experiments._limits import check_memory
     from ntkjam.losses import get_loss
 
+    as_choice("data", data, DATASETS)
     as_choice("kernel", kernel, KERNELS)
     as_choice("features", features, FEATURES)
     as_choice("method", method, METHODS)
@@ -125,7 +140,27 @@ def flow(
     n_test = as_int("n_test", n_test, minimum=0)
     p = as_int("p", p, minimum=1)
     lr = as_real("lr", lr, positive=True)
+    as_int("steps", steps, minimum=1)
+    if batch_size is not None:
+        as_int("batch_size", batch_size, minimum=1)
+    as_real("lengthscale", lengthscale, positive=True)
+    # The Gram (or the features) of all N + n_test points, a few copies of it.
+    n_all = n + n_test
+    width = n_all if features == "none" else p
+    check_memory(24.0 * n_all * max(width, n_all), f"--n {n} (+ --n-test {n_test})",
+                 "lower --n, --n-test or --p")
     loss_obj = get_loss(loss, margin=margin, beta=beta)
+    # The kernel's hyperparameters are refused here, before the data are drawn.
+    if features == "none" and kernel in ("ntk", "nngp"):
+        from ntkjam.kernels.analytic import check_hyperparameters
+
+        check_hyperparameters(depth=depth, activation=activation, sigma_w=sigma_w,
+                              sigma_b=sigma_b)
+    elif features == "none" or features == "fourier":
+        as_real("lengthscale", lengthscale, positive=True)
+    else:
+        as_real("sigma_w", sigma_w, positive=True)
+        as_real("sigma_b", sigma_b, nonnegative=True)
     if out.exists() and not out.is_dir():
         raise ValueError(f"out must be a directory, got the file {str(out)!r}")
     if d is None and data != "digits":
@@ -180,6 +215,7 @@ def flow(
     table.add_column("value")
     rows = [
         ("status", res.status),
+        ("verdict", res.verdict),
         ("time" if method == "flow" else "steps", f"{res.final_time:.6g}"),
         ("loss", f"{res.loss[-1]:.6e}"),
         ("N_Δ", str(int(res.n_unsat[-1]))),

@@ -102,6 +102,30 @@ def _kernel_parameters(
     return {"degree": degree, "coef0": coef0, "scale": scale}
 
 
+def _check_kernel_parameters(kernel: str, params: dict[str, object]) -> None:
+    """Refuse bad kernel options up front, with the kernel's own checks and messages.
+
+    For ntk/nngp this includes the float64 range of ``sigma_w`` and ``sigma_b``
+    (see :func:`ntkjam.kernels.analytic.check_hyperparameters`).
+    """
+    from ntkjam.kernels.analytic import check_hyperparameters
+
+    if kernel in ("ntk", "nngp"):
+        check_hyperparameters(**params)
+
+
+def _check_unused_options(*, lengthscale: float, degree: int, coef0: float,
+                          scale: float) -> None:
+    """Every kernel option is checked, used by the chosen kernel or not: a bad value is a
+    mistake the user should hear about, not one that is silently ignored."""
+    from ntkjam._validate import as_int, as_real
+
+    as_real("lengthscale", lengthscale, positive=True)
+    as_int("degree", degree, minimum=0)
+    as_real("coef0", coef0, nonnegative=True)
+    as_real("scale", scale, positive=True)
+
+
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
@@ -186,14 +210,15 @@ def kernel(
             raise ValueError(f"out: directory {str(out.parent)!r} does not exist")
     # Validate n here so that the message names the option (load_dataset says n_train).
     n = as_int("n", n, minimum=1)
+    from ntkjam.experiments._limits import check_memory
+
+    check_memory(24.0 * n * n, f"--n {n}", "lower --n (the N x N Gram and its eigenvalues)")
     if rank_rtol is not None:
         as_real("rank_rtol", rank_rtol, positive=True)
     if data == "digits" and n > DIGITS_SIZE:
         raise ValueError(f"n must be <= {DIGITS_SIZE} for digits (images available), got {n}")
     if d is None and data != "digits":
         d = 10
-    dataset = load_dataset(data, n_train=n, d=d, seed=seed, radius=parse_radius(radius))
-    X = dataset.X_train
     params = _kernel_parameters(
         kernel,
         depth=depth,
@@ -205,6 +230,10 @@ def kernel(
         coef0=coef0,
         scale=scale,
     )
+    _check_unused_options(lengthscale=lengthscale, degree=degree, coef0=coef0, scale=scale)
+    _check_kernel_parameters(kernel, params)  # before any data are drawn
+    dataset = load_dataset(data, n_train=n, d=d, seed=seed, radius=parse_radius(radius))
+    X = dataset.X_train
     K = getattr(analytic, kernel)(X, **params)
     summary = summarize_gram(K, rtol=rank_rtol)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -18,9 +19,11 @@ def _parse_phis(text: str) -> list[float]:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise ValueError(f"phi must be a comma-separated list of numbers, got {text!r}") from None
-    if not values or any(not v > 0 for v in values):
-        raise ValueError(f"phi must be a non-empty list of numbers > 0, got {text!r}")
-    return sorted(set(values))
+    if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
+        raise ValueError(f"phi must be a non-empty list of finite numbers > 0, got {text!r}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"phi must not repeat a value, got {text!r}")
+    return sorted(values)
 
 
 def _parse_slq(text: str | None) -> tuple[int, int] | None:
@@ -116,6 +119,7 @@ def spectrum_command(
 
     from ntkjam import sweep
     from ntkjam._validate import as_choice, as_int
+    from ntkjam.kernels.activations import get_activation
     from ntkjam.spectrum.compare import Panel, plot_spectra
     from ntkjam.spectrum.experiment import DEFAULT_D, SOURCES
     from ntkjam.spectrum.random_matrix import make_law
@@ -127,6 +131,20 @@ def spectrum_command(
     d = DEFAULT_D[source] if d is None else as_int("d", d, minimum=2)
     as_int("depth", depth, minimum=1)
     as_int("seeds", seeds, minimum=1)
+    from ntkjam.cli._options import check_workers
+    from ntkjam.experiments._limits import check_memory
+
+    check_workers(workers)
+    # N x N Gram, its eigendecomposition and the N x P features, per task.
+    n_max = size * max(phis) if fixed == "p" else size
+    p_max = size if fixed == "p" else size / min(phis)
+    if source == "analytic":
+        p_max = 0
+    check_memory(8.0 * (3 * n_max * n_max + n_max * p_max),
+                 f"--size {size} with --fixed {fixed} and phi up to {max(phis):g}",
+                 "lower --size or the largest --phi")
+    # Checked here, not inside the tasks: a bad name must not create a run directory.
+    get_activation(activation)
     probes_steps = _parse_slq(slq)
     if source == "analytic" and fixed != "p":
         raise ValueError(

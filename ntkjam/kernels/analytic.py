@@ -23,6 +23,15 @@ loses half the digits (neural-tangents' float64 ReLU NTK errs by up to 4e-8
 there).  ReLU with σ_w² = 2 and ``q₀ = ‖x‖²/d`` has the closed-form diagonals
 ``NNGP = 2q₀ + (L+1)σ_b²`` and ``NTK = 2q₀(L+1) + σ_b²(L+1)(L+2)/2``.
 
+Range: every result is finite or the call raises.  ``sigma_w`` must lie in
+[:data:`SIGMA_W_MIN`, :data:`SIGMA_W_MAX`] (the recursion forms ``σ_w⁴``), and
+the pre-activation variances of every layer (``‖x‖²/d``, ``Σ^l(x, x)``) must stay
+below :data:`MAX_VARIANCE` (the recursion multiplies two of them).  Both are
+checked before the Gram is computed, from the N diagonal values alone, and the
+output is checked once more; a violation raises
+:class:`~ntkjam._validate.NumericalRangeError` (a ``ValueError``) naming the
+parameters, instead of returning NaN, inf or a wrong finite value.
+
 Performance: the closed-form path runs on cache-sized square blocks, computing
 only the blocks on and above the diagonal when ``X2`` is omitted (the Gram is
 symmetric), on all cores.
@@ -34,15 +43,20 @@ import math
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
+from ntkjam._validate import NumericalRangeError, as_int, as_real, check_finite_result
 from ntkjam._validate import as_inputs as _as_inputs
-from ntkjam._validate import as_int, as_real
 from ntkjam.kernels import expectations as ex
 from ntkjam.kernels.activations import Activation, get_activation
 
 __all__ = [
+    "MAX_VARIANCE",
+    "SIGMA_W_MAX",
+    "SIGMA_W_MIN",
+    "check_hyperparameters",
     "nngp",
     "ntk",
     "nngp_and_ntk",
@@ -61,12 +75,117 @@ BLOCK = 256
 #: would cancel).  Below it the Gram formula loses at most a factor 10 of ε.
 _NEAR_COLLINEAR = 0.9
 
+#: Range of ``sigma_w``: the recursion forms ``σ_w⁴``, which must be a normal
+#: float64 (beyond it overflows to inf; below it underflows and every pair looks
+#: collinear).
+SIGMA_W_MAX = 1e76
+SIGMA_W_MIN = 1e-76
+
+#: Largest pre-activation variance (``‖x‖²/d`` or ``Σ^l(x, x)``) that the
+#: recursion accepts: it forms products of two variances, and up to ~150 times
+#: that (the quadrature's radial nodes), which must stay finite in float64.
+MAX_VARIANCE = 1e152
+
 
 def _check_hyper(depth, sigma_w, sigma_b) -> tuple[int, float, float]:
     depth = as_int("depth", depth, minimum=0)
     sigma_w = as_real("sigma_w", sigma_w, positive=True)
     sigma_b = as_real("sigma_b", sigma_b, nonnegative=True)
+    if not SIGMA_W_MIN <= sigma_w <= SIGMA_W_MAX:
+        raise ValueError(
+            f"sigma_w must be in [{SIGMA_W_MIN:g}, {SIGMA_W_MAX:g}] (the kernel recursion "
+            f"forms sigma_w**4 in float64), got {sigma_w:g}"
+        )
+    if sigma_b > math.sqrt(MAX_VARIANCE):
+        raise ValueError(
+            f"sigma_b must be <= {math.sqrt(MAX_VARIANCE):g} (sigma_b**2 is a pre-activation "
+            f"variance, at most MAX_VARIANCE = {MAX_VARIANCE:g}), got {sigma_b:g}"
+        )
     return depth, sigma_w, sigma_b
+
+
+def check_hyperparameters(
+    *,
+    depth: int = 1,
+    activation: str | Activation = "relu",
+    sigma_w: float = math.sqrt(2.0),
+    sigma_b: float = 0.0,
+) -> None:
+    """Validate the network hyperparameters of :func:`ntk` / :func:`nngp` without inputs.
+
+    For callers (the CLI) that refuse bad values before any work: the same checks
+    as the kernels run on entry, including the float64 range of ``sigma_w``
+    (:data:`SIGMA_W_MIN` to :data:`SIGMA_W_MAX`) and ``sigma_b``.
+
+    Parameters
+    ----------
+    depth, activation, sigma_w, sigma_b
+        As in :func:`nngp_and_ntk`.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Naming the parameter, its value and what is allowed.
+    """
+    _check_hyper(depth, sigma_w, sigma_b)
+    get_activation(activation)
+
+
+@dataclass(frozen=True)
+class _Scale:
+    """What sets the scale of a kernel call, for the messages of the range checks."""
+
+    what: str
+    depth: int
+    sigma_w: float
+    sigma_b: float
+    q_max: float
+
+    def cause(self) -> str:
+        return (
+            f"sigma_w={self.sigma_w:g}, sigma_b={self.sigma_b:g}, depth={self.depth} and "
+            f"max ‖x‖²/d = {self.q_max:.3g} give entries beyond float64; rescale X, "
+            "sigma_w or sigma_b"
+        )
+
+    def check(self, layer: int, *variances: np.ndarray) -> None:
+        """Refuse a layer whose largest variance exceeds :data:`MAX_VARIANCE` (or is NaN)."""
+        with np.errstate(invalid="ignore"):
+            top = max(float(np.max(v, initial=0.0)) for v in variances)
+        if not top <= MAX_VARIANCE:  # also catches NaN
+            where = "the inputs' ‖x‖²/d" if layer == 0 else (
+                f"the layer-{layer} pre-activation variance Σ^{layer}(x, x)")
+            raise NumericalRangeError(
+                f"{self.what} would overflow float64: with sigma_w={self.sigma_w:g}, "
+                f"sigma_b={self.sigma_b:g}, depth={self.depth} and max ‖x‖²/d = "
+                f"{self.q_max:.3g}, {where} reaches {top:.3g}, beyond MAX_VARIANCE = "
+                f"{MAX_VARIANCE:g} (the recursion multiplies two variances); rescale X, "
+                "sigma_w or sigma_b"
+            )
+
+
+def _second_moments(X: np.ndarray) -> np.ndarray:
+    """``‖x‖²/d`` of every row (inf where it overflows; no warning)."""
+    with np.errstate(over="ignore"):
+        return np.einsum("ij,ij->i", X, X) / X.shape[1]
+
+
+def _check_closed_form_range(kind: str, scale: _Scale, depth, sw2, sb2, q1, q2) -> None:
+    """Run the recursion on the N diagonal values and refuse any variance out of range.
+
+    By Cauchy–Schwarz every pair quantity (``|c| ≤ √(ab)``, ``D ≤ ab``) is bounded
+    by the diagonal ones, so checking the diagonals bounds all intermediates.
+    """
+    if depth == 0:
+        return  # Θ = Σ¹ = σ_w² x·x'/d + σ_b²: no products of variances (output checked)
+    _, diag = ex.CLOSED_FORMS[kind]
+    rows = [q1] if q2 is None else [q1, q2]
+    scale.check(0, *rows)
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = [sw2 * q + sb2 for q in rows]
+        for layer in range(1, depth + 1):
+            scale.check(layer, *a)
+            a = [sw2 * diag(v)[0] + sb2 for v in a]
 
 
 def _check_inputs(X1, X2):
@@ -181,9 +300,12 @@ def _closed_form(kind, X1, X2, depth, sw2, sb2, wanted=(0, 1)):
     def run(block):
         i0, j0 = block
         rows, cols = slice(i0, i0 + BLOCK), slice(j0, j0 + BLOCK)
-        *kernels, near = _block(
-            kind, depth, sw2, sb2, G[rows, cols], n1[rows], n2[cols], symmetric and i0 == j0
-        )
+        # Inputs are range-checked beforehand and the output afterwards; what can
+        # still overflow here is unused (D of a depth-0 call), so stay quiet.
+        with np.errstate(over="ignore", invalid="ignore"):
+            *kernels, near = _block(
+                kind, depth, sw2, sb2, G[rows, cols], n1[rows], n2[cols], symmetric and i0 == j0
+            )
         for i in wanted:
             k = kernels[i]
             if symmetric and i0 == j0:
@@ -206,8 +328,9 @@ def _closed_form(kind, X1, X2, depth, sw2, sb2, wanted=(0, 1)):
         upper = rows < cols
         rows, cols = rows[upper], cols[upper]
     if rows.size:
-        a, b, c, D = _exact_first_layer(X1[rows], X2_[cols], sw2, sb2)
-        kernels = _recursion(kind, depth, sw2, sb2, a, b, c, D)
+        with np.errstate(over="ignore", invalid="ignore"):
+            a, b, c, D = _exact_first_layer(X1[rows], X2_[cols], sw2, sb2)
+            kernels = _recursion(kind, depth, sw2, sb2, a, b, c, D)
         for i in wanted:
             outs[i][rows, cols] = kernels[i]
             if symmetric:
@@ -223,8 +346,14 @@ def _threads() -> int:
 # ------------------------------------------------------------------ quadrature path
 
 
-def _quadrature(activation: Activation, X1, X2, depth, sw2, sb2, order, wanted=(0, 1)):
-    """Generic activation: the same recursion with polar-rule expectations (slow path)."""
+def _quadrature(
+    activation: Activation, X1, X2, depth, sw2, sb2, order, wanted=(0, 1), scale=None
+):
+    """Generic activation: the same recursion with polar-rule expectations (slow path).
+
+    ``scale`` (a :class:`_Scale`) range-checks the variances of every layer before
+    the quadrature sees them.
+    """
     symmetric = X2 is None
     X2_ = X1 if symmetric else X2
     N1, N2 = X1.shape[0], X2_.shape[0]
@@ -238,7 +367,9 @@ def _quadrature(activation: Activation, X1, X2, depth, sw2, sb2, order, wanted=(
         D = np.where(same, 0.0, D)
         c = np.where(same, a, c)
     theta = c
-    for _ in range(depth):
+    for layer in range(1, depth + 1):
+        if scale is not None:
+            scale.check(layer, a, b)
         p, _ = ex.quadrature_diag(activation, order, a)
         q, _ = ex.quadrature_diag(activation, order, b)
         h, g, sdot = ex.quadrature_pair(activation, order, a, b, c, D, p, q)
@@ -277,9 +408,22 @@ def _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, wa
             f"method='closed_form' needs activation in {sorted(ex.CLOSED_FORMS)}, "
             f"got {act.name!r}; use method='quadrature' or 'auto'"
         )
+    q1 = _second_moments(X1)
+    q2 = None if X2 is None else _second_moments(X2)
+    q_max = float(max(np.max(q1), -math.inf if q2 is None else np.max(q2)))
+    what = {(0,): "nngp", (1,): "ntk"}.get(tuple(wanted), "nngp_and_ntk")
+    scale = _Scale(what, depth, sigma_w, sigma_b, q_max)
     if method != "quadrature" and has_closed_form:
-        return _closed_form(act.name, X1, X2, depth, sw2, sb2, wanted)
-    return _quadrature(act, X1, X2, depth, sw2, sb2, quadrature, wanted)
+        _check_closed_form_range(act.name, scale, depth, sw2, sb2, q1, q2)
+        out = _closed_form(act.name, X1, X2, depth, sw2, sb2, wanted)
+    else:
+        if depth:
+            scale.check(0, q1, *(() if q2 is None else (q2,)))
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = _quadrature(act, X1, X2, depth, sw2, sb2, quadrature, wanted, scale)
+    for k in out:
+        check_finite_result(what, k, scale.cause())
+    return out
 
 
 def nngp_and_ntk(
@@ -391,10 +535,37 @@ def rbf(X1, X2=None, *, lengthscale: float = 1.0) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (N1, N2)
+
+    Notes
+    -----
+    Exact at every scale: the kernel depends only on ``X/ℓ``, so inputs whose
+    squared distances overflow float64 are rescaled by their largest entry first,
+    and a lengthscale whose square underflows is divided out in two steps
+    (distinct points then get exactly 0, identical ones 1).  The result is always
+    finite.
     """
-    ell = as_real("lengthscale", lengthscale, positive=True)
+    ell = lengthscale = as_real("lengthscale", lengthscale, positive=True)
     X1, X2 = _check_inputs(X1, X2)
-    return np.exp(-_squared_distances(X1, X2) / (2.0 * ell * ell))
+    with np.errstate(over="ignore", invalid="ignore"):
+        d2 = _squared_distances(X1, X2)
+    if not np.isfinite(d2).all():
+        # ‖x‖² overflowed: rbf(X, ℓ) = rbf(X/s, ℓ/s).
+        s = float(np.max(np.abs(X1)))
+        if X2 is not None:
+            s = max(s, float(np.max(np.abs(X2))))
+        d2 = _squared_distances(X1 / s, None if X2 is None else X2 / s)
+        ell = ell / s
+    denom = 2.0 * ell * ell
+    if denom >= np.finfo(np.float64).tiny:
+        K = np.exp(-d2 / denom)
+    else:  # ℓ² underflows: divide twice (huge quotients give exp(−inf) = 0)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            z = (d2 / ell) / ell
+        z[d2 == 0.0] = 0.0  # identical points, whatever ℓ
+        K = np.exp(-0.5 * z)
+    return check_finite_result(
+        "rbf", K, f"lengthscale={lengthscale:g}; rescale X and lengthscale together"
+    )
 
 
 def polynomial(
@@ -419,13 +590,39 @@ def polynomial(
     Returns
     -------
     numpy.ndarray, shape (N1, N2)
+
+    Raises
+    ------
+    NumericalRangeError
+        (a ``ValueError``) if entries exceed float64 (e.g. a high ``degree`` with
+        ``|scale · x·x' + coef0| > 1``): never inf or NaN.  An inner product that
+        overflows while ``scale · x·x'`` does not is computed as
+        ``(√scale X1)(√scale X2)ᵀ`` instead.
     """
     degree = as_int("degree", degree, minimum=0)
     coef0 = as_real("coef0", coef0, nonnegative=True)
     scale = as_real("scale", scale, positive=True)
     X1, X2 = _check_inputs(X1, X2)
     X2_ = X1 if X2 is None else X2
-    K = (scale * (X1 @ X2_.T) + coef0) ** degree
-    if X2 is None:
-        K = 0.5 * (K + K.T)
+
+    def gram(base_of):
+        with np.errstate(over="ignore", invalid="ignore"):
+            K = base_of() ** degree
+            if X2 is None:
+                K = 0.5 * (K + K.T)
+        return K
+
+    K = gram(lambda: scale * (X1 @ X2_.T) + coef0)
+    if not np.isfinite(K).all():
+        root = math.sqrt(scale)
+        K = gram(lambda: (root * X1) @ (root * X2_).T + coef0)
+    if not np.isfinite(K).all():
+        with np.errstate(over="ignore"):
+            top = float(np.max(np.abs((root * X1) @ (root * X2_).T)))
+        check_finite_result(
+            "polynomial", K,
+            f"degree={degree}, scale={scale:g}, coef0={coef0:g} and max |scale x·x'| = "
+            f"{top:.3g} give (scale x·x' + coef0)^degree beyond float64; lower degree or "
+            "rescale X (or scale)",
+        )
     return K

@@ -30,6 +30,10 @@ Deterministic maps:
 
 The numerical rank of any ``J`` is :func:`ntkjam.linalg.numerical_rank` (singular
 values above ``rtol · s_max``, default ``rtol = max(N, P) · eps``).
+
+Every map checks its output once: features that overflow float64 raise
+:class:`~ntkjam._validate.NumericalRangeError` (a ``ValueError``) naming the
+parameters, never NaN or inf.
 """
 
 from __future__ import annotations
@@ -38,7 +42,14 @@ from math import comb
 
 import numpy as np
 
-from ntkjam._validate import as_float_array, as_inputs, as_int, as_real, as_seed
+from ntkjam._validate import (
+    as_float_array,
+    as_inputs,
+    as_int,
+    as_real,
+    as_seed,
+    check_finite_result,
+)
 from ntkjam.kernels.activations import Activation, get_activation
 from ntkjam.linalg import psd_features
 
@@ -73,10 +84,11 @@ def _hidden_preactivations(
     # depend on P (nested features).
     W = rng_w.standard_normal((P, X.shape[1]))
     b = rng_b.standard_normal(P)
-    Z = X @ W.T
-    Z *= sigma_w / np.sqrt(X.shape[1])
-    if sigma_b:
-        Z += sigma_b * b
+    with np.errstate(over="ignore", invalid="ignore"):  # checked by _finish
+        Z = X @ W.T
+        Z *= sigma_w / np.sqrt(X.shape[1])
+        if sigma_b:
+            Z += sigma_b * b
     return Z
 
 
@@ -90,9 +102,17 @@ def _check_random_args(X, P, seed, sigma_w, sigma_b):
 
 
 def _finish(
-    features: np.ndarray, P: int, sigma_w: float, sigma_b: float, readout_bias: bool
+    features: np.ndarray, P: int, sigma_w: float, sigma_b: float, readout_bias: bool,
+    what: str = "random_features", X: np.ndarray | None = None,
 ) -> np.ndarray:
-    features *= sigma_w / np.sqrt(P)
+    with np.errstate(over="ignore", invalid="ignore"):
+        features *= sigma_w / np.sqrt(P)
+    scale = "" if X is None else f" and max |x| = {float(np.max(np.abs(X))):.3g}"
+    check_finite_result(
+        what, features,
+        f"sigma_w={sigma_w:g}, sigma_b={sigma_b:g}{scale} give features beyond float64; "
+        "rescale X or sigma_w",
+    )
     if readout_bias:
         features = np.hstack([features, np.full((features.shape[0], 1), sigma_b)])
     return features
@@ -155,8 +175,14 @@ def random_features(
             f"{features.shape} for input shape {Z.shape}"
         )
     if not np.all(np.isfinite(features)):
+        if not np.all(np.isfinite(Z)):
+            check_finite_result(
+                "random_features", Z,
+                f"the pre-activations (sigma_w={sigma_w:g}, sigma_b={sigma_b:g}, max |x| = "
+                f"{float(np.max(np.abs(X))):.3g}) exceed float64; rescale X or sigma_w",
+            )
         raise ValueError(f"activation {act.name!r} returned non-finite values")
-    return _finish(features, P, sigma_w, sigma_b, readout_bias)
+    return _finish(features, P, sigma_w, sigma_b, readout_bias, "random_features", X)
 
 
 def random_relu_features(
@@ -185,7 +211,7 @@ def random_relu_features(
     X, P, seed, sigma_w, sigma_b = _check_random_args(X, P, seed, sigma_w, sigma_b)
     Z = _hidden_preactivations(X, P, seed, sigma_w, sigma_b)
     np.maximum(Z, 0.0, out=Z)
-    return _finish(Z, P, sigma_w, sigma_b, readout_bias)
+    return _finish(Z, P, sigma_w, sigma_b, readout_bias, "random_relu_features", X)
 
 
 def random_fourier_features(
@@ -222,12 +248,17 @@ def random_fourier_features(
     rng_w, rng_b = _streams(seed, 2)
     Omega = rng_w.standard_normal((P, X.shape[1]))
     b = rng_b.uniform(0.0, 2.0 * np.pi, size=P)
-    Z = X @ Omega.T
-    Z /= lengthscale
-    Z += b
-    np.cos(Z, out=Z)
+    with np.errstate(over="ignore", invalid="ignore"):
+        Z = X @ Omega.T
+        Z /= lengthscale
+        Z += b
+        np.cos(Z, out=Z)
     Z *= np.sqrt(2.0 / P)
-    return Z
+    return check_finite_result(
+        "random_fourier_features", Z,
+        f"lengthscale={lengthscale:g} and max |x| = {float(np.max(np.abs(X))):.3g} give "
+        "phases ω·x/ℓ beyond float64; rescale X and lengthscale together",
+    )
 
 
 # --------------------------------------------------------------------------- Taylor
@@ -359,18 +390,24 @@ def taylor_features(X: object, degree: int, *, lengthscale: float = 1.0) -> np.n
             f"taylor_features would build N x C(d+k, k) = {N} x {count} entries, more than "
             f"MAX_TAYLOR_ENTRIES = {MAX_TAYLOR_ENTRIES}; lower degree (got {degree}) or d"
         )
-    Xs = X / lengthscale
     plan = _taylor_plan(d, degree)
     # Raw monomials degree by degree (each column is a parent column times one x_l),
     # then the 1/√(α!) weights and the Gaussian envelope.
-    blocks = [np.ones((N, 1))]
-    for parent, new, _ in plan:
-        blocks.append(blocks[-1][:, parent] * Xs[:, new])
-    weights = np.concatenate([np.ones(1)] + [1.0 / np.sqrt(fact) for _, _, fact in plan])
-    J = np.hstack(blocks)
-    J *= weights
-    J *= np.exp(-0.5 * np.einsum("ij,ij->i", Xs, Xs))[:, None]
-    return J
+    with np.errstate(over="ignore", invalid="ignore"):
+        Xs = X / lengthscale
+        blocks = [np.ones((N, 1))]
+        for parent, new, _ in plan:
+            blocks.append(blocks[-1][:, parent] * Xs[:, new])
+        weights = np.concatenate([np.ones(1)] + [1.0 / np.sqrt(fact) for _, _, fact in plan])
+        J = np.hstack(blocks)
+        J *= weights
+        J *= np.exp(-0.5 * np.einsum("ij,ij->i", Xs, Xs))[:, None]
+    return check_finite_result(
+        "taylor_features", J,
+        f"degree={degree}, lengthscale={lengthscale:g} and max |x| = "
+        f"{float(np.max(np.abs(X))):.3g}: the monomials (x/ℓ)^α overflow before the "
+        "Gaussian envelope damps them; rescale X and lengthscale together",
+    )
 
 
 def taylor_kernel(
@@ -400,14 +437,21 @@ def taylor_kernel(
     degree = as_int("degree", degree, minimum=0)
     lengthscale = as_real("lengthscale", lengthscale, positive=True)
     ell2 = lengthscale**2
-    t = (X1 @ X2.T) / ell2
-    # Horner: Σ_{j≤k} t^j/j! = 1 + t(1 + t/2 (1 + t/3 (...))).
-    series = np.ones_like(t)
-    for j in range(degree, 0, -1):
-        series = 1.0 + series * t / j
-    n1 = np.exp(-0.5 * np.einsum("ij,ij->i", X1, X1) / ell2)
-    n2 = np.exp(-0.5 * np.einsum("ij,ij->i", X2, X2) / ell2)
-    return n1[:, None] * series * n2[None, :]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        t = (X1 @ X2.T) / ell2
+        # Horner: Σ_{j≤k} t^j/j! = 1 + t(1 + t/2 (1 + t/3 (...))).
+        series = np.ones_like(t)
+        for j in range(degree, 0, -1):
+            series = 1.0 + series * t / j
+        n1 = np.exp(-0.5 * np.einsum("ij,ij->i", X1, X1) / ell2)
+        n2 = np.exp(-0.5 * np.einsum("ij,ij->i", X2, X2) / ell2)
+        K = n1[:, None] * series * n2[None, :]
+    return check_finite_result(
+        "taylor_kernel", K,
+        f"degree={degree}, lengthscale={lengthscale:g} and max |x| = "
+        f"{float(max(np.max(np.abs(X1)), np.max(np.abs(X2)))):.3g}: (x·x'/ℓ²)^k overflows "
+        "before the Gaussian envelope damps it; rescale X and lengthscale together",
+    )
 
 
 # ------------------------------------------------------------------------ any Gram

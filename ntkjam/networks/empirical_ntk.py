@@ -22,6 +22,11 @@
     solvers (:func:`ntk_vector_product`); also a test oracle.
 
 All three agree to ~1e-14 relative in float64 (tests assert 1e-10).
+
+Range: parameters must be finite (checked on entry, the error names
+``params[l]``), and every result is checked once: gradients that overflow
+float64 raise :class:`~ntkjam._validate.NumericalRangeError` (a ``ValueError``)
+naming ``params`` and ``X`` instead of returning inf or NaN.
 """
 
 from __future__ import annotations
@@ -33,7 +38,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkjam._validate import as_choice, as_float_array, as_inputs, as_int, as_real
+from ntkjam._validate import (
+    as_choice,
+    as_float_array,
+    as_inputs,
+    as_int,
+    as_real,
+    check_finite_result,
+)
 from ntkjam.linalg import RankReport, rank_report
 from ntkjam.networks.mlp import (
     MLP,
@@ -198,7 +210,8 @@ def empirical_ntk_diagonal(net: MLP, params: Params, X: object) -> np.ndarray:
     numpy.ndarray, shape (N,)
     """
     X = check_inputs(net, params, X)
-    return np.asarray(_diagonal(net, params, jnp.asarray(X)))
+    return _finite("empirical_ntk_diagonal", np.asarray(_diagonal(net, params, jnp.asarray(X))),
+                   params, X)
 
 
 # ---------------------------------------------------------------------------
@@ -306,7 +319,7 @@ def jacobian(
         J[start:stop] = np.asarray(_jacobian_rows(net, params, _padded(X, start, stop, size)))[
             : stop - start
         ]
-    return J
+    return _finite("jacobian", J, params, X)
 
 
 # ---------------------------------------------------------------------------
@@ -354,6 +367,7 @@ def ntk_vector_product(
     vector = V.ndim == 1
     V2 = V[:, None] if vector else V
     out = np.asarray(_ntk_vp(net, params, jnp.asarray(X1), jnp.asarray(X2), jnp.asarray(V2)))
+    out = _finite("ntk_vector_product", out, params, X1, X2)
     return out[:, 0] if vector else out
 
 
@@ -411,16 +425,24 @@ def empirical_ntk(
     Returns
     -------
     numpy.ndarray, shape (N1, N2)
+
+    Raises
+    ------
+    ValueError
+        Non-finite ``params`` (the message names ``params[l] W`` or ``b``), or a
+        kernel that overflows float64 (:class:`~ntkjam._validate.NumericalRangeError`).
     """
     method = as_choice("method", method, METHODS)
     X1 = check_inputs(net, params, X1, "X1")
     X2 = None if X2 is None else as_inputs("X2", X2, dim=net.input_dim)
     budget = _budget(memory_budget)
     if method == "structured":
-        return _structured(net, params, X1, X2)
-    if method == "jacobian":
-        return _jacobian_ntk(net, params, X1, X2, budget)
-    return _ntk_vp_kernel(net, params, X1, X2, budget)
+        K = _structured(net, params, X1, X2)
+    elif method == "jacobian":
+        K = _jacobian_ntk(net, params, X1, X2, budget)
+    else:
+        K = _ntk_vp_kernel(net, params, X1, X2, budget)
+    return _finite("empirical_ntk", K, params, X1, *(() if X2 is None else (X2,)))
 
 
 def jacobian_rank(
@@ -623,6 +645,20 @@ def dead_inputs(net: MLP, params: Params, X: object, *, rtol: float = 1e-12) -> 
         slope = np.asarray(_first_layer_slope(net, params, jnp.asarray(X)))
         inactive = np.flatnonzero(slope == 0.0)
     return DeadInputs(zero_rows=zero, first_layer_inactive=inactive, n_points=X.shape[0])
+
+
+def _finite(what: str, result: np.ndarray, params: Params, *Xs: np.ndarray) -> np.ndarray:
+    """``result`` if finite, else a :class:`NumericalRangeError` naming params and X."""
+    if np.isfinite(result).all():
+        return result
+    theta = max(float(np.max(np.abs(np.asarray(leaf)), initial=0.0))
+                for leaf in jax.tree_util.tree_leaves(params))
+    x = max(float(np.max(np.abs(X), initial=0.0)) for X in Xs)
+    return check_finite_result(
+        what, result,
+        f"the network's gradients at params (max |θ| = {theta:.3g}) on inputs with max |x| = "
+        f"{x:.3g} do not fit in float64; rescale params or X",
+    )
 
 
 def _budget(memory_budget: int | None) -> int:

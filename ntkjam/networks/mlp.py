@@ -272,7 +272,11 @@ def check_inputs(net: MLP, params: Params, X: object, name: str = "X") -> np.nda
 
 
 def check_params(net: MLP, params: object) -> None:
-    """Raise a clear error if ``params`` does not have the shapes ``net`` needs."""
+    """Raise a clear error if ``params`` does not have the shapes ``net`` needs.
+
+    Every ``W`` and ``b`` must also be real and finite: a ``ValueError`` (NaN or
+    inf) or ``TypeError`` (complex) names the offending ``params[l]`` entry.
+    """
     if not isinstance(params, (list, tuple)) or len(params) != net.depth + 1:
         raise ValueError(
             f"params must be a list of {net.depth + 1} (W, b) pairs (one per layer, readout "
@@ -294,6 +298,26 @@ def check_params(net: MLP, params: object) -> None:
             raise ValueError(f"params[{layer}] b must have shape {(n_out,)}, got {shape}")
         if not net.bias and b is not None:
             raise ValueError(f"params[{layer}] b must be None (the network has no biases)")
+        for label, leaf in (("W", W), ("b", b)):
+            _check_leaf_values(f"params[{layer}] {label}", leaf)
+
+
+def _check_leaf_values(name: str, leaf: object) -> None:
+    """A parameter array must be real and finite (NaN or inf would poison every output)."""
+    if leaf is None or isinstance(leaf, jax.core.Tracer):
+        return  # inside a trace the values are not known
+    arr = np.asarray(leaf)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, got complex values (dtype {arr.dtype})")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be a real array, got dtype {arr.dtype}")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad = int(finite.size - np.count_nonzero(finite))
+        raise ValueError(
+            f"{name} must be finite, got {bad} non-finite value(s) (NaN or inf) "
+            "in params; re-initialise them (init_params) or use the last finite checkpoint"
+        )
 
 
 def flatten_params(params: Params) -> np.ndarray:
