@@ -25,6 +25,7 @@ app.add_typer(sweep_app, name="sweep")
 
 EXIT_FAILED_TASKS = 1
 EXIT_INTERRUPTED = 130
+EXIT_DAMAGED = 1  # `status`: some array files are missing or damaged
 
 
 def _busy(exc: Exception) -> typer.Exit:
@@ -92,13 +93,20 @@ def run_command(
     that raises is stored with status 'failed' and its traceback; the
     others go on.
 
+    Before running, the stored array files are checked against their
+    checksums: tasks whose file is missing or damaged run again.
+
     Exit status: 0 when every task is done, 1 when some are stored as
-    failed, 2 on bad input or a busy run directory, 130 when interrupted.
+    failed, 2 on bad input, a busy or unusable run directory or a
+    file-system error (disk full, read-only), 130 when interrupted.
     """
+    from ntkjam.cli._options import check_workers
     from ntkjam.sweep import load_spec, run
     from ntkjam.sweep.registry import resolve
     from ntkjam.sweep.store import RunDirectoryBusy
 
+    if scheduler is None and workers is not None:
+        check_workers(workers)
     parsed = load_spec(spec)
     if dry_run:
         resolve(parsed.experiment)
@@ -126,6 +134,16 @@ def run_command(
             soft_wrap=True,
         )
         raise typer.Exit(code=EXIT_INTERRUPTED) from None
+    if summary.temporaries_removed:
+        err_console.print(
+            f"removed {summary.temporaries_removed} temporary file(s) left by an interrupted "
+            "run", highlight=False, soft_wrap=True,
+        )
+    if summary.repaired:
+        err_console.print(
+            f"{summary.repaired} stored task(s) had a missing or damaged array file: "
+            "ran them again", highlight=False, soft_wrap=True,
+        )
     typer.echo(
         f"{summary.directory}: {summary.total} tasks, {summary.skipped} already stored, "
         f"ran {summary.done + summary.failed} ({summary.done} done, {summary.failed} failed) "
@@ -166,11 +184,17 @@ def _dry_run(spec: SweepSpec, output: Path | None) -> None:
 def status_command(
     directory: Annotated[Path, typer.Argument(help="A run directory.", show_default=False)],
 ) -> None:
-    """Counts by status, per-axis coverage and the first failures of a run.
+    """Counts by status, per-axis coverage, the first failures, and damaged array files.
 
-    Safe to run while the sweep is running (it only reads).
+    Every array file is checked against the checksum recorded when it was
+    written.  Safe to run while the sweep is running (it only reads).
+
+    Exit status: 0, or 1 when array files are missing or damaged (run the
+    spec again to recompute exactly those tasks); 2 if DIRECTORY is not a
+    readable run directory.
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from ntkjam.sweep import summarize
@@ -180,7 +204,9 @@ def status_command(
     console.print(
         f"[bold]{s.directory}[/]  experiment [bold]{s.experiment}[/]: {s.total} tasks — "
         f"[green]{s.done} done[/], [red]{s.failed} failed[/], {s.missing} missing"
-        + (f" ({s.extra} more rows from earlier versions of the spec)" if s.extra else ""),
+        + (f" ({s.extra} more rows from earlier versions of the spec)" if s.extra else "")
+        + (f", [red]{len(s.damaged)} with a missing or damaged array file[/]"
+           if s.damaged else ""),
         highlight=False,
         soft_wrap=True,
     )
@@ -198,6 +224,19 @@ def status_command(
         for key, point, seed, error in s.failures:
             table.add_row(key[:12], repr(point), str(seed), error)
         console.print(table)
+    if s.damaged:
+        err_console.print(
+            f"[bold red]error:[/] {len(s.damaged)} array file(s) missing or damaged; run "
+            "the spec again (`ntkjam sweep run SPEC`) to recompute exactly those tasks",
+            highlight=False, soft_wrap=True,
+        )
+        table = Table(title="damaged array files", title_justify="left")
+        for col in ("key", "file", "problem"):
+            table.add_column(col)
+        for key, path, problem in s.damaged:
+            table.add_row(key[:12], escape(str(path)), escape(problem))
+        console.print(table)
+        raise typer.Exit(code=EXIT_DAMAGED)
 
 
 @sweep_app.command("export")

@@ -1,16 +1,19 @@
 """Reading a run directory: a tidy DataFrame, arrays, status, exports.
 
-Everything here only reads the store (it can run while a sweep is writing).
+Everything here only reads the store (it can run while a sweep is writing, and on a
+read-only directory).  A missing or damaged array file is an error
+(:class:`~ntkjam.sweep.integrity.StoreCorrupt`), never an empty result.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ntkjam.sweep.integrity import corrupt_error, verify_rows
 from ntkjam.sweep.spec import SweepSpec, canonical_json, expand, parse_spec
 from ntkjam.sweep.store import read_arrays, read_meta, read_rows
 
@@ -81,6 +84,15 @@ def load(directory: str | Path, *, status: str | None = None) -> pd.DataFrame:
         :func:`load_arrays`).  Rows sorted by the axes (in spec order) then ``seed``, so
         the table does not depend on the order in which tasks finished.  List- or
         table-valued parameters appear as canonical JSON text.
+
+    Raises
+    ------
+    StoreCorrupt
+        A ``done`` row lists arrays whose file is missing or has another size than
+        recorded when it was written (a quick check; :func:`load_arrays` and
+        :func:`summarize` compare checksums).  Resuming the sweep recomputes them.
+    ValueError
+        ``directory`` is not a readable run directory.
     """
     return _table(directory, status)[0]
 
@@ -96,6 +108,9 @@ def _table(
     meta = read_meta(directory)
     axes: list[str] = json.loads(meta.get("axes", "[]"))
     rows = read_rows(directory)
+    problems = verify_rows(directory, rows, full=False)
+    if problems:
+        raise corrupt_error(directory, problems)
     if status is not None:
         rows = [r for r in rows if r["status"] == status]
     fixed: list[str] = sorted({k for r in rows for k in r["params"] if k not in axes})
@@ -126,7 +141,16 @@ def _table(
 
 
 def load_arrays(directory: str | Path, key: str) -> dict[str, Any]:
-    """The named arrays task ``key`` (the ``hash`` column) returned; ``{}`` if none."""
+    """The named arrays task ``key`` (the ``hash`` column) returned; ``{}`` if none.
+
+    Raises
+    ------
+    StoreCorrupt
+        The array file is missing or fails the SHA-256 recorded when it was written
+        (stores from before checksums: is not a readable .npz of the listed arrays).
+    ValueError
+        ``key`` is not the key of a stored task.
+    """
     return read_arrays(directory, key)
 
 
@@ -148,6 +172,9 @@ class SweepStatus:
         Per axis, per value: (value, done, failed, total).
     failures : list[tuple[str, dict, int, str]]
         Up to 10 failed tasks: (key, grid point, seed, last line of the error).
+    damaged : list[tuple[str, Path, str]]
+        Every ``done`` row whose array file is missing or fails its checksum:
+        (key, file, problem).  Resuming the sweep recomputes exactly these.
     """
 
     directory: Path
@@ -159,6 +186,7 @@ class SweepStatus:
     extra: int
     coverage: dict[str, list[tuple[Any, int, int, int]]]
     failures: list[tuple[str, dict[str, Any], int, str]]
+    damaged: list[tuple[str, Path, str]] = field(default_factory=list)
 
 
 def _last_line(text: str | None) -> str:
@@ -167,7 +195,10 @@ def _last_line(text: str | None) -> str:
 
 
 def summarize(directory: str | Path) -> SweepStatus:
-    """Counts by status and per-axis coverage of a run directory (see :class:`SweepStatus`)."""
+    """Counts by status, per-axis coverage and damaged array files (see :class:`SweepStatus`).
+
+    Reads every array file once to compare its SHA-256 with the recorded one.
+    """
     spec = stored_spec(directory)
     if spec is None:
         raise ValueError(f"{str(directory)!r} holds no sweep yet (no spec was run into it)")
@@ -197,6 +228,7 @@ def summarize(directory: str | Path) -> SweepStatus:
         extra=sum(1 for k in rows if k not in keys),
         coverage={a: [tuple(v) for v in d.values()] for a, d in coverage.items()},
         failures=failures,
+        damaged=verify_rows(directory, rows.values(), full=True),
     )
 
 
@@ -281,16 +313,26 @@ def export(
         is installed, otherwise NetCDF-3 with SciPy.
     path : path, optional
         Output file (default ``DIRECTORY/results.<csv|parquet|nc>``).  Written to a
-        temporary name first, then renamed.
+        temporary name first, then renamed.  Must be a regular file (or not exist yet)
+        in an existing directory.
 
     Returns
     -------
     Path
         The file written.
+
+    Raises
+    ------
+    ValueError
+        Bad format, or ``path`` is a directory, a device (``/dev/null``) or lies in a
+        directory that does not exist.
+    OSError
+        The file cannot be written (disk full, read-only), naming it.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {sorted(EXPORT_FORMATS)}, got {fmt!r}")
     target = Path(path) if path is not None else Path(directory) / f"results{EXPORT_FORMATS[fmt]}"
+    _check_export_target(target)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         if fmt == "csv":
@@ -304,3 +346,19 @@ def export(
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def _check_export_target(target: Path) -> None:
+    """Refuse an export path that is not (or cannot become) a regular file, naming it."""
+    if target.is_dir():
+        raise ValueError(f"export path {str(target)!r} is a directory; name a file")
+    if target.exists() and not target.is_file():
+        # renaming over it would replace the device (e.g. /dev/null) with a file
+        raise ValueError(f"export path {str(target)!r} is not a regular file")
+    parent = target.parent
+    if not parent.exists():
+        raise ValueError(
+            f"cannot export to {str(target)!r}: directory {str(parent)!r} does not exist"
+        )
+    if not parent.is_dir():
+        raise ValueError(f"cannot export to {str(target)!r}: {str(parent)!r} is not a directory")

@@ -5,13 +5,18 @@ The parent process expands the spec, skips every task whose key is already store
 
 * ``workers=1`` — in this process, one after the other;
 * ``workers=k > 1`` — on a Dask ``LocalCluster`` of k worker processes with one thread
-  each (the dashboard off, or bound to 127.0.0.1);
+  each; its scheduler and workers serve no HTTP at all unless the dashboard is asked
+  for (then bound to 127.0.0.1);
 * ``scheduler="tcp://host:8786"`` — on an existing Dask cluster (e.g. one started by
   dask-jobqueue on SLURM/PBS).
 
 Workers only compute and return results; the parent is the only writer of the store
 and commits each row as soon as its task finishes.  At most ``2 × workers`` tasks are
 handed to Dask at a time, so an interrupted run loses at most the tasks in flight.
+
+Before running, a resume deletes the temporary files a killed run left, and verifies
+every stored array file against the checksum recorded when it was written: the tasks
+whose file is missing or fails its checksum run again (and only those).
 """
 
 from __future__ import annotations
@@ -64,6 +69,11 @@ class RunSummary:
         Rows with status ``failed`` in the store after the run (of this spec's tasks).
     wall_time : float
         Seconds for the whole call (cluster start-up included).
+    repaired : int
+        Stored tasks run again because their array file was missing or failed its
+        checksum (counted in ``done``/``failed``, not in ``skipped``).
+    temporaries_removed : int
+        Temporary files left by a killed run, deleted before running.
     """
 
     directory: Path
@@ -73,6 +83,8 @@ class RunSummary:
     failed: int
     failed_total: int
     wall_time: float
+    repaired: int = 0
+    temporaries_removed: int = 0
 
 
 # ---------------------------------------------------------------------------------------
@@ -283,7 +295,11 @@ def _dask_client(
             say("dashboard not started: it needs the 'bokeh' package (pip install bokeh)")
         else:
             address = "127.0.0.1:8787"
-    cluster = LocalCluster(
+    # Without the dashboard, the scheduler and the workers would still serve HTTP
+    # (health and metrics routes; ``dashboard_address=None`` means port 8787 for the
+    # scheduler and a random port for each worker): a cluster without HTTP servers.
+    cls = LocalCluster if address is not None else _quiet_classes()["_NoHTTPLocalCluster"]
+    cluster = cls(
         n_workers=workers,
         threads_per_worker=1,
         processes=True,
@@ -301,6 +317,46 @@ def _dask_client(
             client.close()
     finally:
         cluster.close()
+
+
+def _no_http_server(self: Any, routes: Any, dashboard_address: Any, default_port: int = 0,
+                    ssl_options: Any = None) -> None:
+    """``ServerNode.start_http_server`` that builds the routing table but listens nowhere."""
+    from distributed.http.routing import RoutingApplication
+
+    self.http_application = RoutingApplication(routes)
+
+
+@functools.cache
+def _quiet_classes() -> dict[str, type]:
+    """Dask scheduler, worker and local cluster that start no HTTP server (built lazily).
+
+    The worker class is pickled by reference into each worker process: it is reached
+    there as ``ntkjam.sweep.run._NoHTTPWorker`` through this module's ``__getattr__``.
+    """
+    from distributed import LocalCluster, Scheduler, Worker
+
+    def make(name: str, base: type, attrs: dict[str, Any]) -> type:
+        return type(name, (base,), {"__module__": __name__, "__qualname__": name, **attrs})
+
+    scheduler = make("_NoHTTPScheduler", Scheduler, {"start_http_server": _no_http_server})
+    worker = make("_NoHTTPWorker", Worker, {"start_http_server": _no_http_server})
+
+    async def _start(self: Any) -> None:
+        if self.scheduler_spec is not None:
+            self.scheduler_spec = {**self.scheduler_spec, "cls": scheduler}
+        for spec in (self.new_spec, *self.worker_spec.values()):
+            spec["options"] = {**spec["options"], "worker_class": worker}
+        await LocalCluster._start(self)
+
+    cluster = make("_NoHTTPLocalCluster", LocalCluster, {"_start": _start})
+    return {c.__name__: c for c in (scheduler, worker, cluster)}
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("_NoHTTPScheduler", "_NoHTTPWorker", "_NoHTTPLocalCluster"):
+        return _quiet_classes()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -445,8 +501,13 @@ def run(
     Raises
     ------
     SpecError, ValueError
-        Bad spec, unknown experiment, run directory holding another sweep, unreachable
-        scheduler.
+        Bad spec, unknown experiment, run directory holding another sweep, a run
+        directory that is a file or lies under one, unreachable scheduler.
+    StoreCorrupt
+        ``sweep.sqlite`` is empty or not a database (a ``ValueError``): nothing runs.
+    OSError
+        Disk full, read-only or failing storage, naming the file; the rows stored
+        before are kept and the run resumes once the cause is fixed.
     RunDirectoryBusy
         Another process is running a sweep in the same directory.
     KeyboardInterrupt
@@ -467,20 +528,28 @@ def run(
     resolve(spec.experiment)  # an unknown experiment fails here, before anything is written
 
     directory = spec.output_dir(output)
+    _check_output_directory(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tasks = expand(spec)
     git_rev = git_revision()
     counts = {"done": 0, "failed": 0}
     with DirectoryLock(directory), Store(directory) as store:
         store.bind(spec)
+        removed = store.remove_stray_temporaries()  # the lock guarantees no other writer
         if spec_text is not None:
             _write_text_atomic(directory / "spec.toml", spec_text)
         stored = store.statuses()
+        damaged = {key for key, _, _ in store.damaged()}
         todo = [
             t for t in tasks
-            if t.key not in stored or (retry_failed and stored[t.key] == "failed")
+            if t.key not in stored or t.key in damaged
+            or (retry_failed and stored[t.key] == "failed")
         ]
         skipped = len(tasks) - len(todo)
+        # damaged rows of earlier versions of the spec: rebuilt from their stored row
+        keys = {t.key for t in tasks}
+        todo += [_task_of_row(r, spec.axes) for r in store.stored_rows()
+                 if r["hash"] in damaged and r["hash"] not in keys]
         use_dask = bool(todo) and (scheduler is not None or workers > 1)
         label = f"{spec.experiment} → {directory.name}"
         with _Progress(progress, len(tasks), skipped, label) as bar:
@@ -521,7 +590,36 @@ def run(
         failed=counts["failed"],
         failed_total=failed_total,
         wall_time=time.perf_counter() - started,
+        repaired=len(damaged),
+        temporaries_removed=len(removed),
     )
+
+
+def _task_of_row(row: Mapping[str, Any], axes: tuple[str, ...] | list[str]) -> Task:
+    """The task a stored row is the result of (its key is the stored one)."""
+    params = row["params"]
+    return Task(
+        experiment=row["experiment"],
+        params=params,
+        point={a: params[a] for a in axes if a in params},
+        seed=row["seed"],
+        key=row["hash"],
+        task_seed=row["task_seed"],
+    )
+
+
+def _check_output_directory(directory: Path) -> None:
+    """Refuse a run directory that is a file, or lies under one, naming the path."""
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"run directory {str(directory)!r} exists and is not a directory")
+    for parent in directory.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(
+                    f"run directory {str(directory)!r} cannot be created: {str(parent)!r} "
+                    "is a file, not a directory"
+                )
+            break
 
 
 def _n_workers(client: Any) -> int:

@@ -3,7 +3,7 @@
 Layout of a run directory::
 
     RUN/
-      sweep.sqlite        one row per finished task (WAL mode)
+      sweep.sqlite        one row per finished task (WAL mode while a sweep runs)
       arrays/KEY.npz      the named arrays a task returned (only if it returned any)
       spec.toml           copy of the last spec file run into this directory
       .lock               held (flock) by the process running the sweep
@@ -13,24 +13,28 @@ task_seed, status ('done' | 'failed'), params (canonical JSON), measurements (JS
 arrays (JSON list of names), error (traceback), wall_time (s), version, git_rev,
 host, finished_at (UTC, ISO 8601)``, plus one column per parameter and per
 measurement, added as they first appear.  Table ``meta`` holds the experiment, the
-grid axes and the last spec (JSON).
+grid axes and the last spec (JSON).  Table ``array_files (hash, sha256, size)`` records
+each array file as written (see :mod:`ntkjam.sweep.integrity`).
 
 Crash safety: only the sweep's parent process writes.  Each row is committed in its
 own transaction after the task's array file has been written under a temporary name
 and renamed into place, so a process killed at any moment leaves either the complete
 row with its arrays, or no row (the task then runs again on resume).  Nothing is ever
 pickled and reading never executes code (``numpy.load(..., allow_pickle=False)``).
+The database file is created complete under a temporary name, so an empty
+``sweep.sqlite`` is always damage, never a fresh start.  When a sweep ends, the
+write-ahead log is merged and the journal mode set back to DELETE, so a finished run
+is one self-contained file that readers can open on read-only media.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import sqlite3
-import time
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +42,20 @@ from typing import Any
 
 import numpy as np
 
+from ntkjam.sweep.integrity import (
+    ARRAYS_DIR,
+    DB_NAME,
+    FILES_SCHEMA,
+    StoreCorrupt,
+    atomic_savez,
+    check_database_file,
+    create_database,
+    load_verified,
+    query_readonly,
+    remove_stray_temporaries,
+    sqlite_error,
+    verify_rows,
+)
 from ntkjam.sweep.spec import STORE_COLUMNS, SweepSpec, Task, canonical_json
 
 try:  # POSIX advisory locks; released by the kernel when the holder dies, even on SIGKILL
@@ -50,6 +68,7 @@ __all__ = [
     "DirectoryLock",
     "RunDirectoryBusy",
     "Store",
+    "StoreCorrupt",
     "TaskRecord",
     "is_run_directory",
     "read_arrays",
@@ -57,8 +76,6 @@ __all__ = [
     "read_rows",
 ]
 
-DB_NAME = "sweep.sqlite"
-ARRAYS_DIR = "arrays"
 LOCK_NAME = ".lock"
 SCHEMA_VERSION = 1
 
@@ -81,7 +98,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     host TEXT,
     finished_at TEXT
 );
-"""
+""" + FILES_SCHEMA
 
 
 class RunDirectoryBusy(RuntimeError):
@@ -139,24 +156,6 @@ def _sql_value(value: Any) -> Any:
     return canonical_json(value)
 
 
-def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
-    # The .npz layout (a zip of .npy members), written directly so that any array name
-    # works and object arrays are refused rather than pickled.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            with zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_STORED) as zf:
-                for name, arr in arrays.items():
-                    with zf.open(f"{name}.npy", "w", force_zip64=True) as member:
-                        np.lib.format.write_array(member, np.asanyarray(arr), allow_pickle=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 class DirectoryLock:
     """Exclusive lock on a run directory (``RUN/.lock``), held for the life of a sweep.
 
@@ -210,13 +209,24 @@ class Store:
     ----------
     directory : path
         Created if missing.
+
+    Raises
+    ------
+    StoreCorrupt
+        ``sweep.sqlite`` is empty (0 bytes) or not an SQLite database.
+    OSError
+        The directory cannot be created or written (naming the path).
     """
 
     def __init__(self, directory: str | Path):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / ARRAYS_DIR).mkdir(exist_ok=True)
-        self._db = sqlite3.connect(self.directory / DB_NAME, isolation_level=None, timeout=30.0)
+        self.path = self.directory / DB_NAME
+        check_database_file(self.path, missing_ok=True)
+        if not self.path.exists():
+            create_database(self.path, _SCHEMA)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL is durable against process crashes (SIGKILL) in WAL mode; only a power
@@ -225,11 +235,9 @@ class Store:
             self._db.executescript(_SCHEMA)
             self._columns = self._read_columns()
             version = self.meta().get("schema_version", str(SCHEMA_VERSION))
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             self._db.close()
-            raise ValueError(
-                f"{str(self.directory / DB_NAME)!r} is not a usable sweep database: {exc}"
-            ) from None
+            raise sqlite_error(exc, self.path) from None
         if version != str(SCHEMA_VERSION):
             self._db.close()
             raise ValueError(
@@ -238,7 +246,17 @@ class Store:
             )
 
     def close(self) -> None:
-        """Close the database connection."""
+        """Merge the write-ahead log, leave WAL mode if no reader is attached, and close.
+
+        Out of WAL mode the finished run is the single file ``sweep.sqlite``, which
+        readers open without creating ``-wal``/``-shm`` files (read-only media).  If a
+        reader holds the database at that moment, it stays in WAL mode (still readable
+        wherever the directory is writable).
+        """
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute("PRAGMA busy_timeout=200")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("PRAGMA journal_mode=DELETE")
         self._db.close()
 
     def __enter__(self) -> Store:
@@ -246,6 +264,27 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT; on failure roll back and raise the *first* error.
+
+        SQLite rolls a transaction back by itself on some errors (disk full); an explicit
+        ROLLBACK then fails with "cannot rollback - no transaction is active", which
+        must not hide the real error.  SQLite errors are raised as what they stand for
+        (:func:`ntkjam.sweep.integrity.sqlite_error`), naming the database file.
+        """
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            yield
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise sqlite_error(exc, self.path) from exc
+            raise
 
     def meta(self) -> dict[str, str]:
         """The ``meta`` table as a dict."""
@@ -275,30 +314,56 @@ class Store:
             "spec": spec.to_json(),
             "updated_at": _now(),
         }
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._db.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', ?)", (_now(),)
             )
             self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
                                  list(values.items()))
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     def statuses(self) -> dict[str, str]:
         """Task key → status of every stored row."""
         return dict(self._db.execute("SELECT hash, status FROM tasks"))
 
+    def stored_rows(self) -> list[dict[str, Any]]:
+        """Every stored row, as :func:`read_rows` gives them (through this connection)."""
+        self._db.row_factory = sqlite3.Row
+        try:
+            return _decode_rows(self._db.execute(_ROWS_SQL).fetchall())
+        finally:
+            self._db.row_factory = None
+
+    def damaged(self) -> list[tuple[str, Path, str]]:
+        """Stored ``done`` rows whose array file is missing or fails its checksum.
+
+        Returns
+        -------
+        list of (key, path, problem)
+            See :func:`ntkjam.sweep.integrity.verify_rows` (full check).
+        """
+        return verify_rows(self.directory, self.stored_rows(), full=True)
+
+    def remove_stray_temporaries(self) -> list[Path]:
+        """Delete temporary files left by a killed writer (call while holding the lock)."""
+        return remove_stray_temporaries(self.directory, DB_NAME)
+
     def write(self, record: TaskRecord) -> None:
-        """Store one task: its array file first (atomically), then its row, in one transaction."""
+        """Store one task: its array file first (atomically), then its row, in one transaction.
+
+        Raises
+        ------
+        OSError
+            Disk full, read-only or failing storage, naming the file (the array file or
+            the database).  The rows stored before are untouched; this task has no row
+            and runs again on resume.
+        """
         task = record.task
         if record.status not in ("done", "failed"):
             raise ValueError(f"status must be 'done' or 'failed', got {record.status!r}")
         array_path = self.directory / ARRAYS_DIR / f"{task.key}.npz"
+        digest = None
         if record.arrays:
-            _atomic_savez(array_path, record.arrays)
+            digest = atomic_savez(array_path, record.arrays)
         elif array_path.exists():
             array_path.unlink()  # left over from an earlier attempt of this task
         row: dict[str, Any] = {
@@ -332,17 +397,23 @@ class Store:
             f"INSERT OR REPLACE INTO tasks ({', '.join(f'[{n}]' for n in names)}) "
             f"VALUES ({', '.join('?' for _ in names)})"
         )
-        self._db.execute("BEGIN IMMEDIATE")
         try:
-            for name in names:
-                if name.lower() not in self._columns:
-                    # names are identifiers (checked by the spec and the engine)
-                    self._db.execute(f"ALTER TABLE tasks ADD COLUMN [{name}]")
-            self._db.execute(sql, [row[n] for n in names])
-            self._db.execute("COMMIT")
+            with self._transaction():
+                for name in names:
+                    if name.lower() not in self._columns:
+                        # names are identifiers (checked by the spec and the engine)
+                        self._db.execute(f"ALTER TABLE tasks ADD COLUMN [{name}]")
+                self._db.execute(sql, [row[n] for n in names])
+                if digest is None:
+                    self._db.execute("DELETE FROM array_files WHERE hash = ?", (task.key,))
+                else:
+                    self._db.execute(
+                        "INSERT OR REPLACE INTO array_files (hash, sha256, size) VALUES (?, ?, ?)",
+                        (task.key, *digest),
+                    )
         except BaseException:
-            self._db.execute("ROLLBACK")
-            self._columns = self._read_columns()
+            with contextlib.suppress(sqlite3.Error):
+                self._columns = self._read_columns()
             raise
         self._columns.update((n.lower(), n) for n in names)
 
@@ -354,71 +425,93 @@ class Store:
 # ---------------------------------------------------------------------------------------
 # readers (any process, never writing)
 
+_ROWS_SQL = (
+    "SELECT " + ", ".join(f"t.{c}" for c in _FIXED_COLUMNS)
+    + ", f.sha256 AS _sha256, f.size AS _size FROM tasks t "
+    "LEFT JOIN array_files f ON f.hash = t.hash ORDER BY t.hash"
+)
+# a store written before checksums were recorded has no array_files table
+_ROWS_SQL_LEGACY = (
+    "SELECT " + ", ".join(_FIXED_COLUMNS)
+    + ", NULL AS _sha256, NULL AS _size FROM tasks ORDER BY hash"
+)
+
 
 def is_run_directory(directory: str | Path) -> bool:
     """Whether ``directory`` holds a sweep table."""
     return (Path(directory) / DB_NAME).is_file()
 
 
-def _connect_readonly(directory: str | Path) -> sqlite3.Connection:
-    path = Path(directory).expanduser().resolve() / DB_NAME
-    if not path.is_file():
-        raise ValueError(
-            f"{str(Path(directory))!r} is not a sweep run directory (no {DB_NAME} in it)"
-        )
-    db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=30.0)
-    db.row_factory = sqlite3.Row
-    return db
-
-
 def read_meta(directory: str | Path) -> dict[str, str]:
     """The ``meta`` table of a run directory."""
-    db = _connect_readonly(directory)
-    try:
-        return {r["key"]: r["value"] for r in db.execute("SELECT key, value FROM meta")}
-    except sqlite3.DatabaseError as exc:
-        raise ValueError(
-            f"{str(Path(directory) / DB_NAME)!r} is not a readable sweep database: {exc}"
-        ) from None
-    finally:
-        db.close()
+    return query_readonly(
+        directory,
+        lambda db: {r["key"]: r["value"] for r in db.execute("SELECT key, value FROM meta")},
+    )
+
+
+def _has_files_table(db: sqlite3.Connection) -> bool:
+    return db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'array_files'"
+    ).fetchone() is not None
+
+
+def _decode_rows(raw: list[sqlite3.Row]) -> list[dict[str, Any]]:
+    rows = []
+    for r in raw:
+        row = dict(r)
+        sha256, size = row.pop("_sha256"), row.pop("_size")
+        row["params"] = json.loads(row["params"])
+        row["measurements"] = json.loads(row["measurements"]) if row["measurements"] else {}
+        row["arrays"] = json.loads(row["arrays"])
+        row["file"] = None if sha256 is None else (sha256, int(size))
+        rows.append(row)
+    return rows
 
 
 def read_rows(directory: str | Path) -> list[dict[str, Any]]:
     """The fixed columns of every row, with ``params``, ``measurements`` and ``arrays`` decoded.
 
-    Retries briefly if the writer holds a lock at that instant.
+    Each row also has ``file``: the (sha256, size) recorded for its array file, or None
+    (no arrays, or a store written before checksums were recorded).  Retries briefly if
+    the writer holds a lock at that instant.
     """
-    columns = ", ".join(_FIXED_COLUMNS)
-    for attempt in range(20):
-        db = _connect_readonly(directory)
-        try:
-            rows = [dict(r) for r in db.execute(f"SELECT {columns} FROM tasks ORDER BY hash")]
-            break
-        except sqlite3.OperationalError:
-            if attempt == 19:
-                raise
-            time.sleep(0.05)
-        finally:
-            db.close()
-    for row in rows:
-        row["params"] = json.loads(row["params"])
-        row["measurements"] = json.loads(row["measurements"]) if row["measurements"] else {}
-        row["arrays"] = json.loads(row["arrays"])
-    return rows
+
+    def rows(db: sqlite3.Connection) -> list[sqlite3.Row]:
+        sql = _ROWS_SQL if _has_files_table(db) else _ROWS_SQL_LEGACY
+        return db.execute(sql).fetchall()
+
+    return _decode_rows(query_readonly(directory, rows))
 
 
 def read_arrays(directory: str | Path, key: str) -> dict[str, np.ndarray]:
-    """The named arrays of task ``key`` (an empty dict if it stored none).
+    """The named arrays of task ``key`` (an empty dict if it stored none), verified.
 
     Loaded with ``allow_pickle=False``: object arrays are never read.
+
+    Raises
+    ------
+    StoreCorrupt
+        The task's array file is missing, or differs from the SHA-256 and size recorded
+        when it was written (a store from before checksums: is not a readable .npz with
+        the arrays its row lists).
+    ValueError
+        ``key`` is not a task key, or no task with that key is stored.
     """
     if not isinstance(key, str) or not all(c in "0123456789abcdef" for c in key) or len(key) != 64:
         raise ValueError(f"key must be a task key (64 lowercase hex characters), got {key!r}")
-    path = Path(directory) / ARRAYS_DIR / f"{key}.npz"
-    if not path.exists():
-        if not is_run_directory(directory):
-            raise ValueError(f"{str(directory)!r} is not a sweep run directory")
+
+    def row(db: sqlite3.Connection) -> list[sqlite3.Row]:
+        sql = _ROWS_SQL if _has_files_table(db) else _ROWS_SQL_LEGACY
+        sql = sql.replace(" ORDER BY t.hash", " WHERE t.hash = ?").replace(
+            " ORDER BY hash", " WHERE hash = ?"
+        )
+        return db.execute(sql, (key,)).fetchall()
+
+    found = _decode_rows(query_readonly(directory, row))
+    if not found:
+        raise ValueError(f"no task with key {key!r} is stored in {str(directory)!r}")
+    names = found[0]["arrays"]
+    if not names:
         return {}
-    with np.load(path, allow_pickle=False) as data:
-        return {name: data[name] for name in data.files}
+    return load_verified(Path(directory) / ARRAYS_DIR / f"{key}.npz", names, found[0]["file"])
