@@ -1,4 +1,4 @@
-"""Theoretical SAT/UNSAT curves: Cover, Gardner, Candès–Sur.
+"""SAT/UNSAT thresholds: Cover, Gardner, Candès–Sur.
 
 Convention: N points (constraints), r (or P) dimensions, φ = N/r.  The papers
 quoted use other letters (Cover: N points in d dimensions; Gardner: α = P/N
@@ -28,9 +28,10 @@ import numpy as np
 import scipy.integrate
 import scipy.optimize
 import scipy.stats
-from scipy.special import expit, logsumexp, ndtr
+from scipy.special import expit, logsumexp
 
 from ntkjam._validate import as_float_array, as_int, as_real
+from ntkjam.theory._gauss import gauss_pdf, hinge1_gauss, hinge2_gauss
 
 _LOG2 = float(np.log(2.0))
 
@@ -171,29 +172,12 @@ def gardner_capacity(kappa: float | np.ndarray = 0.0):
 
 
 # ------------------------------------------------------------------------ Candès–Sur
-_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
-
-
-def _gauss_pdf(a):
-    return _INV_SQRT_2PI * np.exp(-0.5 * a * a)
-
-
-def _hinge2_gauss(a):
-    """``E_Z[(Z − a)_+²] = (1 + a²) Φ(−a) − a φ(a)`` for Z ~ N(0, 1)."""
-    return (1.0 + a * a) * ndtr(-a) - a * _gauss_pdf(a)
-
-
-def _hinge1_gauss(a):
-    """``E_Z[(Z − a)_+] = φ(a) − a Φ(−a)``."""
-    return _gauss_pdf(a) - a * ndtr(-a)
-
-
 def _cs_expect(func, gamma: float) -> float:
     """``E_V[σ(γV) func(V) + σ(−γV) func(−V)]`` over V ~ N(0, 1) by adaptive quadrature."""
 
     def integrand(v: float) -> float:
         s = expit(gamma * v)
-        return float(_gauss_pdf(v) * (s * func(v) + (1.0 - s) * func(-v)))
+        return float(gauss_pdf(v) * (s * func(v) + (1.0 - s) * func(-v)))
 
     val, _ = scipy.integrate.quad(integrand, -np.inf, np.inf, epsabs=1e-13, epsrel=1e-12,
                                   limit=200)
@@ -201,12 +185,12 @@ def _cs_expect(func, gamma: float) -> float:
 
 
 def _cs_objective(t: float, gamma: float) -> float:
-    return _cs_expect(lambda v: _hinge2_gauss(t * v), gamma)
+    return _cs_expect(lambda v: hinge2_gauss(t * v), gamma)
 
 
 def _cs_slope(t: float, gamma: float) -> float:
     """``½ d/dt E[(Z − tYV)_+²] = −E[YV (Z − tYV)_+]``."""
-    return -_cs_expect(lambda v: v * _hinge1_gauss(t * v), gamma)
+    return -_cs_expect(lambda v: v * hinge1_gauss(t * v), gamma)
 
 
 def candes_sur_threshold(gamma: float) -> float:
