@@ -142,7 +142,7 @@ def compare(N, P, seeds, eps):
         res, t_newton = time_newton(J, y)
         L0 = loss(J, y, np.zeros(P))
         target = res.loss + eps * L0
-        print(f"seed {seed}: verdict {res.verdict}, L* = {res.loss:.12g}, N_Δ = {res.n_delta}, "
+        print(f"seed {seed}: verdict {res.verdict}, L* = {res.loss:.12g}, N_Δ = {res.n_unsat}, "
               f"rank = {res.rank}, Newton steps = {res.iterations}, "
               f"KKT = {res.kkt_residual:.2g}")
         print(f"  finite Newton  : {t_newton:8.3f} s (fresh Problem; includes the rank)")

@@ -1,6 +1,6 @@
 """ntkjam: the jamming transition of neural networks in function space.
 
-Conventions used everywhere in the package (see ``docs/conventions.md``):
+Conventions used everywhere in the package (see ``docs/glossary.md``):
 
 * **N** = number of training points, **P** = number of parameters (or random
   features), **φ = N/P**.  The jamming papers of Geiger, Spigler et al. use the
@@ -14,9 +14,9 @@ Conventions used everywhere in the package (see ``docs/conventions.md``):
 
 import jax as _jax
 
-_jax.config.update("jax_enable_x64", True)
+from ntkjam._version import __version__
 
-__version__ = "0.1.0"
+_jax.config.update("jax_enable_x64", True)
 
 __all__ = ["__version__", "load"]
 

@@ -152,6 +152,14 @@ def as_inputs(name: str, value: object, *, dim: int | None = None) -> np.ndarray
     return X
 
 
+
+def as_input_pair(X1: object, X2: object = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Check the inputs of a kernel ``k(X1, X2)``: ``X1`` (N1, d), ``X2`` (N2, d) or None."""
+    X1 = as_inputs("X1", X1)
+    if X2 is None:
+        return X1, None
+    return X1, as_inputs("X2", X2, dim=X1.shape[1])
+
 def as_labels(name: str, value: object, *, n: int | None = None) -> np.ndarray:
     """Check labels: a 1-D array with entries in {-1, +1}; returned as float64."""
     y = as_float_array(name, value, ndim=1)

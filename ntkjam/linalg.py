@@ -24,6 +24,23 @@ def default_rank_tolerance(shape: tuple[int, int], largest: float) -> float:
     return max(shape) * np.finfo(np.float64).eps * largest
 
 
+def rank_cutoff(
+    shape: tuple[int, int], largest: float, *, rtol: float | None = None,
+    atol: float | None = None,
+) -> float:
+    """The one rank rule: the absolute cutoff below which a singular value is zero.
+
+    ``atol`` if given, else ``rtol · largest``, else :func:`default_rank_tolerance`
+    (``max(shape) · eps · largest``).  Used for singular values of J and, with the
+    eigenvalues of K, for its factor.
+    """
+    if atol is not None:
+        return as_real("atol", atol, nonnegative=True)
+    if rtol is not None:
+        return as_real("rtol", rtol, nonnegative=True) * largest
+    return default_rank_tolerance(shape, largest)
+
+
 @dataclass(frozen=True)
 class RankReport:
     """Numerical rank of a matrix and how clearly it is determined.
@@ -70,12 +87,7 @@ def rank_report(
     A = as_float_array("A", A, ndim=2)
     s = scipy.linalg.svdvals(A, check_finite=False) if A.size else np.zeros(0)
     largest = float(s[0]) if s.size else 0.0
-    if atol is not None:
-        tol = as_real("atol", atol, nonnegative=True)
-    elif rtol is not None:
-        tol = as_real("rtol", rtol, nonnegative=True) * largest
-    else:
-        tol = default_rank_tolerance(A.shape, largest)
+    tol = rank_cutoff(A.shape, largest, rtol=rtol, atol=atol)
     rank = int(np.count_nonzero(s > tol))
     if 0 < rank < s.size:
         gap = float(s[rank - 1] / s[rank]) if s[rank] > 0 else np.inf
@@ -140,12 +152,7 @@ def psd_features(
         U = np.zeros((K.shape[0], U_live.shape[1]))
         U[live] = U_live
     largest = float(max(abs(lam[-1]), abs(lam[0]))) if lam.size else 0.0
-    if atol is not None:
-        tol = as_real("atol", atol, nonnegative=True)
-    elif rtol is not None:
-        tol = as_real("rtol", rtol, nonnegative=True) * largest
-    else:
-        tol = default_rank_tolerance(K.shape, largest)
+    tol = rank_cutoff(K.shape, largest, rtol=rtol, atol=atol)
     if lam.size and lam[0] < -max(tol, 1e-12 * largest):
         raise ValueError(
             f"K must be positive semi-definite, got smallest eigenvalue {lam[0]:.3g} "

@@ -29,9 +29,9 @@ import scipy.linalg
 from ntkjam._validate import as_float_array, as_labels, as_real, as_square_symmetric
 from ntkjam.linalg import (
     RankReport,
-    default_rank_tolerance,
     live_rows,
     psd_features,
+    rank_cutoff,
     rank_report,
 )
 
@@ -252,11 +252,7 @@ class Problem:
         else:
             U, s, Vt = np.zeros((self.n_points, 0)), np.zeros(0), np.zeros((0, self.J.shape[1]))
         largest = float(s[0]) if s.size else 0.0
-        tol = (
-            self.rtol * largest
-            if self.rtol is not None
-            else default_rank_tolerance(self.J.shape, largest)
-        )
+        tol = rank_cutoff(self.J.shape, largest, rtol=self.rtol)
         r = int(np.count_nonzero(s > tol))
         return _frozen(U[:, :r]), _frozen(s[:r]), _frozen(Vt[:r].T)
 

@@ -1,10 +1,17 @@
-"""Tests of ntkjam.analysis (synthetic tables with known answers) and ntkjam.plots."""
+"""Tests of ntkjam.analysis (synthetic tables with known answers) and ntkjam.figures."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import matplotlib.image
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,7 +69,7 @@ def test_fit_crossing_recovers_the_model(model):
 def test_fit_crossing_on_exact_probabilities_is_exact():
     phi = np.linspace(1.0, 3.0, 41)
     p = model_probability(phi, 1.9, 0.2, "erf")
-    c, w = analysis._fit_counts(phi, p * 1000, np.full(phi.size, 1000.0), "erf")
+    c, w = analysis.fit_counts(phi, p * 1000, np.full(phi.size, 1000.0), "erf")
     assert c == pytest.approx(1.9, abs=1e-7)
     assert w == pytest.approx(0.2, rel=1e-6)
 
@@ -270,7 +277,7 @@ def small_run(tmp_path_factory):
 
 
 def test_analyze_and_plots_on_a_store(small_run, tmp_path):
-    from ntkjam.plots import cover_curve, save_figures
+    from ntkjam.figures import cover_curve, save_figures
 
     a = analysis.analyze(small_run, n_boot=30)
     assert a.n_done == 96 and a.n_failed == 0 and a.cover_applies
@@ -289,6 +296,69 @@ def test_analyze_and_plots_on_a_store(small_run, tmp_path):
                                        "crossings.png"]
     for p in paths:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    img = matplotlib.image.imread(paths[0])  # 6.4 x 4.6 in at 120 dpi, not blank
+    assert img.shape[:2] == (552, 768)
+    assert np.unique(img.reshape(-1, img.shape[-1]), axis=0).shape[0] > 20
     phi, p = cover_curve(24, 24, 1.0, 3.0)
     assert phi[0] == 1.0 and phi[-1] == 3.0
     assert p[list(phi).index(2.0)] == pytest.approx(0.5)
+
+
+def test_settings_are_read_from_the_store_not_from_todays_defaults(small_run, monkeypatch):
+    """The rows of small_run record no margin: the label is the analysis' own constant."""
+    from ntkjam.experiments import phase_diagram as experiment
+
+    monkeypatch.setitem(experiment.DEFAULTS, "margin", 7.0)
+    a = analysis.analyze(small_run, n_boot=2, distributions=False)
+    assert a.settings["margin"] == 1.0
+
+
+def test_settings_fall_back_from_rows_to_spec_to_constant():
+    from ntkjam.analysis.tables import recorded_settings
+
+    df = pd.DataFrame({"margin": [0.5, 0.5], "labels": [None, None], "d": [3, 4]})
+    spec = {"labels": "teacher", "d": 9, "offset": "gaussian"}
+    const = {"margin": 1.0, "labels": "random", "d": 10, "offset": "zero", "source": "x"}
+    s = recorded_settings(df, spec, ("margin", "labels", "d", "offset", "source"), const)
+    assert s == {"margin": 0.5, "labels": "teacher", "d": "3,4", "offset": "gaussian",
+                 "source": "x"}
+
+
+def _ntkjam_imports(package: str) -> set[str]:
+    """Every ntkjam module imported (module- or function-level) by the modules of package."""
+    root = Path(importlib.import_module(package).__file__).parent
+    out = set()
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0:
+                out.add(node.module or "")
+            elif isinstance(node, ast.Import):
+                out.update(a.name for a in node.names)
+    return {m for m in out if m.startswith("ntkjam")}
+
+
+def test_analysis_reads_only_the_store_and_figures_only_the_analysis():
+    assert not {m for m in _ntkjam_imports("ntkjam.analysis")
+                if m.startswith(("ntkjam.experiments", "ntkjam.figures", "ntkjam.cli"))}
+    assert {m.split(".")[1] for m in _ntkjam_imports("ntkjam.figures")} == {
+        "analysis", "figures"}
+
+
+def test_figures_change_nothing_global():
+    code = ("import sys, matplotlib, ntkjam.figures; "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "assert matplotlib.rcParams['backend'] == 'svg', matplotlib.rcParams['backend']")
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_plots_is_a_deprecated_alias_of_figures():
+    import ntkjam.figures as figures
+
+    sys.modules.pop("ntkjam.plots", None)
+    with pytest.warns(DeprecationWarning, match="ntkjam.figures"):
+        plots = importlib.import_module("ntkjam.plots")
+    assert plots.__all__ == figures.__all__
+    assert all(getattr(plots, n) is getattr(figures, n) for n in figures.__all__)

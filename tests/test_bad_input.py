@@ -635,7 +635,7 @@ def _clean(text: str, width: int = 160) -> str:
 
 def render(results: dict[str, Outcome]) -> str:
     from ntkjam.cli._options import usable_cores
-    from ntkjam.experiments._limits import format_bytes, memory_bytes
+    from ntkjam.core.limits import format_bytes, memory_bytes
 
     cores, memory = usable_cores(), format_bytes(memory_bytes())
     counts: dict[str, int] = {}

@@ -58,11 +58,11 @@ def agree_and_recheck(J, y, f0=None, kappa=1.0, **kw):
     if lp.verdict == "sat":
         recheck_sat(J, y, f0, kappa, lp.w)
         recheck_sat(J, y, f0, kappa, newton.w)
-        assert newton.loss < 1e-20 and newton.n_delta == 0
+        assert newton.loss < 1e-20 and newton.n_unsat == 0
     else:
         recheck_farkas(J, y, f0, kappa, lp.farkas)
         recheck_farkas(J, y, f0, kappa, newton.farkas)
-        assert newton.loss > 1e-12 and newton.n_delta > 0
+        assert newton.loss > 1e-12 and newton.n_unsat > 0
     return pr, newton, lp
 
 
@@ -109,8 +109,8 @@ def test_rank_deficient_features(seed):
     pr, newton, _ = agree_and_recheck(J, y)
     assert pr.rank == r
     assert newton.rank == r
-    assert newton.parameterisation == "basis"  # detected and switched
-    assert newton.isostaticity == pytest.approx(newton.n_delta / r)
+    assert newton.coordinates == "basis"  # detected and switched
+    assert newton.isostaticity == pytest.approx(newton.n_unsat / r)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -121,7 +121,7 @@ def test_more_features_than_points(seed):
     y = rng.choice([-1.0, 1.0], N)
     f0 = 0.5 * rng.standard_normal(N)
     _, newton, lp = agree_and_recheck(J, y, f0)
-    assert newton.parameterisation == "basis" and lp.parameterisation == "basis"
+    assert newton.coordinates == "basis" and lp.coordinates == "basis"
 
 
 def test_full_row_rank_is_always_sat():
@@ -181,19 +181,19 @@ def test_observables_partition_the_points():
     pr = from_features(J, y, f0=f0)
     res = minimize_quadratic_hinge(pr)
     N = 70
-    assert res.n_delta + len(res.contacts) + len(res.gaps) == N
-    assert len(res.forces) == res.n_delta
+    assert res.n_unsat + len(res.contacts) + len(res.gaps) == N
+    assert len(res.forces) == res.n_unsat
     assert np.all(res.forces > res.tol) and np.all(res.gaps > res.tol)
     np.testing.assert_allclose(res.outputs, f0 + J @ res.w, atol=1e-10)
     np.testing.assert_allclose(res.deltas, 1.0 - y * res.outputs, atol=1e-10)
     assert res.loss == pytest.approx(0.5 * np.sum(res.forces**2) / N, rel=1e-9)
     assert res.rank == pr.rank == 25  # Newton's Cholesky shortcut agrees with the SVD
-    assert res.isostaticity == pytest.approx(res.n_delta / 25)
+    assert res.isostaticity == pytest.approx(res.n_unsat / 25)
     # the Farkas vector is the normalised residual vector
     np.testing.assert_allclose(res.farkas, np.maximum(res.deltas, 0) / res.forces.sum(),
                                atol=1e-14)
     # N_Δ exceeds the rank at a positive minimum of the quadratic hinge
-    assert res.n_delta > res.rank
+    assert res.n_unsat > res.rank
 
 
 def test_trivial_problems():
@@ -270,18 +270,18 @@ def _fake_status4(real, fail_calls):
 
 def test_lp_status_4_is_never_a_verdict_and_is_retried(monkeypatch):
     J, y, _ = gaussian_instance(40, 10, 14)
-    monkeypatch.setattr(jam, "linprog", _fake_status4(jam.linprog, fail_calls=2))
+    monkeypatch.setattr(jam.lp, "linprog", _fake_status4(jam.lp.linprog, fail_calls=2))
     lp = lp_certificate(from_features(J, y))
     assert lp.attempts[0].startswith("highs-ds on features: status 4")
     assert lp.attempts[1].startswith("highs-ipm on features: status 4")
-    assert lp.parameterisation == "basis"  # the SVD retry gave the verdict
+    assert lp.coordinates == "basis"  # the SVD retry gave the verdict
     assert lp.verdict == "unsat"
     recheck_farkas(J, y, np.zeros(40), 1.0, lp.farkas)
 
 
 def test_lp_unknown_when_every_attempt_fails(monkeypatch):
     J, y, _ = gaussian_instance(40, 10, 14)
-    monkeypatch.setattr(jam, "linprog", _fake_status4(jam.linprog, fail_calls=99))
+    monkeypatch.setattr(jam.lp, "linprog", _fake_status4(jam.lp.linprog, fail_calls=99))
     lp = lp_certificate(from_features(J, y))
     assert lp.verdict == "unknown" and lp.w is None and lp.farkas is None
     assert len(lp.attempts) == 4 and not lp.check.ok
@@ -290,8 +290,8 @@ def test_lp_unknown_when_every_attempt_fails(monkeypatch):
 def test_bad_solver_arguments():
     J, y, _ = gaussian_instance(10, 4, 15)
     pr = from_features(J, y)
-    with pytest.raises(ValueError, match="parameterisation must be"):
-        minimize_quadratic_hinge(pr, parameterisation="dual")
+    with pytest.raises(ValueError, match="coordinates must be"):
+        minimize_quadratic_hinge(pr, coordinates="dual")
     with pytest.raises(ValueError, match="tol must be >= 0"):
         lp_certificate(pr, tol=-1.0)
     with pytest.raises(ValueError, match="kkt_tol must be > 0"):
@@ -377,3 +377,20 @@ def test_dead_inputs_in_an_ill_conditioned_basis(seed):
     assert lp.verdict == "unsat"  # a dead point with κ > 0 is violated whatever w is
     np.testing.assert_allclose(newton.deltas[[3, 17, 30, 41]], 1.0, atol=1e-9)
     assert np.linalg.norm(newton.w) < 1e6
+
+
+def test_renamed_fields_and_keyword_still_work_with_a_warning():
+    """n_delta → n_unsat, parameterisation → coordinates: old names kept for one release."""
+    J, y, f0 = gaussian_instance(30, 10, 0)
+    pr = from_features(J, y)
+    with pytest.warns(DeprecationWarning, match="coordinates="):
+        res = minimize_quadratic_hinge(pr, parameterisation="basis")
+    assert res.coordinates == "basis"
+    with pytest.warns(DeprecationWarning, match="n_unsat"):
+        assert res.n_delta == res.n_unsat
+    with pytest.warns(DeprecationWarning, match="coordinates"):
+        assert lp_certificate(pr).parameterisation in ("features", "basis")
+    with pytest.raises(ValueError, match="not both"):
+        minimize_quadratic_hinge(pr, coordinates="features", parameterisation="basis")
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        _ = res.nope

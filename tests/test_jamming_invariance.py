@@ -114,8 +114,8 @@ def assert_self_consistent(pr, res):
     assert res.loss == pr.loss(res.w)  # evaluated on the problem itself
     np.testing.assert_array_equal(res.deltas, pr.deltas(res.w))
     band = res.tol + rounding_bound(pr, res.w)
-    assert res.n_delta == int(np.sum(pr.deltas(res.w) > band))
-    assert res.n_delta >= pr.n_dead if pr.margin > 0 and not pr.f0.any() else True
+    assert res.n_unsat == int(np.sum(pr.deltas(res.w) > band))
+    assert res.n_unsat >= pr.n_dead if pr.margin > 0 and not pr.f0.any() else True
     np.testing.assert_array_equal(res.deltas[~pr.live_rows], pr.offsets[~pr.live_rows])
     # ‖w‖ bounded: w lies (to rounding) in the row space, so ‖J w‖ ≥ s_r ‖w‖.
     rep = pr.rank_report()
@@ -128,7 +128,7 @@ def assert_self_consistent(pr, res):
 
 def assert_same(a, b, what):
     assert a.verdict == b.verdict, what
-    assert a.n_delta == b.n_delta, (what, a.n_delta, b.n_delta)
+    assert a.n_unsat == b.n_unsat, (what, a.n_unsat, b.n_unsat)
     if a.verdict == "sat":
         # A SAT minimum is 0 up to the rounding of the contacts' Δ, within the band.
         assert max(a.loss, b.loss) <= 0.5 * (a.tol + b.tol) ** 2, what
@@ -163,8 +163,8 @@ def check_instance(J, y, f0, margin):
     with threadpool_limits(limits=2):
         _, rt = solve(J, y, f0, margin)
     assert_same(res, rt, "two BLAS threads")
-    other = "basis" if res.parameterisation == "features" else "features"
-    prb, rb = solve(J, y, f0, margin, parameterisation=other)
+    other = "basis" if res.coordinates == "features" else "features"
+    prb, rb = solve(J, y, f0, margin, coordinates=other)
     assert_self_consistent(prb, rb)
     assert_same(res, rb, f"coordinates {other}")
 
@@ -223,7 +223,7 @@ def test_all_zero_features_and_all_dead():
     pr = from_features(np.zeros((3, 1)), y)
     res = minimize_quadratic_hinge(pr)
     assert res.verdict == "unsat" == lp_certificate(pr).verdict
-    assert res.n_delta == 3 and res.loss == pytest.approx(0.5)
+    assert res.n_unsat == 3 and res.loss == pytest.approx(0.5)
     f0 = np.array([2.0, -3.0, 1.5])
     pr = from_features(np.zeros((3, 2)), y, f0=f0)
     res = minimize_quadratic_hinge(pr)
@@ -248,7 +248,7 @@ def test_certificates_are_scale_invariant(c):
     a = minimize_quadratic_hinge(from_features(J2, y2))
     b = minimize_quadratic_hinge(from_features(c * J2, y2))
     assert a.verdict == b.verdict == "unsat" == lp_certificate(from_features(c * J2, y2)).verdict
-    assert b.loss == pytest.approx(a.loss, rel=1e-10) and a.n_delta == b.n_delta
+    assert b.loss == pytest.approx(a.loss, rel=1e-10) and a.n_unsat == b.n_unsat
 
 
 def test_narrow_relu_networks_with_dead_inputs():
@@ -274,12 +274,12 @@ def test_narrow_relu_networks_with_dead_inputs():
         ref = reference_loss(pr.features(), y, np.zeros(N), 1.0, res.deltas > res.tol)
         assert res.loss == pytest.approx(ref, rel=1e-8, abs=1e-20)
         assert res.verdict == lp_certificate(pr).verdict
-        assert res.n_delta >= pr.n_dead
+        assert res.n_unsat >= pr.n_dead
         pk = lazy_problem(net, params, X, y, use="kernel")
         rk = minimize_quadratic_hinge(pk)
         assert_self_consistent(pk, rk)
         assert pk.n_dead == pr.n_dead
         assert rk.verdict == res.verdict == lp_certificate(pk).verdict
-        assert rk.n_delta == res.n_delta
+        assert rk.n_unsat == res.n_unsat
         assert rk.loss == pytest.approx(res.loss, rel=1e-6, abs=1e-20)
     assert seen_dead > 0  # the family does exercise dead inputs

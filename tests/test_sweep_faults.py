@@ -496,7 +496,7 @@ def _listening_ports() -> set[int]:
 def test_local_dask_cluster_serves_no_http_without_dashboard(monkeypatch):
     pytest.importorskip("distributed")
     pytest.importorskip("psutil")
-    from ntkjam.sweep.run import _dask_client
+    from ntkjam.sweep.executors import dask_client as _dask_client
 
     for key, value in subprocess_env().items():
         monkeypatch.setenv(key, value)

@@ -9,7 +9,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ntkjam.cli import app
+from ntkjam.cli._app import app
 from ntkjam.cli._common import friendly_errors
 
 KERNELS = ("ntk", "nngp", "rbf")
@@ -126,9 +126,9 @@ def flow(
     from rich.table import Table
 
     from ntkjam._validate import as_choice, as_int, as_real
+    from ntkjam.core.limits import check_memory
     from ntkjam.data import DATASETS, load_dataset
     from ntkjam.dynamics import StoppingRules, gradient_descent, gradient_flow
-    from ntkjam.experiments._limits import check_memory
     from ntkjam.losses import get_loss
 
     as_choice("data", data, DATASETS)

@@ -10,7 +10,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ntkjam.cli import app
+from ntkjam.cli._app import app
 from ntkjam.cli._common import friendly_errors, parse_radius
 
 KERNELS = ("ntk", "nngp", "rbf", "polynomial")
@@ -196,8 +196,8 @@ def kernel(
     from rich.console import Console
     from rich.table import Table
 
-    from ntkjam import __version__
     from ntkjam._validate import as_choice, as_int, as_real
+    from ntkjam._version import __version__
     from ntkjam.data import DATASETS, DIGITS_SIZE, load_dataset
     from ntkjam.kernels import analytic
 
@@ -210,7 +210,7 @@ def kernel(
             raise ValueError(f"out: directory {str(out.parent)!r} does not exist")
     # Validate n here so that the message names the option (load_dataset says n_train).
     n = as_int("n", n, minimum=1)
-    from ntkjam.experiments._limits import check_memory
+    from ntkjam.core.limits import check_memory
 
     check_memory(24.0 * n * n, f"--n {n}", "lower --n (the N x N Gram and its eigenvalues)")
     if rank_rtol is not None:

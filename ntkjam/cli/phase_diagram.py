@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from ntkjam.cli import app
+from ntkjam.cli._app import app
 from ntkjam.cli._common import err_console, friendly_errors
 from ntkjam.cli._options import check_analysis, check_output_dir, check_workers
 from ntkjam.cli._summary import one_sided as _one_sided
@@ -174,6 +174,45 @@ def _print_summary(a, directory: Path, summary, figures) -> None:
         console.print(line, highlight=False)
 
 
+def _run_and_report(spec, directory: Path, workers: int, quiet: bool, analyze_run,
+                    save, print_summary) -> None:
+    """Run (or resume) the sweep, analyse the store, write analysis.json and figures.
+
+    Exit status 2 when the run directory is busy, 130 on Ctrl-C (finished tasks are
+    stored: the same command resumes), 1 when tasks failed.
+    """
+    from threadpoolctl import threadpool_limits
+
+    from ntkjam import sweep
+    from ntkjam.sweep.store import RunDirectoryBusy
+
+    try:
+        # One BLAS thread per task: the instances are small, and threads fighting over
+        # the cores slow them down many times on a loaded machine.
+        with threadpool_limits(limits=1):
+            summary = sweep.run(spec, workers=workers, progress=not quiet)
+    except RunDirectoryBusy as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        err_console.print(
+            f"interrupted: finished tasks are stored in {directory}; run the same command "
+            "again to resume", highlight=False,
+        )
+        raise typer.Exit(code=130) from None
+    a = analyze_run()
+    (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
+                                             encoding="utf-8")
+    figures = save(a, directory / "figures")
+    print_summary(a, directory, summary, figures)
+    if summary.failed_total:
+        err_console.print(
+            f"{summary.failed_total} task(s) failed: see `ntkjam sweep status {directory}`",
+            highlight=False,
+        )
+        raise typer.Exit(code=1)
+
+
 @app.command("phase-diagram")
 @friendly_errors
 def phase_diagram_command(
@@ -230,13 +269,10 @@ def phase_diagram_command(
     The defaults (random ReLU features, d = 10, random labels, P = 50, 100, 200,
     41 values of φ in [1, 3], 25 seeds) take about 20 s of CPU on one core.
     """
-    from threadpoolctl import threadpool_limits
 
-    from ntkjam import sweep
     from ntkjam.analysis import analyze
     from ntkjam.experiments.phase_diagram import phase_diagram_spec
-    from ntkjam.plots import save_figures
-    from ntkjam.sweep.store import RunDirectoryBusy
+    from ntkjam.figures import save_figures
 
     check_workers(workers)
     model, n_boot = check_analysis(model, n_boot)
@@ -250,31 +286,9 @@ def phase_diagram_command(
     )
     directory = check_output_dir(spec.output_dir())
     _check_directory(directory, dict(spec.params))
-    try:
-        # One BLAS thread per task: the instances are small, and threads fighting over
-        # the cores slow them down many times on a loaded machine.
-        with threadpool_limits(limits=1):
-            summary = sweep.run(spec, workers=workers, progress=not quiet)
-    except RunDirectoryBusy as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(code=2) from None
-    except KeyboardInterrupt:
-        err_console.print(
-            f"interrupted: finished tasks are stored in {directory}; run the same command "
-            "again to resume", highlight=False,
-        )
-        raise typer.Exit(code=130) from None
-    a = analyze(directory, model=model, n_boot=n_boot)
-    (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
-                                             encoding="utf-8")
-    figures = save_figures(a, directory / "figures")
-    _print_summary(a, directory, summary, figures)
-    if summary.failed_total:
-        err_console.print(
-            f"{summary.failed_total} task(s) failed: see `ntkjam sweep status {directory}`",
-            highlight=False,
-        )
-        raise typer.Exit(code=1)
+    _run_and_report(spec, directory, workers, quiet,
+                    lambda: analyze(directory, model=model, n_boot=n_boot),
+                    save_figures, _print_summary)
 
 
 # ------------------------------------------------------------------ trained networks
@@ -446,13 +460,10 @@ def trained_diagram_command(
     6 seeds: 126 trainings of up to 200 000 steps) take about 6 minutes of
     CPU (3 s per training); --momentum 0.9 converges several times faster.
     """
-    from threadpoolctl import threadpool_limits
 
-    from ntkjam import sweep
     from ntkjam.analysis import analyze_trained
     from ntkjam.experiments.trained import trained_spec
-    from ntkjam.plots import save_trained_figures
-    from ntkjam.sweep.store import RunDirectoryBusy
+    from ntkjam.figures import save_trained_figures
 
     check_workers(workers)
     model, n_boot = check_analysis(model, n_boot)
@@ -469,26 +480,6 @@ def trained_diagram_command(
     _check_directory(
         directory, dict(spec.params), "trained_phase_diagram", "trained diagram"
     )
-    try:
-        with threadpool_limits(limits=1):
-            summary = sweep.run(spec, workers=workers, progress=not quiet)
-    except RunDirectoryBusy as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(code=2) from None
-    except KeyboardInterrupt:
-        err_console.print(
-            f"interrupted: finished tasks are stored in {directory}; run the same command "
-            "again to resume", highlight=False,
-        )
-        raise typer.Exit(code=130) from None
-    a = analyze_trained(directory, model=model, n_boot=n_boot)
-    (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
-                                             encoding="utf-8")
-    figures = save_trained_figures(a, directory / "figures")
-    _print_trained_summary(a, directory, summary, figures)
-    if summary.failed_total:
-        err_console.print(
-            f"{summary.failed_total} task(s) failed: see `ntkjam sweep status {directory}`",
-            highlight=False,
-        )
-        raise typer.Exit(code=1)
+    _run_and_report(spec, directory, workers, quiet,
+                    lambda: analyze_trained(directory, model=model, n_boot=n_boot),
+                    save_trained_figures, _print_trained_summary)

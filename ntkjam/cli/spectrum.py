@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ntkjam.cli import app
+from ntkjam.cli._app import app
 from ntkjam.cli._common import friendly_errors
 
 TASK = "ntkjam.spectrum.experiment:spectrum_task"
@@ -132,7 +132,7 @@ def spectrum_command(
     as_int("depth", depth, minimum=1)
     as_int("seeds", seeds, minimum=1)
     from ntkjam.cli._options import check_workers
-    from ntkjam.experiments._limits import check_memory
+    from ntkjam.core.limits import check_memory
 
     check_workers(workers)
     # N x N Gram, its eigendecomposition and the N x P features, per task.

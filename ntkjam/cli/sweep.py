@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from ntkjam.cli import app
+from ntkjam.cli._app import app
 from ntkjam.cli._common import err_console, friendly_errors
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from ntkjam.cli import app
+from ntkjam.cli._app import app
 from ntkjam.cli._common import friendly_errors, parse_radius
 from ntkjam.cli._options import check_output_dir
 
@@ -33,7 +33,7 @@ def _check_memory(n_train: int, n_test: int, d: int, widths: list[int], records:
     empirical NTK, and K_t (N, N) kept at every record (at most ~40 with 'decades').
     Sizes below 1 are left to the validation of ``mlp`` and ``load_dataset``.
     """
-    from ntkjam.experiments._limits import check_memory
+    from ntkjam.core.limits import check_memory
 
     if n_train < 1 or n_test < 0 or d < 1 or any(w < 1 for w in widths):
         return

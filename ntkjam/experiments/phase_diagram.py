@@ -124,8 +124,8 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def _check_size(p: dict[str, Any]) -> None:
     """N = round(φ·P) ≥ 1, and one task's arrays fit in this machine's memory."""
+    from ntkjam.core.limits import check_memory
     from ntkjam.data import DIGITS_DIM
-    from ntkjam.experiments._limits import check_memory
 
     input_dim = DIGITS_DIM if p["dataset"] == "digits" else p["d"]
     n_params = _n_params(p["source"], p["P"], input_dim)
@@ -321,9 +321,9 @@ def phase_diagram_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         "sat": verdict == "sat",
         "verdict": verdict,
         "loss": float(result.loss),
-        "n_delta": int(result.n_delta),
-        "n_delta_frac": result.n_delta / n,
-        "isostaticity": result.n_delta / rank if rank > 0 else None,
+        "n_delta": int(result.n_unsat),
+        "n_delta_frac": result.n_unsat / n,
+        "isostaticity": result.n_unsat / rank if rank > 0 else None,
         "n_contacts": int(result.contacts.size),
         "n_dead": int(info["n_dead"]),
         "iterations": int(result.iterations),

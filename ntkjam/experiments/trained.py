@@ -13,18 +13,18 @@ stopping rule fires:
 * ``"sat"`` — every constraint holds, ``N_Δ = #{κ − y_i F_i > sat_tol} = 0``;
 * ``"unsat"`` — the best loss so far is positive and decreased by less than
   ``rtol`` (relative) over the last ``window`` steps;
-* ``"max_steps"`` — the budget of iterations ran out first (undecided);
+* ``"budget"`` — the budget of iterations ran out first (undecided; stores written
+  before the vocabulary was unified spell it ``"max_steps"``);
 * ``"nan"`` — the loss or the outputs stopped being finite.
 
 These are the rules :class:`~ntkjam.networks.SATReached`,
-:class:`~ntkjam.networks.UNSATConverged` and :class:`~ntkjam.networks.Budget` of
-:func:`ntkjam.networks.train`, with the same semantics (the UNSAT rule compares the
-*best* loss so far: the loss itself whenever it decreases monotonically, as under
-gradient descent in the lazy regime; with momentum the loss oscillates).  The loop is
-:func:`train_to_convergence`, the whole training inside one compiled
-``lax.while_loop``: about 30× faster than the Python loop of ``train`` on these tiny
-networks, where the per-step overhead dominates; with a fixed step it takes exactly
-the steps of ``train(..., optimizer=GD(lr))`` (tested).
+``UNSATConverged(window, rtol, best=True)`` and :class:`~ntkjam.networks.Budget` of
+:func:`ntkjam.networks.train`: the UNSAT rule compares the *best* loss so far (the loss
+itself whenever it decreases monotonically, as under gradient descent in the lazy
+regime; with momentum, or through a catapult, the loss oscillates).  The loop is the
+compiled engine of :func:`ntkjam.networks.train` (:mod:`ntkjam.networks.loop`), run to
+the end in one ``lax.while_loop``; with a fixed step it takes exactly the steps of
+``train(..., optimizer=GD(lr))`` with the same rules (tested).
 
 The step (``step_rule``): ``"tracked"`` (default) is gradient descent at a fixed
 fraction ``lr`` of the *current* stability limit, ``lr_t = lr · N / λ_max(K_t)``
@@ -52,18 +52,15 @@ on α or κ.  Registered as ``"trained_phase_diagram"``.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
 from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.core.status import Status
 from ntkjam.sweep.registry import register
 from ntkjam.sweep.spec import MAX_TASKS
 
@@ -79,8 +76,10 @@ __all__ = [
     "trained_task",
 ]
 
-STATUSES = ("sat", "unsat", "max_steps", "nan")
-_CODES = {1: "sat", 2: "unsat", 3: "max_steps", 4: "nan"}
+#: How a training run ends (``Status`` members, equal to their strings); stores written
+#: before the vocabulary was unified hold ``"max_steps"`` for ``"budget"``
+#: (:func:`ntkjam.core.status.as_status` reads both).
+STATUSES = (Status.SAT, Status.UNSAT, Status.BUDGET, Status.NAN)
 LABELS = ("random", "teacher")
 STEP_RULES = ("tracked", "fixed")
 #: Largest step budget accepted (about a day of training at 100 µs a step).
@@ -169,7 +168,7 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
 
 def _check_size(p: dict[str, Any]) -> None:
     """N = round(φ·n_params) ≥ 1, and one task's arrays fit in this machine's memory."""
-    from ntkjam.experiments._limits import check_memory
+    from ntkjam.core.limits import check_memory
 
     d = p["d"]
     n_params = network_width(p["P"], d) * (d + 1)
@@ -192,7 +191,8 @@ class TrainOutcome:
 
     Attributes
     ----------
-    status : {"sat", "unsat", "max_steps", "nan"}
+    status : Status
+        ``"sat"``, ``"unsat"``, ``"budget"`` or ``"nan"``.
     steps : int
         Gradient steps taken.
     time : float
@@ -224,9 +224,15 @@ class TrainOutcome:
     seconds: float
 
 
-def _stop_settings(stop) -> tuple[int, float, int]:
-    """(window, rtol, max_steps) from a (SATReached, UNSATConverged, Budget) tuple."""
-    from ntkjam.networks import Budget, UNSATConverged
+def _stop_rules(stop) -> tuple:
+    """``(SATReached, UNSATConverged, Budget)`` in that order (the order they are checked).
+
+    Raises
+    ------
+    ValueError
+        Not exactly one rule of each kind, or a ``time_window`` (steps only here).
+    """
+    from ntkjam.networks import Budget, SATReached, UNSATConverged
 
     stop = tuple(stop)
     kinds = [type(r) for r in stop]
@@ -236,76 +242,13 @@ def _stop_settings(stop) -> tuple[int, float, int]:
             f"got {[k.__name__ for k in kinds]}"
         )
     unsat = next(r for r in stop if isinstance(r, UNSATConverged))
-    budget = next(r for r in stop if isinstance(r, Budget))
     if unsat.time_window is not None:
         raise ValueError(
             f"UNSATConverged.time_window is not supported here (window in steps only), "
             f"got {unsat.time_window}"
         )
-    if math.isfinite(budget.max_time):
-        raise ValueError(f"Budget.max_time is not supported here, got {budget.max_time}")
-    return unsat.window, float(unsat.rtol), budget.max_steps
-
-
-@partial(jax.jit, static_argnames=("net", "loss", "window", "tracked"))
-def _run_loop(params, X, y, f_ref, alpha, lr0, momentum, v0, sat_tol, rtol, max_steps, *,
-              net, loss, window, tracked):
-    """The whole training as one ``lax.while_loop``; see :func:`train_to_convergence`."""
-    from ntkjam.networks.mlp import apply_fn
-
-    n = X.shape[0]
-    margin = loss.margin
-
-    def evaluate(p):
-        F, pullback = jax.vjp(lambda q: alpha * (apply_fn(net, q, X) - f_ref), p)
-        L = jnp.mean(loss.value(F, y)) / alpha**2
-        # The loss's own derivative fixes the subgradient convention at the hinge
-        # kink, exactly as ntkjam.networks.train does.
-        (g,) = pullback(loss.grad(F, y) / (n * alpha**2))
-        return L, F, g
-
-    def kernel_times(p, v):
-        """K_t v = J (Jᵀ v) with the unscaled Jacobian of f_θ."""
-        f = lambda q: apply_fn(net, q, X)  # noqa: E731
-        _, pullback = jax.vjp(f, p)
-        return jax.jvp(f, (p,), pullback(v))[1]
-
-    def step_size(p, v):
-        """One power iteration on K_t: (lr0 · N / λ̂_max(K_t), next iterate)."""
-        Kv = kernel_times(p, v)
-        lam = jnp.linalg.norm(Kv)  # ≤ λ_max for a unit v; → λ_max as v converges
-        return lr0 * n / lam, Kv / lam
-
-    def body(s):
-        p, mom, g, L, F, step, t, v, ring, _, _ = s
-        lr, v = step_size(p, v) if tracked else (lr0, v)
-        # Heavy ball: mom ← β mom − lr g, θ ← θ + mom (β = 0: θ − lr g, bit for bit).
-        mom = jax.tree_util.tree_map(lambda m, b: momentum * m - lr * b, mom, g)
-        p = jax.tree_util.tree_map(lambda a, m: a + m, p, mom)
-        L, F, g = evaluate(p)
-        step = step + 1
-        t = t + lr
-        # The UNSAT rule compares the best loss so far with the best `window` steps ago
-        # (the loss itself when it decreases monotonically, as gradient descent's does
-        # in the lazy regime): a ring buffer of window + 1 entries.
-        best = jnp.minimum(L, ring[(step - 1) % (window + 1)])
-        old = ring[(step - window) % (window + 1)]
-        ring = ring.at[step % (window + 1)].set(best)
-        finite = jnp.isfinite(L) & jnp.all(jnp.isfinite(F))
-        n_bad = jnp.sum(margin - y * F > sat_tol)
-        unsat = (best > 0) & (step >= window) & (old - best <= rtol * best)
-        # Rules in the order of ntkjam.networks.train: non-finite, SAT, UNSAT, budget.
-        code = jnp.where(~finite, 4, jnp.where(n_bad == 0, 1, jnp.where(
-            unsat, 2, jnp.where(step >= max_steps, 3, 0)))).astype(jnp.int64)
-        return p, mom, g, L, F, step, t, v, ring, code, jnp.asarray(lr, dtype=jnp.float64)
-
-    L, F, g = evaluate(params)
-    ring = jnp.zeros(window + 1).at[0].set(L)
-    zero = jnp.zeros((), dtype=jnp.int64)
-    mom = jax.tree_util.tree_map(jnp.zeros_like, params)
-    state = (params, mom, g, L, F, zero, jnp.zeros(()), v0, ring, zero, jnp.zeros(()))
-    p, _, _, L, F, step, t, _, _, code, lr = lax.while_loop(lambda s: s[-2] == 0, body, state)
-    return p, L, F, step, t, code, lr
+    return tuple(next(r for r in stop if isinstance(r, kind))
+                 for kind in (SATReached, UNSATConverged, Budget))
 
 
 def train_to_convergence(
@@ -351,9 +294,12 @@ def train_to_convergence(
         networks, but it is another dynamics: in the feature regime its verdicts can
         differ from gradient descent's.
     stop : tuple of (SATReached, UNSATConverged, Budget), optional
-        The stopping rules of :func:`ntkjam.networks.train` (default
-        ``UNSATConverged(window=5000, rtol=1e-4)``, ``Budget(max_steps=200000)``);
-        ``time_window`` and ``max_time`` are not supported.
+        The stopping rules of :func:`ntkjam.networks.train`, evaluated as given (checked
+        in the order SAT, UNSAT, budget).  Default ``UNSATConverged(window=5000,
+        rtol=1e-4, best=True)`` — the *best* loss so far, robust to oscillations — and
+        ``Budget(max_steps=200000)``; ``time_window`` is not supported.  (Before the
+        loops were unified this function compared the best loss whatever the rule
+        said; give ``best=True`` for that rule.)
     sat_tol : float
         A constraint is unsatisfied when ``κ − y_i F_i > sat_tol`` (``unsat_tol`` of
         ``train``).
@@ -364,7 +310,8 @@ def train_to_convergence(
     """
     from ntkjam._validate import as_inputs, as_labels
     from ntkjam.losses import get_loss
-    from ntkjam.networks import Budget, SATReached, UNSATConverged, empirical_ntk
+    from ntkjam.networks import Budget, SATReached, UNSATConverged
+    from ntkjam.networks.loop import CompiledEngine
     from ntkjam.networks.mlp import apply_fn
     from ntkjam.networks.mlp import check_params as check_net_params
 
@@ -378,8 +325,7 @@ def train_to_convergence(
             f"give exactly one of lr (fixed step) and lr_fraction (tracked step), got "
             f"lr = {lr!r}, lr_fraction = {lr_fraction!r}"
         )
-    tracked = lr_fraction is not None
-    if tracked:
+    if lr_fraction is not None:
         lr_fraction = as_real("lr_fraction", lr_fraction, positive=True)
         if lr_fraction >= 2.0:
             raise ValueError(f"lr_fraction must be < 2 (the stability limit), got {lr_fraction}")
@@ -390,43 +336,49 @@ def train_to_convergence(
         raise ValueError(f"momentum must be in [0, 1), got {momentum}")
     sat_tol = as_real("sat_tol", sat_tol, nonnegative=True)
     if stop is None:
-        stop = (SATReached(), UNSATConverged(window=5_000, rtol=1e-4),
+        stop = (SATReached(), UNSATConverged(window=5_000, rtol=1e-4, best=True),
                 Budget(max_steps=200_000))
-    window, rtol, max_steps = _stop_settings(stop)
+    stop = _stop_rules(stop)
     loss = get_loss("quadratic_hinge", margin=margin)
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
     params = [(jnp.asarray(W), None if b is None else jnp.asarray(b)) for W, b in params]
-    if tracked:
-        evals, evecs = np.linalg.eigh(empirical_ntk(net, params, X))
-        if not evals[-1] > 0:
-            raise ValueError(f"K_0 must have a positive eigenvalue, got λ_max = {evals[-1]}")
-        v0 = evecs[:, -1]
-        step0 = lr_fraction * X.shape[0] / evals[-1]
-    else:
-        v0 = np.zeros(X.shape[0])
-        step0 = lr
+    opt = _optimizer(net, params, X, lr, lr_fraction, momentum)
     start = time.perf_counter()
-    p, L, F, step, t, code, lr_end = _run_loop(
-        params, Xj, yj, apply_fn(net, params, Xj), alpha, lr_fraction if tracked else lr,
-        momentum, jnp.asarray(v0), sat_tol, rtol, max_steps, net=net, loss=loss, window=window,
-        tracked=tracked,
-    )
-    F = np.asarray(F)
+    engine = CompiledEngine(net, loss, opt, stop, Xj, yj, apply_fn(net, params, Xj), alpha,
+                            sat_tol, params)
+    end = engine.advance()
+    F = np.asarray(end.outputs)
     seconds = time.perf_counter() - start
-    steps = int(step)
     return TrainOutcome(
-        status=_CODES[int(code)],
-        steps=steps,
-        # Fixed step: t = lr · steps exactly, as in ntkjam.networks.train.
-        time=float(t) if tracked else steps * lr,
-        loss=float(L) * alpha**2,
+        status=end.status,
+        steps=end.steps,
+        time=end.time,  # a fixed step: t = lr · steps exactly, as in ntkjam.networks.train
+        loss=end.loss * alpha**2,
         n_delta=int(np.sum(margin - y * F > sat_tol)),
-        lr_initial=float(step0),
-        lr_final=float(lr_end) if tracked else lr,
-        params=p,
+        lr_initial=float(opt.first_lr),
+        lr_final=float(opt.lr(engine.carry.opt_state)),
+        params=end.params,
         outputs=F,
         seconds=seconds,
     )
+
+
+def _optimizer(net, params, X, lr, lr_fraction, momentum):
+    """Heavy ball (gradient descent at momentum 0) with a fixed or a tracked step."""
+    from ntkjam.networks import empirical_ntk
+    from ntkjam.networks.optimizers import momentum as heavy_ball
+    from ntkjam.networks.optimizers import tracked_step
+
+    if lr_fraction is not None:
+        evals, evecs = np.linalg.eigh(empirical_ntk(net, params, X))
+        if not evals[-1] > 0:
+            raise ValueError(f"K_0 must have a positive eigenvalue, got λ_max = {evals[-1]}")
+        step = tracked_step(lr_fraction, net, X, evecs[:, -1], float(evals[-1]))
+    else:
+        step = lr
+    # Always the heavy-ball form (β = 0 takes gradient descent's steps): the arithmetic of
+    # the runs stored before the loops were unified, bit for bit.
+    return heavy_ball(step, momentum)
 
 
 def lr_scale(K0: object) -> float:
@@ -531,7 +483,7 @@ def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         step = {"lr_fraction": p["lr"]}
     else:
         step = {"lr": p["lr"] * lr_scale(K0)}
-    stop = (SATReached(), UNSATConverged(window=p["window"], rtol=p["rtol"]),
+    stop = (SATReached(), UNSATConverged(window=p["window"], rtol=p["rtol"], best=True),
             Budget(max_steps=p["max_steps"]))
     res = train_to_convergence(
         net, params0, X, y, alpha=p["alpha"], margin=p["margin"], stop=stop,
@@ -566,7 +518,7 @@ def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         "lazy_verdict": lazy_verdict,
         "lazy_sat": lazy_verdict == "sat",
         "lazy_loss": float(lazy.loss),
-        "lazy_n_delta": int(lazy.n_delta),
+        "lazy_n_delta": int(lazy.n_unsat),
         "cover": float(cover_probability(n, rank)),
         "agrees": sat == (lazy_verdict == "sat"),
         "n_dead": int(np.union1d(dead.zero_rows, dead.first_layer_inactive).size),

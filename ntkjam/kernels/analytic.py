@@ -47,10 +47,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ntkjam._validate import NumericalRangeError, as_int, as_real, check_finite_result
-from ntkjam._validate import as_inputs as _as_inputs
+from ntkjam._validate import (
+    NumericalRangeError,
+    as_input_pair,
+    as_int,
+    as_real,
+    check_finite_result,
+)
 from ntkjam.kernels import expectations as ex
 from ntkjam.kernels.activations import Activation, get_activation
+from ntkjam.kernels.classic import polynomial, rbf  # re-exported: kernels by name
 
 __all__ = [
     "MAX_VARIANCE",
@@ -189,11 +195,7 @@ def _check_closed_form_range(kind: str, scale: _Scale, depth, sw2, sb2, q1, q2) 
 
 
 def _check_inputs(X1, X2):
-    X1 = _as_inputs("X1", X1)
-    if X2 is None:
-        return X1, None
-    X2 = _as_inputs("X2", X2, dim=X1.shape[1])
-    return X1, X2
+    return as_input_pair(X1, X2)
 
 
 # ------------------------------------------------------------- elementwise recursion
@@ -508,121 +510,3 @@ Examples
 >>> K.shape
 (3, 3)
 """
-
-
-def _squared_distances(X1, X2):
-    """``‖x − x'‖²`` for all pairs; exact zeros on the diagonal of a symmetric call."""
-    X2_ = X1 if X2 is None else X2
-    n1 = np.einsum("ij,ij->i", X1, X1)
-    n2 = n1 if X2 is None else np.einsum("ij,ij->i", X2_, X2_)
-    d2 = np.maximum(n1[:, None] + n2[None, :] - 2.0 * (X1 @ X2_.T), 0.0)
-    if X2 is None:
-        np.fill_diagonal(d2, 0.0)
-        d2 = 0.5 * (d2 + d2.T)
-    return d2
-
-
-def rbf(X1, X2=None, *, lengthscale: float = 1.0) -> np.ndarray:
-    """Gaussian (RBF) kernel ``exp(−‖x − x'‖² / (2ℓ²))``.
-
-    Parameters
-    ----------
-    X1 : array_like, shape (N1, d)
-    X2 : array_like, shape (N2, d), optional
-    lengthscale : float
-        ℓ > 0.
-
-    Returns
-    -------
-    numpy.ndarray, shape (N1, N2)
-
-    Notes
-    -----
-    Exact at every scale: the kernel depends only on ``X/ℓ``, so inputs whose
-    squared distances overflow float64 are rescaled by their largest entry first,
-    and a lengthscale whose square underflows is divided out in two steps
-    (distinct points then get exactly 0, identical ones 1).  The result is always
-    finite.
-    """
-    ell = lengthscale = as_real("lengthscale", lengthscale, positive=True)
-    X1, X2 = _check_inputs(X1, X2)
-    with np.errstate(over="ignore", invalid="ignore"):
-        d2 = _squared_distances(X1, X2)
-    if not np.isfinite(d2).all():
-        # ‖x‖² overflowed: rbf(X, ℓ) = rbf(X/s, ℓ/s).
-        s = float(np.max(np.abs(X1)))
-        if X2 is not None:
-            s = max(s, float(np.max(np.abs(X2))))
-        d2 = _squared_distances(X1 / s, None if X2 is None else X2 / s)
-        ell = ell / s
-    denom = 2.0 * ell * ell
-    if denom >= np.finfo(np.float64).tiny:
-        K = np.exp(-d2 / denom)
-    else:  # ℓ² underflows: divide twice (huge quotients give exp(−inf) = 0)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            z = (d2 / ell) / ell
-        z[d2 == 0.0] = 0.0  # identical points, whatever ℓ
-        K = np.exp(-0.5 * z)
-    return check_finite_result(
-        "rbf", K, f"lengthscale={lengthscale:g}; rescale X and lengthscale together"
-    )
-
-
-def polynomial(
-    X1, X2=None, *, degree: int, coef0: float = 1.0, scale: float = 1.0
-) -> np.ndarray:
-    """Polynomial dot-product kernel ``(scale · x·x' + coef0)^degree``.
-
-    The same convention as scikit-learn's ``polynomial_kernel`` with
-    ``gamma = scale`` (no division by d).
-
-    Parameters
-    ----------
-    X1 : array_like, shape (N1, d)
-    X2 : array_like, shape (N2, d), optional
-    degree : int
-        p ≥ 0.
-    coef0 : float
-        Constant term ≥ 0 (keeps the kernel positive semi-definite).
-    scale : float
-        Multiplier of the inner product, > 0.
-
-    Returns
-    -------
-    numpy.ndarray, shape (N1, N2)
-
-    Raises
-    ------
-    NumericalRangeError
-        (a ``ValueError``) if entries exceed float64 (e.g. a high ``degree`` with
-        ``|scale · x·x' + coef0| > 1``): never inf or NaN.  An inner product that
-        overflows while ``scale · x·x'`` does not is computed as
-        ``(√scale X1)(√scale X2)ᵀ`` instead.
-    """
-    degree = as_int("degree", degree, minimum=0)
-    coef0 = as_real("coef0", coef0, nonnegative=True)
-    scale = as_real("scale", scale, positive=True)
-    X1, X2 = _check_inputs(X1, X2)
-    X2_ = X1 if X2 is None else X2
-
-    def gram(base_of):
-        with np.errstate(over="ignore", invalid="ignore"):
-            K = base_of() ** degree
-            if X2 is None:
-                K = 0.5 * (K + K.T)
-        return K
-
-    K = gram(lambda: scale * (X1 @ X2_.T) + coef0)
-    if not np.isfinite(K).all():
-        root = math.sqrt(scale)
-        K = gram(lambda: (root * X1) @ (root * X2_).T + coef0)
-    if not np.isfinite(K).all():
-        with np.errstate(over="ignore"):
-            top = float(np.max(np.abs((root * X1) @ (root * X2_).T)))
-        check_finite_result(
-            "polynomial", K,
-            f"degree={degree}, scale={scale:g}, coef0={coef0:g} and max |scale x·x'| = "
-            f"{top:.3g} give (scale x·x' + coef0)^degree beyond float64; lower degree or "
-            "rescale X (or scale)",
-        )
-    return K

@@ -5,25 +5,28 @@ time) and what is known about the rank of the Jacobian.
 """
 
 from ntkjam.networks.empirical_ntk import (
-    DeadInputs,
-    dead_inputs,
     empirical_ntk,
     empirical_ntk_diagonal,
-    expected_jacobian_rank,
     jacobian,
-    jacobian_rank,
-    lazy_problem,
     ntk_vector_product,
-    numerical_rank,
 )
+from ntkjam.networks.lazy import lazy_problem
 from ntkjam.networks.mlp import (
     MLP,
     apply,
-    degrees_of_freedom,
     flatten_params,
     init_params,
     mlp,
     param_count,
+)
+from ntkjam.networks.optimizers import Optimizer, adam, apply_updates, gd, momentum
+from ntkjam.networks.rank import (
+    DeadInputs,
+    dead_inputs,
+    degrees_of_freedom,
+    expected_jacobian_rank,
+    jacobian_rank,
+    numerical_rank,
 )
 from ntkjam.networks.training import (
     GD,
@@ -42,6 +45,11 @@ from ntkjam.networks.training import (
 )
 
 __all__ = [
+    "Optimizer",
+    "adam",
+    "apply_updates",
+    "gd",
+    "momentum",
     "GD",
     "MLP",
     "Adam",

@@ -31,7 +31,6 @@ naming ``params`` and ``X`` instead of returning inf or NaN.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 import jax
@@ -43,15 +42,11 @@ from ntkjam._validate import (
     as_float_array,
     as_inputs,
     as_int,
-    as_real,
     check_finite_result,
 )
-from ntkjam.linalg import RankReport, rank_report
 from ntkjam.networks.mlp import (
     MLP,
     Params,
-    _check_net,
-    apply,
     apply_fn,
     check_inputs,
     forward,
@@ -445,208 +440,6 @@ def empirical_ntk(
     return _finite("empirical_ntk", K, params, X1, *(() if X2 is None else (X2,)))
 
 
-def jacobian_rank(
-    net: MLP, params: Params, X: object, *, rtol: float | None = None, atol: float | None = None
-) -> RankReport:
-    """Numerical rank of the Jacobian (N, P), with its singular values and gap.
-
-    Computed from the singular values of ``J`` itself (not of ``K = J Jᵀ``, which
-    would square the condition number and blur the null directions left by the
-    symmetries).  Cost O(N P min(N, P)) and ``8 N P`` bytes.
-
-    Returns
-    -------
-    ntkjam.linalg.RankReport
-    """
-    return rank_report(jacobian(net, params, X), rtol=rtol, atol=atol)
-
-
-def numerical_rank(
-    net: MLP, params: Params, X: object, *, rtol: float | None = None, atol: float | None = None
-) -> int:
-    """Numerical rank of the Jacobian of ``net`` at ``params`` on ``X`` (an int)."""
-    return jacobian_rank(net, params, X, rtol=rtol, atol=atol).rank
-
-
-def _activation_kind(net: MLP) -> str:
-    """"linear", "homogeneous" (φ(cz) = cφ(z) for c > 0, e.g. ReLU) or "generic"."""
-    z = np.linspace(-3.0, 3.0, 13)
-    phi = net.activation.fn
-    f1 = np.asarray(phi(z), dtype=float)
-    homogeneous = all(
-        np.allclose(np.asarray(phi(c * z), dtype=float), c * f1, rtol=1e-12, atol=1e-12)
-        for c in (0.5, 2.0, 3.0)
-    )
-    if not homogeneous:
-        return "generic"
-    # A positively homogeneous φ is linear iff φ(-1) = -φ(1).
-    linear = np.isclose(float(np.asarray(phi(-1.0))), -float(np.asarray(phi(1.0))), atol=1e-12)
-    return "linear" if linear else "homogeneous"
-
-
-def expected_jacobian_rank(net: MLP, n_points: int) -> int:
-    """Generic rank of the Jacobian (N, P) on ``n_points`` points in general position.
-
-    * depth 0, or a linear activation (``identity``): the network is an affine
-      function of x, every ∂f/∂θ_p is affine in x, so the rank is
-      ``min(N, d + [bias])``.
-    * positively homogeneous non-linear activation (ReLU, leaky ReLU): each hidden
-      neuron's rescaling (input weights and bias × c, output weights / c) is a
-      null direction of J, so the rank is ``min(N, P − Σ_l n_l)``.  **Exact for one
-      hidden layer** (with or without biases; verified numerically).  For deeper
-      nets it is an upper bound, attained when the inputs are rich enough (e.g.
-      d = 20, widths (12, 12), N = 10 P); narrow deep nets in low input
-      dimension lose more directions: a unit that is never active on the data
-      removes its fan-in, bias and fan-out instead of one direction, a group of m
-      units that are always active behaves like a linear layer (a GL(m) rather
-      than a rescaling symmetry), and low-dimensional inputs leave some
-      activation patterns unexplored.  See ``docs/networks.md``.
-    * other activations (tanh, erf, gelu, softplus): no continuous symmetry, the
-      generic rank is ``min(N, P)`` (verified numerically for these).
-
-    Parameters
-    ----------
-    net : MLP
-    n_points : int
-        N ≥ 1.
-
-    Returns
-    -------
-    int
-    """
-    _check_net(net)
-    n = as_int("n_points", n_points, minimum=1)
-    kind = _activation_kind(net) if net.depth else "linear"
-    if kind == "linear":
-        return min(n, net.input_dim + int(net.bias))
-    if kind == "homogeneous":
-        return min(n, param_count(net) - sum(net.widths))
-    return min(n, param_count(net))
-
-
-def lazy_problem(
-    net: MLP,
-    params: Params,
-    X: object,
-    y: object,
-    *,
-    margin: float = 1.0,
-    alpha: float = 1.0,
-    centered: bool = True,
-    use: str = "kernel",
-    rtol: float | None = None,
-):
-    """The lazy-regime SAT/UNSAT problem of a network at ``params``.
-
-    Linearising ``F = α (f_θ − f_θ₀)`` around θ₀ (``α f_θ`` if not ``centered``), the
-    reachable outputs are ``f0 + range(J)`` with ``f0 = 0`` (centered) or
-    ``α f_θ₀(X)``; the features are scaled by α, which does not change the range.
-
-    Parameters
-    ----------
-    net, params : the network and the linearisation point
-    X : array_like, shape (N, d)
-    y : array_like, shape (N,), ±1
-    margin, alpha, centered : see :func:`ntkjam.networks.train`
-    use : {"kernel", "jacobian"}
-        Build the problem from the structured empirical NTK ``α² K`` (memory N²; rank
-        resolved from its eigenvalues, i.e. to about √eps relative in singular
-        values) or from the Jacobian ``α J`` (memory N P; sharper rank).
-    rtol : float, optional
-        Rank tolerance passed to :class:`ntkjam.problem.Problem`.
-
-    Returns
-    -------
-    ntkjam.problem.Problem
-    """
-    from ntkjam.problem import from_features, from_kernel
-
-    X = check_inputs(net, params, X)
-    alpha = as_real("alpha", alpha, positive=True)
-    use = as_choice("use", use, ("kernel", "jacobian"))
-    if not isinstance(centered, bool):
-        raise TypeError(f"centered must be a bool, got {centered!r}")
-    f0 = np.zeros(X.shape[0]) if centered else alpha * apply(net, params, X)
-    if use == "kernel":
-        return from_kernel(alpha**2 * empirical_ntk(net, params, X), y, f0=f0, margin=margin,
-                           rtol=rtol)
-    return from_features(alpha * jacobian(net, params, X), y, f0=f0, margin=margin, rtol=rtol)
-
-
-# ---------------------------------------------------------------------------
-# dead inputs
-
-
-@dataclass(frozen=True)
-class DeadInputs:
-    """Training points the network cannot move, or cannot tell apart.
-
-    Attributes
-    ----------
-    zero_rows : numpy.ndarray of int
-        Points whose Jacobian row vanishes (``K(x, x) <= rtol * max_i K(x_i, x_i)``):
-        gradient descent never changes ``f`` there, so an unsatisfied constraint
-        on such a point can never be fitted.
-    first_layer_inactive : numpy.ndarray of int
-        Points at which every first-layer unit has ``φ'(z¹) = 0`` (for ReLU: all
-        units inactive).  The backward signal into the first layer is zero and
-        the output does not depend on the input; without biases these are also
-        ``zero_rows``.
-    n_points : int
-        N.
-    """
-
-    zero_rows: np.ndarray
-    first_layer_inactive: np.ndarray
-    n_points: int
-
-    @property
-    def any(self) -> bool:
-        """Whether any point is dead in either sense."""
-        return bool(self.zero_rows.size or self.first_layer_inactive.size)
-
-    def message(self) -> str:
-        """One line for logs and CLI output."""
-        return (
-            f"{self.zero_rows.size}/{self.n_points} points with a zero Jacobian row, "
-            f"{self.first_layer_inactive.size}/{self.n_points} with every first-layer "
-            "unit inactive"
-        )
-
-
-@partial(jax.jit, static_argnums=0)
-def _first_layer_slope(net: MLP, params: Params, X: jax.Array) -> jax.Array:
-    _, preacts = forward(net, params, X)
-    return jnp.max(jnp.abs(net.activation.derivative(preacts[0])), axis=1)
-
-
-def dead_inputs(net: MLP, params: Params, X: object, *, rtol: float = 1e-12) -> DeadInputs:
-    """Detect dead training points (see :class:`DeadInputs`).
-
-    Parameters
-    ----------
-    net : MLP
-    params : list of (W, b)
-    X : array_like, shape (N, d)
-    rtol : float
-        Relative threshold on the NTK diagonal for a "zero" Jacobian row.
-
-    Returns
-    -------
-    DeadInputs
-    """
-    X = check_inputs(net, params, X)
-    rtol = as_real("rtol", rtol, nonnegative=True)
-    diag = empirical_ntk_diagonal(net, params, X)
-    zero = np.flatnonzero(diag <= rtol * max(float(np.max(diag)), np.finfo(float).tiny))
-    if net.depth == 0:
-        inactive = np.zeros(0, dtype=np.int64)
-    else:
-        slope = np.asarray(_first_layer_slope(net, params, jnp.asarray(X)))
-        inactive = np.flatnonzero(slope == 0.0)
-    return DeadInputs(zero_rows=zero, first_layer_inactive=inactive, n_points=X.shape[0])
-
-
 def _finite(what: str, result: np.ndarray, params: Params, *Xs: np.ndarray) -> np.ndarray:
     """``result`` if finite, else a :class:`NumericalRangeError` naming params and X."""
     if np.isfinite(result).all():
@@ -669,15 +462,9 @@ def _budget(memory_budget: int | None) -> int:
 
 __all__ = [
     "METHODS",
-    "DeadInputs",
     "backward_signals",
-    "dead_inputs",
     "empirical_ntk",
     "empirical_ntk_diagonal",
-    "expected_jacobian_rank",
     "jacobian",
-    "jacobian_rank",
-    "lazy_problem",
     "ntk_vector_product",
-    "numerical_rank",
 ]

@@ -190,7 +190,7 @@ def init_params(net: MLP, seed: int) -> Params:
         ``W ~ N(0, σ_w²/n_in)``, ``b ~ N(0, σ_b²)``.  Drawn with
         ``numpy.random.default_rng(seed)``, layer by layer (``W`` then ``b``).
     """
-    _check_net(net)
+    check_net(net)
     rng = np.random.default_rng(as_seed("seed", seed))
     params = []
     for n_in, n_out in zip(net.fan_ins, net.fan_outs, strict=True):
@@ -207,7 +207,7 @@ def init_params(net: MLP, seed: int) -> Params:
 
 def param_count(net: MLP) -> int:
     """Number of trainable parameters P (weights plus biases, readout included)."""
-    _check_net(net)
+    check_net(net)
     total = 0
     for n_in, n_out in zip(net.fan_ins, net.fan_outs, strict=True):
         total += n_in * n_out + (n_out if net.bias else 0)
@@ -258,15 +258,16 @@ def apply(net: MLP, params: Params, X: object) -> np.ndarray:
     numpy.ndarray, shape (N,)
     """
     X = check_inputs(net, params, X)
-    return np.asarray(_apply_jit(net, params, jnp.asarray(X)))
+    return np.asarray(apply_jit(net, params, jnp.asarray(X)))
 
 
-_apply_jit = jax.jit(apply_fn, static_argnums=0)
+#: ``apply_fn`` compiled (the network is static): f(X), shape (N,), as a JAX array.
+apply_jit = jax.jit(apply_fn, static_argnums=0)
 
 
 def check_inputs(net: MLP, params: Params, X: object, name: str = "X") -> np.ndarray:
     """Validate ``net``, ``params`` and inputs ``X`` together; return X as float64."""
-    _check_net(net)
+    check_net(net)
     check_params(net, params)
     return as_inputs(name, X, dim=net.input_dim)
 
@@ -329,56 +330,6 @@ def flatten_params(params: Params) -> np.ndarray:
     return np.concatenate([np.asarray(leaf).ravel() for leaf in leaves])
 
 
-def degrees_of_freedom(
-    net: MLP,
-    convention: str,
-    *,
-    params: Params | None = None,
-    X: object = None,
-    rtol: float | None = None,
-) -> int:
-    """Count the degrees of freedom of ``net`` under a named convention.
-
-    Parameters
-    ----------
-    net : MLP
-    convention : {"weights", "weights_minus_neurons", "jacobian_rank"}
-        ``"weights"``: P, all parameters.
-        ``"weights_minus_neurons"``: P minus the number of hidden neurons, the
-        count used by Geiger, Spigler et al. for ReLU networks, whose per-neuron
-        rescaling symmetry (input weights × c, output weights / c) removes one
-        direction per hidden neuron from the tangent space.  It is a convention:
-        it is computed for any activation.
-        ``"jacobian_rank"``: the numerical rank of the Jacobian ``J`` (N, P) on
-        the inputs ``X`` at ``params`` (both required); the count that actually
-        bounds the rank of the empirical NTK.
-    params : list of (W, b), optional
-    X : array_like, shape (N, d), optional
-    rtol : float, optional
-        Relative singular-value cutoff for ``"jacobian_rank"`` (see
-        :func:`ntkjam.linalg.rank_report`).
-
-    Returns
-    -------
-    int
-    """
-    convention = as_choice("convention", convention, DOF_CONVENTIONS)
-    P = param_count(net)
-    if convention == "weights":
-        return P
-    if convention == "weights_minus_neurons":
-        return P - sum(net.widths)
-    if params is None or X is None:
-        raise ValueError(
-            "convention 'jacobian_rank' needs params and X (the rank depends on both), "
-            f"got params={'None' if params is None else 'given'}, "
-            f"X={'None' if X is None else 'given'}"
-        )
-    from ntkjam.networks.empirical_ntk import numerical_rank
-
-    return numerical_rank(net, params, X, rtol=rtol)
-
-
-def _check_net(net: object) -> None:
+def check_net(net: object) -> None:
     if not isinstance(net, MLP):
         raise TypeError(f"net must be an ntkjam.networks.MLP (see mlp()), got {net!r}")

@@ -18,19 +18,24 @@ for gradient descent (and, nominally, Adam), the sum of accepted ``dt`` for the
 adaptive gradient flow.
 
 Optimisers: :class:`GD` (fixed step), :class:`GradientFlow` (adaptive Euler
-steps accepted only if the outputs and the gradient changed little), :class:`Adam`.
-Stopping rules are separate objects: :class:`SATReached`, :class:`UNSATConverged`,
-:class:`Budget`; the result's ``status`` is ``"sat"``, ``"unsat"``, ``"max_steps"``
-or ``"nan"``.
+steps accepted only if the outputs and the gradient changed little), :class:`Adam`,
+or any pure :class:`~ntkjam.networks.optimizers.Optimizer` (``gd``, ``momentum``,
+``adam``).  Stopping rules are separate objects (:mod:`ntkjam.core.stopping`):
+:class:`SATReached`, :class:`UNSATConverged`, :class:`Budget`; the result's ``status``
+is a :class:`~ntkjam.core.status.Status`: ``"sat"``, ``"unsat"``, ``"budget"`` (spelled
+``"max_steps"`` before the vocabulary was unified) or ``"nan"``.
+
+The loop is :mod:`ntkjam.networks.loop`: with a fixed-step optimizer the steps between
+two records run compiled on the device (``lax.while_loop``, the rules evaluated there
+after every step); the adaptive flow and time-window rules run on the host.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import jax
@@ -38,22 +43,34 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import as_float_array, as_inputs, as_int, as_real
+from ntkjam.core.status import Status
+from ntkjam.core.stopping import (
+    Budget,
+    LossHistory,
+    SATReached,
+    StopRule,
+    TrainState,
+    UNSATConverged,
+)
 from ntkjam.losses import Loss, get_loss, n_unsatisfied
 from ntkjam.networks.empirical_ntk import empirical_ntk
+from ntkjam.networks.loop import CompiledEngine, HostEngine, device_rules, objective
 from ntkjam.networks.mlp import (
     MLP,
     Params,
-    _apply_jit,
     apply_fn,
+    apply_jit,
     check_inputs,
     flatten_params,
 )
+from ntkjam.networks.optimizers import Optimizer, adam, gd
 
-STATUSES = ("sat", "unsat", "max_steps", "nan")
+#: The statuses a training run ends with (:class:`~ntkjam.core.status.Status` members).
+STATUSES = (Status.SAT, Status.UNSAT, Status.BUDGET, Status.NAN)
 
 
 # ---------------------------------------------------------------------------
-# optimisers
+# optimisers (configurations; the steps are the pure pairs of ntkjam.networks.optimizers)
 
 
 @dataclass(frozen=True)
@@ -64,6 +81,10 @@ class GD:
 
     def __post_init__(self) -> None:
         as_real("lr", self.lr, positive=True)
+
+    def pure(self) -> Optimizer:
+        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.gd`."""
+        return gd(self.lr)
 
 
 @dataclass(frozen=True)
@@ -112,6 +133,12 @@ class GradientFlow:
             raise ValueError(f"dt_max must be > 0 (inf allowed), got {self.dt_max!r}")
 
 
+    def pure(self) -> None:
+        """None: the adaptive flow accepts or rejects steps, on the host loop."""
+        return None
+
+
+
 @dataclass(frozen=True)
 class Adam:
     """Adam (Kingma & Ba 2015) on the full batch; time advances by ``lr`` per step."""
@@ -129,134 +156,13 @@ class Adam:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
         as_real("eps", self.eps, positive=True)
 
-
-Optimizer = GD | GradientFlow | Adam
-
-
-# ---------------------------------------------------------------------------
-# stopping rules
+    def pure(self) -> Optimizer:
+        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.adam`."""
+        return adam(self.lr, self.beta1, self.beta2, self.eps)
 
 
-class LossHistory:
-    """Losses at accepted steps, oldest first, trimmed to what the stopping rules need."""
-
-    def __init__(self, keep_steps: int, keep_time: float) -> None:
-        self._t: list[float] = []
-        self._L: list[float] = []
-        self._keep_steps = keep_steps
-        self._keep_time = keep_time
-
-    def append(self, t: float, L: float) -> None:
-        self._t.append(t)
-        self._L.append(L)
-        if len(self._t) > 4 * self._keep_steps + 64:
-            # Trim in bulk (amortised O(1)): keep the last keep_steps + 1 entries and
-            # everything within keep_time of now.
-            cut = len(self._t) - self._keep_steps - 1
-            cut = min(cut, bisect.bisect_left(self._t, t - self._keep_time) - 1)
-            if cut > 0:
-                del self._t[:cut], self._L[:cut]
-
-    def __len__(self) -> int:
-        return len(self._t)
-
-    def steps_back(self, k: int) -> float | None:
-        """The loss ``k`` accepted steps ago (None if not recorded)."""
-        return self._L[-k - 1] if k < len(self._L) else None
-
-    def at_or_before(self, time: float) -> float | None:
-        """The loss at the last accepted step with ``t <= time`` (None if none)."""
-        i = bisect.bisect_right(self._t, time)
-        return self._L[i - 1] if i > 0 else None
-
-
-@dataclass(frozen=True)
-class TrainState:
-    """What a stopping rule sees after every accepted step."""
-
-    step: int
-    time: float
-    loss: float
-    n_unsat: int
-    history: LossHistory
-
-
-@dataclass(frozen=True)
-class SATReached:
-    """Stop with status ``"sat"`` when every constraint holds: N_Δ = 0."""
-
-    status: str = field(default="sat", init=False)
-
-    def check(self, state: TrainState) -> str | None:
-        if state.n_unsat == 0:
-            return f"SAT: all constraints satisfied at t = {state.time:.4g} (step {state.step})"
-        return None
-
-
-@dataclass(frozen=True)
-class UNSATConverged:
-    """Stop with status ``"unsat"`` when a positive loss has stopped decreasing.
-
-    Fires when ``L > 0`` and ``L_then − L_now <= rtol · L_now``, where ``L_then`` is
-    the loss ``window`` accepted steps ago or, if ``time_window`` is given, at time
-    ``t − time_window`` (the right choice for the adaptive flow, whose steps vary).
-    The loss compared is the weight-space L = L̃/α², so the test does not depend on α.
-    """
-
-    window: int = 1000
-    rtol: float = 1e-5
-    time_window: float | None = None
-    status: str = field(default="unsat", init=False)
-
-    def __post_init__(self) -> None:
-        as_int("window", self.window, minimum=1)
-        as_real("rtol", self.rtol, nonnegative=True)
-        if self.time_window is not None:
-            as_real("time_window", self.time_window, positive=True)
-
-    def check(self, state: TrainState) -> str | None:
-        if state.loss <= 0.0:
-            return None
-        if self.time_window is None:
-            old = state.history.steps_back(self.window)
-            span = f"{self.window} steps"
-        else:
-            if state.time < self.time_window:
-                return None
-            old = state.history.at_or_before(state.time - self.time_window)
-            span = f"a time {self.time_window:g}"
-        if old is None:
-            return None
-        if old - state.loss <= self.rtol * state.loss:
-            return (
-                f"UNSAT: loss decreased by less than {self.rtol:g} (relative) over {span}, "
-                f"with {state.n_unsat} constraints unsatisfied at t = {state.time:.4g}"
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class Budget:
-    """Stop with status ``"max_steps"`` after ``max_steps`` iterations or at ``max_time``."""
-
-    max_steps: int = 10_000
-    max_time: float = math.inf
-    status: str = field(default="max_steps", init=False)
-
-    def __post_init__(self) -> None:
-        as_int("max_steps", self.max_steps, minimum=1)
-        if not (isinstance(self.max_time, (int, float)) and self.max_time > 0):
-            raise ValueError(f"max_time must be > 0 (inf allowed), got {self.max_time!r}")
-
-    def check(self, state: TrainState) -> str | None:
-        if state.step >= self.max_steps:
-            return f"budget exhausted: {state.step} steps (t = {state.time:.4g})"
-        if state.time >= self.max_time:
-            return f"budget exhausted: t = {state.time:.4g} >= max_time (step {state.step})"
-        return None
-
-
-StopRule = SATReached | UNSATConverged | Budget
+#: What ``train`` accepts as ``optimizer``.
+OptimizerConfig = GD | GradientFlow | Adam | Optimizer
 
 DEFAULT_STOP: tuple = (SATReached(), UNSATConverged(), Budget())
 
@@ -307,7 +213,9 @@ class TrainResult:
 
     Attributes
     ----------
-    status : {"sat", "unsat", "max_steps", "nan"}
+    status : Status
+        ``"sat"``, ``"unsat"``, ``"budget"`` or ``"nan"`` (a :class:`~ntkjam.core.status.Status`,
+        equal to its string).
     message : str
     steps : int
         Iterations performed (rejected flow steps included).
@@ -332,23 +240,14 @@ class TrainResult:
     config: dict
 
 
+
 # ---------------------------------------------------------------------------
 # training
 
 
 def _objective(net: MLP, loss: Loss, alpha: float, X, y, f_ref):
     """Jitted ``params -> (L, F, ∇_θ L)`` with ``F = α (f_θ − f_ref)``."""
-    n = X.shape[0]
-
-    def evaluate(params):
-        F, pullback = jax.vjp(lambda p: alpha * (apply_fn(net, p, X) - f_ref), params)
-        L = jnp.mean(loss.value(F, y)) / alpha**2
-        # The loss's own derivative (not autodiff of max(0, ·)) fixes the
-        # subgradient convention at hinge kinks, as in the function-space solvers.
-        (g,) = pullback(loss.grad(F, y) / (n * alpha**2))
-        return L, F, g
-
-    return jax.jit(evaluate)
+    return jax.jit(objective(net, loss, alpha, X, y, f_ref))
 
 
 def _velocity(net: MLP, alpha: float, X):
@@ -378,15 +277,45 @@ def _diff_sq_norm(a, b):
     )
 
 
-@jax.jit
-def _adam_update(params, grads, m, v, lr, b1, b2, eps, t):
-    m = jax.tree_util.tree_map(lambda mm, g: b1 * mm + (1 - b1) * g, m, grads)
-    v = jax.tree_util.tree_map(lambda vv, g: b2 * vv + (1 - b2) * g**2, v, grads)
-    c1, c2 = 1 - b1**t, 1 - b2**t
-    params = jax.tree_util.tree_map(
-        lambda p, mm, vv: p - lr * (mm / c1) / (jnp.sqrt(vv / c2) + eps), params, m, v
-    )
-    return params, m, v
+class _FlowSteps:
+    """The adaptive Euler steps of :class:`GradientFlow`, for :class:`HostEngine`."""
+
+    def __init__(self, opt: GradientFlow, velocity, loss: Loss, y, t_end: float):
+        self.opt, self.velocity, self.loss, self.y, self.t_end = opt, velocity, loss, y, t_end
+        self.dt = opt.dt
+
+    def start(self, eng) -> None:
+        self.vel = self.velocity(eng.params, eng.g)
+
+    def after_accept(self, eng) -> None:
+        self.vel = self.velocity(eng.params, eng.g)
+
+    def step(self, eng):
+        """``(accepted, params, L, F, g, dt)``; a rejection shrinks the next step."""
+        opt = self.opt
+        # Land exactly on the time budget instead of overshooting it.
+        dt = min(self.dt, max(self.t_end - eng.t, opt.dt_min)) if self.t_end < math.inf else (
+            self.dt)
+        new = _sgd(eng.params, eng.g, dt)
+        L, F, g = eng.evaluate(new)
+        L = float(L)
+        dF = F - eng.F
+        out_change = float(jnp.max(jnp.abs(dF)))
+        # Absolute (not relative) test of the nonlinearity: crossing a ReLU kink
+        # costs an error linear in the step, which a relative test would chase
+        # down to dt = 0 as the trajectory creeps towards the kink.
+        nonlin = float(jnp.max(jnp.abs(dF + dt * self.vel)))
+        ok = (math.isfinite(L) and out_change <= opt.max_output_change
+              and nonlin <= opt.max_nonlinearity)
+        if ok and self.loss.name != "hinge":
+            gF, gF_new = self.loss.grad(eng.F, self.y), self.loss.grad(F, self.y)
+            ok = float(jnp.linalg.norm(gF_new - gF)) <= opt.max_grad_change * float(
+                jnp.linalg.norm(gF))
+        if not ok and self.dt > opt.dt_min:
+            self.dt = max(self.dt * opt.shrink, opt.dt_min)
+            return False, None, None, None, None, dt
+        self.dt = min(self.dt * opt.grow, opt.dt_max)
+        return True, new, L, F, g, dt
 
 
 def _check_stop(stop: Sequence) -> tuple:
@@ -409,6 +338,13 @@ def _record_grid_next(t: float, t_first: float, per_decade: int) -> float:
     return t_first * 10 ** (k / per_decade)
 
 
+def _check_optimizer(optimizer) -> OptimizerConfig:
+    optimizer = GD() if optimizer is None else optimizer
+    if not isinstance(optimizer, (GD, GradientFlow, Adam, Optimizer)):
+        raise TypeError(f"optimizer must be GD, GradientFlow or Adam, got {optimizer!r}")
+    return optimizer
+
+
 def train(
     net: MLP,
     params: Params,
@@ -419,12 +355,13 @@ def train(
     margin: float = 1.0,
     alpha: float = 1.0,
     centered: bool = True,
-    optimizer: Optimizer | None = None,
+    optimizer: OptimizerConfig | None = None,
     stop: Sequence[StopRule] = DEFAULT_STOP,
     X_test: object = None,
     unsat_tol: float = 1e-9,
     records_per_decade: int = 10,
     kernel_times: str | Sequence[float] = "decades",
+    compiled: bool | None = None,
 ) -> TrainResult:
     """Train ``net`` from ``params`` on ``(X, y)`` and record the trajectory.
 
@@ -445,7 +382,7 @@ def train(
         Output scale α > 0 (large = lazy regime); see the module docstring.
     centered : bool
         Train ``α (f_θ − f_θ₀)`` (default) or ``α f_θ``.
-    optimizer : GD, GradientFlow or Adam
+    optimizer : GD, GradientFlow, Adam or ntkjam.networks.optimizers.Optimizer
         Default ``GD(lr=0.5)``.
     stop : sequence of stopping rules
         Checked in order after every accepted step; must include a :class:`Budget`.
@@ -462,6 +399,11 @@ def train(
         When to record ``K_t``: at t = 0, at the end, and at the first record at or
         after each listed time; ``"decades"`` = powers of ten; ``"records"`` = at every
         record (N² floats each).
+    compiled : bool, optional
+        Run the steps between records as one compiled loop (default: whenever the
+        optimizer has fixed steps — not :class:`GradientFlow` — and no rule needs a
+        ``time_window``).  ``False`` forces the host loop (same steps, ~100× slower
+        per step on small networks).
 
     Returns
     -------
@@ -470,13 +412,10 @@ def train(
     X = check_inputs(net, params, X)
     loss_obj = get_loss(loss, margin=margin)
     y = loss_obj.check_labels(y, n=X.shape[0])
-    margin = loss_obj.margin
     alpha = as_real("alpha", alpha, positive=True)
     if not isinstance(centered, bool):
         raise TypeError(f"centered must be a bool, got {centered!r}")
-    optimizer = GD() if optimizer is None else optimizer
-    if not isinstance(optimizer, (GD, GradientFlow, Adam)):
-        raise TypeError(f"optimizer must be GD, GradientFlow or Adam, got {optimizer!r}")
+    optimizer = _check_optimizer(optimizer)
     stop = _check_stop(stop)
     X_test = (
         np.zeros((0, net.input_dim))
@@ -485,171 +424,149 @@ def train(
     )
     unsat_tol = as_real("unsat_tol", unsat_tol, nonnegative=True)
     per_decade = as_int("records_per_decade", records_per_decade, minimum=1)
-    kernel_mode, kernel_list = _kernel_schedule(kernel_times)
+    kernel_schedule = _kernel_schedule(kernel_times)
+    pure = optimizer if isinstance(optimizer, Optimizer) else optimizer.pure()
+    if compiled is None:
+        compiled = pure is not None and device_rules(stop)
+    elif compiled and (pure is None or not device_rules(stop)):
+        raise ValueError("compiled=True needs a fixed-step optimizer (not GradientFlow) and "
+                         "no UNSATConverged(time_window=...) rule")
 
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
-    f_ref = _apply_jit(net, params, Xj) if centered else jnp.zeros(X.shape[0])
-    f_ref_test = (
-        _apply_jit(net, params, jnp.asarray(X_test)) if centered and X_test.shape[0] else None
-    )
-    evaluate = _objective(net, loss_obj, alpha, Xj, yj, f_ref)
-    theta0_norm = float(np.sqrt(_sq_norm(params)))
-    params0 = params
+    f_ref = apply_jit(net, params, Xj) if centered else jnp.zeros(X.shape[0])
+    rec = _Records(net, params, X, X_test, alpha, centered, kernel_schedule)
+    if compiled:
+        engine = CompiledEngine(net, loss_obj, pure, stop, Xj, yj, f_ref, alpha, unsat_tol,
+                                params)
+    else:
+        evaluate = _objective(net, loss_obj, alpha, Xj, yj, f_ref)
+        flow = None if pure is not None else _FlowSteps(
+            optimizer, _velocity(net, alpha, Xj), loss_obj, yj,
+            min([r.max_time for r in stop if isinstance(r, Budget)], default=math.inf))
+        engine = HostEngine(
+            evaluate, stop, params, tol=unsat_tol, margin=loss_obj.margin, y=yj,
+            n_unsat=lambda F: n_unsatisfied(np.asarray(F), y, loss_obj.margin, unsat_tol),
+            opt=pure, flow=flow)
+    status, message, end = _drive(engine, rec, params, loss_obj, y, unsat_tol, per_decade)
+    config = _config(net, X, X_test, loss_obj, alpha, centered, optimizer, unsat_tol)
+    return TrainResult(status=status, message=message, steps=end.steps,
+                       accepted=end.accepted, time=end.time, params=end.params,
+                       trajectory=rec.trajectory(), config=config)
 
-    rec: dict[str, list] = {k: [] for k in ("t", "s", "L", "n", "F", "Ft", "w")}
-    kern: dict[str, list] = {"t": [], "K": []}
-    pending_kernel = list(kernel_list)
 
-    def test_outputs(p):
-        if X_test.shape[0] == 0:
-            return np.zeros(0)
-        out = alpha * _apply_jit(net, p, jnp.asarray(X_test))
-        return np.asarray(out - alpha * f_ref_test if centered else out)
-
-    def record(p, t, step, L, F, n_bad, with_kernel):
-        rec["t"].append(t)
-        rec["s"].append(step)
-        rec["L"].append(L * alpha**2)
-        rec["n"].append(n_bad)
-        rec["F"].append(np.asarray(F))
-        rec["Ft"].append(test_outputs(p))
-        rec["w"].append(float(np.sqrt(_diff_sq_norm(p, params0))) / theta0_norm)
-        if with_kernel:
-            kern["t"].append(t)
-            kern["K"].append(empirical_ntk(net, p, X))
-
-    L, F, g = evaluate(params)
-    L = float(L)
-    F_np = np.asarray(F)
-    n_bad = int(n_unsatisfied(F_np, y, margin, unsat_tol))
-    t, steps, accepted = 0.0, 0, 0
-    record(params, t, steps, L, F_np, n_bad, True)
-    unsat_rules = [r for r in stop if isinstance(r, UNSATConverged)]
-    history = LossHistory(
-        keep_steps=max([r.window for r in unsat_rules], default=1),
-        keep_time=max([r.time_window or 0.0 for r in unsat_rules], default=0.0),
-    )
-    history.append(0.0, L)
+def _drive(engine, rec, params, loss, y, tol, per_decade):
+    """Advance ``engine`` from record to record until a rule fires; record as it goes."""
+    L, F = _initial(engine, params)
+    n_bad = int(n_unsatisfied(np.asarray(F), y, loss.margin, tol))
+    rec.add(params, 0.0, 0, L, np.asarray(F), n_bad, True)
     next_record = None
-    status, message = None, None
-    dt = optimizer.dt if isinstance(optimizer, GradientFlow) else None
-    velocity = _velocity(net, alpha, Xj) if isinstance(optimizer, GradientFlow) else None
-    vel = velocity(params, g) if velocity is not None else None
-    t_end = min([r.max_time for r in stop if isinstance(r, Budget)], default=math.inf)
-    fixed_dt = None if isinstance(optimizer, GradientFlow) else optimizer.lr
-    adam_m = adam_v = None
-    if isinstance(optimizer, Adam):
-        adam_m = jax.tree_util.tree_map(jnp.zeros_like, params)
-        adam_v = jax.tree_util.tree_map(jnp.zeros_like, params)
     last_recorded = 0  # accepted steps at the last record
-
-    while status is None:
-        steps += 1
-        if isinstance(optimizer, GD):
-            new = _sgd(params, g, optimizer.lr)
-            step_dt = optimizer.lr
-        elif isinstance(optimizer, Adam):
-            new, adam_m, adam_v = _adam_update(
-                params, g, adam_m, adam_v, optimizer.lr, optimizer.beta1,
-                optimizer.beta2, optimizer.eps, accepted + 1,
-            )
-            step_dt = optimizer.lr
-        else:
-            # Land exactly on the time budget instead of overshooting it.
-            step_dt = min(dt, max(t_end - t, optimizer.dt_min)) if t_end < math.inf else dt
-            new = _sgd(params, g, step_dt)
-        L_new, F_new, g_new = evaluate(new)
-        L_new = float(L_new)
-        if isinstance(optimizer, GradientFlow):
-            dF = F_new - F
-            lin = -step_dt * vel
-            out_change = float(jnp.max(jnp.abs(dF)))
-            # Absolute (not relative) test of the nonlinearity: crossing a ReLU kink
-            # costs an error linear in the step, which a relative test would chase
-            # down to dt = 0 as the trajectory creeps towards the kink.
-            nonlin = float(jnp.max(jnp.abs(dF - lin)))
-            ok = (
-                math.isfinite(L_new)
-                and out_change <= optimizer.max_output_change
-                and nonlin <= optimizer.max_nonlinearity
-            )
-            if ok and loss_obj.name != "hinge":
-                gF, gF_new = loss_obj.grad(F, yj), loss_obj.grad(F_new, yj)
-                ok = float(jnp.linalg.norm(gF_new - gF)) <= optimizer.max_grad_change * float(
-                    jnp.linalg.norm(gF)
-                )
-            if not ok and dt > optimizer.dt_min:
-                dt = max(dt * optimizer.shrink, optimizer.dt_min)
-                budget_hit = [r.check(_state(steps, t, L, n_bad, history)) for r in stop
-                              if isinstance(r, Budget)]
-                if any(budget_hit):
-                    status, message = "max_steps", next(m for m in budget_hit if m)
-                continue
-            dt = min(dt * optimizer.grow, optimizer.dt_max)
-        params, L, F, g = new, L_new, F_new, g_new
-        accepted += 1
-        # GD and Adam: t = lr · steps exactly (no accumulated rounding).
-        t = accepted * step_dt if step_dt == fixed_dt else t + step_dt
-        history.append(t, L)
-        if not math.isfinite(L) or not bool(jnp.all(jnp.isfinite(F))):
-            status = "nan"
-            message = f"non-finite loss or outputs at step {steps} (t = {t:.4g})"
+    while True:
+        threshold = -math.inf if next_record is None else next_record * (1 - 1e-12)
+        end = engine.advance(threshold)
+        if end.status is Status.NAN or not end.recordable:
             break
-        if velocity is not None:
-            vel = velocity(params, g)
-        F_np = np.asarray(F)
-        n_bad = int(n_unsatisfied(F_np, y, margin, unsat_tol))
-        state = _state(steps, t, L, n_bad, history)
-        for rule in stop:
-            msg = rule.check(state)
-            if msg is not None:
-                status, message = rule.status, msg
-                break
+        t = end.time
         if next_record is None:
             next_record = t  # the record grid starts at the first step's time
-        if t >= next_record * (1 - 1e-12) or status is not None:
-            with_kernel = status is not None
-            if kernel_mode == "records":
-                with_kernel = True
-            while pending_kernel and pending_kernel[0] <= t * (1 + 1e-12):
-                pending_kernel.pop(0)
-                with_kernel = True
-            record(params, t, steps, L, F_np, n_bad, with_kernel)
-            last_recorded = accepted
-            next_record = _record_grid_next(t, rec["t"][1] if len(rec["t"]) > 1 else t,
-                                            per_decade)
-    if status == "nan":
-        record(params, t, steps, L, np.asarray(F), n_bad, False)
-    elif last_recorded != accepted:
-        record(params, t, steps, L, np.asarray(F), n_bad, True)
-    elif kern["t"][-1] != t:
+        if t >= next_record * (1 - 1e-12) or end.status is not None:
+            rec.add(end.params, t, end.steps, end.loss, np.asarray(end.outputs), end.n_unsat,
+                    rec.kernel_due(t, final=end.status is not None))
+            last_recorded = end.accepted
+            next_record = _record_grid_next(t, rec.t[1] if len(rec.t) > 1 else t, per_decade)
+        if end.status is not None:
+            break
+    outputs = np.asarray(end.outputs)
+    if end.status is Status.NAN:
+        rec.add(end.params, end.time, end.steps, end.loss, outputs, end.n_unsat, False)
+    elif last_recorded != end.accepted:
+        rec.add(end.params, end.time, end.steps, end.loss, outputs, end.n_unsat, True)
+    elif rec.kernel_t[-1] != end.time:
         # The final state was recorded (the budget ran out on rejected flow steps)
         # but without its kernel.
-        kern["t"].append(t)
-        kern["K"].append(empirical_ntk(net, params, X))
+        rec.add_kernel(end.params, end.time)
+    return end.status, end.message, end
 
-    K = np.array(kern["K"])
-    K0_norm = float(np.linalg.norm(K[0]))
-    change = np.array([np.linalg.norm(Kt - K[0]) / K0_norm for Kt in K])
-    traj = Trajectory(
-        time=np.array(rec["t"]),
-        step=np.array(rec["s"], dtype=np.int64),
-        loss=np.array(rec["L"]),
-        n_unsat=np.array(rec["n"], dtype=np.int64),
-        f_train=np.array(rec["F"]),
-        f_test=np.array(rec["Ft"]).reshape(len(rec["t"]), X_test.shape[0]),
-        weight_change=np.array(rec["w"]),
-        kernel_time=np.array(kern["t"]),
-        kernels=K,
-        kernel_change=change,
-    )
-    config = {
-        "loss": loss_obj.name,
-        "margin": margin,
+
+def _initial(engine, params):
+    if isinstance(engine, CompiledEngine):
+        c = engine.carry
+        return float(c.loss), c.outputs
+    return engine.L, engine.F
+
+
+class _Records:
+    """The record grid of a run: outputs, losses, weight change, kernels (host side)."""
+
+    def __init__(self, net, params0, X, X_test, alpha, centered, kernel_schedule):
+        self.net, self.params0, self.X, self.X_test = net, params0, X, X_test
+        self.alpha, self.centered = alpha, centered
+        self.kernel_mode, self.pending = kernel_schedule[0], list(kernel_schedule[1])
+        self.f_ref_test = (apply_jit(net, params0, jnp.asarray(X_test))
+                           if centered and X_test.shape[0] else None)
+        self.theta0_norm = float(np.sqrt(_sq_norm(params0)))
+        self.t, self.s, self.L, self.n, self.F, self.Ft, self.w = ([] for _ in range(7))
+        self.kernel_t, self.kernels = [], []
+
+    def _test_outputs(self, p):
+        if self.X_test.shape[0] == 0:
+            return np.zeros(0)
+        out = self.alpha * apply_jit(self.net, p, jnp.asarray(self.X_test))
+        return np.asarray(out - self.alpha * self.f_ref_test if self.centered else out)
+
+    def kernel_due(self, t: float, *, final: bool) -> bool:
+        """Whether the record at time t carries K_t (and pop the kernel times passed)."""
+        due = final or self.kernel_mode == "records"
+        while self.pending and self.pending[0] <= t * (1 + 1e-12):
+            self.pending.pop(0)
+            due = True
+        return due
+
+    def add(self, p, t, step, L, F, n_bad, with_kernel) -> None:
+        self.t.append(t)
+        self.s.append(step)
+        self.L.append(L * self.alpha**2)
+        self.n.append(n_bad)
+        self.F.append(np.asarray(F))
+        self.Ft.append(self._test_outputs(p))
+        self.w.append(float(np.sqrt(_diff_sq_norm(p, self.params0))) / self.theta0_norm)
+        if with_kernel:
+            self.add_kernel(p, t)
+
+    def add_kernel(self, p, t) -> None:
+        self.kernel_t.append(t)
+        self.kernels.append(empirical_ntk(self.net, p, self.X))
+
+    def trajectory(self) -> Trajectory:
+        K = np.array(self.kernels)
+        K0_norm = float(np.linalg.norm(K[0]))
+        change = np.array([np.linalg.norm(Kt - K[0]) / K0_norm for Kt in K])
+        return Trajectory(
+            time=np.array(self.t),
+            step=np.array(self.s, dtype=np.int64),
+            loss=np.array(self.L),
+            n_unsat=np.array(self.n, dtype=np.int64),
+            f_train=np.array(self.F),
+            f_test=np.array(self.Ft).reshape(len(self.t), self.X_test.shape[0]),
+            weight_change=np.array(self.w),
+            kernel_time=np.array(self.kernel_t),
+            kernels=K,
+            kernel_change=change,
+        )
+
+
+def _config(net, X, X_test, loss, alpha, centered, optimizer, unsat_tol) -> dict:
+    if isinstance(optimizer, Optimizer):
+        name, args = optimizer.name, dict(optimizer.args)
+    else:
+        name, args = type(optimizer).__name__, vars(optimizer)
+    return {
+        "loss": loss.name,
+        "margin": loss.margin,
         "alpha": alpha,
         "centered": centered,
-        "optimizer": type(optimizer).__name__,
-        "optimizer_args": {k: _jsonable(v) for k, v in vars(optimizer).items()},
+        "optimizer": name,
+        "optimizer_args": {k: _jsonable(v) for k, v in args.items()},
         "unsat_tol": unsat_tol,
         "n_train": int(X.shape[0]),
         "n_test": int(X_test.shape[0]),
@@ -661,16 +578,6 @@ def train(
         "bias": net.bias,
         "parameterization": net.parameterization,
     }
-    return TrainResult(
-        status=status,
-        message=message,
-        steps=steps,
-        accepted=accepted,
-        time=t,
-        params=params,
-        trajectory=traj,
-        config=config,
-    )
 
 
 def _state(step, t, L, n_bad, history) -> TrainState:
@@ -697,6 +604,7 @@ def _kernel_schedule(kernel_times) -> tuple[str, list[float]]:
     if np.any(times < 0):
         raise ValueError(f"kernel_times must be >= 0, got {times.min()}")
     return "list", sorted(float(x) for x in times)
+
 
 
 # ---------------------------------------------------------------------------
@@ -812,3 +720,24 @@ def check_function_space(
         errors.append(np.linalg.norm(actual - predicted) / np.linalg.norm(actual))
         F = F_new
     return FunctionSpaceCheck(eta=eta, relative_error=np.array(errors))
+
+
+__all__ = [
+    "DEFAULT_STOP",
+    "GD",
+    "STATUSES",
+    "Adam",
+    "Budget",
+    "FunctionSpaceCheck",
+    "GradientFlow",
+    "LossHistory",
+    "SATReached",
+    "TrainResult",
+    "TrainState",
+    "Trajectory",
+    "UNSATConverged",
+    "check_function_space",
+    "load_trajectory",
+    "save_trajectory",
+    "train",
+]

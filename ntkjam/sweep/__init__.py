@@ -13,7 +13,8 @@ Command line: ``ntkjam sweep run SPEC.toml``, ``ntkjam sweep status DIR``,
 ``ntkjam sweep export DIR --format csv|parquet|netcdf``.
 """
 
-from ntkjam.sweep.registry import register, resolve
+from ntkjam.sweep.integrity import StoreCorrupt
+from ntkjam.sweep.registry import load_spec, register, resolve
 from ntkjam.sweep.results import (
     EXPORT_FORMATS,
     SweepStatus,
@@ -32,8 +33,8 @@ from ntkjam.sweep.spec import (
     canonical_json,
     derive_seed,
     expand,
-    load_spec,
     parse_spec,
+    read_spec,
     task_key,
 )
 from ntkjam.sweep.store import RunDirectoryBusy
@@ -42,6 +43,7 @@ __all__ = [
     "ARRAYS_KEY",
     "EXPORT_FORMATS",
     "RunDirectoryBusy",
+    "StoreCorrupt",
     "RunSummary",
     "SpecError",
     "SweepSpec",
@@ -56,6 +58,7 @@ __all__ = [
     "load",
     "load_arrays",
     "load_spec",
+    "read_spec",
     "parse_spec",
     "register",
     "resolve",

@@ -51,8 +51,8 @@ def check_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
         activation; σ_w ≤ 0, σ_b < 0 or not finite; a radius that is neither
         positive nor "sqrt_d"; an (n, n) kernel that does not fit in memory.
     """
+    from ntkjam.core.limits import check_memory
     from ntkjam.data import resolve_radius
-    from ntkjam.experiments._limits import check_memory
     from ntkjam.kernels import get_activation
 
     if not isinstance(params, dict):

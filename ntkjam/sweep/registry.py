@@ -30,11 +30,14 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ntkjam.sweep.spec import IMPORT_PATH_RE as _IMPORT_PATH
 from ntkjam.sweep.spec import NAME_RE as _NAME
+from ntkjam.sweep.spec import SpecError, SweepSpec, read_spec
 
 __all__ = ["Experiment", "check_spec", "get", "names", "register", "resolve"]
 
@@ -173,10 +176,6 @@ def check_spec(spec: Any, *, source: str = "") -> None:
     ntkjam.sweep.SpecError
         ``invalid sweep spec SOURCE: <the check's message> (grid point {...})``.
     """
-    import itertools
-
-    from ntkjam.sweep.spec import SpecError
-
     ref = spec.experiment
     if not _NAME.match(ref):
         return
@@ -194,3 +193,22 @@ def check_spec(spec: Any, *, source: str = "") -> None:
         except (ValueError, TypeError) as exc:
             at = f" (grid point {point})" if point else ""
             raise SpecError(f"invalid sweep spec{where}: {exc}{at}") from None
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read a TOML spec file and check it: its fields, then every grid point's params.
+
+    A relative ``output`` is resolved against the directory of the file; without
+    ``output`` the run directory is ``runs/<file name without .toml>`` there.  The
+    parameters of every grid point are checked by the experiment's ``check``
+    function when it is a registered experiment that has one (:func:`check_spec`):
+    a bad ``[params]`` key or value is refused here, before any run directory is made.
+
+    Raises
+    ------
+    SpecError
+        Unreadable file, invalid TOML, invalid fields or parameters.
+    """
+    spec = read_spec(path)
+    check_spec(spec, source=repr(str(path)))
+    return spec

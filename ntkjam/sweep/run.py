@@ -21,34 +21,24 @@ whose file is missing or fails its checksum run again (and only those).
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import logging
-import math
 import os
-import re
-import socket
 import subprocess
 import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ntkjam._validate import as_int
-from ntkjam.sweep.registry import resolve
-from ntkjam.sweep.spec import NAME_RE, RESERVED_NAMES, SweepSpec, Task, expand, load_spec
+from ntkjam.sweep.execute import ARRAYS_KEY, clean_result, execute_task
+from ntkjam.sweep.executors import Outcome, Window, dask_client, run_dask, run_local
+from ntkjam.sweep.registry import check_spec, load_spec, resolve
+from ntkjam.sweep.spec import SweepSpec, Task, expand
 from ntkjam.sweep.store import DirectoryLock, Store, TaskRecord
 
 __all__ = ["ARRAYS_KEY", "RunSummary", "clean_result", "execute_task", "git_revision", "run"]
 
-#: Key of a task's result dict under which named arrays are returned.
-ARRAYS_KEY = "arrays"
-
-_ARRAY_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*\Z")
 
 
 @dataclass(frozen=True)
@@ -91,272 +81,9 @@ class RunSummary:
 # worker side
 
 
-def _scalar(name: str, value: Any) -> Any:
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(
-        f"measurement {name!r} must be a scalar (number, string, boolean or None), got "
-        f"{type(value).__name__}; return arrays under the key {ARRAYS_KEY!r}"
-    )
 
 
-def clean_result(result: object, params: Mapping[str, Any]) -> tuple[dict, dict]:
-    """Check a task's return value and split it into measurements and arrays.
 
-    Parameters
-    ----------
-    result : dict
-        ``{name: scalar, ..., "arrays": {name: array_like}}`` (``"arrays"`` optional).
-    params : mapping
-        The task's parameters; measurement names may not repeat them.
-
-    Returns
-    -------
-    measurements : dict[str, scalar]
-        Plain Python scalars (NumPy scalars unwrapped).
-    arrays : dict[str, numpy.ndarray]
-        Numeric or boolean arrays.
-
-    Raises
-    ------
-    TypeError, ValueError
-        Naming the offending entry.
-    """
-    if not isinstance(result, Mapping):
-        raise TypeError(f"an experiment must return a dict of measurements, got {type(result)}")
-    measurements: dict[str, Any] = {}
-    arrays: dict[str, np.ndarray] = {}
-    taken = {p.lower(): p for p in params}  # SQLite column names ignore case
-    for name, value in result.items():
-        if name == ARRAYS_KEY:
-            if not isinstance(value, Mapping):
-                raise TypeError(f"{ARRAYS_KEY!r} must be a dict of named arrays, got {type(value)}")
-            for aname, arr in value.items():
-                if not isinstance(aname, str) or not _ARRAY_NAME.match(aname):
-                    raise ValueError(
-                        f"array name {aname!r} is not allowed: use letters, digits, '_', '.', '-'"
-                    )
-                a = np.asarray(arr)
-                if a.dtype.kind not in "biufc":
-                    raise TypeError(
-                        f"array {aname!r} must be numeric or boolean, got dtype {a.dtype}"
-                    )
-                arrays[aname] = a
-            continue
-        if not isinstance(name, str) or not NAME_RE.match(name):
-            raise ValueError(
-                f"measurement name {name!r} is not allowed: use letters, digits and '_', "
-                "not starting with a digit"
-            )
-        if name.lower() in RESERVED_NAMES:
-            raise ValueError(
-                f"measurement name {name!r} is reserved for the store (names ignore case); "
-                f"reserved: {', '.join(sorted(RESERVED_NAMES))}"
-            )
-        if name.lower() in taken:
-            what = "parameter" if taken[name.lower()] in params else "measurement"
-            raise ValueError(
-                f"measurement {name!r} has the name of the {what} {taken[name.lower()]!r} "
-                "(names ignore case); rename the measurement"
-            )
-        taken[name.lower()] = name
-        measurements[name] = _scalar(name, value)
-    return measurements, arrays
-
-
-def execute_task(experiment: str, params: Mapping[str, Any], seed: int) -> dict[str, Any]:
-    """Run one task and report its outcome; a failing task is reported, never raised.
-
-    This is what Dask workers execute.  The experiment is resolved by name in the
-    worker (see :func:`ntkjam.sweep.registry.resolve`).
-
-    Returns
-    -------
-    dict
-        ``status`` ('done' | 'failed'), ``measurements``, ``arrays``, ``error``
-        (traceback text or None), ``wall_time``, ``host``, ``version``.
-    """
-    from ntkjam import __version__
-
-    start = time.perf_counter()
-    try:
-        func = resolve(experiment)
-        result = func(dict(params), seed)
-        wall = time.perf_counter() - start
-        measurements, arrays = clean_result(result, params)
-        status, error = "done", None
-    except Exception:
-        wall = time.perf_counter() - start
-        measurements, arrays = {}, {}
-        status, error = "failed", traceback.format_exc()
-    return {
-        "status": status,
-        "measurements": measurements,
-        "arrays": arrays,
-        "error": error,
-        "wall_time": wall,
-        "host": socket.gethostname(),
-        "version": __version__,
-    }
-
-
-# ---------------------------------------------------------------------------------------
-# executors
-
-Outcome = dict[str, Any]
-OnResult = Callable[[Task, Outcome], None]
-
-
-def _run_local(tasks: list[Task], on_result: OnResult) -> None:
-    for task in tasks:
-        on_result(task, execute_task(task.experiment, task.params, task.task_seed))
-
-
-def _worker_failure(exc: BaseException) -> Outcome:
-    """Outcome for a task whose worker died or that Dask could not run."""
-    text = "".join(traceback.format_exception(exc))
-    return {
-        "status": "failed",
-        "measurements": {},
-        "arrays": {},
-        "error": f"the Dask worker running this task failed (not the experiment itself):\n{text}",
-        "wall_time": float("nan"),
-        "host": "",
-        "version": "",
-    }
-
-
-def _run_dask(
-    tasks: list[Task], on_result: OnResult, client: Any, window: Callable[[], int]
-) -> None:
-    from distributed import as_completed
-
-    queue = iter(tasks)
-    in_flight: dict[str, Task] = {}
-    futures = as_completed()
-
-    def top_up() -> None:
-        while len(in_flight) < window():
-            task = next(queue, None)
-            if task is None:
-                return
-            fut = client.submit(
-                execute_task, task.experiment, task.params, task.task_seed,
-                key=f"ntkjam-{task.key}", retries=0,
-            )
-            in_flight[fut.key] = task
-            futures.add(fut)
-
-    top_up()
-    try:
-        for fut in futures:
-            task = in_flight.pop(fut.key)
-            try:
-                outcome = fut.result()
-            except Exception as exc:  # KilledWorker, CommClosedError, ...
-                outcome = _worker_failure(exc)
-            fut.release()
-            on_result(task, outcome)
-            top_up()
-    finally:
-        pending = list(futures.futures)
-        if pending:
-            client.cancel(pending)
-
-
-@contextlib.contextmanager
-def _dask_client(
-    workers: int, scheduler: str | None, dashboard: bool, say: Callable[[str], None]
-) -> Iterator[Any]:
-    from distributed import Client, LocalCluster
-
-    if scheduler is not None:
-        try:
-            client = Client(scheduler, timeout="30s")
-        except (OSError, TimeoutError) as exc:
-            raise ValueError(
-                f"cannot connect to the Dask scheduler at {scheduler!r}: {exc}"
-            ) from None
-        say(f"connected to Dask scheduler {scheduler} ({_n_workers(client)} workers now)")
-        try:
-            yield client
-        finally:
-            client.close()
-        return
-    address = None
-    if dashboard:
-        import importlib.util
-
-        if importlib.util.find_spec("bokeh") is None:
-            say("dashboard not started: it needs the 'bokeh' package (pip install bokeh)")
-        else:
-            address = "127.0.0.1:8787"
-    # Without the dashboard, the scheduler and the workers would still serve HTTP
-    # (health and metrics routes; ``dashboard_address=None`` means port 8787 for the
-    # scheduler and a random port for each worker): a cluster without HTTP servers.
-    cls = LocalCluster if address is not None else _quiet_classes()["_NoHTTPLocalCluster"]
-    cluster = cls(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=address,
-        silence_logs=logging.ERROR,
-    )
-    try:
-        client = Client(cluster)
-        try:
-            if address is not None:
-                say(f"Dask dashboard: {client.dashboard_link}")
-            yield client
-        finally:
-            client.close()
-    finally:
-        cluster.close()
-
-
-def _no_http_server(self: Any, routes: Any, dashboard_address: Any, default_port: int = 0,
-                    ssl_options: Any = None) -> None:
-    """``ServerNode.start_http_server`` that builds the routing table but listens nowhere."""
-    from distributed.http.routing import RoutingApplication
-
-    self.http_application = RoutingApplication(routes)
-
-
-@functools.cache
-def _quiet_classes() -> dict[str, type]:
-    """Dask scheduler, worker and local cluster that start no HTTP server (built lazily).
-
-    The worker class is pickled by reference into each worker process: it is reached
-    there as ``ntkjam.sweep.run._NoHTTPWorker`` through this module's ``__getattr__``.
-    """
-    from distributed import LocalCluster, Scheduler, Worker
-
-    def make(name: str, base: type, attrs: dict[str, Any]) -> type:
-        return type(name, (base,), {"__module__": __name__, "__qualname__": name, **attrs})
-
-    scheduler = make("_NoHTTPScheduler", Scheduler, {"start_http_server": _no_http_server})
-    worker = make("_NoHTTPWorker", Worker, {"start_http_server": _no_http_server})
-
-    async def _start(self: Any) -> None:
-        if self.scheduler_spec is not None:
-            self.scheduler_spec = {**self.scheduler_spec, "cls": scheduler}
-        for spec in (self.new_spec, *self.worker_spec.values()):
-            spec["options"] = {**spec["options"], "worker_class": worker}
-        await LocalCluster._start(self)
-
-    cluster = make("_NoHTTPLocalCluster", LocalCluster, {"_start": _start})
-    return {c.__name__: c for c in (scheduler, worker, cluster)}
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("_NoHTTPScheduler", "_NoHTTPWorker", "_NoHTTPLocalCluster"):
-        return _quiet_classes()[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -526,6 +253,8 @@ def run(
     if max_in_flight is not None:
         max_in_flight = as_int("max_in_flight", max_in_flight, minimum=1)
     resolve(spec.experiment)  # an unknown experiment fails here, before anything is written
+    if spec_text is None:
+        check_spec(spec)  # a spec object: its params are checked as a file's would be
 
     directory = spec.output_dir(output)
     _check_output_directory(directory)
@@ -576,10 +305,10 @@ def run(
 
             if use_dask:
                 n = min(workers, len(todo))
-                with _dask_client(n, scheduler, dashboard, bar.say) as client:
-                    _run_dask(todo, on_result, client, _Window(client, max_in_flight))
+                with dask_client(n, scheduler, dashboard, bar.say) as client:
+                    run_dask(todo, on_result, client, Window(client, max_in_flight))
             else:
-                _run_local(todo, on_result)
+                run_local(todo, on_result)
         final = store.statuses()
     failed_total = sum(1 for t in tasks if final.get(t.key) == "failed")
     return RunSummary(
@@ -620,32 +349,3 @@ def _check_output_directory(directory: Path) -> None:
                     "is a file, not a directory"
                 )
             break
-
-
-def _n_workers(client: Any) -> int:
-    """Current number of workers of the cluster (0 if it cannot be asked)."""
-    try:
-        try:  # recent distributed: cluster totals without the per-worker details
-            info = client.scheduler_info(n_workers=0)
-        except TypeError:
-            info = client.scheduler_info()
-        return int(info.get("n_workers", len(info.get("workers", ()))))
-    except Exception:  # the count only sizes the submission window
-        return 0
-
-
-class _Window:
-    """How many tasks to keep submitted: fixed, or twice the workers (re-read each second)."""
-
-    def __init__(self, client: Any, fixed: int | None):
-        self._client, self._fixed = client, fixed
-        self._value, self._checked = 2, -math.inf
-
-    def __call__(self) -> int:
-        if self._fixed is not None:
-            return self._fixed
-        now = time.monotonic()
-        if now - self._checked > 1.0:
-            self._value = 2 * max(_n_workers(self._client), 1)
-            self._checked = now
-        return self._value

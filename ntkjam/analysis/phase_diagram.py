@@ -1,0 +1,227 @@
+"""The lazy phase diagram: everything measured on one ``phase_diagram`` run directory.
+
+:func:`analyze` reads the store (the table and, for the gap and force
+distributions, the stored arrays) and returns one frozen
+:class:`PhaseDiagramAnalysis` (``to_dict()`` is JSON-ready): P(SAT) and φ_c per P,
+finite-size scaling (of the data and of Cover's curves on the same grid), χ²
+against Cover, the UNSAT-side observables and their behaviour at φ_c⁺, and the
+small-value tails of the gaps and forces.  Never recomputes physics.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ntkjam.analysis.criticality import (
+    JumpScaling,
+    ObservableCurve,
+    UnsatScaling,
+    jump_scaling,
+    observable_curves,
+    unsat_scaling,
+)
+from ntkjam.analysis.sat import CoverTest, Crossing, SatCurve, cover_chi2, crossings, sat_curves
+from ntkjam.analysis.scaling import FSSFit, finite_size_scaling
+from ntkjam.analysis.stats import PowerLawTail, check_bootstrap, power_law_tail
+from ntkjam.analysis.tables import (
+    done_table,
+    jsonable,
+    load_run,
+    pooled_arrays,
+    recorded_settings,
+)
+
+__all__ = ["SETTINGS", "UNRECORDED", "PhaseDiagramAnalysis", "analyze"]
+
+#: The fixed settings reported in :attr:`PhaseDiagramAnalysis.settings`.
+SETTINGS = ("source", "labels", "margin", "offset", "d", "dataset")
+#: Value of a setting that a store records nowhere (neither in its rows nor in its
+#: spec): the ``phase_diagram`` task defaults when such stores were written, which
+#: recorded only the parameters given.  Kept here, not read from the experiment, so
+#: that an old run keeps the label it was computed with whatever today's default is.
+UNRECORDED: dict[str, Any] = {
+    "source": "relu_features",
+    "labels": "random",
+    "margin": 1.0,
+    "offset": "zero",
+    "d": 10,
+    "dataset": "auto",
+}
+
+
+@dataclass(frozen=True)
+class PhaseDiagramAnalysis:
+    """Everything :func:`analyze` measures for one run directory (see the module docstring).
+
+    ``fss_cover`` is the finite-size-scaling fit applied to the crossings and widths
+    of Cover's curves on the same grid (with the data's error bars): what the
+    analysis would report if the data followed Cover exactly.
+    """
+
+    directory: str
+    settings: dict[str, Any]
+    n_done: int
+    n_failed: int
+    n_lp_checked: int
+    n_lp_disagree: int
+    n_dead_total: int
+    cover_applies: bool
+    model: str
+    sat: list[SatCurve]
+    crossings: list[Crossing]
+    fss: FSSFit | None
+    fss_cover: FSSFit | None
+    cover_tests: list[CoverTest]
+    loss: list[ObservableCurve]
+    n_delta_frac: list[ObservableCurve]
+    isostaticity: list[ObservableCurve]
+    loss_scaling: list[UnsatScaling]
+    isostaticity_scaling: list[UnsatScaling]
+    loss_jump: JumpScaling
+    isostaticity_jump: JumpScaling
+    gaps: PowerLawTail | None
+    forces: PowerLawTail | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def phi_c(self) -> float:
+        """Best threshold estimate: φ_c(∞) when the FSS fit exists, else the largest P's."""
+        if self.fss is not None:
+            return self.fss.phi_c_inf
+        good = [c for c in self.crossings if np.isfinite(c.phi_c)]
+        return good[-1].phi_c if good else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        return jsonable(asdict(self))
+
+
+def _fss(cross: list[Crossing], cover_applies: bool, notes: list[str]):
+    """FSS of the data (a failure becomes a note) and of Cover's curves on the same grid."""
+    try:
+        fss = finite_size_scaling(cross)
+        if fss.note:
+            notes.append(fss.note)
+    except ValueError as exc:
+        fss = None
+        notes.append(str(exc))
+    fss_cover = None
+    if cover_applies:
+        theory = [replace(c, phi_c=c.phi_c_cover, width=c.width_cover) for c in cross]
+        try:
+            fss_cover = finite_size_scaling(theory)
+        except ValueError:
+            fss_cover = None
+    return fss, fss_cover
+
+
+def _cover_tests(curves: list[SatCurve], notes: list[str]) -> list[CoverTest]:
+    tests = []
+    for c in curves:
+        try:
+            tests.append(cover_chi2(c))
+        except ValueError as exc:
+            notes.append(str(exc))
+    return tests
+
+
+def _unsat_side(loss, iso, cross: list[Crossing]):
+    """UNSAT-side fits of the loss and N_Δ/rank per P, each from its own φ_c(P).
+
+    The extrapolated φ_c(∞) carries a larger error than the finite-size shift it
+    would correct, so each size is measured from its own crossing.
+    """
+    by_P = {c.P: c for c in cross}
+    loss_sc, iso_sc = [], []
+    for lc, ic in zip(loss, iso, strict=True):
+        c = by_P.get(lc.P)
+        pc, w = (c.phi_c, c.width) if c is not None else (math.nan, math.nan)
+        if np.isfinite(pc) and np.isfinite(w) and w > 0:
+            loss_sc.append(unsat_scaling(lc, pc, window=2 * w))
+            iso_sc.append(unsat_scaling(ic, pc, window=2 * w))
+    return loss_sc, iso_sc
+
+
+def _tails(directory: Path, df, last: Crossing):
+    """Gap and force tails of the UNSAT instances within one width of φ_c at ``last.P``."""
+    big = df[df["P"] == last.P]
+    # UNSAT instances within one width (at least one grid step) of the crossing.
+    grid = np.unique(big["phi_x"].to_numpy(dtype=float))
+    step = float(np.min(np.diff(grid))) if grid.size > 1 else 0.0
+    half = max(last.width, step, 1e-9)
+    lo, hi = last.phi_c - half, last.phi_c + half
+    gaps = power_law_tail(pooled_arrays(directory, big, lo, hi, "gaps"), name="gaps")
+    forces = power_law_tail(pooled_arrays(directory, big, lo, hi, "forces"), name="forces")
+    return gaps, forces
+
+
+def _lp_counts(df) -> tuple[int, int]:
+    """(LP cross-checks, disagreements with the exact minimum)."""
+    lp = df["lp_checked"].astype(bool) if "lp_checked" in df.columns else None
+    n_lp = int(lp.sum()) if lp is not None else 0
+    n_dis = 0
+    if lp is not None and "lp_agrees" in df.columns:
+        n_dis = int((df.loc[lp, "lp_agrees"].astype(object) == False).sum())  # noqa: E712
+    return n_lp, n_dis
+
+
+def analyze(
+    directory: str | Path, *, model: str = "erf", n_boot: int = 200, seed: int = 0,
+    distributions: bool = True,
+) -> PhaseDiagramAnalysis:
+    """Analyse a phase-diagram run directory (read only).
+
+    Parameters
+    ----------
+    directory : path
+        A run directory of the ``phase_diagram`` experiment.
+    model : {"erf", "logistic"}
+        Crossing model.
+    n_boot : int
+        Bootstrap samples per P.
+    seed : int
+        Seed of the bootstrap.
+    distributions : bool
+        Also fit the gap and force tails (reads the stored arrays of the UNSAT
+        instances within one width above φ_c at the largest P).
+    """
+    model, n_boot = check_bootstrap(model, n_boot)
+    directory = Path(directory)
+    table, n_failed, spec_params = load_run(directory)
+    df = done_table(table)
+    settings = recorded_settings(df, spec_params, SETTINGS, UNRECORDED)
+    notes: list[str] = []
+    labels, offset = settings["labels"], settings["offset"]
+    cover_applies = labels == "random" and offset == "zero"
+    if not cover_applies:
+        notes.append(
+            f"Cover's curve assumes random labels and no offset (labels={labels}, "
+            f"offset={offset}): shown for reference only"
+        )
+    curves = sat_curves(df)
+    cross = crossings(df, model=model, n_boot=n_boot, seed=seed)
+    fss, fss_cover = _fss(cross, cover_applies, notes)
+    tests = _cover_tests(curves, notes) if cover_applies else []
+    loss = observable_curves(df, "loss")
+    ndf = observable_curves(df, "n_delta_frac")
+    iso = observable_curves(df, "isostaticity")
+    loss_sc, iso_sc = _unsat_side(loss, iso, cross)
+    gaps = forces = None
+    if distributions and cross and np.isfinite(cross[-1].phi_c):
+        gaps, forces = _tails(directory, df, cross[-1])
+    n_lp, n_dis = _lp_counts(df)
+    return PhaseDiagramAnalysis(
+        directory=str(directory), settings=settings, n_done=int(len(df)), n_failed=n_failed,
+        n_lp_checked=n_lp, n_lp_disagree=n_dis,
+        n_dead_total=int(df["n_dead"].sum()) if "n_dead" in df.columns else 0,
+        cover_applies=cover_applies, model=model, sat=curves, crossings=cross, fss=fss,
+        fss_cover=fss_cover, cover_tests=tests, loss=loss,
+        n_delta_frac=ndf, isostaticity=iso,
+        loss_scaling=loss_sc, isostaticity_scaling=iso_sc, loss_jump=jump_scaling(loss_sc),
+        isostaticity_jump=jump_scaling(iso_sc), gaps=gaps, forces=forces, notes=notes,
+    )

@@ -1,0 +1,258 @@
+"""P(SAT) vs φ and the crossing φ_c(P) of a SAT/UNSAT table, against Cover's theory.
+
+Shared by every study whose table has the phase-diagram layout (columns ``P, phi,
+seed, n, n_params, sat, rank`` and optionally ``cover``): the lazy diagram and the
+trained one (which hands in its own ``sat`` column).
+
+* :func:`sat_curves` — P(SAT) vs φ per P with binomial errors (standard error and
+  Wilson interval) and Cover's prediction for the same N and rank.
+* :func:`crossings` — φ_c(P) where P(SAT) = ½, from a maximum-likelihood fit of the
+  crossing model to the Bernoulli outcomes, with a bootstrap confidence interval over
+  seeds (replicas resampled with replacement).
+* :func:`cover_chi2` — χ² of the measured SAT counts against Cover's curve.
+* :func:`cover_curve` — Cover's closed form at every integer N of a φ range (the
+  theory line the figures draw).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.stats
+
+from ntkjam._validate import as_real
+from ntkjam.analysis.stats import check_bootstrap, fit_counts, wilson
+from ntkjam.analysis.tables import by_P, done_table
+from ntkjam.theory import cover_probability
+
+__all__ = [
+    "CoverTest",
+    "Crossing",
+    "SatCurve",
+    "cover_chi2",
+    "cover_curve",
+    "crossings",
+    "sat_curves",
+]
+
+
+@dataclass(frozen=True)
+class SatCurve:
+    """P(SAT) vs φ at one P.
+
+    Attributes
+    ----------
+    P : int
+        The P of the grid (the parameter count actually used is ``n_params``).
+    n_params : int
+    rank : int
+        Largest rank of the features at this P (the rank for N ≥ P).
+    phi : numpy.ndarray, shape (k,)
+        φ = N/P of each point, increasing.
+    n : numpy.ndarray of int, shape (k,)
+        N of each point.
+    n_total, n_sat : numpy.ndarray of int, shape (k,)
+        Instances and SAT instances.
+    p_sat, err : numpy.ndarray, shape (k,)
+        Fraction SAT and its binomial standard error ``√(p(1−p)/n)``.
+    lo, hi : numpy.ndarray, shape (k,)
+        95 % Wilson score interval.
+    cover : numpy.ndarray, shape (k,)
+        Cover's P(SAT) for N points in rank(J) dimensions, averaged over the
+        instances of each point (the ranks can differ between instances).
+    """
+
+    P: int
+    n_params: int
+    rank: int
+    phi: np.ndarray
+    n: np.ndarray
+    n_total: np.ndarray
+    n_sat: np.ndarray
+    p_sat: np.ndarray
+    err: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    cover: np.ndarray
+
+
+def sat_curves(df) -> list[SatCurve]:
+    """P(SAT) vs φ for every P in a phase-diagram table (one :class:`SatCurve` per P)."""
+    df = done_table(df)
+    out = []
+    for P, g in by_P(df):
+        agg = g.groupby("n", sort=True).agg(
+            n_total=("sat", "size"), n_sat=("sat", "sum"), cover=("cover", "mean"),
+            n_params=("n_params", "first"),
+        ) if "cover" in g.columns else g.groupby("n", sort=True).agg(
+            n_total=("sat", "size"), n_sat=("sat", "sum"), n_params=("n_params", "first"),
+        )
+        n = agg.index.to_numpy(dtype=int)
+        n_total = agg["n_total"].to_numpy(dtype=int)
+        n_sat = agg["n_sat"].to_numpy(dtype=int)
+        p = n_sat / n_total
+        lo, hi = wilson(n_sat.astype(float), n_total.astype(float))
+        n_params = int(agg["n_params"].iloc[0])
+        cover = agg["cover"].to_numpy(dtype=float) if "cover" in agg else np.full(n.size, np.nan)
+        out.append(
+            SatCurve(
+                P=P, n_params=n_params, rank=int(g["rank"].max()), phi=n / n_params, n=n,
+                n_total=n_total, n_sat=n_sat, p_sat=p, err=np.sqrt(p * (1 - p) / n_total),
+                lo=lo, hi=hi, cover=cover,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- crossing
+@dataclass(frozen=True)
+class Crossing:
+    """φ_c(P) from the P(SAT) = ½ crossing, with its bootstrap interval.
+
+    Attributes
+    ----------
+    P, n_params, rank : int
+    phi_c : float
+        Maximum-likelihood crossing (in units of ``n_params``).
+    width : float
+        Width w of the transition in φ.
+    ci_low, ci_high : float
+        Bootstrap percentile interval (``level``) of φ_c over seeds.
+    stderr, width_err : float
+        Bootstrap standard deviations of φ_c and w.
+    phi_c_rank : float
+        φ_c in units of the rank: ``phi_c · n_params / rank``.
+    phi_c_cover, width_cover : float
+        The same fit applied to Cover's expected curve on the same points (NaN
+        when the table has no Cover column).
+    n_boot, n_seeds : int
+    """
+
+    P: int
+    n_params: int
+    rank: int
+    phi_c: float
+    width: float
+    ci_low: float
+    ci_high: float
+    stderr: float
+    width_err: float
+    phi_c_rank: float
+    phi_c_cover: float
+    width_cover: float
+    n_boot: int
+    n_seeds: int
+
+
+def _seed_counts(g) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(N values, seeds, SAT count, instance count)``, the counts of shape (seeds, N)."""
+    ns = np.sort(g["n"].unique())
+    seeds = np.sort(g["seed"].unique())
+    col = {v: i for i, v in enumerate(ns)}
+    row = {v: i for i, v in enumerate(seeds)}
+    sat = np.zeros((seeds.size, ns.size))
+    have = np.zeros((seeds.size, ns.size))
+    for s, nn, v in zip(g["seed"], g["n"], g["sat"], strict=True):
+        sat[row[s], col[nn]] += float(v)
+        have[row[s], col[nn]] += 1.0
+    return ns, seeds, sat, have
+
+
+def _bootstrap(phi, sat, have, model: str, n_boot: int, level: float, rng):
+    """Percentile interval (lo, hi) of φ_c and the standard deviations of φ_c and w."""
+    boots_c, boots_w = [], []
+    n_seeds = sat.shape[0]
+    for _ in range(n_boot):
+        idx = rng.integers(0, n_seeds, size=n_seeds)
+        c, w = fit_counts(phi, sat[idx].sum(0), have[idx].sum(0), model)
+        if np.isfinite(c):
+            boots_c.append(c)
+            boots_w.append(w)
+    if len(boots_c) < 2:
+        return (math.nan,) * 4
+    alpha = (1 - level) / 2
+    lo, hi = np.quantile(boots_c, [alpha, 1 - alpha])
+    return lo, hi, float(np.std(boots_c, ddof=1)), float(np.std(boots_w, ddof=1))
+
+
+def crossings(
+    df, *, model: str = "erf", n_boot: int = 200, level: float = 0.95, seed: int = 0,
+    theory: bool = True,
+) -> list[Crossing]:
+    """φ_c(P) for every P, with a bootstrap over seeds (replicas).
+
+    Each bootstrap sample draws the seed replicas with replacement and refits; the
+    interval is the percentile interval at ``level``.  One generator (``seed``) serves
+    every P in turn, in increasing P.
+    """
+    model, n_boot = check_bootstrap(model, n_boot)
+    level = as_real("level", level, positive=True)
+    if level >= 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    df = done_table(df)
+    rng = np.random.default_rng(seed)
+    out = []
+    for P, g in by_P(df):
+        ns, seeds, sat, have = _seed_counts(g)
+        n_params = int(g["n_params"].iloc[0])
+        phi = ns / n_params
+        phi_c, width = fit_counts(phi, sat.sum(0), have.sum(0), model)
+        lo, hi, se, we = _bootstrap(phi, sat, have, model, n_boot, level, rng)
+        rank = int(g["rank"].max())
+        c_cover = w_cover = math.nan
+        if theory and "cover" in g.columns:
+            expected = g.groupby("n", sort=True)["cover"].mean().to_numpy(dtype=float)
+            weight = have.sum(0)
+            c_cover, w_cover = fit_counts(phi, expected * weight, weight, model)
+        out.append(
+            Crossing(
+                P=P, n_params=n_params, rank=rank, phi_c=phi_c, width=width,
+                ci_low=float(lo), ci_high=float(hi), stderr=se, width_err=we,
+                phi_c_rank=phi_c * n_params / rank if rank > 0 else math.nan,
+                phi_c_cover=float(c_cover), width_cover=float(w_cover), n_boot=n_boot,
+                n_seeds=int(seeds.size),
+            )
+        )
+    return out
+
+
+# ------------------------------------------------------------------------------ Cover
+@dataclass(frozen=True)
+class CoverTest:
+    """χ² of the SAT counts against Cover's curve at one P.
+
+    Only points where Cover's probability is in (10⁻⁶, 1 − 10⁻⁶) enter (elsewhere the
+    expected variance vanishes).  ``p_value`` is ``P(χ²_dof ≥ chi2)``.
+    """
+
+    P: int
+    chi2: float
+    dof: int
+    p_value: float
+
+
+def cover_chi2(curve: SatCurve) -> CoverTest:
+    """Pearson χ² of ``curve``'s SAT counts against Cover's expected counts."""
+    p = np.asarray(curve.cover, dtype=float)
+    keep = np.isfinite(p) & (p > 1e-6) & (p < 1 - 1e-6)
+    if not np.any(keep):
+        raise ValueError(f"Cover's curve is 0 or 1 at every point of P = {curve.P}: no test")
+    n, k, p = curve.n_total[keep], curve.n_sat[keep], p[keep]
+    chi2 = float(np.sum((k - n * p) ** 2 / (n * p * (1 - p))))
+    dof = int(keep.sum())
+    return CoverTest(P=curve.P, chi2=chi2, dof=dof, p_value=float(scipy.stats.chi2.sf(chi2, dof)))
+
+
+def cover_curve(n_params: int, rank: int, phi_min: float, phi_max: float):
+    """Cover's P(SAT) at every integer N with ``phi_min ≤ N/n_params ≤ phi_max``.
+
+    Returns
+    -------
+    (phi, p) : tuple of numpy.ndarray
+        φ = N/n_params and ``cover_probability(N, min(N, rank))``.
+    """
+    n = np.arange(max(1, int(np.ceil(phi_min * n_params))), int(np.floor(phi_max * n_params)) + 1)
+    p = np.array([cover_probability(int(v), int(min(v, rank))) for v in n])
+    return n / n_params, p

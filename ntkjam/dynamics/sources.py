@@ -1,0 +1,218 @@
+"""Where the kernel comes from: a fixed K or features J, or a moving kernel K(t)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ntkjam._validate import (
+    as_float_array,
+    as_square_symmetric,
+)
+from ntkjam.linalg import psd_features
+from ntkjam.losses import get_loss
+
+
+@dataclass(frozen=True)
+class KernelPath:
+    """A moving kernel given by checkpoints, linearly interpolated in time.
+
+    Parameters
+    ----------
+    times : array_like, shape (T,)
+        Strictly increasing checkpoint times (flow time, or step index for
+        :func:`gradient_descent`).
+    kernels : array_like, shape (T, N, N)
+        Training Gram matrices at the checkpoints.
+    test_kernels : array_like, shape (T, N_test, N), optional
+        Cross kernels K_t(X_test, X) at the same checkpoints.
+
+    Before the first checkpoint the first kernel is used, after the last one the last.
+    """
+
+    times: np.ndarray
+    kernels: np.ndarray
+    test_kernels: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        times = as_float_array("times", self.times, ndim=1)
+        kernels = as_float_array("kernels", self.kernels, ndim=3)
+        if times.size < 1 or np.any(np.diff(times) <= 0):
+            raise ValueError(f"times must be non-empty and strictly increasing, got {times}")
+        if kernels.shape[0] != times.size:
+            raise ValueError(
+                f"kernels must have one (N, N) matrix per time ({times.size}), "
+                f"got shape {kernels.shape}"
+            )
+        for k in kernels:
+            as_square_symmetric("kernels[i]", k)
+        object.__setattr__(self, "times", frozen_array(times))
+        object.__setattr__(self, "kernels", frozen_array(kernels))
+        if self.test_kernels is not None:
+            tk = as_float_array("test_kernels", self.test_kernels, ndim=3)
+            if tk.shape[0] != times.size or tk.shape[2] != kernels.shape[1]:
+                raise ValueError(
+                    f"test_kernels must have shape ({times.size}, N_test, {kernels.shape[1]}), "
+                    f"got {tk.shape}"
+                )
+            object.__setattr__(self, "test_kernels", frozen_array(tk))
+
+    def at(self, t: float) -> np.ndarray:
+        """The interpolated training kernel K_t, shape (N, N)."""
+        return _interpolate(self.times, self.kernels, t)
+
+    def test_at(self, t: float) -> np.ndarray:
+        """The interpolated cross kernel K_t(X_test, X), shape (N_test, N)."""
+        if self.test_kernels is None:
+            raise ValueError("this KernelPath has no test_kernels")
+        return _interpolate(self.times, self.test_kernels, t)
+
+
+def _interpolate(times: np.ndarray, stack: np.ndarray, t: float) -> np.ndarray:
+    if t <= times[0]:
+        return stack[0]
+    if t >= times[-1]:
+        return stack[-1]
+    j = int(np.searchsorted(times, t, side="right"))
+    lam = (t - times[j - 1]) / (times[j] - times[j - 1])
+    return (1.0 - lam) * stack[j - 1] + lam * stack[j]
+
+
+def frozen_array(a: np.ndarray | None) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.array(a, dtype=np.float64, copy=True)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class FixedSource:
+    """A fixed kernel: dense K and/or features J, and the factor used by the flow."""
+
+    n: int
+    K: np.ndarray | None  # dense Gram, when given or cheap
+    J: np.ndarray | None  # user features
+    factor: np.ndarray  # (N, r) with factor factorᵀ = K
+    factor_is_features: bool
+
+    def apply(self, v: np.ndarray) -> np.ndarray:
+        """K v."""
+        if self.K is not None:
+            return self.K @ v
+        return self.J @ (self.J.T @ v)
+
+    def apply_cols(self, idx: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """K[:, idx] v."""
+        if self.K is not None:
+            return self.K[:, idx] @ v
+        return self.J @ (self.J[idx].T @ v)
+
+
+@dataclass(frozen=True)
+class _MovingSource:
+    n: int
+    kernel_at: Callable[[float], np.ndarray]
+    test_at: Callable[[float], np.ndarray] | None
+
+
+def check_kernel_value(K: object, n: int, t: float) -> np.ndarray:
+    K = as_float_array(f"kernel(t={t:g})", K, ndim=2)
+    if K.shape != (n, n):
+        raise ValueError(f"kernel(t={t:g}) must have shape ({n}, {n}), got {K.shape}")
+    return K
+
+
+def resolve_source(kernel, features, n: int, *, need_factor: bool):
+    """Validate the kernel source and build a fixed or moving source object."""
+    if (kernel is None) == (features is None):
+        raise ValueError("give exactly one of kernel= (Gram matrix, callable, KernelPath) "
+                         "or features= (N, P) array")
+    if features is not None:
+        J = as_float_array("features", features, ndim=2)
+        if J.shape[0] != n:
+            raise ValueError(
+                f"features must have one row per training point (N = {n}), got shape {J.shape}"
+            )
+        if J.shape[1] < 1:
+            raise ValueError(f"features must have at least one column, got shape {J.shape}")
+        if J.shape[1] <= n:
+            return FixedSource(n=n, K=None, J=J, factor=J, factor_is_features=True)
+        K = J @ J.T
+        factor = psd_features(K) if need_factor else J
+        return FixedSource(n=n, K=K, J=J, factor=factor, factor_is_features=not need_factor)
+    if isinstance(kernel, KernelPath):
+        if kernel.kernels.shape[1] != n:
+            raise ValueError(
+                f"kernel checkpoints must be ({n}, {n}) to match f0, "
+                f"got {kernel.kernels.shape[1:]}"
+            )
+        test_at = kernel.test_at if kernel.test_kernels is not None else None
+        return _MovingSource(n=n, kernel_at=kernel.at, test_at=test_at)
+    if callable(kernel):
+        as_square_symmetric("kernel(0)", check_kernel_value(kernel(0.0), n, 0.0))
+        return _MovingSource(n=n, kernel_at=kernel, test_at=None)
+    K = as_square_symmetric("kernel", kernel)
+    if K.shape[0] != n:
+        raise ValueError(f"kernel must be ({n}, {n}) to match f0 (N = {n}), got {K.shape}")
+    factor = psd_features(K) if need_factor else np.zeros((n, 0))
+    return FixedSource(n=n, K=K, J=None, factor=factor, factor_is_features=False)
+
+
+def resolve_test(source, test_kernel, test_features, f0_test, n: int):
+    """Validate the test-point inputs; return (f0_test, K_test or callable, J_test)."""
+    if test_kernel is None and test_features is None:
+        if isinstance(source, _MovingSource) and source.test_at is not None:
+            if f0_test is None:
+                return None, None, None  # test kernels of the path unused
+            f0t = as_float_array("f0_test", f0_test, ndim=1)
+            nt = source.test_at(0.0).shape[0]
+            if f0t.shape[0] != nt:
+                raise ValueError(f"f0_test must have length {nt} (one per test point), "
+                                 f"got {f0t.shape[0]}")
+            return f0t, source.test_at, None
+        if f0_test is not None:
+            raise ValueError("f0_test given without test_kernel= or test_features=")
+        return None, None, None
+    if test_kernel is not None and test_features is not None:
+        raise ValueError("give at most one of test_kernel= and test_features=")
+    if test_features is not None:
+        if not (isinstance(source, FixedSource) and source.J is not None):
+            raise ValueError("test_features= needs training features= (fixed)")
+        Jt = as_float_array("test_features", test_features, ndim=2)
+        if Jt.shape[1] != source.J.shape[1]:
+            raise ValueError(
+                f"test_features must have P = {source.J.shape[1]} columns like features, "
+                f"got shape {Jt.shape}"
+            )
+        nt, Kt = Jt.shape[0], None
+    elif callable(test_kernel):
+        if not isinstance(source, _MovingSource):
+            raise ValueError("a callable test_kernel needs a moving (callable) kernel")
+        Jt, Kt = None, test_kernel
+        nt = None
+    else:
+        Kt = as_float_array("test_kernel", test_kernel, ndim=2)
+        if Kt.shape[1] != n:
+            raise ValueError(
+                f"test_kernel must have shape (N_test, {n}) (test rows, training columns), "
+                f"got {Kt.shape}"
+            )
+        nt, Jt = Kt.shape[0], None
+    if f0_test is None:
+        raise ValueError("f0_test (initial test outputs) is required with test points")
+    f0t = as_float_array("f0_test", f0_test, ndim=1)
+    if nt is not None and f0t.shape[0] != nt:
+        raise ValueError(f"f0_test must have length {nt} (one per test point), got {f0t.shape[0]}")
+    return f0t, Kt, Jt
+
+
+def check_problem(f0, y, loss):
+    loss = get_loss(loss)
+    f0 = as_float_array("f0", f0, ndim=1)
+    if f0.shape[0] < 1:
+        raise ValueError("f0 must have at least one entry")
+    y = loss.check_labels(y, n=f0.shape[0])
+    return f0, y, loss

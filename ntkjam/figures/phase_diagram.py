@@ -1,0 +1,152 @@
+"""Figures of a lazy phase diagram, drawn from a :class:`~ntkjam.analysis.PhaseDiagramAnalysis`.
+
+Nothing here recomputes physics: the data come from the analysis, the theory line
+from :func:`ntkjam.analysis.cover_curve`.  Axes state the convention: N = training
+points, P = features (parameters), φ = N/P.
+
+* :func:`plot_sat_probability` — P(SAT) vs φ per P with binomial error bars and
+  Cover's finite-size curves (N points in rank(J) dimensions) overlaid.
+* :func:`plot_unsat_observables` — loss per sample and N_Δ/N vs φ (all instances,
+  and the UNSAT ones alone, dashed), and N_Δ/rank over the UNSAT instances.
+* :func:`plot_crossings` — φ_c(P) with bootstrap intervals against P^{−1/ν}, the
+  finite-size-scaling line to φ_c(∞), and the width w(P).
+* :func:`save_figures` — all three into a directory, returns the paths.
+
+Without ``ax``/``axes`` each function draws on a new :class:`matplotlib.figure.Figure`
+(not registered with pyplot: save it with ``ax.figure.savefig``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ntkjam.analysis import PhaseDiagramAnalysis, cover_curve
+from ntkjam.figures.common import CONVENTION, colors, log_axes, new_figure, no_data, write_figures
+
+__all__ = ["plot_crossings", "plot_sat_probability", "plot_unsat_observables", "save_figures"]
+
+
+def plot_sat_probability(a: PhaseDiagramAnalysis, ax=None):
+    """P(SAT) vs φ per P, with Cover's curves (dashed) when they apply."""
+    if ax is None:
+        ax = new_figure((6.4, 4.4)).subplots()
+    for c, col in zip(a.sat, colors(len(a.sat)), strict=True):
+        yerr = np.clip([c.p_sat - c.lo, c.hi - c.p_sat], 0, None)
+        ax.errorbar(c.phi, c.p_sat, yerr=yerr, fmt="o", ms=3.5,
+                    color=col, capsize=2, lw=1, label=f"P = {c.n_params} (rank {c.rank})")
+        phi_t, p_t = cover_curve(c.n_params, c.rank, float(c.phi.min()), float(c.phi.max()))
+        ax.plot(phi_t, p_t, "--", color=col, lw=1.2, alpha=0.9 if a.cover_applies else 0.4)
+    ax.axhline(0.5, color="0.6", lw=0.8)
+    ax.axvline(2.0, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("φ = N/P")
+    ax.set_ylabel("P(SAT)")
+    what = "Cover (dashed)" if a.cover_applies else "Cover, for reference (dashed)"
+    ax.set_title(f"SAT probability; {what}", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_ylim(-0.03, 1.03)
+    return ax
+
+
+def plot_unsat_observables(a: PhaseDiagramAnalysis, axes=None):
+    """Loss per sample and N_Δ/N vs φ (means over all instances), N_Δ/rank (UNSAT only)."""
+    if axes is None:
+        axes = new_figure((13, 3.9)).subplots(1, 3)
+    cols = colors(len(a.loss))
+    for curves, ax, ylabel, unsat in (
+        (a.loss, axes[0], "loss per sample at the minimum", False),
+        (a.n_delta_frac, axes[1], "N_Δ / N", False),
+        (a.isostaticity, axes[2], "N_Δ / rank (UNSAT instances)", True),
+    ):
+        for c, col in zip(curves, cols, strict=True):
+            y = c.mean_unsat if unsat else c.mean
+            e = c.sem_unsat if unsat else c.sem
+            ax.errorbar(c.phi, y, yerr=np.abs(np.nan_to_num(e)), fmt="o-", ms=3, lw=1, color=col,
+                        capsize=2, label=f"P = {c.P}")
+            if not unsat:  # the UNSAT instances alone: the jump at φ_c
+                ax.plot(c.phi, c.mean_unsat, "--", lw=0.9, color=col, alpha=0.8)
+        ax.axvline(a.phi_c, color="0.5", lw=0.8, ls=":")
+        ax.set_xlabel("φ = N/P")
+        ax.set_ylabel(ylabel)
+    axes[2].axhline(1.0, color="0.4", lw=0.8, ls="--")
+    axes[0].legend(fontsize=8, frameon=False)
+    axes[0].set_title("exact minimum: all instances (dots), UNSAT ones (dashed)", fontsize=10)
+    return axes
+
+
+def _plot_shift(a: PhaseDiagramAnalysis, ax, cs, P: np.ndarray, x_exp: float) -> None:
+    """φ_c(P) against P^{−1/ν}, the FSS line to φ_c(∞) and the same fit to Cover."""
+    x = P ** (-x_exp)
+    y = np.array([c.phi_c for c in cs])
+    lo = np.array([c.ci_low for c in cs])
+    hi = np.array([c.ci_high for c in cs])
+    yerr = np.clip(np.nan_to_num([y - lo, hi - y]), 0, None)
+    ax.errorbar(x, y, yerr=yerr, fmt="o", color="C0",
+                capsize=3, label="φ_c(P), 95 % bootstrap")
+    if a.fss is not None:
+        xs = np.linspace(0, float(x.max()) * 1.1, 50)
+        ax.plot(xs, a.fss.phi_c_inf + a.fss.a * xs, "-", color="C0", lw=1,
+                label=f"φ_c(∞) = {a.fss.phi_c_inf:.3f} ± {a.fss.phi_c_inf_err:.3f}")
+        ax.errorbar([0], [a.fss.phi_c_inf], yerr=[a.fss.phi_c_inf_err], fmt="s", color="C3",
+                    capsize=3)
+    theory = [c.phi_c_cover for c in cs]
+    if a.cover_applies and np.all(np.isfinite(theory)):
+        ax.plot(x, theory, "x", color="C2", label="same fit to Cover's curve")
+        ax.axhline(2.0, color="C2", lw=0.8, ls="--", label="Cover: φ_c = 2 (units of rank)")
+    ax.set_xlabel(f"P^(−1/ν),  1/ν = {x_exp:.3f}")
+    ax.set_ylabel("φ_c(P)  (P(SAT) = ½)")
+    ax.legend(fontsize=8, frameon=False)
+    ax.set_title("Finite-size scaling of the crossing", fontsize=10)
+
+
+def _plot_width(a: PhaseDiagramAnalysis, ax, cs, P: np.ndarray) -> None:
+    """The width w(P) and its power-law fit."""
+    w = np.array([c.width for c in cs])
+    we = np.array([c.width_err for c in cs])
+    ax.errorbar(P, w, yerr=np.nan_to_num(we), fmt="o", color="C1", capsize=3, label="width w(P)")
+    if a.fss is not None:
+        ps = np.geomspace(P.min() / 1.3, P.max() * 1.3, 50)
+        ax.plot(ps, a.fss.b * ps ** (-a.fss.inv_nu), "-", color="C1", lw=1,
+                label=f"ν = {a.fss.nu:.2f} ± {a.fss.nu_err:.2f}")
+    log_axes(ax, x=P, y=w)
+    ax.set_xlabel("P")
+    ax.set_ylabel("transition width in φ")
+    ax.legend(fontsize=8, frameon=False)
+
+
+def plot_crossings(a: PhaseDiagramAnalysis, axes=None):
+    """φ_c(P) against P^{−1/ν} with the FSS extrapolation, and the width w(P)."""
+    if axes is None:
+        axes = new_figure((10, 3.9)).subplots(1, 2)
+    cs = [c for c in a.crossings if np.isfinite(c.phi_c)]
+    if not cs:  # all SAT or all UNSAT on the grid: nothing to extrapolate
+        for ax in axes:
+            no_data(ax, "no P(SAT) = ½ crossing fitted on this φ grid\n(all instances on one "
+                    "side of φ_c: widen the φ range)")
+        axes[0].set_title("Finite-size scaling of the crossing", fontsize=10)
+        return axes
+    P = np.array([c.n_params for c in cs], dtype=float)
+    x_exp = a.fss.inv_nu if a.fss is not None and a.fss.inv_nu > 0 else 0.5
+    _plot_shift(a, axes[0], cs, P, x_exp)
+    _plot_width(a, axes[1], cs, P)
+    return axes
+
+
+def save_figures(a: PhaseDiagramAnalysis, directory: str | Path, *, fmt: str = "png",
+                 dpi: int = 120) -> list[Path]:
+    """Write ``sat_probability``, ``unsat_observables`` and ``crossings`` figures.
+
+    Returns
+    -------
+    list of Path
+        The files written (``directory`` is created if needed).
+    """
+    src = ", ".join(f"{k}={v}" for k, v in a.settings.items())
+    panels = [
+        ("sat_probability", lambda f: plot_sat_probability(a, f.subplots()), (6.4, 4.6)),
+        ("unsat_observables", lambda f: plot_unsat_observables(a, f.subplots(1, 3)), (13, 4.2)),
+        ("crossings", lambda f: plot_crossings(a, f.subplots(1, 2)), (10, 4.2)),
+    ]
+    return write_figures(directory, panels, f"{src}   ({CONVENTION})", fmt=fmt, dpi=dpi,
+                         title_size=8)

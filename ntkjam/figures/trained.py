@@ -1,0 +1,214 @@
+"""Figures of a trained phase diagram, from a :class:`~ntkjam.analysis.TrainedDiagramAnalysis`.
+
+* :func:`plot_trained_sat_probability` — P(SAT) vs φ per α against the lazy verdicts
+  and Cover.
+* :func:`plot_phi_c_alpha` — φ_c(α), bracketed by the runs out of budget.
+* :func:`plot_trained_outcomes` — outcome fractions, disagreements with the lazy
+  verdict, kernel change.
+* :func:`save_trained_figures` — all three into a directory, returns the paths.
+
+Without ``ax``/``axes`` each function draws on a new :class:`matplotlib.figure.Figure`
+(not registered with pyplot: save it with ``ax.figure.savefig``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ntkjam.analysis import TrainedDiagramAnalysis, cover_curve
+from ntkjam.figures.common import CONVENTION, colors, log_axes, new_figure, write_figures
+
+__all__ = [
+    "plot_phi_c_alpha",
+    "plot_trained_outcomes",
+    "plot_trained_sat_probability",
+    "save_trained_figures",
+]
+
+
+def _trained_P(a: TrainedDiagramAnalysis, P: int | None) -> int:
+    sizes = sorted({c.P for c in a.curves})
+    if P is None:
+        return sizes[-1]
+    if P not in sizes:
+        raise ValueError(f"P = {P} is not in the analysis; have {sizes}")
+    return P
+
+
+def _pick_alphas(curves, alphas):
+    """The curves to draw: the listed α, or the smallest, a middle and the largest."""
+    if alphas is not None:
+        wanted = [float(x) for x in alphas]
+        have = {c.alpha for c in curves}
+        missing = [x for x in wanted if x not in have]
+        if missing:
+            raise ValueError(f"alpha = {missing[0]:g} is not in the analysis; have "
+                             f"{sorted(have)}")
+        return [c for c in curves if c.alpha in wanted]
+    if len(curves) <= 3:
+        return curves
+    return [curves[0], curves[len(curves) // 2], curves[-1]]
+
+
+def _plot_lazy_sat(a: TrainedDiagramAnalysis, ax, P: int) -> None:
+    """The exact lazy verdicts at P (black squares) and Cover's curve for their rank."""
+    for lz in a.lazy:
+        if lz.P != P:
+            continue
+        yerr = np.clip([lz.p_sat - lz.lo, lz.hi - lz.p_sat], 0, None)
+        ax.errorbar(lz.phi, lz.p_sat, yerr=yerr, fmt="s-", ms=4.5, lw=1, color="k",
+                    capsize=2, label=f"lazy (exact), rank {lz.rank}")
+        phi_t, p_t = cover_curve(lz.n_params, lz.rank, float(lz.phi.min()), float(lz.phi.max()))
+        ax.plot(phi_t, p_t, "--", color="0.45", lw=1.1, label="Cover, N = 2·rank")
+
+
+def plot_trained_sat_probability(a: TrainedDiagramAnalysis, ax=None, *, P: int | None = None,
+                                 alphas=None):
+    """P(SAT) vs φ of trained networks at two or three α, against the lazy verdicts.
+
+    Solid, filled markers: the runs that reached SAT (95 % Wilson bars); dashed, open
+    markers: SAT + runs out of budget (an upper bound).  Black squares: the exact lazy
+    verdicts of the same initial networks; grey dashes: Cover's curve for their rank.
+    ``alphas`` selects the α drawn (default: the smallest, a middle one, the largest).
+    """
+    P = _trained_P(a, P)
+    if ax is None:
+        ax = new_figure((6.4, 4.4)).subplots()
+    curves = _pick_alphas([c for c in a.curves if c.P == P], alphas)
+    for i, (c, col) in enumerate(zip(curves, colors(len(curves)), strict=True)):
+        s, u = c.sat, c.sat_upper
+        dx = (i - (len(curves) - 1) / 2) * 0.008  # keep the error bars apart
+        yerr = np.clip([s.p_sat - s.lo, s.hi - s.p_sat], 0, None)
+        ax.errorbar(s.phi + dx, s.p_sat, yerr=yerr, fmt="o-", ms=4, lw=1.3, color=col,
+                    capsize=2, label=f"trained, α = {c.alpha:g}: reached SAT")
+        ax.plot(u.phi + dx, u.p_sat, "o--", mfc="none", ms=4, lw=1, color=col,
+                label=f"α = {c.alpha:g}: SAT + out of budget")
+    _plot_lazy_sat(a, ax, P)
+    ax.axhline(0.5, color="0.7", lw=0.8)
+    ax.set_xlabel("φ = N/P")
+    ax.set_ylabel("P(SAT)")
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_title(f"P = {P}: trained networks vs the lazy prediction", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
+    return ax
+
+
+def _plot_bracket(ax, r, lo_grid: float, hi_grid: float) -> None:
+    """φ_c(α) of the lower and upper curves; crossings off the grid as arrows at its edge."""
+    for key, lo, hi, fmt, label, shift in (
+        ("phi_c", "ci_low", "ci_high", "o", "SAT fraction = ½ (lower bound)", 0.97),
+        ("upper", "upper_ci_low", "upper_ci_high", "o", "SAT + undecided = ½ (upper bound)",
+         1.03),
+    ):
+        x = r["alpha"] * shift
+        y = r[key]
+        inside = np.isfinite(y) & (y >= lo_grid) & (y <= hi_grid)
+        yerr = np.clip(np.nan_to_num([y - r[lo], r[hi] - y]), 0, None)
+        face = "C0" if key == "phi_c" else "none"
+        ax.errorbar(x[inside], y[inside], yerr=yerr[:, inside], fmt=fmt, mfc=face, color="C0",
+                    capsize=3, label=label)
+        above = ~inside & ~(np.isfinite(y) & (y < lo_grid))
+        below = np.isfinite(y) & (y < lo_grid)
+        if np.any(above):
+            ax.plot(x[above], np.full(above.sum(), hi_grid), "^", mfc=face, color="C0", ms=7)
+        if np.any(below):
+            ax.plot(x[below], np.full(below.sum(), lo_grid), "v", mfc=face, color="C0", ms=7)
+
+
+def plot_phi_c_alpha(a: TrainedDiagramAnalysis, ax=None, *, P: int | None = None):
+    """φ_c(α): crossing of the SAT fraction (filled) and of SAT + undecided (open).
+
+    Bars: 95 % bootstrap intervals.  A crossing outside the φ grid is drawn at the
+    grid edge with an arrow.  The lazy φ_c (exact verdicts, with its interval) and
+    Cover's 2·rank/P are horizontal lines.
+    """
+    P = _trained_P(a, P)
+    if ax is None:
+        ax = new_figure((6.0, 4.2)).subplots()
+    r = a.phi_c_vs_alpha(P)
+    curves = [c for c in a.curves if c.P == P]
+    lo_grid = min(float(c.sat.phi.min()) for c in curves)
+    hi_grid = max(float(c.sat.phi.max()) for c in curves)
+    _plot_bracket(ax, r, lo_grid, hi_grid)
+    for lz, cr in zip(a.lazy, a.lazy_crossings, strict=True):
+        if lz.P != P:
+            continue
+        ax.axhline(cr.phi_c, color="k", lw=1.2, label=f"lazy (exact): φ_c = {cr.phi_c:.2f}")
+        if np.isfinite(cr.ci_low):
+            ax.axhspan(cr.ci_low, cr.ci_high, color="k", alpha=0.1, lw=0)
+        ax.axhline(2 * lz.rank / lz.n_params, color="0.45", ls="--", lw=1,
+                   label=f"Cover: 2·rank/P = {2 * lz.rank / lz.n_params:.2f}")
+    log_axes(ax, x=r["alpha"])
+    ax.set_xlabel("output scale α  (large: lazy, small: feature learning)")
+    ax.set_ylabel("φ_c = N*/P")
+    ax.set_title(f"P = {P}: jamming threshold of trained networks vs α", fontsize=10)
+    ax.legend(fontsize=7.5, frameon=False)
+    return ax
+
+
+def plot_trained_outcomes(a: TrainedDiagramAnalysis, axes=None, *, P: int | None = None):
+    """Outcome fractions vs φ per α, disagreements with the lazy verdict, kernel change.
+
+    Left: UNSAT and out-of-budget fractions.  Middle: runs that reached SAT where the
+    lazy problem is UNSAT (up triangles) and runs that ended UNSAT where it is SAT
+    (down triangles).  Right: median ‖K_T − K_0‖_F/‖K_0‖_F.
+    """
+    P = _trained_P(a, P)
+    if axes is None:
+        axes = new_figure((15, 3.9)).subplots(1, 3)
+    curves = [c for c in a.curves if c.P == P]
+    for c, col in zip(curves, colors(len(curves)), strict=True):
+        n = c.sat.n_total.astype(float)
+        axes[0].plot(c.sat.phi, c.n_unsat / n, "s-", color=col, ms=3.5, lw=1,
+                     label=f"UNSAT, α = {c.alpha:g}")
+        axes[0].plot(c.sat.phi, c.n_max_steps / n, "x--", color=col, ms=4, lw=1)
+        axes[1].plot(c.sat.phi, c.n_beyond_lazy / n, "^-", color=col, ms=4, lw=1,
+                     label=f"α = {c.alpha:g}")
+        axes[1].plot(c.sat.phi, c.n_stuck / n, "v--", color=col, ms=4, lw=1)
+        axes[2].plot(c.sat.phi, c.kernel_change, "o-", color=col, ms=3.5, lw=1,
+                     label=f"α = {c.alpha:g}")
+    for ax, title in (
+        (axes[0], "UNSAT (squares) and out of budget (crosses, dashed)"),
+        (axes[1], "SAT where lazy is UNSAT (▲), UNSAT where lazy is SAT (▼)"),
+    ):
+        ax.set_xlabel("φ = N/P")
+        ax.set_ylabel("fraction of runs")
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7.5, frameon=False)
+    log_axes(axes[2], y=np.concatenate([np.ravel(c.kernel_change) for c in curves]
+                                       or [np.zeros(0)]))
+    axes[2].set_xlabel("φ = N/P")
+    axes[2].set_ylabel("median ‖K_T − K_0‖_F / ‖K_0‖_F")
+    axes[2].set_title("Kernel change at the end of training", fontsize=10)
+    axes[2].legend(fontsize=7.5, frameon=False)
+    return axes
+
+
+def save_trained_figures(a: TrainedDiagramAnalysis, directory: str | Path, *, fmt: str = "png",
+                         dpi: int = 120, P: int | None = None, alphas=None) -> list[Path]:
+    """Write ``trained_sat_probability``, ``phi_c_alpha`` and ``trained_outcomes``.
+
+    ``P`` (default: the largest) and ``alphas`` (for the P(SAT) figure) select what
+    is drawn.
+
+    Returns
+    -------
+    list of Path
+        The files written (``directory`` is created if needed).
+    """
+    s = a.settings
+    src = (f"1 hidden ReLU layer, d = {s.get('d')}, labels {s.get('labels')}, κ = "
+           f"{s.get('margin')}, step {s.get('step_rule')} lr = {s.get('lr')}, momentum "
+           f"{s.get('momentum')}, budget {s.get('max_steps')} steps")
+    panels = [
+        ("trained_sat_probability",
+         lambda f: plot_trained_sat_probability(a, f.subplots(), P=P, alphas=alphas),
+         (6.6, 4.9)),
+        ("phi_c_alpha", lambda f: plot_phi_c_alpha(a, f.subplots(), P=P), (6.4, 4.6)),
+        ("trained_outcomes", lambda f: plot_trained_outcomes(a, f.subplots(1, 3), P=P),
+         (15, 4.3)),
+    ]
+    return write_figures(directory, panels, f"{src}\n({CONVENTION})", fmt=fmt, dpi=dpi,
+                         title_size=7)

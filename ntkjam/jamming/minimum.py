@@ -1,0 +1,295 @@
+"""The exact minimum of the quadratic hinge loss over the reachable set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ntkjam._validate import as_int, as_real
+from ntkjam.jamming.certificates import (
+    CertificateCheck,
+    DeprecatedNames,
+    check_farkas_certificate,
+    check_sat_certificate,
+    choose_coordinates,
+    offset_scale,
+    readonly,
+    rounding_bound,
+    solver_coordinates,
+)
+from ntkjam.jamming.lp import lp_certificate
+from ntkjam.jamming.newton import DirectionSolver, finite_newton
+from ntkjam.linalg import rank_cutoff
+from ntkjam.problem import Problem
+
+
+@dataclass(frozen=True)
+class HingeMinimum(DeprecatedNames):
+    """The exact minimum of the quadratic hinge loss over the reachable set.
+
+    Attributes
+    ----------
+    verdict : str
+        ``"sat"`` (every margin met within ``tol``), ``"unsat"`` (verified Farkas
+        vector from the residuals) or ``"unknown"``.
+    loss : float
+        ``(1/N) Σ ½ max(0, Δ_i)²`` at the minimum (0 for SAT up to rounding).
+    w : numpy.ndarray, shape (P,)
+        A minimiser, in the coordinates of :meth:`Problem.features`.
+    outputs : numpy.ndarray, shape (N,)
+        ``f = f0 + J w``.
+    deltas : numpy.ndarray, shape (N,)
+        ``Δ_i = κ − y_i f_i`` at the minimum.
+    n_unsat : int
+        N_Δ = #{i : Δ_i > tol + e_i} (unsatisfied constraints), with
+        ``e_i = rounding_bound(problem, w)_i`` the rounding bound of ``J_i·w``.
+    contacts : numpy.ndarray of int
+        Indices with ``|y_i f_i − κ| ≤ tol + e_i``.
+    gaps : numpy.ndarray, shape (n_gaps,)
+        ``y_i f_i − κ`` of the satisfied points beyond the tolerance (> tol + e_i).
+    forces : numpy.ndarray, shape (n_unsat,)
+        ``Δ_i`` of the unsatisfied points (> tol + e_i).
+    rank : int
+        Dimension of the reachable directions (``Problem.rank``).
+    isostaticity : float
+        ``N_Δ / rank`` (1 = isostatic; NaN when rank is 0).
+    farkas : numpy.ndarray or None, shape (N,)
+        For UNSAT, ``max(0, Δ) / Σ max(0, Δ)``: a Farkas vector.
+    check : CertificateCheck
+        Independent check of the SAT point or the Farkas vector.
+    kkt_residual : float
+        ``‖Jᵀ(y ∘ max(0, Δ))‖₂ / (‖J‖_F ‖b‖₂)``, evaluated on the problem's own
+        features at the returned ``w`` (0 when b = 0), whatever coordinates the solver
+        used.
+    iterations : int
+        Newton steps taken.
+    converged : bool
+        True when the active set repeated with KKT residual below ``kkt_tol``
+        (or no constraint was violated).
+    tol : float
+        Absolute tolerance used for contacts, N_Δ and the SAT verdict (``tol·scale``).
+    coordinates : str
+        ``"features"`` or ``"basis"``: what the solver worked in.
+
+    Notes
+    -----
+    Renamed (old names still readable for one release, with a DeprecationWarning):
+    ``n_delta`` → ``n_unsat``, ``parameterisation`` → ``coordinates``.
+    """
+
+    verdict: str
+    loss: float
+    w: np.ndarray
+    outputs: np.ndarray
+    deltas: np.ndarray
+    n_unsat: int
+    contacts: np.ndarray
+    gaps: np.ndarray
+    forces: np.ndarray
+    rank: int
+    isostaticity: float
+    farkas: np.ndarray | None
+    check: CertificateCheck
+    kkt_residual: float
+    iterations: int
+    converged: bool
+    tol: float
+    coordinates: str
+
+    _renamed = {"n_delta": "n_unsat", "parameterisation": "coordinates"}
+
+
+def minimize_quadratic_hinge(
+    problem: Problem,
+    *,
+    tol: float = 1e-9,
+    kkt_tol: float = 1e-12,
+    farkas_rtol: float = 1e-9,
+    max_iter: int = 500,
+    coordinates: str | None = None,
+    parameterisation: str | None = None,
+) -> HingeMinimum:
+    """Exact minimum of ``L(w) = (1/N) Σ_i ½ max(0, κ − y_i (f0_i + J_i·w))²``.
+
+    Finite Newton / active-set method: on the active set ``S = {i : Δ_i > 0}`` the
+    loss is a least-squares problem; its minimum-norm solution gives the Newton
+    direction (Cholesky of the normal equations ``A_SᵀA_S``, updated by low-rank
+    changes between iterations, with one refinement step; the row Gram ``A_S A_Sᵀ``
+    when ``|S|`` is below the dimension; SVD least squares with an absolute
+    singular-value cutoff when either is singular), then an exact line search on
+    the piecewise-quadratic loss.  Satisfied points just inside the boundary (within
+    10⁶ rounding levels of Δ) are held in place by the step (rows with target 0, an
+    element of the generalised Hessian), which removes the zig-zag of the SAT phase.
+    ``S`` excludes points within the rounding level of Δ itself.  Stops when the
+    active set repeats and the KKT residual is below ``kkt_tol``, or when nothing
+    is violated.
+
+    Parameters
+    ----------
+    problem : Problem
+    tol : float
+        Relative tolerance (times ``scale = max|κ − y f0|``) for contacts
+        ``|y f − κ| ≤ tol``, for N_Δ = #{Δ > tol} and for the SAT verdict.
+    kkt_tol : float
+        Stopping threshold on ``‖Aᵀ max(0, Δ)‖ / (‖A‖_F ‖b‖)``.
+    farkas_rtol : float
+        Allowed relative residual of the Farkas vector (see :func:`check_farkas_certificate`).
+    max_iter : int
+        Cap on Newton steps.
+    coordinates : {"features", "basis"}, optional
+        ``"features"`` works with ``w ∈ R^P`` (default when ``P ≤ N`` and J is
+        given); ``"basis"`` on an orthonormal basis of range(J) from the SVD
+        (default otherwise, and used automatically when the features are found
+        rank-deficient).
+
+    Returns
+    -------
+    HingeMinimum
+    """
+    tol = as_real("tol", tol, nonnegative=True)
+    kkt_tol = as_real("kkt_tol", kkt_tol, positive=True)
+    farkas_rtol = as_real("farkas_rtol", farkas_rtol, nonnegative=True)
+    max_iter = as_int("max_iter", max_iter, minimum=1)
+    name = choose_coordinates(problem, coordinates, parameterisation)
+    b = problem.offsets
+    act_tol = 64 * np.finfo(float).eps
+    coords = solver_coordinates(problem, name)
+    rank = None
+    if name == "features" and coords.A.shape[0] > 0:
+        solver = DirectionSolver(coords.A)
+        full_rank, rcond = solver.seed_full_gram()
+        if not full_rank:
+            coords = solver_coordinates(problem, "basis")
+        elif full_rank_certified(rcond, problem):
+            rank = problem.n_features
+    elif name == "features":
+        coords = solver_coordinates(problem, "basis")  # no live point: nothing to solve
+    if coords.name == "basis":
+        sv = problem.reduced_svd()[1]
+        # Rounding in the basis rows: eps·s_max/s_min from an SVD of J, but
+        # eps·λ_max/λ_min = eps·(s_max/s_min)² from an eigendecomposition of K.
+        amplification = float(sv[0] / sv[-1]) if sv.size else 1.0
+        if problem.J is None:
+            amplification **= 2
+        solver = DirectionSolver(coords.A, amplification)
+    if coords.A.shape[0] == 0 or coords.A.shape[1] == 0:
+        # Nothing can move (all points dead, or J = 0): w = 0 is a minimiser.
+        z, its, converged = np.zeros(coords.A.shape[1]), 0, True
+    else:
+        z, _, _, its, converged = finite_newton(
+            coords.A, b[coords.live], kkt_tol=kkt_tol, max_iter=max_iter, act_tol=act_tol,
+            solver=solver,
+        )
+    w = coords.to_w(z)
+    if rank is None:
+        rank = problem.rank
+    return hinge_minimum(problem, w, tol=tol, farkas_rtol=farkas_rtol, rank=rank,
+                          iterations=its, converged=converged, coordinates=coords.name)
+
+
+def hinge_minimum(
+    problem: Problem,
+    w: np.ndarray,
+    *,
+    tol: float,
+    farkas_rtol: float,
+    rank: int,
+    iterations: int,
+    converged: bool,
+    coordinates: str,
+) -> HingeMinimum:
+    """Every observable of a candidate minimiser ``w``, evaluated on the problem itself.
+
+    Whatever coordinates the solver used, ``f = f0 + J w`` is recomputed from the
+    problem's own features, and the loss, Δ's, N_Δ, contacts, gaps, forces, the
+    certificate and the KKT residual all follow from it, so ``result.loss`` equals
+    ``problem.loss(result.w)`` exactly.
+    """
+    abs_tol = tol * offset_scale(problem.offsets)
+    outputs = problem.outputs(w)
+    delta = problem.margin - problem.y * outputs
+    band = abs_tol + rounding_bound(problem, w)  # tolerance plus this Δ's own rounding
+    viol = delta > band
+    n_delta = int(viol.sum())
+    r = np.maximum(delta, 0.0)
+    loss = problem.loss(w)
+    kkt = kkt_residual(problem, r)
+    farkas = None
+    if n_delta == 0:
+        check = check_sat_certificate(problem, w, tol=tol)
+        verdict = "sat" if check.ok else "unknown"
+    else:
+        lam = r / r.sum()
+        check = check_farkas_certificate(problem, lam, tol=tol, farkas_rtol=farkas_rtol)
+        verdict = "unsat" if check.ok else "unknown"
+        farkas = readonly(lam) if check.ok else None
+    gap = -delta
+    return HingeMinimum(
+        verdict=verdict,
+        loss=loss,
+        w=readonly(w),
+        outputs=readonly(outputs),
+        deltas=readonly(delta),
+        n_unsat=n_delta,
+        contacts=np.flatnonzero(np.abs(delta) <= band),
+        gaps=readonly(gap[gap > band]),
+        forces=readonly(delta[viol]),
+        rank=rank,
+        isostaticity=n_delta / rank if rank > 0 else float("nan"),
+        farkas=farkas,
+        check=check,
+        kkt_residual=kkt,
+        iterations=iterations,
+        converged=converged,
+        tol=abs_tol,
+        coordinates=coordinates,
+    )
+
+
+def kkt_residual(problem: Problem, r: np.ndarray) -> float:
+    """``‖Jᵀ(y ∘ r)‖₂ / (‖J‖_F ‖b‖₂)`` on the problem's own features, scale-safe."""
+    J = problem.features()
+    b = problem.offsets
+    jmax = float(np.max(np.abs(J))) if J.size else 0.0
+    bmax = float(np.max(np.abs(b))) if b.size else 0.0
+    if jmax == 0.0 or bmax == 0.0:
+        return 0.0
+    cj = float(2.0 ** np.floor(np.log2(jmax)))
+    cb = float(2.0 ** np.floor(np.log2(bmax)))
+    Jn = J / cj
+    g = float(np.linalg.norm(Jn.T @ (problem.y * (r / cb))))
+    return g / (float(np.linalg.norm(Jn)) * float(np.linalg.norm(b / cb)))
+
+
+def full_rank_certified(rcond: float, problem: Problem) -> bool:
+    """Whether ``rcond(JᵀJ)`` proves every singular value of J is above the rank cutoff.
+
+    ``s_min / s_max ≈ sqrt(rcond)`` (1-norm estimate, within a factor ~√P); the
+    cutoff is ``rtol`` (default ``max(N, P)·eps``).  When this holds the rank is P
+    and the SVD is not needed.
+    """
+    N, P = problem.n_points, problem.n_features
+    cutoff = rank_cutoff((N, P), 1.0, rtol=problem.rtol)  # relative to s_max
+    return bool(np.sqrt(rcond) / (10.0 * np.sqrt(P)) > 1e3 * cutoff)
+
+
+def sat_unsat(problem: Problem, *, method: str = "auto", tol: float = 1e-9) -> str:
+    """The verdict ``"sat"``/``"unsat"``/``"unknown"``, each backed by a checked certificate.
+
+    ``method``: ``"newton"`` (:func:`minimize_quadratic_hinge`), ``"lp"``
+    (:func:`lp_certificate`) or ``"auto"`` (Newton, then the LP when Newton's
+    certificate does not check out).
+    """
+    if method not in ("auto", "newton", "lp"):
+        raise ValueError(f"method must be 'auto', 'newton' or 'lp', got {method!r}")
+    if method in ("auto", "newton"):
+        try:
+            verdict = minimize_quadratic_hinge(problem, tol=tol).verdict
+        except (np.linalg.LinAlgError, FloatingPointError):
+            if method == "newton":
+                raise
+            verdict = "unknown"  # a failed factorisation is no verdict: ask the LP
+        if verdict != "unknown" or method == "newton":
+            return verdict
+    return lp_certificate(problem, tol=tol).verdict

@@ -1,0 +1,172 @@
+"""Names and canonical forms: what a task's key is made of, and the errors of a spec.
+
+A task key is the SHA-256 of the canonical JSON of (key scheme, experiment, resolved
+params, seed); the seed handed to the task is derived from the key.  Shared by the spec
+parser (:mod:`ntkjam.sweep.spec`), its axes (:mod:`ntkjam.sweep.axes`) and the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FIELD_HINTS",
+    "MAX_TASKS",
+    "HASH_SCHEME",
+    "IMPORT_PATH_RE",
+    "NAME_RE",
+    "RESERVED_NAMES",
+    "STORE_COLUMNS",
+    "SpecError",
+    "canonical_json",
+    "derive_seed",
+    "plain",
+    "show",
+    "task_key",
+]
+
+
+#: Version of the task-key recipe; part of every key so a future change cannot collide.
+HASH_SCHEME = 1
+
+
+#: Fixed columns of the store, in table order; parameters and measurements may not use them.
+STORE_COLUMNS = (
+    "hash",
+    "experiment",
+    "seed",
+    "task_seed",
+    "status",
+    "params",
+    "measurements",
+    "arrays",
+    "error",
+    "wall_time",
+    "version",
+    "git_rev",
+    "host",
+    "finished_at",
+)
+
+
+RESERVED_NAMES = frozenset(STORE_COLUMNS)
+
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+
+
+#: A parameter, axis, measurement or registered-experiment name.
+NAME_RE = re.compile(rf"^{_IDENT}\Z")
+
+
+#: An experiment import path ``package.module:function``.
+IMPORT_PATH_RE = re.compile(rf"^{_IDENT}(\.{_IDENT})*:{_IDENT}\Z")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used; the message names the field, the value and what is allowed."""
+
+
+def show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def plain(value: object, where: str) -> object:
+    """``value`` as plain JSON data (numpy scalars unwrapped), rejecting what JSON cannot hold."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise SpecError(f"{where} must be finite, got {value!r}")
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise SpecError(f"{where} must have string keys, got {k!r}")
+            out[k] = plain(v, f"{where}.{k}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise SpecError(
+        f"{where} must be a string, number, boolean, list or table, got "
+        f"{type(value).__name__} {show(value)}"
+    )
+
+
+def canonical_json(value: object) -> str:
+    """Canonical JSON: sorted keys, no spaces, floats as their exact shortest repr.
+
+    ``1`` and ``1.0`` are different values here (an int and a float).
+    """
+    return json.dumps(
+        plain(value, "value"),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    )
+
+
+def task_key(experiment: str, params: Mapping[str, Any], seed: int) -> str:
+    """The stable key of a task: SHA-256 (hex) of its canonical description.
+
+    Parameters
+    ----------
+    experiment : str
+        The experiment reference exactly as written in the spec.
+    params : mapping
+        Fully-resolved parameters (fixed and grid values together).
+    seed : int
+        The replica seed from the spec (not the derived one).
+
+    Returns
+    -------
+    str
+        64 hexadecimal characters.
+    """
+    payload = {
+        "scheme": HASH_SCHEME,
+        "experiment": experiment,
+        "params": dict(params),
+        "seed": seed,
+    }
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def derive_seed(key: str) -> int:
+    """The RNG seed handed to a task: 32 bits drawn by ``numpy.random.SeedSequence`` from its key.
+
+    32 bits so that every consumer accepts it (NumPy, JAX without x64, scikit-learn's
+    ``random_state``); a task needing more streams spawns them from it, e.g.
+    ``np.random.SeedSequence(seed).spawn(k)``.
+    """
+    if not (isinstance(key, str) and re.fullmatch(r"[0-9a-f]{64}", key)):
+        raise ValueError(f"key must be 64 lowercase hex characters (a task key), got {show(key)}")
+    return int(np.random.SeedSequence(int(key, 16)).generate_state(1, np.uint32)[0])
+
+
+#: Most tasks one sweep may hold (grid points × seeds): each is a row of the store and
+#: an entry of the task list built before the run; split larger studies into several specs.
+MAX_TASKS = 1_000_000
+
+#: What each top-level field of a spec may hold (for error messages).
+FIELD_HINTS = {
+    "experiment": "a registered experiment name such as 'kernel_summary', "
+    "or an import path 'package.module:function'",
+    "description": "a string",
+    "output": "a directory path (a string)",
+    "params": "a table of name = value",
+    "grid": "a table of axis = [values] or axis = {start, stop, num[, log]}",
+    "seeds": "a list of distinct non-negative integers, or {count = 5, start = 0}",
+}
