@@ -158,11 +158,18 @@ def test_task_key_is_sha256_of_canonical_json_and_stable():
     )
     payload = {"scheme": 1, "experiment": "kernel_summary", "params": params, "seed": 3}
     assert canonical_json(payload) == expected_json
-    key = task_key("kernel_summary", params, 3)
+    key = task_key("kernel_summary", params, 3, scheme=1)
     assert key == hashlib.sha256(expected_json.encode()).hexdigest()
-    # Pinned: changing these breaks every existing run directory's resume.
+    # Pinned: changing these breaks every existing run directory's resume (stores
+    # written before resolved keys keep scheme 1).
     assert key == "e6fc2754b6501904aea1c9b17743145ef06751cdbf8d5c4825cbbea74767b9c9"
     assert derive_seed(key) == 99850051
+    # Scheme 2 (resolved params, the default now): the same recipe, its own number.
+    key2 = task_key("kernel_summary", params, 3)
+    assert key2 == hashlib.sha256(expected_json.replace('"scheme":1', '"scheme":2')
+                                  .encode()).hexdigest()
+    with pytest.raises(ValueError, match="scheme must be one of"):
+        task_key("kernel_summary", params, 3, scheme=7)
 
 
 def test_task_key_depends_on_exactly_what_it_should():

@@ -160,14 +160,15 @@ def run_command(
 
 
 def _dry_run(spec: SweepSpec, output: Path | None) -> None:
-    from ntkjam.sweep.spec import expand
-    from ntkjam.sweep.store import is_run_directory, read_rows
+    from ntkjam.sweep.registry import expand_spec
+    from ntkjam.sweep.store import is_run_directory, key_scheme, read_meta, read_rows
 
     directory = spec.output_dir(output)
-    tasks = expand(spec)
+    exists = is_run_directory(directory)
+    tasks = expand_spec(spec, scheme=key_scheme(read_meta(directory) if exists else {}))
     stored = (
         {r["hash"]: r["status"] for r in read_rows(directory)}
-        if is_run_directory(directory)
+        if exists
         else {}
     )
     done = sum(1 for t in tasks if stored.get(t.key) == "done")

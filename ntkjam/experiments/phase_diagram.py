@@ -67,17 +67,16 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Validate the task parameters and fill in the defaults.
+def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The task parameters validated, every default filled in (pure: the task key is its hash).
 
     Raises
     ------
     ValueError, TypeError
         Unknown or missing parameter; φ ≤ 0; P < 1; margin or scales not finite;
         unknown source, labels, offset or dataset; ``lp_fraction`` outside [0, 1];
-        an offset ``"network"`` with a source other than ``"ntk_jacobian"``;
-        N = round(φ·P) < 1; a task whose arrays (inputs, features, the solver's
-        Gram matrix) do not fit in this machine's memory.
+        an offset ``"network"`` with a source other than ``"ntk_jacobian"``.
+        (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
     """
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
@@ -118,6 +117,12 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(
             f"labels 'parity' (digit parity) need dataset 'digits', got {p['dataset']!r}"
         )
+    return p
+
+
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`resolve_params`, then the size of one task against this machine's memory."""
+    p = resolve_params(params)
     _check_size(p)
     return p
 
@@ -247,7 +252,7 @@ def _lp_draw(seed: int, fraction: float) -> bool:
     return bool(u < fraction)
 
 
-@register("phase_diagram", check=check_params)
+@register("phase_diagram", check=check_params, resolve=resolve_params)
 def phase_diagram_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Solve one SAT/UNSAT instance exactly and measure it.
 

@@ -15,7 +15,7 @@ import scipy.linalg
 from ntkjam._validate import as_choice, as_int, as_real
 from ntkjam.sweep.registry import register
 
-__all__ = ["check_kernel_summary", "kernel_summary"]
+__all__ = ["check_kernel_summary", "kernel_summary", "resolve_kernel_summary"]
 
 _KERNEL_SUMMARY_PARAMS = {
     "n": None,
@@ -41,17 +41,16 @@ def _with_defaults(params: dict[str, Any], defaults: dict[str, Any], name: str) 
     return {**defaults, **params}
 
 
-def check_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
-    """Validate the parameters of :func:`kernel_summary` and fill in the defaults.
+def resolve_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of :func:`kernel_summary` validated, every default filled in (pure).
 
     Raises
     ------
     ValueError, TypeError
         Unknown or missing parameter; n < 1; d < 2; depth < 0; unknown kernel or
         activation; σ_w ≤ 0, σ_b < 0 or not finite; a radius that is neither
-        positive nor "sqrt_d"; an (n, n) kernel that does not fit in memory.
+        positive nor "sqrt_d".
     """
-    from ntkjam.core.limits import check_memory
     from ntkjam.data import resolve_radius
     from ntkjam.kernels import get_activation
 
@@ -66,13 +65,21 @@ def check_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
     p["sigma_w"] = as_real("sigma_w", p["sigma_w"], positive=True)
     p["sigma_b"] = as_real("sigma_b", p["sigma_b"], nonnegative=True)
     resolve_radius(p["radius"], p["d"])
+    return p
+
+
+def check_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`resolve_kernel_summary`, then the memory of the (n, n) kernel on this machine."""
+    from ntkjam.core.limits import check_memory
+
+    p = resolve_kernel_summary(params)
     # Inputs (n, d); the kernel, its eigendecomposition's workspace and the eigenvalues.
     n, d = p["n"], p["d"]
     check_memory(8.0 * (n * d + 3.0 * n * n), f"n = {n} points in d = {d}", "lower n or d")
     return p
 
 
-@register("kernel_summary", check=check_kernel_summary)
+@register("kernel_summary", check=check_kernel_summary, resolve=resolve_kernel_summary)
 def kernel_summary(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Spectrum summary of the analytic NTK (or NNGP) of N points uniform on a sphere.
 

@@ -20,6 +20,7 @@ __all__ = [
     "FIELD_HINTS",
     "MAX_TASKS",
     "HASH_SCHEME",
+    "KEY_SCHEMES",
     "IMPORT_PATH_RE",
     "NAME_RE",
     "RESERVED_NAMES",
@@ -27,6 +28,7 @@ __all__ = [
     "SpecError",
     "canonical_json",
     "derive_seed",
+    "key_scheme",
     "plain",
     "show",
     "task_key",
@@ -34,7 +36,11 @@ __all__ = [
 
 
 #: Version of the task-key recipe; part of every key so a future change cannot collide.
-HASH_SCHEME = 1
+#: 1: params as the spec gave them.  2: params resolved by the experiment (defaults
+#: filled in).  A store records the scheme it was written with and keeps it.
+HASH_SCHEME = 2
+#: Every scheme a store may have been written with.
+KEY_SCHEMES = (1, 2)
 
 
 #: Fixed columns of the store, in table order; parameters and measurements may not use them.
@@ -118,7 +124,8 @@ def canonical_json(value: object) -> str:
     )
 
 
-def task_key(experiment: str, params: Mapping[str, Any], seed: int) -> str:
+def task_key(experiment: str, params: Mapping[str, Any], seed: int, *,
+             scheme: int | None = None) -> str:
     """The stable key of a task: SHA-256 (hex) of its canonical description.
 
     Parameters
@@ -126,22 +133,42 @@ def task_key(experiment: str, params: Mapping[str, Any], seed: int) -> str:
     experiment : str
         The experiment reference exactly as written in the spec.
     params : mapping
-        Fully-resolved parameters (fixed and grid values together).
+        The task's parameters: for key scheme 2 (the current one) *resolved* by the
+        experiment (defaults filled in, see :func:`ntkjam.sweep.register`), so a
+        changed default gives new keys instead of mixing results; for scheme 1 (stores
+        written before) as the spec gave them.
     seed : int
         The replica seed from the spec (not the derived one).
+    scheme : {1, 2}, optional
+        The key scheme (:data:`KEY_SCHEMES`); default :data:`HASH_SCHEME`.
 
     Returns
     -------
     str
         64 hexadecimal characters.
     """
+    scheme = HASH_SCHEME if scheme is None else scheme
+    if scheme not in KEY_SCHEMES:
+        raise ValueError(f"scheme must be one of {KEY_SCHEMES}, got {scheme!r}")
     payload = {
-        "scheme": HASH_SCHEME,
+        "scheme": scheme,
         "experiment": experiment,
         "params": dict(params),
         "seed": seed,
     }
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def key_scheme(meta: dict[str, str]) -> int:
+    """The task-key scheme of a store from its ``meta`` table.
+
+    A store records the scheme it was first written with and keeps it: one that holds a
+    sweep but no ``key_scheme`` entry was written before resolved keys (scheme 1), so
+    resuming it recomputes nothing; a new store gets the current scheme.
+    """
+    if "key_scheme" in meta:
+        return int(meta["key_scheme"])
+    return 1 if "experiment" in meta else HASH_SCHEME
 
 
 def derive_seed(key: str) -> int:

@@ -37,7 +37,7 @@ from typing import Any
 
 from ntkjam.sweep.spec import IMPORT_PATH_RE as _IMPORT_PATH
 from ntkjam.sweep.spec import NAME_RE as _NAME
-from ntkjam.sweep.spec import SpecError, SweepSpec, read_spec
+from ntkjam.sweep.spec import SpecError, SweepSpec, expand, read_spec
 
 __all__ = ["Experiment", "check_spec", "get", "names", "register", "resolve"]
 
@@ -45,16 +45,23 @@ Experiment = Callable[[dict[str, Any], int], dict[str, Any]]
 
 _REGISTRY: dict[str, Experiment] = {}
 _CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {}
+_RESOLVERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 _BUILTIN_MODULES = ("ntkjam.sweep.builtin", "ntkjam.experiments")
 _resolved: dict[str, Experiment] = {}
 
 
 def register(
-    name: str, *, check: Callable[[dict[str, Any]], object] | None = None
+    name: str,
+    *,
+    check: Callable[[dict[str, Any]], object] | None = None,
+    resolve: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
 ) -> Callable[[Experiment], Experiment]:
     """Decorator registering ``func`` as experiment ``name``.
 
-    ``check``, if given, validates a task's parameters (see :func:`check_spec`).
+    ``check``, if given, validates a task's parameters (see :func:`check_spec`); it may
+    depend on the machine (e.g. a memory estimate).  ``resolve``, if given, is pure:
+    params → params with every default filled in and values normalised; the store keys
+    tasks on its output (key scheme 2), so changing a default never mixes results.
 
     Raises
     ------
@@ -67,6 +74,8 @@ def register(
         )
     if check is not None and not callable(check):
         raise TypeError(f"register({name!r}, check=...) needs a function, got {check!r}")
+    if resolve is not None and not callable(resolve):
+        raise TypeError(f"register({name!r}, resolve=...) needs a function, got {resolve!r}")
 
     def decorator(func: Experiment) -> Experiment:
         if not callable(func):
@@ -83,6 +92,8 @@ def register(
         _REGISTRY[name] = func
         if check is not None:
             _CHECKS[name] = check
+        if resolve is not None:
+            _RESOLVERS[name] = resolve
         return func
 
     return decorator
@@ -212,3 +223,21 @@ def load_spec(path: str | Path) -> SweepSpec:
     spec = read_spec(path)
     check_spec(spec, source=repr(str(path)))
     return spec
+
+
+def resolver(ref: str) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """The registered ``resolve`` of experiment ``ref`` (None: keyed on params as given)."""
+    if not _NAME.match(ref):
+        return None
+    if ref not in _REGISTRY:
+        _load_builtins()
+    return _RESOLVERS.get(ref)
+
+
+def expand_spec(spec: SweepSpec, *, scheme: int | None = None) -> list:
+    """The tasks of ``spec`` keyed with ``scheme``, params resolved by the experiment.
+
+    Use the scheme of the store the tasks go to (:func:`ntkjam.sweep.store.key_scheme`):
+    a store written before resolved keys existed (scheme 1) keeps its keys.
+    """
+    return expand(spec, resolve=resolver(spec.experiment), scheme=scheme)

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ntkjam.sweep.integrity import corrupt_error, verify_rows
-from ntkjam.sweep.spec import SweepSpec, canonical_json, expand, parse_spec
-from ntkjam.sweep.store import read_arrays, read_meta, read_rows
+from ntkjam.sweep.registry import expand_spec
+from ntkjam.sweep.spec import SweepSpec, canonical_json, parse_spec
+from ntkjam.sweep.store import key_scheme, read_arrays, read_meta, read_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -203,7 +204,7 @@ def summarize(directory: str | Path) -> SweepStatus:
     if spec is None:
         raise ValueError(f"{str(directory)!r} holds no sweep yet (no spec was run into it)")
     rows = {r["hash"]: r for r in read_rows(directory)}
-    tasks = expand(spec)
+    tasks = expand_spec(spec, scheme=key_scheme(read_meta(directory)))
     keys = {t.key for t in tasks}
     coverage: dict[str, dict[str, list]] = {a: {} for a in spec.axes}
     counts = {"done": 0, "failed": 0, "missing": 0}

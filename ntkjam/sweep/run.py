@@ -33,9 +33,9 @@ from typing import Any
 from ntkjam._validate import as_int
 from ntkjam.sweep.execute import ARRAYS_KEY, clean_result, execute_task
 from ntkjam.sweep.executors import Outcome, Window, dask_client, run_dask, run_local
-from ntkjam.sweep.registry import check_spec, load_spec, resolve
-from ntkjam.sweep.spec import SweepSpec, Task, expand
-from ntkjam.sweep.store import DirectoryLock, Store, TaskRecord
+from ntkjam.sweep.registry import check_spec, expand_spec, load_spec, resolve
+from ntkjam.sweep.spec import SweepSpec, Task
+from ntkjam.sweep.store import DirectoryLock, Store, TaskRecord, key_scheme
 
 __all__ = ["ARRAYS_KEY", "RunSummary", "clean_result", "execute_task", "git_revision", "run"]
 
@@ -259,11 +259,11 @@ def run(
     directory = spec.output_dir(output)
     _check_output_directory(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tasks = expand(spec)
     git_rev = git_revision()
     counts = {"done": 0, "failed": 0}
     with DirectoryLock(directory), Store(directory) as store:
         store.bind(spec)
+        tasks = expand_spec(spec, scheme=key_scheme(store.meta()))
         removed = store.remove_stray_temporaries()  # the lock guarantees no other writer
         if spec_text is not None:
             _write_text_atomic(directory / "spec.toml", spec_text)

@@ -33,7 +33,7 @@ import itertools
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,15 +345,47 @@ class Task:
     task_seed: int
 
 
-def expand(spec: SweepSpec) -> list[Task]:
-    """All tasks of a spec: the product of the axes (in the order written), seeds innermost."""
+def expand(
+    spec: SweepSpec,
+    *,
+    resolve: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    scheme: int | None = None,
+) -> list[Task]:
+    """All tasks of a spec: the product of the axes (in the order written), seeds innermost.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+    resolve : callable, optional
+        The experiment's resolver (params → params with defaults filled in); with key
+        scheme 2 the tasks carry, and are keyed on, the resolved params.  The registry
+        passes the registered one (:func:`ntkjam.sweep.registry.expand_spec`).
+    scheme : {1, 2}, optional
+        Key scheme; default :data:`HASH_SCHEME`.  Scheme 1 (stores written before)
+        keys on the params as given and ignores ``resolve``.
+
+    Notes
+    -----
+    The key decides what is stored and skipped: keyed on the resolved params, a spec
+    that leaves a parameter at its default and one that writes the default out are the
+    same task, and a changed default is a new one.  The RNG seed handed to the task is
+    derived from the scheme-1 key of the params as given, so results are bit-identical
+    to those of stores written before (the seed is stored with each row).
+    """
+    scheme = HASH_SCHEME if scheme is None else scheme
     names = spec.axes
     tasks = []
     for values in itertools.product(*(spec.grid[a] for a in names)):
         point = dict(zip(names, values, strict=True))
-        params = {**spec.params, **point}
+        given = {**spec.params, **point}
+        params = given
+        if scheme >= 2 and resolve is not None:
+            params = plain(resolve(dict(given)), "resolved params")
         for seed in spec.seeds:
-            key = task_key(spec.experiment, params, seed)
+            key = task_key(spec.experiment, params, seed, scheme=scheme)
+            # The task's RNG seed still follows the params as the spec gives them (the
+            # scheme-1 key), so a spec's results do not change with the key scheme.
+            seed_key = key if scheme == 1 else task_key(spec.experiment, given, seed, scheme=1)
             tasks.append(
                 Task(
                     experiment=spec.experiment,
@@ -361,7 +393,7 @@ def expand(spec: SweepSpec) -> list[Task]:
                     point=point,
                     seed=seed,
                     key=key,
-                    task_seed=derive_seed(key),
+                    task_seed=derive_seed(seed_key),
                 )
             )
     return tasks

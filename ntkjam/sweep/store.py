@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from ntkjam.sweep.canonical import key_scheme
 from ntkjam.sweep.integrity import (
     ARRAYS_DIR,
     DB_NAME,
@@ -308,6 +309,7 @@ class Store:
                 f"{json.loads(meta['axes'])}, not {list(spec.axes)}; use another output directory"
             )
         values = {
+            "key_scheme": str(key_scheme(meta)),
             "schema_version": str(SCHEMA_VERSION),
             "experiment": spec.experiment,
             "axes": json.dumps(list(spec.axes)),
