@@ -13,9 +13,16 @@ so grids whose φ·P is not an integer are handled exactly).  One module per con
   seeds), :func:`cover_chi2`, :func:`cover_curve`.
 * :mod:`~ntkjam.analysis.scaling` — :func:`finite_size_scaling`: ``w(P) = b P^{−1/ν}``
   and ``φ_c(P) = φ_c(∞) + a P^{−1/ν}``.
-* :mod:`~ntkjam.analysis.criticality` — the UNSAT side: :func:`observable_curves`,
-  :func:`unsat_scaling` (jump or continuous at φ_c⁺), :func:`jump_scaling` (P → ∞),
-  :func:`isostatic_verdict`.
+* :mod:`~ntkjam.analysis.criticality` — the UNSAT side: :func:`observable_curves`, the
+  verdicts :func:`isostatic_verdict` and :func:`jump_verdict` (said only where the
+  interval supports them); :func:`unsat_scaling` and :func:`jump_scaling` are
+  superseded (kept for one release).
+* :mod:`~ntkjam.analysis.approach` — :func:`fit_approach`: ``y = y_c + A t + C t²``,
+  ``t = (φ − φ_c)^a``, fitted to the UNSAT means above one size's crossing, φ_c's
+  error propagated by a parametric bootstrap (the limit y_c at φ_c⁺, the exponent a).
+* :mod:`~ntkjam.analysis.onset` — :func:`onset_limit` (the sizes combined, the
+  verdict), :func:`rs_comparison` (the exact RS theory where it applies),
+  :func:`describe_onset`, :func:`describe_exponent` (summary wording).
 * :mod:`~ntkjam.analysis.phase_diagram` — :func:`analyze`: all of the above for a
   ``phase_diagram`` run directory, as one frozen :class:`PhaseDiagramAnalysis`.
 * :mod:`~ntkjam.analysis.trained` — :func:`trained_curves`, :func:`lazy_reference`,
@@ -26,14 +33,25 @@ Every result is a frozen dataclass; ``to_dict()`` of the two study results is
 JSON-ready.  Figures of these results: :mod:`ntkjam.figures`.
 """
 
+from ntkjam.analysis.approach import EXPONENT_RANGE, RS_EXPONENT, ApproachFit, fit_approach
 from ntkjam.analysis.criticality import (
     JumpScaling,
     ObservableCurve,
     UnsatScaling,
     isostatic_verdict,
     jump_scaling,
+    jump_verdict,
     observable_curves,
     unsat_scaling,
+)
+from ntkjam.analysis.onset import (
+    RS_SOURCES,
+    OnsetLimit,
+    RSComparison,
+    describe_exponent,
+    describe_onset,
+    onset_limit,
+    rs_comparison,
 )
 from ntkjam.analysis.phase_diagram import PhaseDiagramAnalysis, analyze
 from ntkjam.analysis.sat import (
@@ -66,16 +84,24 @@ from ntkjam.analysis.trained import (
 )
 
 __all__ = [
+    "jump_scaling",
+    "unsat_scaling",
+    "EXPONENT_RANGE",
     "MAX_N_BOOT",
     "MODELS",
+    "RS_EXPONENT",
+    "RS_SOURCES",
     "TRAIN_STATUSES",
+    "ApproachFit",
     "CoverTest",
     "Crossing",
     "FSSFit",
     "JumpScaling",
     "ObservableCurve",
+    "OnsetLimit",
     "PhaseDiagramAnalysis",
     "PowerLawTail",
+    "RSComparison",
     "SatCurve",
     "TrainedCurve",
     "TrainedDiagramAnalysis",
@@ -86,16 +112,20 @@ __all__ = [
     "cover_chi2",
     "cover_curve",
     "crossings",
+    "describe_exponent",
+    "describe_onset",
     "finite_size_scaling",
+    "fit_approach",
     "fit_counts",
     "fit_crossing",
     "isostatic_verdict",
-    "jump_scaling",
+    "jump_verdict",
     "lazy_reference",
     "model_probability",
     "observable_curves",
+    "onset_limit",
     "power_law_tail",
+    "rs_comparison",
     "sat_curves",
     "trained_curves",
-    "unsat_scaling",
 ]

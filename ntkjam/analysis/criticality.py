@@ -2,11 +2,18 @@
 
 * :func:`observable_curves` — mean and standard error of a measurement (loss per
   sample, N_Δ/N, N_Δ/rank, …) vs φ per P, over all instances and over the UNSAT ones.
+* :func:`isostatic_verdict`, :func:`jump_verdict` — the words for a limit at φ_c⁺
+  (isostatic / hyperstatic, jump / continuous), said only where its interval
+  supports them, else ``"undetermined"``.
+
+The limits at φ_c⁺ themselves come from fits of the approach law
+(:mod:`ntkjam.analysis.approach`).  Superseded, kept for one release and no longer
+used by :func:`ntkjam.analysis.analyze`:
+
 * :func:`unsat_scaling` — the UNSAT means beyond the finite-size window fitted with
-  ``y = y0 + A (φ − φ_c)^β``: a jump when y0 is resolved from zero (> 3σ), else
-  continuous with the exponent β of ``y = A (φ − φ_c)^β``.
-* :func:`jump_scaling` — the value just above φ_c(P) extrapolated to P → ∞.
-* :func:`isostatic_verdict` — N_Δ/rank at φ_c⁺ against 1.
+  ``y = y0 + A (φ − φ_c)^β`` (no error on φ_c, no χ²).
+* :func:`jump_scaling` — the mean just above φ_c(P) extrapolated to P → ∞: the value
+  at a fixed distance above φ_c (≈ 0.05 on the demo grid), not the limit φ → φ_c⁺.
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ from ntkjam.analysis.stats import positive_errors, wls
 from ntkjam.analysis.tables import by_P, done_table
 
 __all__ = [
+    "jump_scaling",
+    "unsat_scaling",
     "JumpScaling",
     "ObservableCurve",
     "UnsatScaling",
     "isostatic_verdict",
-    "jump_scaling",
+    "jump_verdict",
     "observable_curves",
-    "unsat_scaling",
 ]
 
 
@@ -162,6 +170,7 @@ def _pure_power_law(x, y, s) -> tuple[float, float, float]:
     return float(b), float(math.sqrt(cov[1, 1])), float(math.exp(la))
 
 
+# -------------------------------------------------------------------- P → ∞
 def unsat_scaling(
     curve: ObservableCurve, phi_c: float, *, window: float, min_unsat: int = 3
 ) -> UnsatScaling:
@@ -204,7 +213,6 @@ def unsat_scaling(
                         note=note)
 
 
-# -------------------------------------------------------------------- P → ∞
 @dataclass(frozen=True)
 class JumpScaling:
     """Finite-size dependence of an observable at φ_c⁺, and its limit P → ∞.
@@ -265,14 +273,72 @@ def jump_scaling(scalings: list[UnsatScaling]) -> JumpScaling:
                        float(math.sqrt(cov[1, 1])), verdict)
 
 
-def isostatic_verdict(value: float, err: float) -> str:
-    """Classify ``N_Δ/rank`` at φ_c⁺ (e.g. :attr:`JumpScaling.limit` and its error).
+def _interval(value: float, err: float, z: float) -> tuple[float, float] | None:
+    """``value ∓ z err``, or None when either is not finite (or err < 0)."""
+    if not (np.isfinite(value) and np.isfinite(err)) or err < 0:
+        return None
+    return value - z * err, value + z * err
 
-    ``"isostatic"`` within 2σ (or 5 %) of 1, ``"hyperstatic"`` above, ``"hypostatic"``
-    below, ``"undetermined"`` when the value is not finite.
+
+def isostatic_verdict(value: float, err: float, *, z: float = 1.959963984540054,
+                      max_halfwidth: float = 0.2, hypostatic_possible: bool = False) -> str:
+    """Classify ``N_Δ/rank`` at φ_c⁺ by its interval ``value ∓ z·err`` (95 % by default).
+
+    * ``"hyperstatic"``: the whole interval above 1;
+    * ``"isostatic"``: the interval contains 1 and is no wider than ``±max_halfwidth``
+      (a wider one cannot tell isostatic from hyperstatic);
+    * ``"hypostatic"``: the whole interval below 1, only with
+      ``hypostatic_possible=True``.  For UNSAT minima of the lazy problem in general
+      position N_Δ ≥ rank + 1, so by default a value below 1 is a failed measurement;
+    * ``"undetermined"`` otherwise (also for a value or error that is not finite).
+
+    Parameters
+    ----------
+    value, err : float
+        E.g. :attr:`ntkjam.analysis.OnsetLimit.value` and ``err``.
+    z : float
+        Half-width of the interval in errors.
+    max_halfwidth : float
+        Widest interval (half-width ``z·err``) that supports "isostatic".
+    hypostatic_possible : bool
+        Whether N_Δ/rank < 1 is possible for the problem (not for the lazy one).
     """
-    if not (np.isfinite(value) and np.isfinite(err)):
+    ci = _interval(value, err, z)
+    if ci is None:
         return "undetermined"
-    if abs(value - 1.0) <= max(2 * err, 0.05):
-        return "isostatic"
-    return "hyperstatic" if value > 1 else "hypostatic"
+    lo, hi = ci
+    if lo > 1.0:
+        return "hyperstatic"
+    if hi < 1.0:
+        return "hypostatic" if hypostatic_possible else "undetermined"
+    return "isostatic" if z * err <= max_halfwidth else "undetermined"
+
+
+def jump_verdict(value: float, err: float, *, scale: float, z: float = 1.959963984540054,
+                 resolution: float = 0.1) -> str:
+    """Classify an observable's limit at φ_c⁺ (e.g. the loss) by ``value ∓ z·err``.
+
+    * ``"jump"``: the whole interval above 0 (the limit is nonzero);
+    * ``"continuous"``: the interval contains 0 and its upper end is at most
+      ``resolution · scale`` (the limit is resolved to be small);
+    * ``"undetermined"`` otherwise: a wide interval, an interval wholly below 0 (a loss
+      cannot be negative), or a value that is not finite.
+
+    Parameters
+    ----------
+    value, err : float
+    scale : float
+        Typical size of the observable (e.g. its largest value in the fit).
+    z : float
+    resolution : float
+        Fraction of ``scale`` below which a limit compatible with 0 counts as 0.
+    """
+    ci = _interval(value, err, z)
+    if ci is None:
+        return "undetermined"
+    lo, hi = ci
+    if lo > 0.0:
+        return "jump"
+    if hi >= 0.0 and np.isfinite(scale) and hi <= resolution * abs(scale):
+        return "continuous"
+    return "undetermined"

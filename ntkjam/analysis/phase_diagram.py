@@ -5,7 +5,13 @@ distributions, the stored arrays) and returns one frozen
 :class:`PhaseDiagramAnalysis` (``to_dict()`` is JSON-ready): P(SAT) and φ_c per P,
 finite-size scaling (of the data and of Cover's curves on the same grid), χ²
 against Cover, the UNSAT-side observables and their behaviour at φ_c⁺, and the
-small-value tails of the gaps and forces.  Never recomputes physics.
+small-value tails of the gaps and forces.  Never recomputes physics; the RS theory
+curves reported beside the measurement come from :mod:`ntkjam.theory`.
+
+The UNSAT side at φ_c⁺ is measured by fits of the approach law at each P
+(:func:`~ntkjam.analysis.approach.fit_approach`, from each size's own crossing, its
+error propagated) combined over P (:func:`~ntkjam.analysis.onset.onset_limit`), never
+by reading or extrapolating the value at a fixed grid point.
 """
 
 from __future__ import annotations
@@ -17,14 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam.analysis.criticality import (
-    JumpScaling,
-    ObservableCurve,
-    UnsatScaling,
-    jump_scaling,
-    observable_curves,
-    unsat_scaling,
-)
+from ntkjam.analysis.approach import RS_EXPONENT, fit_approach
+from ntkjam.analysis.criticality import ObservableCurve, observable_curves
+from ntkjam.analysis.onset import OnsetLimit, RSComparison, onset_limit, rs_comparison
 from ntkjam.analysis.sat import CoverTest, Crossing, SatCurve, cover_chi2, crossings, sat_curves
 from ntkjam.analysis.scaling import FSSFit, finite_size_scaling
 from ntkjam.analysis.stats import PowerLawTail, check_bootstrap, power_law_tail
@@ -61,6 +62,13 @@ class PhaseDiagramAnalysis:
     ``fss_cover`` is the finite-size-scaling fit applied to the crossings and widths
     of Cover's curves on the same grid (with the data's error bars): what the
     analysis would report if the data followed Cover exactly.
+
+    ``loss_onset`` and ``isostaticity_onset`` are the loss per sample and N_Δ/rank of
+    the UNSAT minima at φ_c⁺ (:class:`~ntkjam.analysis.onset.OnsetLimit`: the per-P
+    approach fits, the limit with its interval, the exponent, the verdict and the RS
+    values); ``theory`` is the RS theory for the run's settings
+    (:class:`~ntkjam.analysis.onset.RSComparison`; ``theory.applies`` False with a
+    note where there is no exact theory).
     """
 
     directory: str
@@ -80,10 +88,9 @@ class PhaseDiagramAnalysis:
     loss: list[ObservableCurve]
     n_delta_frac: list[ObservableCurve]
     isostaticity: list[ObservableCurve]
-    loss_scaling: list[UnsatScaling]
-    isostaticity_scaling: list[UnsatScaling]
-    loss_jump: JumpScaling
-    isostaticity_jump: JumpScaling
+    loss_onset: OnsetLimit
+    isostaticity_onset: OnsetLimit
+    theory: RSComparison
     gaps: PowerLawTail | None
     forces: PowerLawTail | None
     notes: list[str] = field(default_factory=list)
@@ -130,21 +137,41 @@ def _cover_tests(curves: list[SatCurve], notes: list[str]) -> list[CoverTest]:
     return tests
 
 
-def _unsat_side(loss, iso, cross: list[Crossing]):
-    """UNSAT-side fits of the loss and N_Δ/rank per P, each from its own φ_c(P).
+#: Fits of the approach use φ − φ_c(P) ≥ WINDOW_WIDTHS · w(P) (P(UNSAT) ≥ 0.98 there).
+WINDOW_WIDTHS = 2.0
+
+
+def _unsat_side(loss, iso, cross: list[Crossing], theory: RSComparison, n_boot: int,
+                seed: int) -> tuple[OnsetLimit, OnsetLimit]:
+    """Approach fits of the loss and N_Δ/rank per P, each from its own φ_c(P), combined.
 
     The extrapolated φ_c(∞) carries a larger error than the finite-size shift it
-    would correct, so each size is measured from its own crossing.
+    would correct, so each size is measured from its own crossing (its bootstrap
+    error propagated).  Where the RS theory applies the limits use its exponent
+    family (a = ½); the exponent itself is always fitted free as well.
     """
     by_P = {c.P: c for c in cross}
-    loss_sc, iso_sc = [], []
-    for lc, ic in zip(loss, iso, strict=True):
-        c = by_P.get(lc.P)
-        pc, w = (c.phi_c, c.width) if c is not None else (math.nan, math.nan)
-        if np.isfinite(pc) and np.isfinite(w) and w > 0:
-            loss_sc.append(unsat_scaling(lc, pc, window=2 * w))
-            iso_sc.append(unsat_scaling(ic, pc, window=2 * w))
-    return loss_sc, iso_sc
+    fixed = RS_EXPONENT if theory.applies else None
+    out = []
+    for kind, curves, floor, rs in (
+        ("loss", loss, 0.0, theory.loss_onset),
+        ("isostaticity", iso, 1.0, theory.isostaticity_onset),
+    ):
+        fits, free = [], []
+        for cur in curves:
+            c = by_P.get(cur.P)
+            if c is None or not (np.isfinite(c.phi_c) and np.isfinite(c.width) and c.width > 0):
+                continue
+            err = c.stderr if np.isfinite(c.stderr) else 0.0
+            kw = dict(window=WINDOW_WIDTHS * c.width, physical_min=floor, n_boot=n_boot,
+                      seed=seed + cur.P)
+            g = fit_approach(cur, c.phi_c, err, exponent=None, **kw)
+            free.append(g)
+            fits.append(fit_approach(cur, c.phi_c, err, exponent=fixed, **kw)
+                        if fixed is not None else g)
+        out.append(onset_limit(fits, free, kind=kind, theory_value=rs,
+                               theory_exponent=theory.exponent))
+    return out[0], out[1]
 
 
 def _tails(directory: Path, df, last: Crossing):
@@ -183,7 +210,7 @@ def analyze(
     model : {"erf", "logistic"}
         Crossing model.
     n_boot : int
-        Bootstrap samples per P.
+        Bootstrap samples per P (of the crossing, and of each approach fit).
     seed : int
         Seed of the bootstrap.
     distributions : bool
@@ -210,7 +237,12 @@ def analyze(
     loss = observable_curves(df, "loss")
     ndf = observable_curves(df, "n_delta_frac")
     iso = observable_curves(df, "isostaticity")
-    loss_sc, iso_sc = _unsat_side(loss, iso, cross)
+    full_rank = all(c.rank == c.n_params for c in cross)
+    theory = rs_comparison(settings, full_rank=full_rank,
+                           phi_max=float(df["phi_x"].max()) if len(df) else 3.0)
+    if not theory.applies:
+        notes.append(theory.note)
+    loss_on, iso_on = _unsat_side(loss, iso, cross, theory, n_boot, seed)
     gaps = forces = None
     if distributions and cross and np.isfinite(cross[-1].phi_c):
         gaps, forces = _tails(directory, df, cross[-1])
@@ -222,6 +254,6 @@ def analyze(
         cover_applies=cover_applies, model=model, sat=curves, crossings=cross, fss=fss,
         fss_cover=fss_cover, cover_tests=tests, loss=loss,
         n_delta_frac=ndf, isostaticity=iso,
-        loss_scaling=loss_sc, isostaticity_scaling=iso_sc, loss_jump=jump_scaling(loss_sc),
-        isostaticity_jump=jump_scaling(iso_sc), gaps=gaps, forces=forces, notes=notes,
+        loss_onset=loss_on, isostaticity_onset=iso_on, theory=theory, gaps=gaps,
+        forces=forces, notes=notes,
     )

@@ -76,11 +76,27 @@ def _fmt(v: float, digits: int = 3) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
+def _onset_lines(a) -> list[str]:
+    """The UNSAT side at φ_c⁺: the limits from the approach fits, beside the RS theory."""
+    from ntkjam.analysis import describe_exponent, describe_onset
+    from ntkjam.analysis.phase_diagram import WINDOW_WIDTHS
+
+    th = a.theory
+    form = "a = ½ (the RS form) for the limits" if th.applies else "a free"
+    lines = [f"UNSAT minima as φ → φ_c⁺: y = y_c + A t + C t², t = (φ − φ_c(P))^a, fitted to "
+             f"the UNSAT means at φ − φ_c(P) ≥ {WINDOW_WIDTHS:g} w(P) at each P, φ_c(P)'s "
+             f"error propagated; {form}"
+             + ("" if th.applies else f" — {th.note}")]
+    for o in (a.loss_onset, a.isostaticity_onset):
+        lines.append("  " + describe_onset(o, th))
+        lines += [f"    warning: {n}" for n in o.notes if o.basis != "none"]
+    lines += ["  " + describe_exponent(o, th) for o in (a.loss_onset, a.isostaticity_onset)]
+    return lines
+
+
 def _print_summary(a, directory: Path, summary, figures) -> None:
     from rich.console import Console
     from rich.table import Table
-
-    from ntkjam.analysis import isostatic_verdict
 
     console = Console()
     s = a.settings
@@ -128,28 +144,7 @@ def _print_summary(a, directory: Path, summary, figures) -> None:
             text += (f"; Cover's curves on the same grid give φ_c(∞) = "
                      f"{_fmt(a.fss_cover.phi_c_inf)}, ν = {_fmt(a.fss_cover.nu, 2)}")
         lines.append(text)
-    j = a.loss_jump
-    sizes = ", ".join(f"{y:.3f}" for y in j.y_near)
-    head = f"loss per sample of the UNSAT minima at φ_c⁺ (P = {', '.join(map(str, j.P))}: {sizes})"
-    if not j.P:
-        lines.append("loss and N_Δ of the UNSAT minima at φ_c⁺: not measured (no crossing "
-                     "with UNSAT instances above it on this grid)")
-    elif j.verdict == "jump":
-        lines.append(f"{head}: jump, {_fmt(j.limit)} ± {_fmt(j.limit_err)} as P → ∞")
-    elif j.verdict == "vanishing":
-        lines.append(f"{head}: vanishes as P → ∞ ({_fmt(j.limit)} ± {_fmt(j.limit_err)}), "
-                     "continuous")
-    else:
-        lines.append(f"{head}: no extrapolation (needs two or more sizes)")
-    iso = a.isostaticity_jump
-    if iso.P:
-        vals = ", ".join(f"{y:.2f}" for y in iso.y_near)
-        head = f"N_Δ/rank of the UNSAT minima at φ_c⁺ (P = {', '.join(map(str, iso.P))}: {vals})"
-        if iso.verdict == "undetermined":
-            lines.append(f"{head}: no extrapolation (needs two or more sizes)")
-        else:
-            lines.append(f"{head} → {_fmt(iso.limit, 2)} ± {_fmt(iso.limit_err, 2)} as P → ∞: "
-                         f"{isostatic_verdict(iso.limit, iso.limit_err)}")
+    lines += _onset_lines(a)
     for tail in (a.gaps, a.forces):
         if tail is None:
             continue

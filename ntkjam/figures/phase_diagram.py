@@ -1,13 +1,14 @@
 """Figures of a lazy phase diagram, drawn from a :class:`~ntkjam.analysis.PhaseDiagramAnalysis`.
 
-Nothing here recomputes physics: the data come from the analysis, the theory line
-from :func:`ntkjam.analysis.cover_curve`.  Axes state the convention: N = training
-points, P = features (parameters), φ = N/P.
+Nothing here recomputes physics: the data come from the analysis, the theory lines
+from :func:`ntkjam.analysis.cover_curve` and :attr:`PhaseDiagramAnalysis.theory`.  Axes
+state the convention: N = training points, P = features (parameters), φ = N/P.
 
 * :func:`plot_sat_probability` — P(SAT) vs φ per P with binomial error bars and
   Cover's finite-size curves (N points in rank(J) dimensions) overlaid.
 * :func:`plot_unsat_observables` — loss per sample and N_Δ/N vs φ (all instances,
-  and the UNSAT ones alone, dashed), and N_Δ/rank over the UNSAT instances.
+  and the UNSAT ones alone, dashed), and N_Δ/rank over the UNSAT instances, with the
+  approach fits to φ_c⁺ and, where it applies, the exact RS theory overlaid.
 * :func:`plot_crossings` — φ_c(P) with bootstrap intervals against P^{−1/ν}, the
   finite-size-scaling line to φ_c(∞), and the width w(P).
 * :func:`save_figures` — all three into a directory, returns the paths.
@@ -49,8 +50,31 @@ def plot_sat_probability(a: PhaseDiagramAnalysis, ax=None):
     return ax
 
 
+def _plot_rs(a: PhaseDiagramAnalysis, axes) -> None:
+    """The RS curves (P → ∞) on the three panels, where the theory applies."""
+    th = a.theory
+    if not th.applies or th.phi.size == 0:
+        return
+    lo = min((float(c.phi.min()) for c in a.loss if c.phi.size), default=th.phi_c)
+    kw = dict(color="k", lw=1.4, zorder=5)
+    for ax, y, onset, sat in (
+        (axes[0], th.loss_per_sample, th.loss_onset, True),
+        (axes[1], th.unsat_fraction, float(th.unsat_fraction[0]), True),
+        (axes[2], th.unsat_per_rank, th.isostaticity_onset, False),
+    ):
+        ax.plot(th.phi, y, "-", label="RS theory (P → ∞)", **kw)
+        if sat and lo < th.phi_c:  # SAT below φ_c = 2: zero loss, no violated constraint
+            ax.plot([lo, th.phi_c], [0.0, 0.0], "-", **kw)
+        ax.plot([th.phi_c], [onset], "o", mfc="white", mec="k", ms=5, zorder=6)
+
+
 def plot_unsat_observables(a: PhaseDiagramAnalysis, axes=None):
-    """Loss per sample and N_Δ/N vs φ (means over all instances), N_Δ/rank (UNSAT only)."""
+    """Loss per sample and N_Δ/N vs φ (means over all instances), N_Δ/rank (UNSAT only).
+
+    The approach fits of the limits at φ_c⁺ (thin lines from each φ_c(P)) and, where it
+    applies, the exact RS theory (black, with its value at φ_c⁺ as an open circle) are
+    overlaid.
+    """
     if axes is None:
         axes = new_figure((13, 3.9)).subplots(1, 3)
     cols = colors(len(a.loss))
@@ -69,9 +93,21 @@ def plot_unsat_observables(a: PhaseDiagramAnalysis, axes=None):
         ax.axvline(a.phi_c, color="0.5", lw=0.8, ls=":")
         ax.set_xlabel("φ = N/P")
         ax.set_ylabel(ylabel)
+    col_of = {c.P: col for c, col in zip(a.loss, cols, strict=True)}
+    for onset, ax in ((a.loss_onset, axes[0]), (a.isostaticity_onset, axes[2])):
+        first = True
+        for f in onset.fits:
+            if f.supported and f.curve_phi.size:
+                ax.plot(f.curve_phi, f.curve_y, "-.", lw=1.1, color=col_of.get(f.P, "0.3"),
+                        label="approach fit" if first else None)
+                first = False
+    _plot_rs(a, axes)
     axes[2].axhline(1.0, color="0.4", lw=0.8, ls="--")
     axes[0].legend(fontsize=8, frameon=False)
+    axes[2].legend(fontsize=8, frameon=False)
     axes[0].set_title("exact minimum: all instances (dots), UNSAT ones (dashed)", fontsize=10)
+    if not a.theory.applies:
+        axes[2].set_title("no exact theory for these settings", fontsize=9)
     return axes
 
 

@@ -1,0 +1,387 @@
+"""The UNSAT side at φ_c⁺: the approach fits of all sizes combined, against the RS theory.
+
+* :func:`onset_limit` — the limit of an observable at φ_c⁺ from the
+  :class:`~ntkjam.analysis.approach.ApproachFit` of every size (:class:`OnsetLimit`):
+  combined over P when the sizes agree, the exponent, the verdict
+  (:func:`~ntkjam.analysis.criticality.isostatic_verdict`,
+  :func:`~ntkjam.analysis.criticality.jump_verdict`), the RS values beside it.
+* :func:`rs_comparison` — whether the exact replica-symmetric theory of the free-norm
+  lazy problem (:func:`ntkjam.theory.rs_unsat_free_norm`, ``docs/theory_replica.md``)
+  applies to a run's settings, and its curves and limits (:class:`RSComparison`).
+* :func:`describe_onset` — the sentence a summary prints for an :class:`OnsetLimit`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.stats
+
+from ntkjam.analysis.approach import EXPONENT_RANGE, P_MIN, RS_EXPONENT, ApproachFit
+from ntkjam.analysis.criticality import isostatic_verdict, jump_verdict
+from ntkjam.theory import rs_unsat_free_norm, rs_unsat_free_norm_onset
+
+__all__ = [
+    "RS_SOURCES",
+    "OnsetLimit",
+    "RSComparison",
+    "describe_exponent",
+    "describe_onset",
+    "onset_limit",
+    "rs_comparison",
+]
+
+#: Feature sources for which the RS theory applies (Gaussian-equivalent random
+#: features; random ReLU features checked against exact minima in
+#: ``docs/theory_replica.md``).
+RS_SOURCES = ("relu_features",)
+_Z95 = 1.959963984540054
+
+
+# ------------------------------------------------------------------------ RS theory
+@dataclass(frozen=True)
+class RSComparison:
+    """The exact RS theory of the free-norm lazy problem for a run's settings.
+
+    Attributes
+    ----------
+    applies : bool
+        Gaussian-equivalent random features (:data:`RS_SOURCES`), random labels, no
+        offset (f0 = 0), margin κ > 0, and full-rank features (rank = P at every size).
+    note : str
+        Why it does not apply, or the assumption it rests on.
+    margin : float
+        κ.
+    phi_c : float
+        2 (NaN when it does not apply; so are the values below).
+    loss_onset : float
+        κ²/(2π), the loss per sample at φ_c⁺.
+    isostaticity_onset : float
+        N_Δ/rank at φ_c⁺: 1.
+    exponent : float
+        The exponent of the approach of both: ½.
+    phi : numpy.ndarray, shape (m,)
+        φ from just above 2 to the run's largest φ (empty when it does not apply or the
+        grid ends below 2).
+    loss_per_sample, unsat_fraction, unsat_per_rank : numpy.ndarray, shape (m,)
+        L/N, N_Δ/N and N_Δ/rank of the RS minimum on ``phi``.
+    """
+
+    applies: bool
+    note: str
+    margin: float
+    phi_c: float
+    loss_onset: float
+    isostaticity_onset: float
+    exponent: float
+    phi: np.ndarray
+    loss_per_sample: np.ndarray
+    unsat_fraction: np.ndarray
+    unsat_per_rank: np.ndarray
+
+
+def _why_not(settings: dict, full_rank: bool) -> list[str]:
+    """The settings that put a run outside the RS theory (empty when it applies)."""
+    why = []
+    if settings.get("source") not in RS_SOURCES:
+        why.append(f"source {settings.get('source')} (theory: random ReLU features)")
+    if settings.get("labels") != "random":
+        why.append(f"labels {settings.get('labels')} (theory: random)")
+    if settings.get("offset") != "zero":
+        why.append(f"offset {settings.get('offset')} (theory: f0 = 0)")
+    try:
+        kappa = float(settings.get("margin"))
+    except (TypeError, ValueError):
+        kappa = math.nan
+    if not (math.isfinite(kappa) and kappa > 0):
+        why.append(f"margin {settings.get('margin')} (theory: κ > 0)")
+    if not full_rank:
+        why.append("rank < P (theory: full-rank features)")
+    return why
+
+
+def rs_comparison(settings: dict, *, full_rank: bool = True, phi_max: float = 3.0,
+                  n: int = 200) -> RSComparison:
+    """The RS curves and limits for a run's ``settings`` (:class:`RSComparison`).
+
+    Parameters
+    ----------
+    settings : dict
+        ``source``, ``labels``, ``offset``, ``margin`` (as in
+        :attr:`PhaseDiagramAnalysis.settings`).
+    full_rank : bool
+        Whether every size has rank = P.
+    phi_max : float
+        End of the curves.
+    n : int
+        Points of the curves (denser near φ = 2, where they rise as √(φ − 2)).
+    """
+    why = _why_not(settings, full_rank)
+    nan, empty = math.nan, np.zeros(0)
+    if why:
+        return RSComparison(False, "no exact theory for these settings: " + "; ".join(why),
+                            nan, nan, nan, nan, nan, empty, empty, empty, empty)
+    kappa = float(settings["margin"])
+    onset = rs_unsat_free_norm_onset(kappa)
+    phi = empty
+    if phi_max > 2.0:
+        phi = 2.0 + (phi_max - 2.0) * np.linspace(0.0, 1.0, n)[1:] ** 2
+    rs = rs_unsat_free_norm(phi, kappa) if phi.size else None
+    return RSComparison(
+        applies=True,
+        note="replica-symmetric theory of the free-norm problem, exact as P → ∞ for "
+             "Gaussian features; random ReLU features are Gaussian-equivalent (checked "
+             "against exact minima, docs/theory_replica.md)",
+        margin=kappa, phi_c=2.0, loss_onset=float(onset.loss_per_sample),
+        isostaticity_onset=float(onset.unsat_per_rank), exponent=RS_EXPONENT, phi=phi,
+        loss_per_sample=np.asarray(rs.loss_per_sample) if rs else empty,
+        unsat_fraction=np.asarray(rs.unsat_fraction) if rs else empty,
+        unsat_per_rank=np.asarray(rs.unsat_per_rank) if rs else empty,
+    )
+
+
+# ---------------------------------------------------------------- all sizes together
+@dataclass(frozen=True)
+class OnsetLimit:
+    """An observable at φ_c⁺ from the approach fits of every size, with its verdict.
+
+    The supported fits' limits are combined when they agree (χ² p ≥ 0.01: weighted
+    mean, error scaled by √(χ²/dof) when above 1); when they do not, the largest
+    size's limit is reported and no P-independent value is claimed.
+
+    Attributes
+    ----------
+    name : str
+    fits : list of ApproachFit
+        Per P, the fits giving the limit (exponent fixed at the RS value where the
+        theory applies, free otherwise).
+    free_fits : list of ApproachFit
+        Per P, the fits with the exponent free (the exponent's measurement).
+    P, limits, limit_errs : tuple
+        The sizes with a supported fit, their limits and errors.
+    value, err : float
+        The limit at φ_c⁺ (``ci_low``, ``ci_high`` = value ∓ 1.96 err).
+    ci_low, ci_high : float
+    basis : str
+        ``"combined"`` (sizes agree), ``"largest P"`` (they do not, or only one is
+        supported) or ``"none"``.
+    chi2, p_value : float
+        Agreement of the sizes' limits (NaN with fewer than two).
+    dof : int
+    exponent, exponent_err : float
+        The free exponent, combined the same way over the sizes where it is determined.
+    exponent_P : tuple of int
+    scale : float
+        Typical size of the observable in the fits (the largest fitted value).
+    verdict : str
+        ``isostatic_verdict`` (N_Δ/rank) or ``jump_verdict`` (loss) of value ± err.
+    theory_value, theory_exponent : float
+        The RS values at φ_c⁺ (NaN where no exact theory applies).
+    notes : tuple of str
+    """
+
+    name: str
+    fits: list[ApproachFit]
+    free_fits: list[ApproachFit]
+    P: tuple[int, ...]
+    limits: tuple[float, ...]
+    limit_errs: tuple[float, ...]
+    value: float
+    err: float
+    ci_low: float
+    ci_high: float
+    basis: str
+    chi2: float
+    dof: int
+    p_value: float
+    exponent: float
+    exponent_err: float
+    exponent_P: tuple[int, ...]
+    scale: float
+    verdict: str
+    theory_value: float
+    theory_exponent: float
+    notes: tuple[str, ...]
+
+
+def _combine(values, errs) -> tuple[float, float, float, int, float]:
+    """Weighted mean, its error (scaled when χ²/dof > 1), χ², dof and p of agreement."""
+    v, e = np.asarray(values, dtype=float), np.asarray(errs, dtype=float)
+    w = 1.0 / e**2
+    mean = float(np.sum(w * v) / np.sum(w))
+    chi2 = float(np.sum(w * (v - mean) ** 2))
+    dof = v.size - 1
+    err = float(1.0 / math.sqrt(np.sum(w))) * math.sqrt(max(1.0, chi2 / dof))
+    return mean, err, chi2, dof, float(scipy.stats.chi2.sf(chi2, dof))
+
+
+def onset_limit(
+    fits: list[ApproachFit], free_fits: list[ApproachFit] | None = None, *, kind: str,
+    theory_value: float = math.nan, theory_exponent: float = math.nan,
+) -> OnsetLimit:
+    """Combine the approach fits of all sizes into the limit at φ_c⁺ (:class:`OnsetLimit`).
+
+    Parameters
+    ----------
+    fits : list of ApproachFit
+        One per P (the limit's fits).
+    free_fits : list of ApproachFit, optional
+        One per P with the exponent free; default ``fits``.
+    kind : {"isostaticity", "loss"}
+        Which verdict: :func:`isostatic_verdict` or :func:`jump_verdict`.
+    theory_value, theory_exponent : float
+        RS values to report beside the measurement (NaN: no exact theory).
+
+    Returns
+    -------
+    OnsetLimit
+    """
+    if kind not in ("isostaticity", "loss"):
+        raise ValueError(f"kind must be 'isostaticity' or 'loss', got {kind!r}")
+    free_fits = fits if free_fits is None else free_fits
+    name = fits[0].name if fits else kind
+    use = sorted((f for f in fits if f.supported and f.limit_err > 0), key=lambda f: f.P)
+    notes = [f"P = {f.P}: {w}" for f in fits for w in f.warnings]
+    nan = math.nan
+    P = tuple(f.P for f in use)
+    lims = tuple(f.limit for f in use)
+    errs = tuple(f.limit_err for f in use)
+    chi2, dof, p = nan, 0, nan
+    if not use:
+        value = err = nan
+        basis = "none"
+        notes.append("no size has a supported fit of the approach" if fits else
+                     "no size has a crossing on this grid to measure from")
+    elif len(use) == 1:
+        value, err, basis = use[0].limit, use[0].limit_err, "largest P"
+    else:
+        value, err, chi2, dof, p = _combine(lims, errs)
+        basis = "combined"
+        if p < P_MIN:
+            value, err, basis = use[-1].limit, use[-1].limit_err, "largest P"
+            notes.append(f"the sizes' limits disagree (χ² = {chi2:.1f}/{dof}, p = {p:.2g}): "
+                         "no P-independent value; the largest size's is reported")
+    det = sorted((f for f in free_fits if f.exponent_determined and f.exponent_err > 0),
+                 key=lambda f: f.P)
+    a = a_err = nan
+    if len(det) == 1:
+        a, a_err = det[0].exponent, det[0].exponent_err
+    elif det:
+        a, a_err, _, _, pa = _combine([f.exponent for f in det], [f.exponent_err for f in det])
+        if pa < P_MIN:
+            a, a_err = det[-1].exponent, det[-1].exponent_err
+    if (np.isfinite(a) and np.isfinite(theory_exponent)
+            and abs(a - theory_exponent) > _Z95 * a_err):
+        notes.append(f"the free exponent {a:.2f} ± {a_err:.2f} is not the RS value "
+                     f"{theory_exponent:g} within its 95 % interval")
+    scale = max((float(np.max(np.abs(f.y))) for f in fits if f.y.size), default=nan)
+    if kind == "isostaticity":
+        verdict = isostatic_verdict(value, err)
+    else:
+        verdict = jump_verdict(value, err, scale=scale)
+    return OnsetLimit(
+        name=name, fits=list(fits), free_fits=list(free_fits), P=P, limits=lims,
+        limit_errs=errs, value=float(value), err=float(err), ci_low=value - _Z95 * err,
+        ci_high=value + _Z95 * err, basis=basis, chi2=chi2, dof=dof, p_value=p,
+        exponent=float(a), exponent_err=float(a_err), exponent_P=tuple(f.P for f in det),
+        scale=scale, verdict=verdict, theory_value=float(theory_value),
+        theory_exponent=float(theory_exponent), notes=tuple(notes),
+    )
+
+
+# ----------------------------------------------------------------------- wording
+_LABELS = {"loss": "loss per sample", "isostaticity": "N_Δ/rank"}
+
+
+def _pm(value: float, err: float) -> str:
+    """``value ± err`` with two significant digits of the error."""
+    if not (np.isfinite(value) and np.isfinite(err)):
+        return "—" if not np.isfinite(value) else f"{value:.3g}"
+    dec = 3 if err <= 0 else min(4, max(0, 1 - math.floor(math.log10(err))))
+    return f"{value:.{dec}f} ± {err:.{dec}f}"
+
+
+def _exp(a: float) -> str:
+    return "½" if a == 0.5 else f"{a:g}"
+
+
+def _interval_text(o: OnsetLimit, kind: str) -> str:
+    lo, hi = o.ci_low, o.ci_high
+    ci = f"95 % interval {lo:.3g}–{hi:.3g}"
+    ref = 1.0 if kind == "isostaticity" else 0.0
+    if o.verdict in ("jump", "hyperstatic"):
+        return f"{o.verdict} ({ci}, above {ref:g})"
+    if o.verdict in ("isostatic", "continuous"):
+        return f"{o.verdict} ({ci} contains {ref:g})"
+    if o.verdict == "hypostatic":
+        return f"hypostatic ({ci}, below 1)"
+    if not np.isfinite(o.value):
+        return "undetermined"
+    if hi < ref:
+        what = ("impossible for UNSAT minima in general position" if kind == "isostaticity"
+                else "a loss cannot be negative")
+        return f"undetermined ({ci}, below {ref:g}: {what})"
+    if kind == "isostaticity":
+        return f"undetermined ({ci} contains 1 but is wider than ±0.2: not resolved)"
+    return f"undetermined ({ci} contains 0 but reaches {hi:.3g}: not resolved)"
+
+
+def _theory_text(kind: str, theory: RSComparison) -> str:
+    if not theory.applies:
+        return "no exact theory for these settings"
+    if kind == "isostaticity":
+        return f"RS theory {theory.isostaticity_onset:g} (isostatic)"
+    k = theory.margin
+    label = "κ²/(2π)" if k == 1.0 else f"κ²/(2π), κ = {k:g}"
+    return f"RS theory {label} = {theory.loss_onset:.3f}"
+
+
+def describe_onset(o: OnsetLimit, theory: RSComparison) -> str:
+    """One summary line: the limit at φ_c⁺ with its interval and verdict, and the RS value.
+
+    Parameters
+    ----------
+    o : OnsetLimit
+    theory : RSComparison
+
+    Returns
+    -------
+    str
+    """
+    kind = "isostaticity" if o.name == "isostaticity" else "loss"
+    label = _LABELS.get(o.name, o.name)
+    rs = _theory_text(kind, theory)
+    if o.basis == "none":
+        why = o.notes[0] if o.notes else "no supported fit"
+        return f"{label} at φ_c⁺: not measured ({why}) — {rs}"
+    fixed = [f for f in o.fits if not f.exponent_free]
+    how = f"a = {_exp(fixed[0].exponent)}" if fixed else "a free"
+    per = ", ".join(_pm(v, e) for v, e in zip(o.limits, o.limit_errs, strict=True))
+    sizes = f"P = {', '.join(map(str, o.P))}"
+    if o.basis == "combined":
+        where = f"{sizes}: {per}, combined, the sizes agree with χ² p = {o.p_value:.2f}"
+    elif len(o.P) > 1:
+        where = (f"{sizes}: {per}; the sizes disagree (χ² p = {o.p_value:.2g}): "
+                 f"P = {o.P[-1]} reported")
+    else:
+        where = sizes
+    return (f"{label} at φ_c⁺: {_pm(o.value, o.err)} (fit of the approach, {how}, {where}): "
+            f"{_interval_text(o, kind)} — {rs}")
+
+
+def describe_exponent(o: OnsetLimit, theory: RSComparison) -> str:
+    """The exponent a of ``y − y_c ∝ (φ − φ_c)^a`` (fit with a free), or why it is missing."""
+    label = _LABELS.get(o.name, o.name)
+    rs = f" — RS theory a = {_exp(theory.exponent)}" if theory.applies else ""
+    if np.isfinite(o.exponent):
+        return (f"{label}: exponent a = {_pm(o.exponent, o.exponent_err)} (P = "
+                f"{', '.join(map(str, o.exponent_P))}){rs}")
+    sup = [f for f in o.free_fits if f.supported and np.isfinite(f.exponent_low)]
+    if not sup:
+        return f"{label}: exponent not determined (no supported fit with a free){rs}"
+    f = max(sup, key=lambda g: g.P)
+    return (f"{label}: exponent not determined (P = {f.P}: a = {f.exponent:.2f}, 95 % interval "
+            f"{f.exponent_low:.2f}–{f.exponent_high:.2f} reaches the scanned range "
+            f"{EXPONENT_RANGE[0]:g}–{EXPONENT_RANGE[1]:g}){rs}")
