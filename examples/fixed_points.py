@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ntkjam.dynamics import StoppingRules, gradient_flow  # noqa: E402
-from ntkjam.fixed_points import analyse  # noqa: E402
+from ntkjam.fixed_points import analyze  # noqa: E402
 from ntkjam.losses import get_loss  # noqa: E402
 
 
@@ -46,7 +46,7 @@ def part_one(n: int, p_small: int, p_large: int, seed: int):
         for loss in ("mse", "quadratic_hinge", "hinge"):
             res = gradient_flow(np.zeros(n), y, loss, features=J,
                                 stopping=StoppingRules(sat=False, grad_tol=1e-12))
-            rep = analyse(J @ J.T, res.final_outputs, y, loss, f0=np.zeros(n), tol=1e-10)
+            rep = analyze(J @ J.T, res.final_outputs, y, loss, f0=np.zeros(n), tol=1e-10)
             out[(loss, p)] = (res, rep)
     return out
 
@@ -56,7 +56,7 @@ def part_two(margin: float, beta: float, eps: float):
     K = np.ones((2, 2))
     y = np.array([1.0, -1.0])
     loss = get_loss("sigmoid", margin=margin, beta=beta)
-    rep = analyse(K, np.zeros(2), y, loss)
+    rep = analyze(K, np.zeros(2), y, loss)
     runs = [gradient_flow(np.full(2, s * eps), y, loss, kernel=K,
                           stopping=StoppingRules(t_max=400.0, grad_tol=1e-12))
             for s in (+1.0, -1.0)]

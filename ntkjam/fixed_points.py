@@ -32,6 +32,8 @@ import scipy.linalg
 import scipy.optimize
 
 from ntkjam._validate import as_float_array, as_real, as_square_symmetric
+from ntkjam.core.deprecation import deprecated_alias
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.linalg import default_rank_tolerance
 from ntkjam.losses import Loss, get_loss
 
@@ -39,9 +41,9 @@ KINDS = ("minimum", "fixed_point_not_minimum", "not_fixed_point")
 STABILITIES = ("stable", "marginal", "unstable", "not_a_fixed_point")
 
 
-@dataclass(frozen=True)
-class FixedPointReport:
-    """What :func:`analyse` found about a point f.
+@dataclass(frozen=True, repr=False)
+class FixedPointReport(SummaryRepr):
+    """What :func:`analyze` found about a point f.
 
     Attributes
     ----------
@@ -166,7 +168,7 @@ def _rates(J: np.ndarray, h: np.ndarray, lr: float) -> np.ndarray:
     return scipy.linalg.eigvalsh(0.5 * (S + S.T)) if S.size else np.zeros(0)
 
 
-def analyse(
+def analyze(
     K,
     f,
     y,
@@ -186,7 +188,7 @@ def analyse(
     K : array_like, shape (N, N)
         Fixed training kernel (symmetric PSD).
     f : array_like, shape (N,)
-        The point to analyse.
+        The point to analyze.
     y : array_like, shape (N,)
         Labels (±1 for margin losses).
     loss : str or Loss
@@ -311,3 +313,10 @@ def analyse(
         gradient=_ro(g),
         message=message,
     )
+
+
+def __getattr__(name: str):
+    """``analyse``: the deprecated spelling of :func:`analyze` (one release; it warns)."""
+    if name == "analyse":
+        return deprecated_alias(analyze, "analyse")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,6 +12,7 @@ import numpy as np
 import scipy.linalg
 
 from ntkjam._validate import as_float_array, as_real, as_square_symmetric
+from ntkjam.core.reprs import SummaryRepr
 
 
 def default_rank_tolerance(shape: tuple[int, int], largest: float) -> float:
@@ -41,8 +42,8 @@ def rank_cutoff(
     return default_rank_tolerance(shape, largest)
 
 
-@dataclass(frozen=True)
-class RankReport:
+@dataclass(frozen=True, repr=False)
+class RankReport(SummaryRepr):
     """Numerical rank of a matrix and how clearly it is determined.
 
     Attributes

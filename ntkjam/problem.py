@@ -27,6 +27,7 @@ import numpy as np
 import scipy.linalg
 
 from ntkjam._validate import as_float_array, as_labels, as_real, as_square_symmetric
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.linalg import (
     RankReport,
     live_rows,
@@ -42,8 +43,8 @@ def _frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-@dataclass(frozen=True, eq=False)
-class Problem:
+@dataclass(frozen=True, eq=False, repr=False)
+class Problem(SummaryRepr):
     """Fit ``y_i (f0_i + J_i·w) ≥ κ`` for all i: the lazy-regime SAT/UNSAT problem.
 
     Give features ``J`` or a kernel ``K`` (or both, then ``K`` must equal ``J Jᵀ``).

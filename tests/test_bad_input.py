@@ -90,9 +90,9 @@ PD = ("phase-diagram", "-q", "--P", "10", "--phi-min", "1", "--phi-max", "2", "-
 TD = ("trained-diagram", "-q", "--P", "12", "--alpha", "1", "--phi-min", "0.25", "--phi-max",
       "0.5", "--phi-num", "2", "--seeds", "2", "--max-steps", "3000", "--window", "500",
       "-o", "out")
-TR = ("train", "--n-train", "12", "--widths", "8", "--max-steps", "30", "--out", "out")
-FL = ("flow", "--n", "16", "--max-steps", "200", "--out", "out")
-KN = ("kernel", "--n", "12", "--out", "out.npz")
+TR = ("train", "--n", "12", "--widths", "8", "--max-steps", "30", "--output", "out")
+FL = ("flow", "--n", "16", "--max-steps", "200", "--output", "out")
+KN = ("kernel", "--n", "12", "--output", "out.npz")
 SP = ("spectrum", "--phi", "0.5,1", "--size", "40", "--output", "out")
 HUGE = "1000000000000"
 _PD_FIGURES = tuple(f"out/figures/{n}.png" for n in ("sat_probability", "unsat_observables",
@@ -194,7 +194,7 @@ def _td_cases() -> list[Case]:
 
 def _train_cases() -> list[Case]:
     bad = [
-        ("--data", "foo"), ("--n-train", "0"), ("--n-train", "-1"), ("--n-train", HUGE),
+        ("--data", "foo"), ("--n", "0"), ("--n", "-1"), ("--n", HUGE),
         ("--n-test", "-1"), ("--d", "0"), ("--d", HUGE), ("--labels", "foo"),
         ("--labels", "parity"), ("--radius", "foo"), ("--radius", "-1"), ("--radius", "nan"),
         ("--widths", "abc"), ("--widths", "0"), ("--widths", "-3"), ("--widths", HUGE),
@@ -208,13 +208,13 @@ def _train_cases() -> list[Case]:
     ]
     cases = [_cli("train", TR, o, v) for o, v in bad]
     cases += [
-        _cli("train", TR, "--out", "afile", setup=("file",), names=("afile",),
-             what="--out naming a file"),
-        _cli("train", TR, "--out", "afile/out", setup=("file",), names=("afile",),
-             what="--out under a file"),
-        _cli("train", TR, "--out", "/dev/null", names=("/dev/null",), what="--out /dev/null"),
-        _cli("train", TR, "--out", READ_ONLY, names=("ntkjam-bad-input",),
-             what="--out in a directory that cannot be written"),
+        _cli("train", TR, "--output", "afile", setup=("file",), names=("afile",),
+             what="--output naming a file"),
+        _cli("train", TR, "--output", "afile/out", setup=("file",), names=("afile",),
+             what="--output under a file"),
+        _cli("train", TR, "--output", "/dev/null", names=("/dev/null",), what="--output /dev/null"),
+        _cli("train", TR, "--output", READ_ONLY, names=("ntkjam-bad-input",),
+             what="--output in a directory that cannot be written"),
     ]
     return cases
 
@@ -222,18 +222,18 @@ def _train_cases() -> list[Case]:
 def _flow_cases() -> list[Case]:
     bad = [
         ("--data", "foo"), ("--n", "0"), ("--n", HUGE), ("--d", "0"), ("--labels", "foo"),
-        ("--kernel", "foo"), ("--features", "foo"), ("--p", "0"), ("--depth", "-1"),
+        ("--kernel", "foo"), ("--features", "foo"), ("--P", "0"), ("--depth", "-1"),
         ("--activation", "foo"), ("--sigma-w", "0"), ("--sigma-w", "nan"),
         ("--sigma-w", "1e200"), ("--sigma-b", "-1"), ("--lengthscale", "0"), ("--loss", "foo"),
         ("--margin", "nan"), ("--beta", "0"), ("--method", "foo"), ("--lr", "0"),
-        ("--lr", "nan"), ("--steps", "0"), ("--batch-size", "0"), ("--t-max", "nan"),
+        ("--lr", "nan"), ("--steps", "0"), ("--batch-size", "0"), ("--max-time", "nan"),
         ("--max-steps", "0"), ("--grad-tol", "-1"), ("--unsat-tol", "-1"),
     ]
     cases = [_cli("flow", FL, o, v) for o, v in bad]
     cases += [
-        _cli("flow", FL, "--out", "afile", setup=("file",), names=("afile",),
-             what="--out naming a file"),
-        _cli("flow", FL, "--out", "/dev/null", names=("/dev/null",), what="--out /dev/null"),
+        _cli("flow", FL, "--output", "afile", setup=("file",), names=("afile",),
+             what="--output naming a file"),
+        _cli("flow", FL, "--output", "/dev/null", names=("/dev/null",), what="--output /dev/null"),
     ]
     return cases
 
@@ -248,8 +248,8 @@ def _kernel_cases() -> list[Case]:
     ]
     cases = [_cli("kernel", KN, o, v) for o, v in bad]
     cases += [
-        _cli("kernel", KN, "--out", "afile/k.npz", setup=("file",), names=("afile",),
-             what="--out under a file"),
+        _cli("kernel", KN, "--output", "afile/k.npz", setup=("file",), names=("afile",),
+             what="--output under a file"),
     ]
     return cases
 
@@ -455,8 +455,8 @@ def _subprocess_cases() -> list[Case]:
     return [
         Case(id="subprocess phase-diagram[--n-boot=0]", argv=(*PD, "--n-boot", "0"),
              names=("n-boot", "n_boot"), subprocess=True, what="--n-boot 0"),
-        Case(id="subprocess train[--n-train=0]", argv=(*TR, "--n-train", "0"),
-             names=("n_train", "n-train"), subprocess=True, what="--n-train 0"),
+        Case(id="subprocess train[--n=0]", argv=(*TR, "--n", "0"),
+             names=("n", "--n"), subprocess=True, what="--n 0"),
         Case(id="subprocess sweep run[unknown_param]",
              argv=("sweep", "run", "-q", "unknown_param.toml"), names=("foo",),
              setup=("spec:unknown_param",), subprocess=True, what="spec: unknown_param"),

@@ -15,7 +15,7 @@ runner = CliRunner()
 def test_flow_features_writes_trajectory_and_figure(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(app, ["flow", "--n", "60", "--n-test", "20", "--features", "relu",
-                                 "--p", "20", "--seed", "3", "--out", str(out)])
+                                 "--P", "20", "--seed", "3", "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert "converged" in result.output
     z = np.load(out / "trajectory.npz", allow_pickle=False)
@@ -35,7 +35,7 @@ def test_flow_kernel_gd(tmp_path):
     out = tmp_path / "gd"
     result = runner.invoke(app, ["flow", "--n", "30", "--kernel", "ntk", "--method", "gd",
                                  "--loss", "mse", "--lr", "0.5", "--steps", "200",
-                                 "--batch-size", "10", "--out", str(out)])
+                                 "--batch-size", "10", "--output", str(out)])
     assert result.exit_code == 0, result.output
     z = np.load(out / "trajectory.npz", allow_pickle=False)
     assert int(z["n_steps"]) <= 200 and z["loss"][-1] < z["loss"][0]
@@ -44,7 +44,7 @@ def test_flow_kernel_gd(tmp_path):
 def test_flow_bad_input_exits_2(tmp_path):
     for args in (["--loss", "cross_entropy"], ["--lr", "0"], ["--features", "sigmoid"],
                  ["--method", "sgd"], ["--n", "0"]):
-        result = runner.invoke(app, ["flow", "--n", "10", *args, "--out", str(tmp_path / "x")])
+        result = runner.invoke(app, ["flow", "--n", "10", *args, "--output", str(tmp_path / "x")])
         assert result.exit_code == 2, (args, result.output)
         assert "error" in result.output
 

@@ -63,8 +63,12 @@ def api_names() -> dict[str, set[str]]:
     return names
 
 
-def cli_options() -> dict[str, set[str]]:
-    """``--option`` → the commands that take it."""
+def cli_options(*, hidden: bool = False) -> dict[str, set[str]]:
+    """``--option`` → the commands that take it.
+
+    Hidden options (the deprecated spellings of renamed options, ``ntkjam.cli._renamed``)
+    are left out, or with ``hidden=True`` are the only ones collected.
+    """
     out: dict[str, set[str]] = defaultdict(set)
     group = typer.main.get_command(ntkjam.cli.app)
     ctx = click.Context(group)
@@ -75,6 +79,8 @@ def cli_options() -> dict[str, set[str]]:
                 walk(cmd.get_command(ctx, name), f"{path} {name}".strip())
             return
         for param in cmd.params:
+            if bool(getattr(param, "hidden", False)) != hidden:
+                continue
             for opt in param.opts:
                 if opt.startswith("--"):
                     out[opt].add(path)
@@ -104,6 +110,7 @@ import ntkjam.cli  # noqa: E402  (the CLI registers its commands on import)
 
 API = api_names()
 CLI = cli_options()
+HIDDEN = cli_options(hidden=True)
 TERMS, RETIRED = glossary_tables()
 
 
@@ -126,6 +133,18 @@ def test_renamed_names_survive_only_as_deprecated_aliases():
                 continue  # another row governs this use
             assert where in API.get(new, set()), (
                 f"{where} still uses {old!r} without its new name {new!r}")
+
+
+def test_hidden_options_are_only_deprecated_spellings():
+    """A hidden option is the old spelling of a renamed row, offered where the row says."""
+    renamed = {r["old"]: r for r in RETIRED if r["state"] == "renamed"}
+    for opt, commands in HIDDEN.items():
+        assert opt in renamed, f"hidden option {opt} ({commands}) is not a renamed old name"
+        row = renamed[opt]
+        allowed = set(re.findall(r"`([^`]+)`", row["where"]))
+        assert commands <= allowed, f"{opt} hidden in {commands}, the row says {allowed}"
+        for cmd in commands:
+            assert cmd in CLI.get(row["new"], set()), f"{cmd} offers {opt} but not {row['new']}"
 
 
 def test_pending_renames_are_still_there():

@@ -15,8 +15,8 @@ def test_train_writes_trajectory_and_figure(tmp_path):
     out = tmp_path / "run"
     result = runner.invoke(
         app,
-        ["train", "--n-train", "20", "--n-test", "4", "--d", "20", "--widths", "64",
-         "--lr", "1.0", "--max-steps", "2000", "--out", str(out)],
+        ["train", "--n", "20", "--n-test", "4", "--d", "20", "--widths", "64",
+         "--lr", "1.0", "--max-steps", "2000", "--output", str(out)],
     )
     assert result.exit_code == 0, result.output
     assert "status: sat" in result.output
@@ -34,7 +34,7 @@ def test_train_writes_trajectory_and_figure(tmp_path):
 def test_train_help_lists_the_main_options():
     result = runner.invoke(app, ["train", "--help"])
     assert result.exit_code == 0
-    for option in ("--widths", "--alpha", "--loss", "--optimizer", "--out"):
+    for option in ("--widths", "--alpha", "--loss", "--optimizer", "--output"):
         assert option in result.output
 
 
@@ -43,12 +43,12 @@ def test_train_bad_input_exits_2_with_one_line(tmp_path):
         (["--widths", "64,0"], "widths[1] must be >= 1"),
         (["--widths", "a,b"], "widths must be comma-separated integers"),
         (["--alpha", "0"], "alpha must be > 0"),
-        (["--optimizer", "sgd"], "optimizer must be one of"),
-        (["--activation", "swish"], "activation must be one of"),
-        (["--parameterization", "mup"], "parameterization must be one of"),
+        (["--optimizer", "sgd"], "Invalid value for '--optimizer'"),
+        (["--activation", "swish"], "Invalid value for '--activation'"),
+        (["--parameterization", "mup"], "Invalid value for '--parameterization'"),
     ]
     for args, message in cases:
-        result = runner.invoke(app, ["train", "--n-train", "5", "--out", str(tmp_path / "x"),
+        result = runner.invoke(app, ["train", "--n", "5", "--output", str(tmp_path / "x"),
                                      *args])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.output, (args, result.output)

@@ -135,7 +135,7 @@ def test_function_space_consistency_error_is_first_order_in_eta():
     params = init_params(net, 1)
     etas = np.array([0.05, 0.1, 0.2])
     errors = np.array([
-        check_function_space(net, params, ds.X_train, ds.y_train, eta=eta, n_steps=3).mean
+        check_function_space(net, params, ds.X_train, ds.y_train, lr=eta, n_steps=3).mean
         for eta in etas
     ])
     slope = np.polyfit(np.log(etas), np.log(errors), 1)[0]
@@ -143,7 +143,7 @@ def test_function_space_consistency_error_is_first_order_in_eta():
     assert errors[0] < 1e-2
     # With the hinge-type loss and a ReLU net the error is still small for small η.
     relu = mlp(5, [200])
-    check = check_function_space(relu, init_params(relu, 0), ds.X_train, ds.y_train, eta=0.01,
+    check = check_function_space(relu, init_params(relu, 0), ds.X_train, ds.y_train, lr=0.01,
                                  loss="quadratic_hinge", n_steps=2)
     assert check.relative_error.max() < 1e-2
 
@@ -187,7 +187,7 @@ def test_bad_training_input(easy):
     with pytest.raises(ValueError, match="alpha must be > 0"):
         train(net, params, X, y, alpha=0.0)
     with pytest.raises(ValueError, match="alpha must be > 0"):
-        check_function_space(net, params, X, y, eta=0.1, alpha=-1.0)
+        check_function_space(net, params, X, y, lr=0.1, alpha=-1.0)
     with pytest.raises(ValueError, match="must include a Budget"):
         train(net, params, X, y, stop=(SATReached(),))
     with pytest.raises(ValueError, match="loss must be one of"):

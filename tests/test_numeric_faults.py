@@ -323,10 +323,10 @@ def test_kernel_cli_refuses_huge_sigma_w_before_any_work(monkeypatch, tmp_path):
         (["--sigma-w", "1e200"], "sigma_w must be in [1e-76, 1e+76]"),
         (["--sigma-w", "1e-200"], "sigma_w must be in"),
         (["--sigma-b", "1e200"], "sigma_b must be <="),
-        (["--activation", "foo"], "activation must be one of"),
+        (["--activation", "foo"], "Invalid value for '--activation'"),
         (["--kernel", "rbf", "--lengthscale", "0"], "lengthscale must be > 0"),
     ]:
-        result = runner.invoke(app, ["kernel", "--n", "10", *args, "--out", str(out)])
+        result = runner.invoke(app, ["kernel", "--n", "10", *args, "--output", str(out)])
         assert result.exit_code == 2, (args, result.output)
         text = result.stderr
         assert text.startswith("error:") and "Traceback" not in text
@@ -337,7 +337,7 @@ def test_kernel_cli_refuses_huge_sigma_w_before_any_work(monkeypatch, tmp_path):
 def test_kernel_cli_overflow_is_one_line_exit_2(tmp_path):
     out = tmp_path / "gram.npz"
     result = runner.invoke(app, ["kernel", "--n", "10", "--kernel", "polynomial", "--degree",
-                                 "1000", "--radius", "10", "--out", str(out)])
+                                 "1000", "--radius", "10", "--output", str(out)])
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("error: polynomial overflowed float64")
     assert not out.exists()
@@ -348,14 +348,14 @@ def test_spectrum_cli_refuses_unknown_activation_up_front(tmp_path):
     result = runner.invoke(app, ["spectrum", "--source", "features", "--activation", "foo",
                                  "--size", "20", "--phi", "1", "--output", str(out)])
     assert result.exit_code == 2, result.output
-    assert result.stderr.startswith("error: activation must be one of")
+    assert result.stderr.startswith("error: Invalid value for '--activation'")
     assert not out.exists()
 
 
 def test_flow_cli_diverged_run_is_reported_as_such(tmp_path):
     out = tmp_path / "gd"
     result = runner.invoke(app, ["flow", "--n", "30", "--method", "gd", "--lr", "1e12",
-                                 "--out", str(out)])
+                                 "--output", str(out)])
     assert result.exit_code == 0, result.output
     z = np.load(out / "trajectory.npz", allow_pickle=False)
     assert str(z["status"]) == "nan"
@@ -365,7 +365,7 @@ def test_flow_cli_diverged_run_is_reported_as_such(tmp_path):
 
 def test_flow_cli_summary_is_consistent(tmp_path):
     out = tmp_path / "mse"
-    result = runner.invoke(app, ["flow", "--n", "50", "--loss", "mse", "--out", str(out)])
+    result = runner.invoke(app, ["flow", "--n", "50", "--loss", "mse", "--output", str(out)])
     assert result.exit_code == 0, result.output
     z = np.load(out / "trajectory.npz", allow_pickle=False)
     n_unsat = int(z["n_unsat"][-1])
@@ -378,9 +378,9 @@ def test_flow_cli_summary_is_consistent(tmp_path):
 def test_flow_cli_refuses_bad_kernel_options_before_any_work(monkeypatch, tmp_path):
     monkeypatch.setattr(ntkjam.data, "load_dataset", _no_data)
     for args, message in [(["--sigma-w", "1e200"], "sigma_w must be in"),
-                          (["--activation", "foo"], "activation must be one of"),
+                          (["--activation", "foo"], "Invalid value for '--activation'"),
                           (["--kernel", "rbf", "--lengthscale", "-1"], "lengthscale must be > 0")]:
-        result = runner.invoke(app, ["flow", "--n", "10", *args, "--out", str(tmp_path / "x")])
+        result = runner.invoke(app, ["flow", "--n", "10", *args, "--output", str(tmp_path / "x")])
         assert result.exit_code == 2, (args, result.output)
         assert message in " ".join(result.stderr.split())
         assert not (tmp_path / "x").exists()

@@ -119,7 +119,7 @@ def test_bad_input():
         funk_hecke(relu_ntk_1layer, 1, 10)
     with pytest.raises(ValueError, match="d must be >= 2"):
         kernel_on_sphere(analytic.ntk, 1)
-    with pytest.raises(TypeError, match="kappa must be callable"):
+    with pytest.raises(TypeError, match="profile must be callable"):
         funk_hecke(3.0, 3, 10)
     with pytest.raises(ValueError, match="one value per cosine"):
         funk_hecke(lambda t: np.ones(3), 3, 10)

@@ -37,9 +37,14 @@ def test_run_stores_one_row_per_task_with_provenance(tmp_path, counter):
     assert (df.version == __version__).all() and df.host.str.len().min() > 0
     assert df.finished_at.str.endswith("+00:00").all()
     assert (df.wall_time >= 0).all()
-    # the experiment received the derived seed: its noise is reproducible from the table
+    # the experiment received the derived seed: its noise is reproducible from the table.
+    # The seed follows the scheme-1 key of the params as given (see sweep.spec.expand);
+    # this import-path experiment has no resolver, so those are the stored params.
+    stored = {r["hash"]: r for r in sweep.store.read_rows(summary.directory)}
     for _, row in df.iterrows():
-        assert row.task_seed == sweep.derive_seed(row.hash)
+        given = stored[row.hash]["params"]
+        seed_key = sweep.task_key(row.experiment, given, int(row.seed), scheme=1)
+        assert row.task_seed == sweep.derive_seed(seed_key)
         assert row.noise == np.random.default_rng(row.task_seed).normal()
     # arrays went to .npz files beside the table, never pickled
     arrays = sweep.load_arrays(summary.directory, df.hash[3])

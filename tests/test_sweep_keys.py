@@ -20,10 +20,19 @@ def _resolve(params):
     return {**_DEFAULTS, **params}
 
 
-@registry.register("keys_toy", resolve=_resolve, check=_resolve)
 def keys_toy(params, seed):
     p = _resolve(params)
     return {"y": p["scale"] * p["x"] + seed}
+
+
+@pytest.fixture(autouse=True)
+def _registered():
+    """Register the toy experiment for these tests only (the common checks run over
+    every registered experiment)."""
+    registry.register("keys_toy", resolve=_resolve, check=_resolve)(keys_toy)
+    yield
+    for table in (registry._REGISTRY, registry._RESOLVERS, registry._CHECKS):
+        table.pop("keys_toy", None)
 
 
 def _spec(tmp_path, params=None):

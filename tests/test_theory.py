@@ -134,7 +134,7 @@ def test_gardner_reference_values():
 
 @pytest.mark.parametrize("bad", [-0.1, np.nan, np.inf])
 def test_gardner_bad_inputs(bad):
-    with pytest.raises(ValueError, match="kappa must be"):
+    with pytest.raises(ValueError, match="margin must be"):
         gardner_capacity(bad)
 
 

@@ -25,6 +25,7 @@ import scipy.stats
 from ntkjam._validate import as_real
 from ntkjam.analysis.stats import check_bootstrap, fit_counts, wilson
 from ntkjam.analysis.tables import by_P, done_table
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.theory import cover_probability
 
 __all__ = [
@@ -38,8 +39,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class SatCurve:
+@dataclass(frozen=True, repr=False)
+class SatCurve(SummaryRepr):
     """P(SAT) vs φ at one P.
 
     Attributes
@@ -107,8 +108,8 @@ def sat_curves(df) -> list[SatCurve]:
 
 
 # --------------------------------------------------------------------------- crossing
-@dataclass(frozen=True)
-class Crossing:
+@dataclass(frozen=True, repr=False)
+class Crossing(SummaryRepr):
     """φ_c(P) from the P(SAT) = ½ crossing, with its bootstrap interval.
 
     Attributes
@@ -219,8 +220,8 @@ def crossings(
 
 
 # ------------------------------------------------------------------------------ Cover
-@dataclass(frozen=True)
-class CoverTest:
+@dataclass(frozen=True, repr=False)
+class CoverTest(SummaryRepr):
     """χ² of the SAT counts against Cover's curve at one P.
 
     Only points where Cover's probability is in (10⁻⁶, 1 − 10⁻⁶) enter (elsewhere the

@@ -15,12 +15,13 @@ import numpy as np
 
 from ntkjam.analysis.sat import Crossing
 from ntkjam.analysis.stats import positive_errors, wls
+from ntkjam.core.reprs import SummaryRepr
 
 __all__ = ["FSSFit", "finite_size_scaling"]
 
 
-@dataclass(frozen=True)
-class FSSFit:
+@dataclass(frozen=True, repr=False)
+class FSSFit(SummaryRepr):
     """Finite-size scaling of the crossing.
 
     ``w(P) = b P^{−1/ν}`` and ``φ_c(P) = φ_c(∞) + a P^{−1/ν}``.

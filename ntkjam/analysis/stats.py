@@ -23,6 +23,7 @@ import scipy.stats
 from scipy.special import expit, log_ndtr, ndtr
 
 from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.core.reprs import SummaryRepr
 
 __all__ = [
     "MAX_N_BOOT",
@@ -216,8 +217,8 @@ def positive_errors(err: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- power-law tails
-@dataclass(frozen=True)
-class PowerLawTail:
+@dataclass(frozen=True, repr=False)
+class PowerLawTail(SummaryRepr):
     """Small-value tail of a positive sample (gaps or forces): density ∝ x^θ near 0.
 
     Attributes

@@ -23,6 +23,7 @@ from ntkjam._validate import as_choice
 from ntkjam.analysis.sat import Crossing, SatCurve, crossings, sat_curves
 from ntkjam.analysis.stats import MODELS, check_bootstrap
 from ntkjam.analysis.tables import done_table, jsonable, load_run, recorded_settings
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import STATUS_ALIASES
 
 __all__ = [
@@ -59,8 +60,8 @@ UNRECORDED: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class TrainedCurve:
+@dataclass(frozen=True, repr=False)
+class TrainedCurve(SummaryRepr):
     """P(SAT) vs φ of trained networks at one (P, α), the undecided runs bracketed.
 
     A run ends ``sat``, ``unsat``, ``budget`` (budget exhausted: undecided; spelled
@@ -197,8 +198,8 @@ def lazy_reference(df, *, model: str = "erf", n_boot: int = 200, seed: int = 0
     return sat_curves(lazy), crossings(lazy, model=model, n_boot=n_boot, seed=seed)
 
 
-@dataclass(frozen=True)
-class TrainedDiagramAnalysis:
+@dataclass(frozen=True, repr=False)
+class TrainedDiagramAnalysis(SummaryRepr):
     """What :func:`analyze_trained` measures for one trained-network run directory.
 
     Attributes

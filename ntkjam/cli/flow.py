@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import typer
 
 from ntkjam.cli._app import app
+from ntkjam.cli._choices import ACTIVATIONS, DATASETS, LABELS, LOSSES
 from ntkjam.cli._common import friendly_errors
+from ntkjam.cli._renamed import old_spelling, renamed
 
 KERNELS = ("ntk", "nngp", "rbf")
 FEATURES = ("none", "relu", "erf", "tanh", "fourier")
@@ -58,46 +60,49 @@ def plot_trajectory(result, path: Path, *, title: str = "", xlabel: str = "flow 
 @app.command()
 @friendly_errors
 def flow(
-    data: Annotated[str, typer.Option(help="Data set: sphere, gaussian or digits.")] = "sphere",
+    ctx: typer.Context,
+    data: Annotated[Literal[DATASETS], typer.Option(help="Data set.")] = "sphere",
     n: Annotated[int, typer.Option(help="Number of training points N.")] = 200,
     n_test: Annotated[int, typer.Option(help="Number of test points (0: none).")] = 0,
     d: Annotated[
         int | None, typer.Option(help="Input dimension (default 10; digits are always 64).")
     ] = None,
-    labels: Annotated[str, typer.Option(help="Labels: random or teacher.")] = "random",
+    labels: Annotated[Literal[LABELS], typer.Option(help="Labels.")] = "random",
     seed: Annotated[int, typer.Option(help="Seed of the data and of the features.")] = 0,
     kernel: Annotated[
-        str,
+        Literal[KERNELS],
         typer.Option(help="Analytic kernel when --features is none: ntk, nngp "
                           "(infinite-width network) or rbf."),
     ] = "ntk",
     features: Annotated[
-        str,
+        Literal[FEATURES],
         typer.Option(help="Random features instead of a kernel: relu, erf, tanh (a random "
                           "hidden layer of P units) or fourier (random Fourier features of "
                           "the rbf kernel); none: use --kernel."),
     ] = "none",
-    p: Annotated[int, typer.Option(help="Number of random features P (with --features).")] = 100,
+    P: Annotated[
+        int, typer.Option("--P", help="Number of random features P (with --features).")
+    ] = 100,
     depth: Annotated[int, typer.Option(help="ntk/nngp: number of hidden layers.")] = 1,
-    activation: Annotated[str, typer.Option(help="ntk/nngp: activation.")] = "relu",
+    activation: Annotated[
+        Literal[ACTIVATIONS], typer.Option(help="ntk/nngp: activation.")
+    ] = "relu",
     sigma_w: Annotated[float, typer.Option(help="Weight standard deviation.")] = math.sqrt(2.0),
     sigma_b: Annotated[float, typer.Option(help="Bias standard deviation.")] = 0.0,
     lengthscale: Annotated[float, typer.Option(help="rbf / fourier lengthscale.")] = 1.0,
-    loss: Annotated[
-        str,
-        typer.Option(help="Loss: mse, hinge, quadratic_hinge, logistic, soft_hinge or sigmoid."),
-    ] = "quadratic_hinge",
+    loss: Annotated[Literal[LOSSES], typer.Option(help="Loss.")] = "quadratic_hinge",
     margin: Annotated[float, typer.Option(help="Margin κ in Δ = κ − y f.")] = 1.0,
     beta: Annotated[float, typer.Option(help="Sharpness β of soft_hinge / sigmoid.")] = 10.0,
     method: Annotated[
-        str, typer.Option(help="flow (adaptive gradient flow) or gd (gradient descent).")
+        Literal[METHODS],
+        typer.Option(help="flow (adaptive gradient flow) or gd (gradient descent)."),
     ] = "flow",
     lr: Annotated[float, typer.Option(help="Learning rate η > 0.")] = 1.0,
     steps: Annotated[int, typer.Option(help="gd: number of steps.")] = 10_000,
     batch_size: Annotated[
         int | None, typer.Option(help="gd: mini-batch size (default: full batch).")
     ] = None,
-    t_max: Annotated[float, typer.Option(help="flow: maximum flow time.")] = math.inf,
+    max_time: Annotated[float, typer.Option(help="flow: maximum flow time.")] = math.inf,
     max_steps: Annotated[int, typer.Option(help="Maximum number of accepted steps.")] = 1_000_000,
     grad_tol: Annotated[
         float, typer.Option(help="Stop ('converged') when ‖K∇L‖ <= this, with ∇L = ℓ'(f)/N.")
@@ -105,18 +110,21 @@ def flow(
     unsat_tol: Annotated[
         float, typer.Option(help="Tolerance of N_Δ = #{Δ_i > tol}; SAT when N_Δ = 0.")
     ] = 1e-9,
-    out: Annotated[
+    output: Annotated[
         Path,
         typer.Option(help="Output directory: trajectory.npz (plain arrays, "
                           "np.load(allow_pickle=False)) and flow.png."),
     ] = Path("flow_out"),
+    p_old: Annotated[int | None, old_spelling("--p", "--P")] = None,
+    t_max_old: Annotated[float | None, old_spelling("--t-max", "--max-time")] = None,
+    out_old: Annotated[Path | None, old_spelling("--out", "--output")] = None,
 ) -> None:
     """Run function-space dynamics ḟ = −η K ∇L(f) from f₀ = 0 and save the trajectory.
 
     The training Gram K is an analytic kernel of the inputs or J Jᵀ for P random
     features J (then K is never formed when P < N).  Test outputs move with the
     cross kernel.  L = (1/N) Σ ℓ(f_i, y_i); SAT = every margin Δ_i = κ − y_i f_i ≤ tol;
-    converged = ‖K∇L‖ below --grad-tol; budget = --t-max / --max-steps / --steps spent;
+    converged = ‖K∇L‖ below --grad-tol; budget = --max-time / --max-steps / --steps spent;
     nan = the run diverged (non-finite outputs or loss: lower --lr).  The verdict row
     is SAT only when the final N_Δ = 0, UNSAT only for a (quadratic) hinge run
     that converged at a positive loss, else undecided (or diverged).
@@ -127,10 +135,13 @@ def flow(
 
     from ntkjam._validate import as_choice, as_int, as_real
     from ntkjam.core.limits import check_memory
-    from ntkjam.data import DATASETS, load_dataset
+    from ntkjam.data import load_dataset
     from ntkjam.dynamics import StoppingRules, gradient_descent, gradient_flow
     from ntkjam.losses import get_loss
 
+    P = renamed(ctx, "P", P, p_old, "--P", "--p")
+    max_time = renamed(ctx, "max_time", max_time, t_max_old, "--max-time", "--t-max")
+    output = renamed(ctx, "output", output, out_old, "--output", "--out")
     as_choice("data", data, DATASETS)
     as_choice("kernel", kernel, KERNELS)
     as_choice("features", features, FEATURES)
@@ -138,17 +149,19 @@ def flow(
     as_choice("labels", labels, ("random", "teacher"))
     n = as_int("n", n, minimum=1)
     n_test = as_int("n_test", n_test, minimum=0)
-    p = as_int("p", p, minimum=1)
+    P = as_int("P", P, minimum=1)
     lr = as_real("lr", lr, positive=True)
+    if not max_time > 0:  # the option's name, not StoppingRules' t_max
+        raise ValueError(f"max_time must be > 0 (inf allowed), got {max_time!r}")
     as_int("steps", steps, minimum=1)
     if batch_size is not None:
         as_int("batch_size", batch_size, minimum=1)
     as_real("lengthscale", lengthscale, positive=True)
     # The Gram (or the features) of all N + n_test points, a few copies of it.
     n_all = n + n_test
-    width = n_all if features == "none" else p
+    width = n_all if features == "none" else P
     check_memory(24.0 * n_all * max(width, n_all), f"--n {n} (+ --n-test {n_test})",
-                 "lower --n, --n-test or --p")
+                 "lower --n, --n-test or --P")
     loss_obj = get_loss(loss, margin=margin, beta=beta)
     # The kernel's hyperparameters are refused here, before the data are drawn.
     if features == "none" and kernel in ("ntk", "nngp"):
@@ -161,8 +174,8 @@ def flow(
     else:
         as_real("sigma_w", sigma_w, positive=True)
         as_real("sigma_b", sigma_b, nonnegative=True)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"out must be a directory, got the file {str(out)!r}")
+    if output.exists() and not output.is_dir():
+        raise ValueError(f"--output must be a directory, got the file {str(output)!r}")
     if d is None and data != "digits":
         d = 10
     ds = load_dataset(data, n_train=n, n_test=n_test, d=d, labels=labels, seed=seed)
@@ -186,15 +199,15 @@ def flow(
         from ntkjam.kernels import features as feats
 
         if features == "fourier":
-            J_all = feats.random_fourier_features(X, p, lengthscale=lengthscale, seed=seed)
+            J_all = feats.random_fourier_features(X, P, lengthscale=lengthscale, seed=seed)
         else:
-            J_all = feats.random_features(X, p, activation=features, seed=seed,
+            J_all = feats.random_features(X, P, activation=features, seed=seed,
                                           sigma_w=sigma_w, sigma_b=sigma_b)
         source["features"] = J_all[:n]
         if n_test:
             source.update(test_features=J_all[n:], f0_test=np.zeros(n_test))
         what = f"{features} features, P = {J_all.shape[1]} (φ = {n / J_all.shape[1]:.3g})"
-    rules = StoppingRules(grad_tol=grad_tol, t_max=t_max, max_steps=max_steps,
+    rules = StoppingRules(grad_tol=grad_tol, t_max=max_time, max_steps=max_steps,
                           unsat_tol=unsat_tol)
     f0 = np.zeros(n)
     if method == "flow":
@@ -202,12 +215,12 @@ def flow(
     else:
         res = gradient_descent(f0, ds.y_train, loss_obj, lr=lr, n_steps=steps,
                                batch_size=batch_size, seed=seed, stopping=rules, **source)
-    out.mkdir(parents=True, exist_ok=True)
+    output.mkdir(parents=True, exist_ok=True)
     arrays = res.as_arrays()
     arrays.update(y_train=ds.y_train, y_test=ds.y_test, n=np.array(n), seed=np.array(seed),
                   source=np.array(what), data=np.array(data))
-    np.savez(out / "trajectory.npz", **arrays)
-    plot_trajectory(res, out / "flow.png", title=f"{loss} on {data}, N = {n}, {what}",
+    np.savez(output / "trajectory.npz", **arrays)
+    plot_trajectory(res, output / "flow.png", title=f"{loss} on {data}, N = {n}, {what}",
                     xlabel="flow time t" if method == "flow" else "step k")
 
     table = Table(title=f"ntkjam flow: {loss} (κ = {margin:g}) on {data}, N = {n}, {what}")
@@ -230,4 +243,4 @@ def flow(
     console = Console()
     console.print(table)
     console.print(res.message, highlight=False)
-    console.print(f"wrote {out / 'trajectory.npz'} and {out / 'flow.png'}", highlight=False)
+    console.print(f"wrote {output / 'trajectory.npz'} and {output / 'flow.png'}", highlight=False)

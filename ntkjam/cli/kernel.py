@@ -5,19 +5,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import numpy as np
 import typer
 
 from ntkjam.cli._app import app
+from ntkjam.cli._choices import ACTIVATIONS, DATASETS
 from ntkjam.cli._common import friendly_errors, parse_radius
+from ntkjam.cli._renamed import old_spelling, renamed
+from ntkjam.core.reprs import SummaryRepr
 
 KERNELS = ("ntk", "nngp", "rbf", "polynomial")
 
 
-@dataclass(frozen=True)
-class GramSummary:
+@dataclass(frozen=True, repr=False)
+class GramSummary(SummaryRepr):
     """Spectral summary of a symmetric PSD Gram matrix ``K`` (N, N).
 
     ``rank`` counts eigenvalues above ``tolerance = rtol · λ_max`` (default
@@ -133,8 +136,10 @@ def _fmt(value: float) -> str:
 @app.command()
 @friendly_errors
 def kernel(
+    ctx: typer.Context,
     data: Annotated[
-        str, typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits.")
+        Literal[DATASETS],
+        typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits."),
     ] = "sphere",
     n: Annotated[int, typer.Option(help="Number of points N.")] = 200,
     d: Annotated[
@@ -150,7 +155,7 @@ def kernel(
         ),
     ] = None,
     kernel: Annotated[
-        str,
+        Literal[KERNELS],
         typer.Option(
             "--kernel",
             help="Kernel: ntk, nngp (infinite-width network, NTK parameterization), "
@@ -159,8 +164,7 @@ def kernel(
     ] = "ntk",
     depth: Annotated[int, typer.Option(help="ntk/nngp: number of hidden layers L >= 0.")] = 1,
     activation: Annotated[
-        str,
-        typer.Option(help="ntk/nngp: relu, erf, tanh, gelu, softplus or identity."),
+        Literal[ACTIVATIONS], typer.Option(help="ntk/nngp: the nonlinearity.")
     ] = "relu",
     sigma_w: Annotated[
         float, typer.Option(help="ntk/nngp: weight standard deviation sigma_w > 0.")
@@ -179,13 +183,14 @@ def kernel(
             "(default N * machine epsilon)."
         ),
     ] = None,
-    out: Annotated[
+    output: Annotated[
         Path | None,
         typer.Option(
             help="Save K, X, the eigenvalues and the parameters to this .npz file "
             "(plain arrays and strings: np.load(path, allow_pickle=False))."
         ),
     ] = None,
+    out_old: Annotated[Path | None, old_spelling("--out", "--output")] = None,
 ) -> None:
     """Compute a kernel Gram matrix on a data set and print its summary.
 
@@ -198,16 +203,17 @@ def kernel(
 
     from ntkjam._validate import as_choice, as_int, as_real
     from ntkjam._version import __version__
-    from ntkjam.data import DATASETS, DIGITS_SIZE, load_dataset
+    from ntkjam.data import DIGITS_SIZE, load_dataset
     from ntkjam.kernels import analytic
 
+    output = renamed(ctx, "output", output, out_old, "--output", "--out")
     as_choice("data", data, DATASETS)
     as_choice("kernel", kernel, KERNELS)
-    if out is not None:
-        if out.suffix != ".npz":
-            raise ValueError(f"out must be a path ending in .npz, got {str(out)!r}")
-        if not out.parent.is_dir():
-            raise ValueError(f"out: directory {str(out.parent)!r} does not exist")
+    if output is not None:
+        if output.suffix != ".npz":
+            raise ValueError(f"--output must be a path ending in .npz, got {str(output)!r}")
+        if not output.parent.is_dir():
+            raise ValueError(f"--output: directory {str(output.parent)!r} does not exist")
     # Validate n here so that the message names the option (load_dataset says n_train).
     n = as_int("n", n, minimum=1)
     from ntkjam.core.limits import check_memory
@@ -265,7 +271,7 @@ def kernel(
     console = Console()
     console.print(table)
 
-    if out is not None:
+    if output is not None:
         arrays: dict[str, np.ndarray] = {
             "K": K,
             "X": X,
@@ -282,5 +288,5 @@ def kernel(
         }
         for key, value in params.items():
             arrays[key] = np.str_(value) if isinstance(value, str) else np.asarray(value)
-        np.savez(out, **arrays)
-        console.print(f"saved {out}")
+        np.savez(output, **arrays)
+        console.print(f"saved {output}")

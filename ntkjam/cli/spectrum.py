@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from ntkjam.cli._app import app
+from ntkjam.cli._choices import ACTIVATIONS
 from ntkjam.cli._common import friendly_errors
+
+#: ``ntkjam.spectrum.experiment.SOURCES`` (written out: --help does not import JAX).
+SPECTRUM_SOURCES = ('gaussian', 'features', 'truncated', 'empirical', 'analytic')
 
 TASK = "ntkjam.spectrum.experiment:spectrum_task"
 
@@ -47,7 +51,7 @@ def spectrum_command(
         str, typer.Option(help="Comma-separated values of φ = N/P, e.g. 0.5,1,2.")
     ] = "0.5,1,2",
     source: Annotated[
-        str,
+        Literal[SPECTRUM_SOURCES],
         typer.Option(
             help="gaussian: iid N(0, 1/P) features vs Marchenko–Pastur. "
             "features: random features of one hidden layer on the sphere of radius √d vs "
@@ -63,7 +67,7 @@ def spectrum_command(
         ),
     ] = "gaussian",
     fixed: Annotated[
-        str, typer.Option(help="Which dimension stays fixed across φ: p or n.")
+        Literal[("p", "n")], typer.Option(help="Which dimension stays fixed across φ.")
     ] = "p",
     size: Annotated[int, typer.Option(help="Value of the fixed dimension (P or N).")] = 500,
     d: Annotated[
@@ -72,7 +76,7 @@ def spectrum_command(
                      "empirical and analytic)."),
     ] = None,
     activation: Annotated[
-        str, typer.Option(help="Activation (features, empirical, analytic).")
+        Literal[ACTIVATIONS], typer.Option(help="Activation (features, empirical, analytic).")
     ] = "relu",
     depth: Annotated[int, typer.Option(help="Hidden layers (empirical, analytic).")] = 1,
     degree: Annotated[
@@ -100,7 +104,9 @@ def spectrum_command(
         Path | None,
         typer.Option(help="Write a figure (histograms and predicted densities) here."),
     ] = None,
-    logx: Annotated[bool, typer.Option("--logx", help="Logarithmic eigenvalue axis.")] = False,
+    logx: Annotated[
+        bool, typer.Option("--logx", metavar="", help="Logarithmic eigenvalue axis.")
+    ] = False,
 ) -> None:
     """Eigenvalues of a Gram matrix K at several φ = N/P against their prediction.
 

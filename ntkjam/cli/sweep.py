@@ -55,7 +55,8 @@ def run_command(
         ),
     ] = None,
     retry_failed: Annotated[
-        bool, typer.Option("--retry-failed", help="Run again the tasks stored as failed.")
+        bool,
+        typer.Option("--retry-failed", metavar="", help="Run again the tasks stored as failed."),
     ] = False,
     output: Annotated[
         Path | None,
@@ -69,6 +70,7 @@ def run_command(
         bool,
         typer.Option(
             "--dashboard",
+            metavar="",
             help="Start the Dask dashboard of the local cluster on 127.0.0.1:8787 "
             "(needs bokeh).",
         ),
@@ -81,9 +83,13 @@ def run_command(
         ),
     ] = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Only say how many tasks would run, and where.")
+        bool,
+        typer.Option("--dry-run", metavar="",
+                     help="Only say how many tasks would run, and where."),
     ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar.")
+    ] = False,
 ) -> None:
     """Run the tasks of SPEC that are not stored yet (resume is automatic).
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from ntkjam.cli._app import app
+from ntkjam.cli._choices import ACTIVATIONS, DATASETS, LOSSES, PARAMETERIZATIONS
 from ntkjam.cli._common import friendly_errors, parse_radius
 from ntkjam.cli._options import check_output_dir
+from ntkjam.cli._renamed import old_spelling, renamed
 
 OPTIMIZERS = ("gd", "flow", "adam")
-DATASETS = ("sphere", "gaussian", "digits")
+TRAIN_LABELS = ("random", "teacher", "parity")
+KERNEL_RECORDS = ("auto", "records", "decades")
 
 
 def _parse_widths(widths: str) -> list[int]:
@@ -43,7 +46,7 @@ def _check_memory(n_train: int, n_test: int, d: int, widths: list[int], records:
     kernels = 40 if records == "decades" else 200
     nbytes = 8.0 * (n * d + 4.0 * P + 2.0 * n_train * P + kernels * n_train**2)
     check_memory(nbytes, f"a network of widths {widths} (P = {P} parameters) on N = "
-                 f"{n_train} points in d = {d}", "lower --n-train, --d or --widths")
+                 f"{n_train} points in d = {d}", "lower --n, --d or --widths")
 
 
 def plot_trajectory(traj, meta: dict, path: Path) -> Path:
@@ -99,16 +102,18 @@ def plot_trajectory(traj, meta: dict, path: Path) -> Path:
 @app.command("train")
 @friendly_errors
 def train_command(
+    ctx: typer.Context,
     data: Annotated[
-        str, typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits.")
+        Literal[DATASETS],
+        typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits."),
     ] = "sphere",
-    n_train: Annotated[int, typer.Option(help="Number of training points N.")] = 100,
+    n: Annotated[int, typer.Option(help="Number of training points N.")] = 100,
     n_test: Annotated[int, typer.Option(help="Number of test points (outputs recorded).")] = 0,
     d: Annotated[
         int | None, typer.Option(help="Input dimension (default 10; digits are always 64).")
     ] = None,
     labels: Annotated[
-        str, typer.Option(help="Labels: random, teacher, or parity (digits only).")
+        Literal[TRAIN_LABELS], typer.Option(help="Labels (parity: digits only).")
     ] = "random",
     seed: Annotated[int, typer.Option(help="Seed of the data set.")] = 0,
     radius: Annotated[
@@ -118,16 +123,15 @@ def train_command(
     widths: Annotated[
         str, typer.Option(help="Hidden widths, comma-separated, e.g. '256,256' (depth 2).")
     ] = "256",
-    activation: Annotated[
-        str, typer.Option(help="relu, erf, tanh, gelu, softplus or identity.")
-    ] = "relu",
+    activation: Annotated[Literal[ACTIVATIONS], typer.Option(help="Nonlinearity.")] = "relu",
     sigma_w: Annotated[float, typer.Option(help="Weight scale sigma_w > 0.")] = math.sqrt(2.0),
     sigma_b: Annotated[
         float, typer.Option(help="Bias scale sigma_b (> 0 with --bias, 0 without).")
     ] = 0.0,
-    bias: Annotated[bool, typer.Option(help="Give every layer a bias.")] = False,
+    bias: Annotated[bool, typer.Option(metavar="", help="Give every layer a bias.")] = False,
     parameterization: Annotated[
-        str, typer.Option(help="ntk (as the analytic kernels) or standard.")
+        Literal[PARAMETERIZATIONS],
+        typer.Option(help="ntk (as the analytic kernels) or standard."),
     ] = "ntk",
     init_seed: Annotated[int, typer.Option(help="Seed of the initial weights.")] = 0,
     alpha: Annotated[
@@ -136,17 +140,16 @@ def train_command(
                      "large alpha = lazy regime."),
     ] = 1.0,
     centered: Annotated[
-        bool, typer.Option(help="Subtract the initial function f0 (Chizat-Bach centering).")
+        bool,
+        typer.Option(metavar="", help="Subtract the initial function f0 (Chizat-Bach centering)."),
     ] = True,
-    loss: Annotated[
-        str,
-        typer.Option(help="mse, hinge, quadratic_hinge, logistic, soft_hinge or sigmoid."),
-    ] = "quadratic_hinge",
+    loss: Annotated[Literal[LOSSES], typer.Option(help="Loss.")] = "quadratic_hinge",
     margin: Annotated[
         float, typer.Option(help="Margin kappa of the constraints y f >= kappa.")
     ] = 1.0,
     optimizer: Annotated[
-        str, typer.Option(help="gd (fixed step), flow (adaptive gradient flow) or adam.")
+        Literal[OPTIMIZERS],
+        typer.Option(help="gd (fixed step), flow (adaptive gradient flow) or adam."),
     ] = "gd",
     lr: Annotated[
         float, typer.Option(help="Step size (gd, adam) or initial dt (flow).")
@@ -167,14 +170,16 @@ def train_command(
         float, typer.Option(help="A constraint is unsatisfied if kappa - y f > unsat-tol.")
     ] = 1e-9,
     kernel_records: Annotated[
-        str,
+        Literal[KERNEL_RECORDS],
         typer.Option(help="When to record K_t (8 N^2 bytes each): 'records' (at every "
                      "record), 'decades' (t = 0, powers of ten, end) or 'auto' (records "
                      "if N <= 1000, else decades)."),
     ] = "auto",
-    out: Annotated[
+    output: Annotated[
         Path, typer.Option(help="Output directory: trajectory.npz and trajectory.png.")
     ] = Path("runs/train"),
+    n_train_old: Annotated[int | None, old_spelling("--n-train", "--n")] = None,
+    out_old: Annotated[Path | None, old_spelling("--out", "--output")] = None,
 ) -> None:
     """Train one fully-connected network on a data set; save its trajectory and a figure.
 
@@ -182,8 +187,8 @@ def train_command(
     (1/alpha^2)(1/N) sum_i l(F_i, y_i), so that F moves as dF/dt = -K_t grad_F L
     with the empirical NTK K_t: time is comparable across alpha.  Training stops
     at SAT (every margin satisfied), UNSAT (loss converged to a positive value) or
-    at the budget.  Writes OUT/trajectory.npz (np.load(..., allow_pickle=False))
-    and OUT/trajectory.png (loss and N_Delta vs t; |K_t - K_0|_F/|K_0|_F vs t).
+    at the budget.  Writes OUTPUT/trajectory.npz (np.load(..., allow_pickle=False))
+    and OUTPUT/trajectory.png (loss and N_Delta vs t; |K_t - K_0|_F/|K_0|_F vs t).
     Notation: N = training points, P = parameters.
     """
     from rich.console import Console
@@ -206,23 +211,27 @@ def train_command(
         train,
     )
 
+    n = renamed(ctx, "n", n, n_train_old, "--n", "--n-train")
+    output = renamed(ctx, "output", output, out_old, "--output", "--out")
     data = as_choice("data", data, DATASETS)
+    # Validate n here so that the message names the option (load_dataset says n_train).
+    n = as_int("n", n, minimum=1)
     optimizer = as_choice("optimizer", optimizer, OPTIMIZERS)
-    kernel_records = as_choice("kernel_records", kernel_records, ("auto", "records", "decades"))
+    kernel_records = as_choice("kernel_records", kernel_records, KERNEL_RECORDS)
     if kernel_records == "auto":
-        kernel_records = "records" if n_train <= 1000 else "decades"
+        kernel_records = "records" if n <= 1000 else "decades"
     lr = as_real("lr", lr, positive=True)
     as_int("unsat_window", unsat_window, minimum=1)
     as_real("unsat_rtol", unsat_rtol, nonnegative=True)
     if unsat_time_window is not None:
         as_real("unsat_time_window", unsat_time_window, positive=True)
-    out = check_output_dir(out, "--out")
+    output = check_output_dir(output, "--output")
     if d is not None:
         as_int("d", d, minimum=1)
     if d is None and data != "digits":
         d = 10
     hidden = _parse_widths(widths)
-    _check_memory(n_train, n_test, d if d is not None else 64, hidden, kernel_records)
+    _check_memory(n, n_test, d if d is not None else 64, hidden, kernel_records)
     net = mlp(
         d if d is not None else 64,
         hidden,
@@ -233,7 +242,7 @@ def train_command(
         parameterization=parameterization,
     )
     ds = load_dataset(
-        data, n_train=n_train, n_test=n_test, d=d, labels=labels, seed=seed,
+        data, n_train=n, n_test=n_test, d=d, labels=labels, seed=seed,
         radius=parse_radius(radius) if data != "gaussian" else None,
     )
     params = init_params(net, init_seed)
@@ -249,10 +258,10 @@ def train_command(
         X_test=ds.X_test if ds.n_test else None, unsat_tol=unsat_tol,
         kernel_times=kernel_records,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    npz = save_trajectory(result, out / "trajectory.npz")
+    output.mkdir(parents=True, exist_ok=True)
+    npz = save_trajectory(result, output / "trajectory.npz")
     traj, meta = load_trajectory(npz)
-    png = plot_trajectory(traj, meta, out / "trajectory.png")
+    png = plot_trajectory(traj, meta, output / "trajectory.png")
 
     console = Console()
     P = param_count(net)

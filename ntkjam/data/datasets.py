@@ -15,6 +15,7 @@ from ntkjam._validate import (
     as_labels,
     as_seed,
 )
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.data.inputs import DIGITS_DIM, DIGITS_SIZE, digits_all, gaussian, resolve_radius, sphere
 from ntkjam.data.labels import (
     callable_labels,
@@ -54,8 +55,8 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-@dataclass(frozen=True, eq=False)
-class Dataset:
+@dataclass(frozen=True, eq=False, repr=False)
+class Dataset(SummaryRepr):
     """A train/test split with ±1 labels.  The arrays are read-only.
 
     Attributes

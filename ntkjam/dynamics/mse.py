@@ -11,6 +11,7 @@ from ntkjam._validate import (
     as_float_array,
     as_real,
 )
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.dynamics.sources import (
     KernelPath,
     check_problem,
@@ -20,8 +21,8 @@ from ntkjam.dynamics.sources import (
 )
 
 
-@dataclass(frozen=True)
-class ExactMSE:
+@dataclass(frozen=True, repr=False)
+class ExactMSE(SummaryRepr):
     """The closed-form MSE gradient flow with a fixed kernel, at the requested times.
 
     Attributes

@@ -12,6 +12,7 @@ from ntkjam._validate import (
     as_int,
     as_real,
 )
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
 from ntkjam.dynamics.sources import frozen_array
 from ntkjam.losses import Loss
@@ -60,8 +61,8 @@ class StoppingRules:
         as_real("unsat_tol", self.unsat_tol, nonnegative=True)
 
 
-@dataclass(frozen=True)
-class FlowResult:
+@dataclass(frozen=True, repr=False)
+class FlowResult(SummaryRepr):
     """A trajectory of function-space dynamics and why it stopped.
 
     Recorded arrays share their first axis (one row per recorded time).

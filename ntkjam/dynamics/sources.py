@@ -11,12 +11,13 @@ from ntkjam._validate import (
     as_float_array,
     as_square_symmetric,
 )
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.linalg import psd_features
 from ntkjam.losses import get_loss
 
 
-@dataclass(frozen=True)
-class KernelPath:
+@dataclass(frozen=True, repr=False)
+class KernelPath(SummaryRepr):
     """A moving kernel given by checkpoints, linearly interpolated in time.
 
     Parameters
@@ -88,8 +89,8 @@ def frozen_array(a: np.ndarray | None) -> np.ndarray | None:
     return a
 
 
-@dataclass(frozen=True)
-class FixedSource:
+@dataclass(frozen=True, repr=False)
+class FixedSource(SummaryRepr):
     """A fixed kernel: dense K and/or features J, and the factor used by the flow."""
 
     n: int

@@ -60,6 +60,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.core.deprecation import DeprecatedNames
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
 from ntkjam.sweep.registry import register
 from ntkjam.sweep.spec import MAX_TASKS
@@ -113,17 +115,16 @@ def network_width(P: int, d: int) -> int:
     return max(1, round(as_int("P", P, minimum=1) / (as_int("d", d, minimum=1) + 1)))
 
 
-def check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """Validate the task parameters and fill in the defaults.
+def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The task parameters validated, every default filled in (pure: the task key is its hash).
 
     Raises
     ------
     ValueError, TypeError
         Unknown or missing parameter; φ ≤ 0; P < 1; α ≤ 0; d < 2; margin, σ_w,
         lr, rtol or sat_tol not finite or out of range; window or max_steps < 1;
-        max_steps > :data:`MAX_STEPS`; N = round(φ·P) < 1; a task whose arrays do not
-        fit in this machine's memory;
-        unknown labels or step rule; momentum outside [0, 1).
+        max_steps > :data:`MAX_STEPS`; unknown labels or step rule; momentum outside
+        [0, 1).  (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
     """
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
@@ -162,6 +163,12 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     p["window"] = as_int("window", p["window"], minimum=1)
     p["rtol"] = as_real("rtol", p["rtol"], nonnegative=True)
     p["sat_tol"] = as_real("sat_tol", p["sat_tol"], nonnegative=True)
+    return p
+
+
+def check_params(params: dict[str, Any]) -> dict[str, Any]:
+    """:func:`resolve_params`, then the size of one task against this machine's memory."""
+    p = resolve_params(params)
     _check_size(p)
     return p
 
@@ -185,8 +192,8 @@ def _check_size(p: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------- training loop
-@dataclass(frozen=True)
-class TrainOutcome:
+@dataclass(frozen=True, repr=False)
+class TrainOutcome(DeprecatedNames, SummaryRepr):
     """The end of one :func:`train_to_convergence` run.
 
     Attributes
@@ -200,8 +207,8 @@ class TrainOutcome:
         :func:`ntkjam.networks.train`).
     loss : float
         ``L̃ = (1/N) Σ_i ½ max(0, κ − y_i F_i)²`` at the end (loss per sample).
-    n_delta : int
-        ``N_Δ = #{κ − y_i F_i > sat_tol}`` at the end.
+    n_unsat : int
+        ``N_Δ = #{κ − y_i F_i > sat_tol}`` at the end (``.n_delta``: deprecated alias).
     lr_initial, lr_final : float
         The step size at the start and at the end.
     params : list of (W, b)
@@ -212,11 +219,12 @@ class TrainOutcome:
         Wall-clock time of the loop, compilation included (machine-dependent).
     """
 
+    _renamed = {"n_delta": "n_unsat"}  # the stored column keeps the name n_delta
     status: str
     steps: int
     time: float
     loss: float
-    n_delta: int
+    n_unsat: int
     lr_initial: float
     lr_final: float
     params: list
@@ -354,7 +362,7 @@ def train_to_convergence(
         steps=end.steps,
         time=end.time,  # a fixed step: t = lr · steps exactly, as in ntkjam.networks.train
         loss=end.loss * alpha**2,
-        n_delta=int(np.sum(margin - y * F > sat_tol)),
+        n_unsat=int(np.sum(margin - y * F > sat_tol)),
         lr_initial=float(opt.first_lr),
         lr_final=float(opt.lr(engine.carry.opt_state)),
         params=end.params,
@@ -413,7 +421,7 @@ def _lazy_verdict(net, params, X, y, margin: float):
     return verdict, result
 
 
-@register("trained_phase_diagram", check=check_params)
+@register("trained_phase_diagram", check=check_params, resolve=resolve_params)
 def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Train one network to SAT/UNSAT convergence and compare with its lazy verdict.
 
@@ -426,8 +434,8 @@ def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         scale, 1.0), ``d`` (input dimension, 5), ``labels`` ("random" or "teacher"),
         ``margin`` (κ, 1.0), ``sigma_w`` (√2), ``lr`` (step in units of N/λ_max(K),
         1.0, < 2), ``step_rule`` ("tracked" or "fixed"), ``momentum`` (heavy-ball
-        β, 0: plain gradient descent), ``max_steps`` (200000), ``window`` (10000),
-        ``rtol`` (1e-5), ``sat_tol`` (1e-9).  See the module docstring.
+        β, 0: plain gradient descent), ``max_steps`` (200000), ``window`` (5000),
+        ``rtol`` (1e-4), ``sat_tol`` (1e-6).  See the module docstring.
     seed : int
         Task seed; independent streams for the data and the network are spawned
         from it.
@@ -506,8 +514,8 @@ def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         "sat": sat,
         "decided": res.status in ("sat", "unsat"),
         "loss": res.loss,
-        "n_delta": res.n_delta,
-        "n_delta_frac": res.n_delta / n,
+        "n_delta": res.n_unsat,  # stored column names unchanged: old stores stay readable
+        "n_delta_frac": res.n_unsat / n,
         "steps": res.steps,
         "time": res.time,
         "train_seconds": res.seconds,

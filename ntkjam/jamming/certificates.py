@@ -14,11 +14,12 @@ import numpy as np
 import scipy.linalg
 
 from ntkjam._validate import as_float_array, as_real
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.problem import Problem
 
 
-@dataclass(frozen=True)
-class CertificateCheck:
+@dataclass(frozen=True, repr=False)
+class CertificateCheck(SummaryRepr):
     """The outcome of checking a certificate against the original features.
 
     Attributes
@@ -49,8 +50,8 @@ class CertificateCheck:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Coordinates:
+@dataclass(frozen=True, repr=False)
+class Coordinates(SummaryRepr):
     """The constraint matrix in the coordinates a solver works in, and the map back.
 
     Only the live rows (see :attr:`Problem.live_rows`) enter ``A``: a dead point's Δ
@@ -235,17 +236,3 @@ def choose_coordinates(problem: Problem, coordinates: str | None,
     if name not in ("features", "basis"):
         raise ValueError(f"coordinates must be 'features' or 'basis', got {name!r}")
     return name
-
-
-class DeprecatedNames:
-    """Mixin: read-only aliases of renamed result fields, with a DeprecationWarning."""
-
-    _renamed: dict[str, str] = {}
-
-    def __getattr__(self, name: str):
-        new = type(self)._renamed.get(name)
-        if new is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        warnings.warn(f"{type(self).__name__}.{name} is deprecated: use .{new}",
-                      DeprecationWarning, stacklevel=2)
-        return getattr(self, new)

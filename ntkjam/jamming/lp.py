@@ -8,9 +8,10 @@ import numpy as np
 from scipy.optimize import linprog
 
 from ntkjam._validate import as_real
+from ntkjam.core.deprecation import DeprecatedNames
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.jamming.certificates import (
     CertificateCheck,
-    DeprecatedNames,
     check_farkas_certificate,
     check_sat_certificate,
     choose_coordinates,
@@ -23,8 +24,8 @@ from ntkjam.jamming.certificates import (
 from ntkjam.problem import Problem
 
 
-@dataclass(frozen=True)
-class LPCertificate(DeprecatedNames):
+@dataclass(frozen=True, repr=False)
+class LPCertificate(DeprecatedNames, SummaryRepr):
     """Verdict of the LP with its checked certificate.
 
     Attributes

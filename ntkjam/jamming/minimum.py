@@ -7,9 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ntkjam._validate import as_int, as_real
+from ntkjam.core.deprecation import DeprecatedNames
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.jamming.certificates import (
     CertificateCheck,
-    DeprecatedNames,
     check_farkas_certificate,
     check_sat_certificate,
     choose_coordinates,
@@ -24,8 +25,8 @@ from ntkjam.linalg import rank_cutoff
 from ntkjam.problem import Problem
 
 
-@dataclass(frozen=True)
-class HingeMinimum(DeprecatedNames):
+@dataclass(frozen=True, repr=False)
+class HingeMinimum(DeprecatedNames, SummaryRepr):
     """The exact minimum of the quadratic hinge loss over the reachable set.
 
     Attributes
@@ -232,7 +233,7 @@ def hinge_minimum(
         outputs=readonly(outputs),
         deltas=readonly(delta),
         n_unsat=n_delta,
-        contacts=np.flatnonzero(np.abs(delta) <= band),
+        contacts=_readonly_indices(np.abs(delta) <= band),
         gaps=readonly(gap[gap > band]),
         forces=readonly(delta[viol]),
         rank=rank,
@@ -293,3 +294,10 @@ def sat_unsat(problem: Problem, *, method: str = "auto", tol: float = 1e-9) -> s
         if verdict != "unknown" or method == "newton":
             return verdict
     return lp_certificate(problem, tol=tol).verdict
+
+
+def _readonly_indices(mask: np.ndarray) -> np.ndarray:
+    """``flatnonzero(mask)`` as a read-only int array (results are frozen, arrays too)."""
+    idx = np.flatnonzero(mask)
+    idx.setflags(write=False)
+    return idx

@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.linalg import RankReport, rank_report
 from ntkjam.networks.empirical_ntk import empirical_ntk_diagonal, jacobian
 from ntkjam.networks.mlp import (
@@ -171,8 +172,8 @@ def expected_jacobian_rank(net: MLP, n_points: int) -> int:
 # dead inputs
 
 
-@dataclass(frozen=True)
-class DeadInputs:
+@dataclass(frozen=True, repr=False)
+class DeadInputs(SummaryRepr):
     """Training points the network cannot move, or cannot tell apart.
 
     Attributes

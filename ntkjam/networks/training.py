@@ -43,6 +43,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import as_float_array, as_inputs, as_int, as_real
+from ntkjam.core.deprecation import DeprecatedNames, renamed_keywords
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
 from ntkjam.core.stopping import (
     Budget,
@@ -167,12 +169,11 @@ OptimizerConfig = GD | GradientFlow | Adam | Optimizer
 DEFAULT_STOP: tuple = (SATReached(), UNSATConverged(), Budget())
 
 
-# ---------------------------------------------------------------------------
-# results
+# ------------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
-class Trajectory:
+@dataclass(frozen=True, repr=False)
+class Trajectory(SummaryRepr):
     """Measurements on the record grid (R records) and at kernel checkpoints (C).
 
     Attributes
@@ -207,8 +208,8 @@ class Trajectory:
     kernel_change: np.ndarray
 
 
-@dataclass(frozen=True)
-class TrainResult:
+@dataclass(frozen=True, repr=False)
+class TrainResult(SummaryRepr):
     """Outcome of :func:`train`.
 
     Attributes
@@ -241,8 +242,7 @@ class TrainResult:
 
 
 
-# ---------------------------------------------------------------------------
-# training
+# ------------------------------------------------------------------------------ training
 
 
 def _objective(net: MLP, loss: Loss, alpha: float, X, y, f_ref):
@@ -607,8 +607,7 @@ def _kernel_schedule(kernel_times) -> tuple[str, list[float]]:
 
 
 
-# ---------------------------------------------------------------------------
-# storage
+# ------------------------------------------------------------------------------- storage
 
 
 def save_trajectory(result: TrainResult, path: str | Path) -> Path:
@@ -647,23 +646,23 @@ def load_trajectory(path: str | Path) -> tuple[Trajectory, dict]:
     return traj, meta
 
 
-# ---------------------------------------------------------------------------
-# function-space consistency
+# ------------------------------------------------------------ function-space consistency
 
 
-@dataclass(frozen=True)
-class FunctionSpaceCheck:
+@dataclass(frozen=True, repr=False)
+class FunctionSpaceCheck(DeprecatedNames, SummaryRepr):
     """Discrepancy between a weight-space GD step and its function-space prediction.
 
     Attributes
     ----------
-    eta : float
-        Step size.
+    lr : float
+        Step size η (``.eta``: its deprecated alias, one release).
     relative_error : numpy.ndarray, shape (n_steps,)
         ``‖(F_{t+1} − F_t) − (−η K_t ∇_F L̃)‖ / ‖F_{t+1} − F_t‖`` at each step; O(η).
     """
 
-    eta: float
+    _renamed = {"eta": "lr"}  # old field name, read with a DeprecationWarning
+    lr: float
     relative_error: np.ndarray
 
     @property
@@ -672,13 +671,14 @@ class FunctionSpaceCheck:
         return float(np.mean(self.relative_error))
 
 
+@renamed_keywords(eta="lr")
 def check_function_space(
     net: MLP,
     params: Params,
     X: object,
     y: object,
     *,
-    eta: float,
+    lr: float,
     n_steps: int = 5,
     loss: str | Loss = "mse",
     margin: float = 1.0,
@@ -687,12 +687,12 @@ def check_function_space(
 ) -> FunctionSpaceCheck:
     """Compare gradient-descent steps in weight space with ``−η K_t ∇_F L̃``.
 
-    Runs ``n_steps`` steps of :class:`GD` with ``lr = eta`` (same loss, α and
+    Runs ``n_steps`` steps of :class:`GD` with learning rate ``lr`` = η (same loss, α and
     centering as :func:`train`) and, at each, measures the relative distance
     between the actual change of the outputs and the function-space step built
     from the empirical NTK at the current parameters.  For a smooth network the
     error is the second-order term of the Taylor expansion, so it scales like η
-    (it is also O(1/α)).
+    (it is also O(1/α)).  ``eta=``, the old name of ``lr``, warns (one release).
 
     Returns
     -------
@@ -701,7 +701,7 @@ def check_function_space(
     X = check_inputs(net, params, X)
     loss_obj = get_loss(loss, margin=margin)
     y = loss_obj.check_labels(y, n=X.shape[0])
-    eta = as_real("eta", eta, positive=True)
+    lr = as_real("lr", lr, positive=True)
     n_steps = as_int("n_steps", n_steps, minimum=1)
     alpha = as_real("alpha", alpha, positive=True)
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
@@ -713,13 +713,13 @@ def check_function_space(
     for _ in range(n_steps):
         K = empirical_ntk(net, params, X)
         grad_F = np.asarray(loss_obj.grad(np.asarray(F), y)) / n
-        predicted = -eta * K @ grad_F
-        params = _sgd(params, g, eta)
+        predicted = -lr * K @ grad_F
+        params = _sgd(params, g, lr)
         _, F_new, g = evaluate(params)
         actual = np.asarray(F_new) - np.asarray(F)
         errors.append(np.linalg.norm(actual - predicted) / np.linalg.norm(actual))
         F = F_new
-    return FunctionSpaceCheck(eta=eta, relative_error=np.array(errors))
+    return FunctionSpaceCheck(lr=lr, relative_error=np.array(errors))
 
 
 __all__ = [

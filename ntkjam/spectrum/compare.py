@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from ntkjam._validate import as_float_array, as_real
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.spectrum.measured import default_zero_tolerance
 
 
@@ -118,8 +119,8 @@ def wasserstein_distance(
     return float(np.sum(np.abs(Fn - F).mean(axis=1) * widths))
 
 
-@dataclass(frozen=True)
-class Comparison:
+@dataclass(frozen=True, repr=False)
+class Comparison(SummaryRepr):
     """Measured spectrum against a prediction.
 
     Attributes
@@ -151,8 +152,8 @@ def compare(eigenvalues: object, law: Law, *, zero_tol: float | None = None) -> 
     )
 
 
-@dataclass(frozen=True)
-class Panel:
+@dataclass(frozen=True, repr=False)
+class Panel(SummaryRepr):
     """One panel of :func:`plot_spectra`: measured eigenvalues and optional predictions.
 
     Attributes

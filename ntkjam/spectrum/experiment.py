@@ -44,6 +44,7 @@ products instead of dense ``eigvalsh``; its CDF is stored as ``N`` quantiles).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -194,147 +195,219 @@ def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     phi = as_real("phi", params["phi"], positive=True)
     size = as_int("size", params.get("size", 500), minimum=1)
     d = as_int("d", params.get("d", DEFAULT_D[source]), minimum=2)
-    activation = params.get("activation", "relu")
-    settings = _slq_settings(params)
-    data_seed, weight_seed, probe_seed = _seeds(seed)
-    extra: dict[str, Any] = {}
-    law = predicted = None
-    expected_zero = None
+    case = _Case(params=params, source=source, fixed=fixed, phi=phi, size=size, d=d,
+                 activation=params.get("activation", "relu"), settings=_slq_settings(params),
+                 seed=seed, seeds=_seeds(seed))
     if source in ("gaussian", "features"):
-        from ntkjam.spectrum.slq import feature_operator
-
-        n, p = sizes(phi, fixed, size)
-        if source == "gaussian":
-            rng = np.random.default_rng(seed)
-            J = rng.standard_normal((n, p)) / np.sqrt(p)
-            law, label = mp_law(n / p), "Marchenko–Pastur"
-        else:
-            from ntkjam.data import sphere
-            from ntkjam.kernels.analytic import nngp
-            from ntkjam.kernels.features import random_features
-
-            X = sphere(n, d, seed=data_seed, radius="sqrt_d")
-            J = random_features(X, p, activation=activation, seed=weight_seed)
-            label = "Silverstein"
-            if settings is None:
-                tau = gram_eigenvalues(nngp(X, activation=activation))
-                law = silverstein_law(np.clip(tau, 0.0, None), n / p)
-            else:
-                from ntkjam.spectrum.slq import kernel_operator, slq
-
-                # The population spectrum is itself estimated matrix-free: the
-                # quadrature nodes with their weights are a discrete population.
-                pop = slq(kernel_operator(nngp, X, activation=activation),
-                          n_probes=min(settings[0], n), n_steps=settings[1], seed=probe_seed)
-                tau = np.where(pop.is_zero, 0.0, np.clip(pop.nodes, 0.0, None))
-                law = silverstein_law(tau, n / p, weights=pop.weights / pop.weights.sum())
-        lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
-                             n, settings, probe_seed)
+        m = _random_features_case(case)
     elif source == "truncated":
-        from ntkjam.data import sphere
-        from ntkjam.kernels.features import taylor_features, taylor_kernel, taylor_rank_on_sphere
-        from ntkjam.spectrum.funk_hecke import kernel_on_sphere
-        from ntkjam.spectrum.slq import feature_operator
+        m = _truncated_case(case)
+    elif source == "analytic":
+        m = _analytic_case(case)
+    else:
+        m = _empirical_case(case)
+    return _measurements(m)
 
-        if "degree" in params:
-            degree = as_int("degree", params["degree"], minimum=0)
-            p = taylor_rank_on_sphere(d, degree)
-            n = max(1, int(round(phi * p))) if fixed == "p" else size
-        else:
-            n, p_target = sizes(phi, fixed, size)
-            degree = taylor_degree(p_target, d)
-            p = taylor_rank_on_sphere(d, degree)
-            if fixed == "p":
-                n = max(1, int(round(phi * p)))
-        ell = params.get("lengthscale", 1.0 / math.sqrt(max(degree, 1)))
-        ell = as_real("lengthscale", ell, positive=True)
-        X = sphere(n, d, seed=data_seed)
-        J = taylor_features(X, degree, lengthscale=ell)
-        lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
-                             n, settings, probe_seed)
-        kappa = kernel_on_sphere(taylor_kernel, d, degree=degree, lengthscale=ell)
-        predicted = funk_hecke_gram_prediction(kappa, d, n, k_max=degree)
-        label = "Funk–Hecke"
-        extra = {"truncation_degree": degree, "lengthscale_used": ell,
-                 "n_columns": int(J.shape[1])}
+
+@dataclass(frozen=True)
+class _Case:
+    """One task's parsed settings (private to this module)."""
+
+    params: dict[str, Any]
+    source: str
+    fixed: str
+    phi: float
+    size: int
+    d: int
+    activation: str
+    settings: tuple[int, int] | None
+    seed: int
+    seeds: tuple[int, int, int]  # data, weights, probes
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A measured spectrum with its prediction (a density ``law`` or eigenvalues)."""
+
+    lam: np.ndarray
+    est: Any
+    n: int
+    p: int | None
+    label: str
+    law: Any = None
+    predicted: np.ndarray | None = None
+    expected_zero: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _random_features_case(c: _Case) -> _Measured:
+    """Gaussian features against Marchenko–Pastur, random features against Silverstein."""
+    from ntkjam.spectrum.slq import feature_operator
+
+    data_seed, weight_seed, probe_seed = c.seeds
+    n, p = sizes(c.phi, c.fixed, c.size)
+    if c.source == "gaussian":
+        rng = np.random.default_rng(c.seed)
+        J = rng.standard_normal((n, p)) / np.sqrt(p)
+        law, label = mp_law(n / p), "Marchenko–Pastur"
     else:
         from ntkjam.data import sphere
-        from ntkjam.kernels.analytic import ntk
-        from ntkjam.spectrum.funk_hecke import kernel_on_sphere
+        from ntkjam.kernels.analytic import nngp
+        from ntkjam.kernels.features import random_features
 
-        depth = as_int("depth", params.get("depth", 1), minimum=1)
-        kappa = kernel_on_sphere(ntk, d, radius=math.sqrt(d), depth=depth,
-                                 activation=activation)
-        if source == "analytic":
-            if fixed != "p":
-                raise ValueError(
-                    "fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; "
-                    "φ sets N = round(φ · size)), got 'n'"
-                )
-            from ntkjam.spectrum.slq import kernel_operator
-
-            n, p = sizes(phi, fixed, size)[0], None
-            X = sphere(n, d, seed=data_seed, radius="sqrt_d")
-            lam, est = _spectrum(
-                lambda: kernel_operator(ntk, X, depth=depth, activation=activation),
-                lambda: gram_eigenvalues(ntk(X, depth=depth, activation=activation)),
-                n, settings, probe_seed)
-            predicted, label = funk_hecke_gram_prediction(kappa, d, n), "Funk–Hecke"
-            expected_zero = 0.0
+        X = sphere(n, c.d, seed=data_seed, radius="sqrt_d")
+        J = random_features(X, p, activation=c.activation, seed=weight_seed)
+        label = "Silverstein"
+        if c.settings is None:
+            tau = gram_eigenvalues(nngp(X, activation=c.activation))
+            law = silverstein_law(np.clip(tau, 0.0, None), n / p)
         else:
-            from ntkjam.networks import (
-                empirical_ntk,
-                expected_jacobian_rank,
-                init_params,
-                mlp,
-                ntk_vector_product,
-                param_count,
-            )
-            from ntkjam.spectrum.slq import GramOperator
+            from ntkjam.spectrum.slq import kernel_operator, slq
 
-            n, p_target = sizes(phi, fixed, size)
-            width = network_width(p_target, d, depth)
-            net = mlp(d, width, depth=depth, activation=activation)
-            p = param_count(net)
-            if fixed == "p":
-                n = max(1, int(round(phi * p)))
-            X = sphere(n, d, seed=data_seed, radius="sqrt_d")
-            params_ = init_params(net, weight_seed)
-            lam, est = _spectrum(
-                lambda: GramOperator(n, lambda V: ntk_vector_product(net, params_, X, V),
-                                     "empirical NTK"),
-                lambda: gram_eigenvalues(empirical_ntk(net, params_, X)),
-                n, settings, probe_seed)
-            if settings is None:
-                predicted = gram_eigenvalues(ntk(X, depth=depth, activation=activation))
-                predicted, label = np.clip(predicted, 0.0, None), "analytic NTK"
-            else:
-                predicted, label = funk_hecke_gram_prediction(kappa, d, n), "Funk–Hecke NTK"
-            rank = expected_jacobian_rank(net, n)
-            expected_zero = 1.0 - rank / n
-            extra = {"width": width, "expected_rank": rank}
+            # The population spectrum is itself estimated matrix-free: the
+            # quadrature nodes with their weights are a discrete population.
+            pop = slq(kernel_operator(nngp, X, activation=c.activation),
+                      n_probes=min(c.settings[0], n), n_steps=c.settings[1], seed=probe_seed)
+            tau = np.where(pop.is_zero, 0.0, np.clip(pop.nodes, 0.0, None))
+            law = silverstein_law(tau, n / p, weights=pop.weights / pop.weights.sum())
+    lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
+                         n, c.settings, probe_seed)
+    return _Measured(lam=lam, est=est, n=n, p=p, label=label, law=law)
+
+
+def _truncated_case(c: _Case) -> _Measured:
+    """Truncated Taylor features of a dot-product kernel against Funk–Hecke."""
+    from ntkjam.data import sphere
+    from ntkjam.kernels.features import taylor_features, taylor_kernel, taylor_rank_on_sphere
+    from ntkjam.spectrum.funk_hecke import kernel_on_sphere
+    from ntkjam.spectrum.slq import feature_operator
+
+    data_seed, _, probe_seed = c.seeds
+    params, d = c.params, c.d
+    if "degree" in params:
+        degree = as_int("degree", params["degree"], minimum=0)
+        p = taylor_rank_on_sphere(d, degree)
+        n = max(1, int(round(c.phi * p))) if c.fixed == "p" else c.size
+    else:
+        n, p_target = sizes(c.phi, c.fixed, c.size)
+        degree = taylor_degree(p_target, d)
+        p = taylor_rank_on_sphere(d, degree)
+        if c.fixed == "p":
+            n = max(1, int(round(c.phi * p)))
+    ell = params.get("lengthscale", 1.0 / math.sqrt(max(degree, 1)))
+    ell = as_real("lengthscale", ell, positive=True)
+    X = sphere(n, d, seed=data_seed)
+    J = taylor_features(X, degree, lengthscale=ell)
+    lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
+                         n, c.settings, probe_seed)
+    kappa = kernel_on_sphere(taylor_kernel, d, degree=degree, lengthscale=ell)
+    return _Measured(
+        lam=lam, est=est, n=n, p=p, label="Funk–Hecke",
+        predicted=funk_hecke_gram_prediction(kappa, d, n, k_max=degree),
+        extra={"truncation_degree": degree, "lengthscale_used": ell,
+               "n_columns": int(J.shape[1])},
+    )
+
+
+def _ntk_profile(c: _Case, depth: int):
+    from ntkjam.kernels.analytic import ntk
+    from ntkjam.spectrum.funk_hecke import kernel_on_sphere
+
+    return kernel_on_sphere(ntk, c.d, radius=math.sqrt(c.d), depth=depth,
+                            activation=c.activation)
+
+
+def _analytic_case(c: _Case) -> _Measured:
+    """The analytic NTK (P = ∞) on the sphere against its Funk–Hecke eigenvalues."""
+    from ntkjam.data import sphere
+    from ntkjam.kernels.analytic import ntk
+    from ntkjam.spectrum.slq import kernel_operator
+
+    depth = as_int("depth", c.params.get("depth", 1), minimum=1)
+    kappa = _ntk_profile(c, depth)
+    if c.fixed != "p":
+        raise ValueError(
+            "fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; "
+            "φ sets N = round(φ · size)), got 'n'"
+        )
+    data_seed, _, probe_seed = c.seeds
+    n = sizes(c.phi, c.fixed, c.size)[0]
+    X = sphere(n, c.d, seed=data_seed, radius="sqrt_d")
+    lam, est = _spectrum(
+        lambda: kernel_operator(ntk, X, depth=depth, activation=c.activation),
+        lambda: gram_eigenvalues(ntk(X, depth=depth, activation=c.activation)),
+        n, c.settings, probe_seed)
+    return _Measured(lam=lam, est=est, n=n, p=None, label="Funk–Hecke",
+                     predicted=funk_hecke_gram_prediction(kappa, c.d, n), expected_zero=0.0)
+
+
+def _empirical_case(c: _Case) -> _Measured:
+    """The empirical NTK of a finite network against the analytic NTK (or Funk–Hecke)."""
+    from ntkjam.data import sphere
+    from ntkjam.kernels.analytic import ntk
+    from ntkjam.networks import (
+        empirical_ntk,
+        expected_jacobian_rank,
+        init_params,
+        mlp,
+        ntk_vector_product,
+        param_count,
+    )
+    from ntkjam.spectrum.slq import GramOperator
+
+    depth = as_int("depth", c.params.get("depth", 1), minimum=1)
+    kappa = _ntk_profile(c, depth)
+    data_seed, weight_seed, probe_seed = c.seeds
+    n, p_target = sizes(c.phi, c.fixed, c.size)
+    width = network_width(p_target, c.d, depth)
+    net = mlp(c.d, width, depth=depth, activation=c.activation)
+    p = param_count(net)
+    if c.fixed == "p":
+        n = max(1, int(round(c.phi * p)))
+    X = sphere(n, c.d, seed=data_seed, radius="sqrt_d")
+    theta = init_params(net, weight_seed)
+    lam, est = _spectrum(
+        lambda: GramOperator(n, lambda V: ntk_vector_product(net, theta, X, V),
+                             "empirical NTK"),
+        lambda: gram_eigenvalues(empirical_ntk(net, theta, X)),
+        n, c.settings, probe_seed)
+    if c.settings is None:
+        predicted = gram_eigenvalues(ntk(X, depth=depth, activation=c.activation))
+        predicted, label = np.clip(predicted, 0.0, None), "analytic NTK"
+    else:
+        predicted, label = funk_hecke_gram_prediction(kappa, c.d, n), "Funk–Hecke NTK"
+    rank = expected_jacobian_rank(net, n)
+    return _Measured(lam=lam, est=est, n=n, p=p, label=label, predicted=predicted,
+                     expected_zero=1.0 - rank / n,
+                     extra={"width": width, "expected_rank": rank})
+
+
+def _measurements(m: _Measured) -> dict[str, Any]:
+    """The task's scalars and arrays from a measured spectrum and its prediction."""
+    lam, est, n, p = m.lam, m.est, m.n, m.p
     report = spectrum_report(lam, phi=None if p is None else n / p)
     out: dict[str, Any] = {
         "n": n,
         "p": p,
         "phi_actual": None if p is None else n / p,
         "method": "dense" if est is None else "slq",
-        "prediction": label,
+        "prediction": m.label,
         "n_zero": report.n_zero,
         "zero_fraction": report.zero_fraction,
         "expected_zero_fraction": (
-            report.expected_zero_fraction if expected_zero is None else expected_zero
+            report.expected_zero_fraction if m.expected_zero is None else m.expected_zero
         ),
         "smallest_nonzero": report.smallest_nonzero,
         "gap": report.gap if np.isfinite(report.gap) else None,
         "participation_ratio": report.participation_ratio,
-        **extra,
+        **m.extra,
     }
     arrays: dict[str, np.ndarray] = {"eigenvalues": lam}
     if est is not None:
         out.update({"slq_atom": est.atom, "slq_atom_stderr": est.atom_stderr,
                     "slq_steps_taken": est.steps})
         arrays.update({"slq_nodes": est.nodes, "slq_weights": est.weights})
+    law = m.law
     if law is not None:
         cmp = compare(lam, law, zero_tol=report.tolerance)
         out.update({"ks": cmp.ks, "wasserstein": cmp.wasserstein, "predicted_atom": law.atom,
@@ -344,7 +417,7 @@ def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         from ntkjam.spectrum.compare import ks_two_sample
 
         a = snap_zeros(lam, report.tolerance)
-        b = snap_zeros(predicted, report.tolerance)
+        b = snap_zeros(m.predicted, report.tolerance)
         out.update({
             "ks": ks_two_sample(a, b, zero_tol=0.0),
             "wasserstein": float(np.mean(np.abs(a - b))),
@@ -354,6 +427,6 @@ def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
             # (their quadrature weights are noisy at the 1/N level): dense only.
             "spectral_distance": spectral_distance(a, b) if est is None else None,
         })
-        arrays["predicted_eigenvalues"] = np.asarray(predicted, dtype=np.float64)
+        arrays["predicted_eigenvalues"] = np.asarray(m.predicted, dtype=np.float64)
     out["arrays"] = arrays
     return out

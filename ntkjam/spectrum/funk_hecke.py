@@ -27,6 +27,8 @@ import numpy as np
 from scipy.special import gammaln, roots_legendre
 
 from ntkjam._validate import as_float_array, as_int, as_real
+from ntkjam.core.deprecation import renamed_keywords
+from ntkjam.core.reprs import SummaryRepr
 
 
 def _check_d(d: object) -> int:
@@ -97,14 +99,15 @@ def kernel_on_sphere(
     Returns
     -------
     callable
-        ``kappa(t)`` for a 1-D array of cosines in [-1, 1].
+        ``profile(t)``: the kernel's function κ of the cosine, for a 1-D array of
+        cosines in [-1, 1].
     """
     if not callable(kernel_fn):
         raise TypeError(f"kernel_fn must be callable, got {kernel_fn!r}")
     d = _check_d(d)
     radius = as_real("radius", radius, positive=True)
 
-    def kappa(t: np.ndarray) -> np.ndarray:
+    def profile(t: np.ndarray) -> np.ndarray:
         t = np.clip(np.asarray(t, dtype=np.float64).ravel(), -1.0, 1.0)
         X1 = np.zeros((1, d))
         X1[0, 0] = radius
@@ -113,22 +116,22 @@ def kernel_on_sphere(
         X2[:, 1] = radius * np.sqrt(1.0 - t**2)
         return np.asarray(kernel_fn(X1, X2, **kwargs), dtype=np.float64)[0]
 
-    return kappa
+    return profile
 
 
-def _eval_kappa(kappa: Callable, t: np.ndarray) -> np.ndarray:
-    values = np.asarray(kappa(t), dtype=np.float64)
+def _eval_profile(profile: Callable, t: np.ndarray) -> np.ndarray:
+    values = np.asarray(profile(t), dtype=np.float64)
     if values.shape != t.shape:
         raise ValueError(
-            f"kappa must return one value per cosine (shape {t.shape}), got shape {values.shape}"
+            f"profile must return one value per cosine (shape {t.shape}), got shape {values.shape}"
         )
     if not np.all(np.isfinite(values)):
-        raise ValueError("kappa must return finite values on [-1, 1], got NaN or inf")
+        raise ValueError("profile must return finite values on [-1, 1], got NaN or inf")
     return values
 
 
-@dataclass(frozen=True)
-class FunkHecke:
+@dataclass(frozen=True, repr=False)
+class FunkHecke(SummaryRepr):
     """Funk–Hecke decomposition of a dot-product kernel on S^{d-1}.
 
     Attributes
@@ -219,8 +222,9 @@ class FunkHecke:
         return float(slope)
 
 
+@renamed_keywords(kappa="profile")
 def funk_hecke(
-    kappa: Callable[[np.ndarray], object],
+    profile: Callable[[np.ndarray], object],
     d: int,
     k_max: int,
     *,
@@ -230,9 +234,10 @@ def funk_hecke(
 
     Parameters
     ----------
-    kappa : callable
-        ``kappa(t) -> values`` for a 1-D array of cosines in [-1, 1].  Use
-        :func:`kernel_on_sphere` to get it from an X-based kernel.
+    profile : callable
+        The kernel's profile κ: ``profile(t) -> values`` for a 1-D array of cosines in
+        [-1, 1].  Use :func:`kernel_on_sphere` to get it from an X-based kernel.  The
+        old keyword ``kappa=`` is accepted for one release (``DeprecationWarning``).
     d : int
         Ambient dimension (>= 2).
     k_max : int
@@ -244,8 +249,9 @@ def funk_hecke(
     -------
     FunkHecke
     """
-    if not callable(kappa):
-        raise TypeError(f"kappa must be callable (a function of the cosine t), got {kappa!r}")
+    if not callable(profile):
+        raise TypeError(
+            f"profile must be callable (a function of the cosine t), got {profile!r}")
     d = _check_d(d)
     k_max = as_int("k_max", k_max, minimum=0)
     n_nodes = 2 * k_max + 200 if n_nodes is None else as_int("n_nodes", n_nodes, minimum=2)
@@ -253,14 +259,15 @@ def funk_hecke(
     theta = 0.5 * np.pi * (s + 1.0)
     w = 0.5 * np.pi * w
     t = np.cos(theta)
-    weight = w * np.sin(theta) ** (d - 2) * _eval_kappa(kappa, t)
+    weight = w * np.sin(theta) ** (d - 2) * _eval_profile(profile, t)
     mu = sphere_area_ratio(d) * (legendre_table(k_max, t, d) @ weight)
     mult = np.array([float(harmonic_multiplicity(d, k)) for k in range(k_max + 1)])
     return FunkHecke(d=d, mu=mu, multiplicity=mult, n_nodes=n_nodes)
 
 
+@renamed_keywords(kappa="profile")
 def truncation_error(
-    kappa: Callable[[np.ndarray], object],
+    profile: Callable[[np.ndarray], object],
     result: FunkHecke,
     K: int,
     *,
@@ -269,12 +276,14 @@ def truncation_error(
 ) -> float:
     """``sup_t |κ(t) - Σ_{k<=K} μ_k N(d,k) P_k(t)|`` on a grid of [-1, 1] (t = ±1 included).
 
-    With ``relative`` the error is divided by ``sup_t |κ(t)|``.
+    ``profile`` is the kernel's function κ of the cosine t (as for :func:`funk_hecke`;
+    the old keyword ``kappa=`` is accepted for one release).  With ``relative`` the
+    error is divided by ``sup_t |κ(t)|``.
     """
-    if not callable(kappa):
-        raise TypeError(f"kappa must be callable, got {kappa!r}")
+    if not callable(profile):
+        raise TypeError(f"profile must be callable, got {profile!r}")
     n_points = as_int("n_points", n_points, minimum=2)
     t = np.cos(np.linspace(0.0, np.pi, n_points))
-    exact = _eval_kappa(kappa, t)
+    exact = _eval_profile(profile, t)
     err = float(np.max(np.abs(exact - result.resum(t, K))))
     return err / float(np.max(np.abs(exact))) if relative else err

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.linalg
 
 from ntkjam._validate import as_float_array, as_real, as_square_symmetric
+from ntkjam.core.reprs import SummaryRepr
 
 
 def gram_eigenvalues(K: object) -> np.ndarray:
@@ -84,8 +85,8 @@ def default_zero_tolerance(n: int, largest: float) -> float:
     return n * np.finfo(np.float64).eps * largest
 
 
-@dataclass(frozen=True)
-class SpectrumReport:
+@dataclass(frozen=True, repr=False)
+class SpectrumReport(SummaryRepr):
     """Observables of a PSD spectrum.
 
     Attributes

@@ -30,10 +30,11 @@ import numpy as np
 from scipy.integrate import cumulative_trapezoid
 
 from ntkjam._validate import as_float_array, as_int, as_real
+from ntkjam.core.reprs import SummaryRepr
 
 
-@dataclass(frozen=True)
-class SpectralLaw:
+@dataclass(frozen=True, repr=False)
+class SpectralLaw(SummaryRepr):
     """A spectral law on ``[0, ∞)``: an atom at zero plus a density on a grid.
 
     Attributes

@@ -37,10 +37,11 @@ from ntkjam._validate import (
     as_seed,
     as_square_symmetric,
 )
+from ntkjam.core.reprs import SummaryRepr
 
 
-@dataclass(frozen=True)
-class GramOperator:
+@dataclass(frozen=True, repr=False)
+class GramOperator(SummaryRepr):
     """A symmetric positive semi-definite operator known by its products with blocks.
 
     Attributes
@@ -201,8 +202,8 @@ def jax_kernel_operator(
     return GramOperator(n=n, matmat=matmat, description=f"jax kernel {kernel_fn!r} on {X.shape}")
 
 
-@dataclass(frozen=True)
-class SLQDensity:
+@dataclass(frozen=True, repr=False)
+class SLQDensity(SummaryRepr):
     """Spectral distribution estimated by block stochastic Lanczos quadrature.
 
     Attributes

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.sweep.integrity import corrupt_error, verify_rows
 from ntkjam.sweep.registry import expand_spec
 from ntkjam.sweep.spec import SweepSpec, canonical_json, parse_spec
@@ -155,8 +156,8 @@ def load_arrays(directory: str | Path, key: str) -> dict[str, Any]:
     return read_arrays(directory, key)
 
 
-@dataclass(frozen=True)
-class SweepStatus:
+@dataclass(frozen=True, repr=False)
+class SweepStatus(SummaryRepr):
     """Progress of a run directory against its last spec.
 
     Attributes

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ntkjam._validate import as_int
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.sweep.execute import ARRAYS_KEY, clean_result, execute_task
 from ntkjam.sweep.executors import Outcome, Window, dask_client, run_dask, run_local
 from ntkjam.sweep.registry import check_spec, expand_spec, load_spec, resolve
@@ -41,8 +42,8 @@ __all__ = ["ARRAYS_KEY", "RunSummary", "clean_result", "execute_task", "git_revi
 
 
 
-@dataclass(frozen=True)
-class RunSummary:
+@dataclass(frozen=True, repr=False)
+class RunSummary(SummaryRepr):
     """What a call to :func:`run` did.
 
     Attributes

@@ -40,6 +40,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.sweep.axes import axis_values, check_name, check_not_top_level, seed_values
 from ntkjam.sweep.canonical import (
     FIELD_HINTS,
@@ -317,8 +318,8 @@ def read_spec(path: str | Path) -> SweepSpec:
 # tasks
 
 
-@dataclass(frozen=True)
-class Task:
+@dataclass(frozen=True, repr=False)
+class Task(SummaryRepr):
     """One grid point × seed.
 
     Attributes

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.sweep.canonical import key_scheme
 from ntkjam.sweep.integrity import (
     ARRAYS_DIR,
@@ -106,8 +107,8 @@ class RunDirectoryBusy(RuntimeError):
     """Another process holds the run directory's lock."""
 
 
-@dataclass(frozen=True)
-class TaskRecord:
+@dataclass(frozen=True, repr=False)
+class TaskRecord(SummaryRepr):
     """The outcome of one task, as stored.
 
     Attributes

@@ -31,6 +31,7 @@ import scipy.stats
 from scipy.special import expit, logsumexp
 
 from ntkjam._validate import as_float_array, as_int, as_real
+from ntkjam.core.deprecation import renamed_keywords
 from ntkjam.theory._gauss import gauss_pdf, hinge1_gauss, hinge2_gauss
 
 _LOG2 = float(np.log(2.0))
@@ -135,8 +136,9 @@ def _to_int(name: str, value: object) -> int:
 
 
 # ---------------------------------------------------------------------------- Gardner
-def gardner_capacity(kappa: float | np.ndarray = 0.0):
-    """Gardner's capacity α_c(κ) of the spherical perceptron with stability κ ≥ 0.
+@renamed_keywords(kappa="margin")
+def gardner_capacity(margin: float | np.ndarray = 0.0):
+    """Gardner's capacity α_c(κ) of the spherical perceptron with stability (margin) κ ≥ 0.
 
     ``α_c(κ) = 1 / ∫_{−κ}^{∞} Dt (t + κ)²`` (Gardner 1988, Eq. 31), Dt the standard
     Gaussian measure.  In closed form with Φ, φ the Gaussian CDF and density:
@@ -153,17 +155,18 @@ def gardner_capacity(kappa: float | np.ndarray = 0.0):
 
     Parameters
     ----------
-    kappa : float or array_like
-        Stability κ ≥ 0, finite.
+    margin : float or array_like
+        Stability κ ≥ 0, finite (the margin of the constraints ``y f ≥ κ``).  The old
+        keyword ``kappa=`` is accepted for one release (``DeprecationWarning``).
 
     Returns
     -------
     float or numpy.ndarray
     """
-    k = as_float_array("kappa", kappa)
+    k = as_float_array("margin", margin)
     if np.any(k < 0):
         raise ValueError(
-            f"kappa must be >= 0 (the replica-symmetric capacity is not exact for "
+            f"margin must be >= 0 (the replica-symmetric capacity is not exact for "
             f"negative stability), got {float(np.min(k))}"
         )
     integral = (1.0 + k**2) * scipy.stats.norm.cdf(k) + k * scipy.stats.norm.pdf(k)

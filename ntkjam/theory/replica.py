@@ -43,6 +43,7 @@ import numpy as np
 import scipy.optimize
 
 from ntkjam._validate import as_float_array
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.theory._gauss import below_moment0, below_moment2, gauss_pdf
 
 __all__ = [
@@ -56,8 +57,8 @@ __all__ = [
 FREE_NORM_PHI_C = 2.0
 
 
-@dataclass(frozen=True)
-class RSUnsatPhase:
+@dataclass(frozen=True, repr=False)
+class RSUnsatPhase(SummaryRepr):
     """The RS zero-temperature minimum: per-sample observables at (φ, κ).
 
     Every field is a float for scalar input, else a float64 (or bool) array of the
