@@ -138,7 +138,7 @@ def test_kernel_summary_sweep_matches_closed_forms(tmp_path):
 
 
 def test_kernel_summary_rejects_unknown_parameters():
-    from ntkjam.sweep.builtin import kernel_summary
+    from ntkjam.experiments.kernel_summary import kernel_summary
 
     with pytest.raises(ValueError, match="unknown parameter 'width'; allowed: n, d"):
         kernel_summary({"n": 3, "d": 2, "width": 5}, 0)

@@ -22,8 +22,9 @@ instead of failing in every task::
 
 A spec names it either by its registered name or by an import path
 ``"package.module:function"`` (imported with :mod:`importlib`; nothing is evaluated).
-Registered names are found by importing :mod:`ntkjam.sweep.builtin` and, when it
-exists, the :mod:`ntkjam.experiments` package, whose modules register themselves.
+Registered names are found by importing the :mod:`ntkjam.experiments` package (by
+name, with importlib: infrastructure never imports a study), whose modules register
+themselves.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ Experiment = Callable[[dict[str, Any], int], dict[str, Any]]
 _REGISTRY: dict[str, Experiment] = {}
 _CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {}
 _RESOLVERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-_BUILTIN_MODULES = ("ntkjam.sweep.builtin", "ntkjam.experiments")
+_BUILTIN_MODULES = ("ntkjam.experiments",)
 _resolved: dict[str, Experiment] = {}
 
 

@@ -1,4 +1,4 @@
-"""Built-in experiments, registered by name for sweep specs.
+"""The kernel_summary experiment, registered by name for sweep specs.
 
 ``kernel_summary`` — the spectrum of an infinite-width kernel on random points of the
 sphere: a cheap, useful first sweep (how the condition number and the numerical rank
