@@ -223,20 +223,7 @@ def analyze(
     U, lam = _range_basis(K, rank_rtol)
     J = U * np.sqrt(lam)
 
-    delta = loss.margin - y * f
-    active = (np.flatnonzero(np.abs(delta) <= kink_tol) if loss.kinked
-              else np.zeros(0, dtype=np.int64))
-    g_min = loss.grad(f, y) / n
-    if loss.name == "hinge":
-        g_min[active] = 0.0  # minimal-norm subgradient on the kinks (|Δ_i| <= kink_tol)
-    g = g_min.copy()
-    if loss.name == "hinge" and active.size:
-        # Choose c ∈ [0,1] on the kinks to make K∇L as small as possible; ‖Jᵀ g‖ = 0
-        # iff K g = 0, and the Jᵀ form is the better-conditioned least-squares problem.
-        A = J[active].T * (-y[active] / n)
-        sol = scipy.optimize.lsq_linear(A, -(J.T @ g_min), bounds=(0.0, 1.0),
-                                        method="bvls", tol=1e-14)
-        g[active] = -sol.x * y[active] / n
+    active, g_min, g = _gradient(loss, f, y, J, kink_tol)
     kg = K @ g
     g_range = U @ (U.T @ g)
     grad_norm = float(np.linalg.norm(g_min))
@@ -249,24 +236,10 @@ def analyze(
     else:
         kind = "not_fixed_point"
 
-    h_lo, h_hi = loss.hessian_bounds(f, y, tol=kink_tol)
-    rates = _rates(J, np.asarray(h_lo) / n, lr)
-    rates_up = _rates(J, np.asarray(h_hi) / n, lr)
-    scale = float(np.max(np.abs(np.concatenate([rates, rates_up])), initial=0.0))
-    rate_tol = rate_rtol * scale
-    n_unstable = int(np.count_nonzero(rates < -rate_tol))
-    n_stable = int(np.count_nonzero(rates > rate_tol))
-    n_marginal = rates.size - n_unstable - n_stable
-    positive = rates[rates > rate_tol]
-    slowest = float(positive.min()) if positive.size else float("nan")
-    if not is_fixed:
-        stability = "not_a_fixed_point"
-    elif n_unstable:
-        stability = "unstable"
-    elif n_marginal:
-        stability = "marginal"
-    else:
-        stability = "stable"
+    st = _stability(loss, f, y, J, lr, kink_tol, rate_rtol, is_fixed)
+    rates, rates_up, rate_tol = st["rates"], st["rates_up"], st["rate_tol"]
+    n_stable, n_marginal, n_unstable = st["n_stable"], st["n_marginal"], st["n_unstable"]
+    slowest, stability = st["slowest"], st["stability"]
     lyapunov = bool(is_fixed and (loss.convex or stability == "stable"))
 
     dist = None
@@ -277,21 +250,8 @@ def analyze(
         d = f - f0
         dist = float(np.linalg.norm(d - U @ (U.T @ d)))
 
-    text = {
-        "minimum": "a minimum of L (∇L = 0)",
-        "fixed_point_not_minimum": "a fixed point that is NOT a minimum of L "
-                                   "(∇L ≠ 0 but ∇L ∈ Ker K)",
-        "not_fixed_point": "not a fixed point (K∇L ≠ 0)",
-    }[kind]
-    message = (f"f is {text}: ‖∇L‖ = {grad_norm:.3e}, ‖K∇L‖ = {kgrad_norm:.3e}, "
-               f"rank K = {U.shape[1]}/{n}; linearised flow on range(K): {n_stable} stable, "
-               f"{n_marginal} marginal, {n_unstable} unstable directions")
-    if is_fixed:
-        message += f"; {stability}"
-        if stability == "marginal" and lyapunov:
-            message += " (Lyapunov-stable: the loss is convex)"
-    if active.size:
-        message += f"; {active.size} point(s) on the kink"
+    message = _message(kind, stability, lyapunov, grad_norm, kgrad_norm, U.shape[1], n,
+                       (n_stable, n_marginal, n_unstable), active.size)
     return FixedPointReport(
         kind=kind,
         stability=stability,
@@ -313,6 +273,74 @@ def analyze(
         gradient=_ro(g),
         message=message,
     )
+
+
+def _gradient(loss: Loss, f, y, J, kink_tol: float):
+    """The active (kink) set, the minimal-norm subgradient and the one of least ‖K∇L‖."""
+    n = f.shape[0]
+    delta = loss.margin - y * f
+    active = (np.flatnonzero(np.abs(delta) <= kink_tol) if loss.kinked
+              else np.zeros(0, dtype=np.int64))
+    g_min = loss.grad(f, y) / n
+    if loss.name == "hinge":
+        g_min[active] = 0.0  # minimal-norm subgradient on the kinks (|Δ_i| <= kink_tol)
+    g = g_min.copy()
+    if loss.name == "hinge" and active.size:
+        # Choose c ∈ [0,1] on the kinks to make K∇L as small as possible; ‖Jᵀ g‖ = 0
+        # iff K g = 0, and the Jᵀ form is the better-conditioned least-squares problem.
+        A = J[active].T * (-y[active] / n)
+        sol = scipy.optimize.lsq_linear(A, -(J.T @ g_min), bounds=(0.0, 1.0),
+                                        method="bvls", tol=1e-14)
+        g[active] = -sol.x * y[active] / n
+    return active, g_min, g
+
+
+def _stability(loss: Loss, f, y, J, lr: float, kink_tol: float, rate_rtol: float,
+               is_fixed: bool) -> dict:
+    """Rates of the linearised flow on range(K) (both Hessian bounds) and their counts."""
+    n = f.shape[0]
+    h_lo, h_hi = loss.hessian_bounds(f, y, tol=kink_tol)
+    rates = _rates(J, np.asarray(h_lo) / n, lr)
+    rates_up = _rates(J, np.asarray(h_hi) / n, lr)
+    scale = float(np.max(np.abs(np.concatenate([rates, rates_up])), initial=0.0))
+    rate_tol = rate_rtol * scale
+    n_unstable = int(np.count_nonzero(rates < -rate_tol))
+    n_stable = int(np.count_nonzero(rates > rate_tol))
+    n_marginal = rates.size - n_unstable - n_stable
+    positive = rates[rates > rate_tol]
+    if not is_fixed:
+        stability = "not_a_fixed_point"
+    elif n_unstable:
+        stability = "unstable"
+    elif n_marginal:
+        stability = "marginal"
+    else:
+        stability = "stable"
+    return {"rates": rates, "rates_up": rates_up, "rate_tol": rate_tol,
+            "n_stable": n_stable, "n_marginal": n_marginal, "n_unstable": n_unstable,
+            "slowest": float(positive.min()) if positive.size else float("nan"),
+            "stability": stability}
+
+
+def _message(kind, stability, lyapunov, grad_norm, kgrad_norm, rank, n, counts,
+             n_active) -> str:
+    text = {
+        "minimum": "a minimum of L (∇L = 0)",
+        "fixed_point_not_minimum": "a fixed point that is NOT a minimum of L "
+                                   "(∇L ≠ 0 but ∇L ∈ Ker K)",
+        "not_fixed_point": "not a fixed point (K∇L ≠ 0)",
+    }[kind]
+    n_stable, n_marginal, n_unstable = counts
+    message = (f"f is {text}: ‖∇L‖ = {grad_norm:.3e}, ‖K∇L‖ = {kgrad_norm:.3e}, "
+               f"rank K = {rank}/{n}; linearised flow on range(K): {n_stable} stable, "
+               f"{n_marginal} marginal, {n_unstable} unstable directions")
+    if kind != "not_fixed_point":
+        message += f"; {stability}"
+        if stability == "marginal" and lyapunov:
+            message += " (Lyapunov-stable: the loss is convex)"
+    if n_active:
+        message += f"; {n_active} point(s) on the kink"
+    return message
 
 
 def __getattr__(name: str):

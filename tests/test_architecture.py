@@ -187,7 +187,7 @@ def test_module_size(name):
 #: Modules still over the limit while the redesign splits them (only shrinks).
 LINE_LIMITS: dict[str, int] = {
     "ntkjam.experiments.trained": 619,
-    "ntkjam.networks.training": 743,
+    "ntkjam.networks.training": 629,
 }
 
 
@@ -223,7 +223,6 @@ FUNCTION_LIMITS: dict[str, int] = {
     "ntkjam.cli.train:train_command": 84,
     "ntkjam.data.datasets:load_dataset": 82,
     "ntkjam.dynamics.flow:_flow_fixed": 142,
-    "ntkjam.fixed_points:analyze": 104,
     "ntkjam.sweep.run:run": 82,
 }
 
