@@ -128,7 +128,7 @@ def _pd_cases() -> list[Case]:
         ("--phi-num", HUGE), ("--phi-num", "abc"),
         ("--seeds", "0"), ("--seeds", "-1"), ("--seeds", HUGE),
         ("--d", "1"), ("--d", "0"), ("--d", HUGE), ("--d", "1e12"),
-        ("--margin", "nan"), ("--margin", "inf"),
+        ("--margin", "nan"), ("--margin", "inf"), ("--margin", "-0.5"),
         ("--source", "foo"), ("--labels", "foo"), ("--offset", "foo"), ("--offset", "network"),
         ("--offset-scale", "-1"), ("--offset-scale", "nan"),
         ("--lp-fraction", "2"), ("--lp-fraction", "-0.1"), ("--lp-fraction", "nan"),

@@ -75,8 +75,9 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
     ValueError, TypeError
         Unknown or missing parameter; φ ≤ 0; P < 1; margin or scales not finite;
         unknown source, labels, offset or dataset; ``lp_fraction`` outside [0, 1];
-        an offset ``"network"`` with a source other than ``"ntk_jacobian"``.
-        (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
+        an offset ``"network"`` with a source other than ``"ntk_jacobian"``; a
+        negative margin with offset ``"zero"`` (trivially SAT: w = 0 meets every
+        constraint).  (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
     """
     if not isinstance(params, dict):
         raise TypeError(f"params must be a dict, got {type(params).__name__}")
@@ -106,6 +107,13 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
         raise ValueError(f"lp_fraction must be in [0, 1], got {p['lp_fraction']}")
     if not isinstance(p["store_arrays"], bool):
         raise TypeError(f"store_arrays must be a boolean, got {p['store_arrays']!r}")
+    if p["margin"] < 0 and p["offset"] == "zero":
+        raise ValueError(
+            f"margin must be >= 0 with offset 'zero', got {p['margin']}: with f0 = 0, w = 0 "
+            "meets every constraint y f >= margin when margin < 0, so every instance would "
+            "be trivially SAT; a negative margin needs a norm constraint (the spherical "
+            "problem) or a nonzero offset"
+        )
     if p["offset"] == "network" and p["source"] != "ntk_jacobian":
         raise ValueError(
             f"offset 'network' (the network's output at initialisation) needs source "
