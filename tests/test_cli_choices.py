@@ -36,10 +36,10 @@ def _help(command: str) -> dict[str, str]:
 
 def test_the_cli_lists_are_the_library_lists():
     from ntkjam.data import DATASETS
+    from ntkjam.experiments.spectrum import SOURCES
     from ntkjam.kernels.activations import BUILTIN
     from ntkjam.losses import LOSS_NAMES
     from ntkjam.networks.mlp import PARAMETERIZATIONS
-    from ntkjam.spectrum.experiment import SOURCES
 
     assert _choices.DATASETS == tuple(DATASETS)
     assert _choices.ACTIVATIONS == tuple(BUILTIN)

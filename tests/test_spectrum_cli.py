@@ -5,8 +5,8 @@ from typer.testing import CliRunner
 
 from ntkjam import sweep
 from ntkjam.cli import app
+from ntkjam.experiments.spectrum import sizes, spectrum_task
 from ntkjam.spectrum.compare import Panel, plot_spectra
-from ntkjam.spectrum.experiment import sizes, spectrum_task
 from ntkjam.spectrum.random_matrix import mp_law
 
 runner = CliRunner()

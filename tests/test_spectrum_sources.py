@@ -10,16 +10,16 @@ from typer.testing import CliRunner
 from ntkjam import sweep
 from ntkjam.cli import app
 from ntkjam.data import sphere
-from ntkjam.kernels.analytic import ntk, polynomial
-from ntkjam.kernels.features import taylor_feature_count, taylor_rank_on_sphere
-from ntkjam.spectrum.compare import Panel, ks_two_sample, plot_spectra
-from ntkjam.spectrum.experiment import (
+from ntkjam.experiments.spectrum import (
     funk_hecke_gram_prediction,
     network_width,
     spectral_distance,
     spectrum_task,
     taylor_degree,
 )
+from ntkjam.kernels.analytic import ntk, polynomial
+from ntkjam.kernels.features import taylor_feature_count, taylor_rank_on_sphere
+from ntkjam.spectrum.compare import Panel, ks_two_sample, plot_spectra
 from ntkjam.spectrum.funk_hecke import funk_hecke, kernel_on_sphere
 from ntkjam.spectrum.measured import gram_eigenvalues
 from ntkjam.spectrum.slq import default_strip_rows, dense_operator, kernel_operator, slq

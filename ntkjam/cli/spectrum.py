@@ -12,9 +12,11 @@ from ntkjam.cli._app import app
 from ntkjam.cli._choices import ACTIVATIONS
 from ntkjam.cli._common import friendly_errors
 
-#: ``ntkjam.spectrum.experiment.SOURCES`` (written out: --help does not import JAX).
+#: ``ntkjam.experiments.spectrum.SOURCES`` (written out: --help does not import JAX).
 SPECTRUM_SOURCES = ('gaussian', 'features', 'truncated', 'empirical', 'analytic')
 
+#: The experiment identifier recorded in run directories (and in their task keys) since
+#: 0.1; the task now lives in ntkjam.experiments.spectrum (see registry.LEGACY_PATHS).
 TASK = "ntkjam.spectrum.experiment:spectrum_task"
 
 
@@ -125,9 +127,9 @@ def spectrum_command(
 
     from ntkjam import sweep
     from ntkjam._validate import as_choice, as_int
+    from ntkjam.experiments.spectrum import DEFAULT_D, SOURCES
     from ntkjam.kernels.activations import get_activation
     from ntkjam.spectrum.compare import Panel, plot_spectra
-    from ntkjam.spectrum.experiment import DEFAULT_D, SOURCES
     from ntkjam.spectrum.random_matrix import make_law
 
     phis = _parse_phis(phi)

@@ -7,7 +7,7 @@ N = training points, P = parameters/features, φ = N/P (see ``docs/spectrum.md``
 * :mod:`~ntkjam.spectrum.funk_hecke` — eigenvalues of dot-product kernels on S^{d-1}.
 * :mod:`~ntkjam.spectrum.slq` — block stochastic Lanczos quadrature, matrix-free.
 * :mod:`~ntkjam.spectrum.compare` — KS / Wasserstein distances and figures.
-* :mod:`~ntkjam.spectrum.experiment` — the sweep task behind ``ntkjam spectrum``.
+* the sweep task behind ``ntkjam spectrum`` is :mod:`ntkjam.experiments.spectrum`.
 """
 
 from ntkjam.spectrum.compare import (

@@ -47,6 +47,12 @@ Experiment = Callable[[dict[str, Any], int], dict[str, Any]]
 _REGISTRY: dict[str, Experiment] = {}
 _CHECKS: dict[str, Callable[[dict[str, Any]], object]] = {}
 _RESOLVERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+#: Experiment identifiers recorded in existing run directories whose code has moved:
+#: the identifier (part of every task key there) stays, the function is found here.
+LEGACY_PATHS = {
+    "ntkjam.spectrum.experiment:spectrum_task": "ntkjam.experiments.spectrum:spectrum_task",
+}
 _BUILTIN_MODULES = ("ntkjam.experiments",)
 _resolved: dict[str, Experiment] = {}
 
@@ -146,7 +152,7 @@ def resolve(ref: str) -> Experiment:
     if not isinstance(ref, str):
         raise TypeError(f"experiment must be a string, got {ref!r}")
     if _IMPORT_PATH.match(ref):
-        module_name, attr = ref.split(":")
+        module_name, attr = LEGACY_PATHS.get(ref, ref).split(":")
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:

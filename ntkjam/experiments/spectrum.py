@@ -100,9 +100,12 @@ def taylor_degree(p_target: float, d: int) -> int:
 
 
 def funk_hecke_gram_prediction(
-    kappa, d: int, n: int, *, k_max: int | None = None, rtol: float = 1e-12
+    profile, d: int, n: int, *, k_max: int | None = None, rtol: float = 1e-12
 ) -> np.ndarray:
     """Predicted Gram eigenvalues of n uniform points on S^{d-1}, ascending, shape (n,).
+
+    ``profile`` is the kernel as a function of t = x·x'/(|x||x'|) (see
+    :func:`ntkjam.spectrum.funk_hecke.kernel_on_sphere`).
 
     The n largest of ``n μ_k`` (each ``N(d, k)`` times) over the degrees with
     ``μ_k > rtol · max μ``, padded with exact zeros when there are fewer such modes
@@ -120,13 +123,13 @@ def funk_hecke_gram_prediction(
             total += harmonic_multiplicity(d, k)
         k_max = max(k, 2)
         while True:
-            fh = funk_hecke(kappa, d, k_max)
+            fh = funk_hecke(profile, d, k_max)
             keep = fh.mu > rtol * float(np.max(fh.mu))
             if fh.multiplicity[keep].sum() >= n or k_max > 4096:
                 break
             k_max *= 2
     else:
-        fh = funk_hecke(kappa, d, as_int("k_max", k_max, minimum=0))
+        fh = funk_hecke(profile, d, as_int("k_max", k_max, minimum=0))
         keep = fh.mu > rtol * float(np.max(fh.mu))
     order = np.argsort(-fh.mu[keep], kind="stable")
     values = np.repeat(n * fh.mu[keep][order], fh.multiplicity[keep][order].astype(np.int64))
@@ -300,10 +303,10 @@ def _truncated_case(c: _Case) -> _Measured:
     J = taylor_features(X, degree, lengthscale=ell)
     lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
                          n, c.settings, probe_seed)
-    kappa = kernel_on_sphere(taylor_kernel, d, degree=degree, lengthscale=ell)
+    profile = kernel_on_sphere(taylor_kernel, d, degree=degree, lengthscale=ell)
     return _Measured(
         lam=lam, est=est, n=n, p=p, label="Funk–Hecke",
-        predicted=funk_hecke_gram_prediction(kappa, d, n, k_max=degree),
+        predicted=funk_hecke_gram_prediction(profile, d, n, k_max=degree),
         extra={"truncation_degree": degree, "lengthscale_used": ell,
                "n_columns": int(J.shape[1])},
     )
@@ -324,7 +327,7 @@ def _analytic_case(c: _Case) -> _Measured:
     from ntkjam.spectrum.slq import kernel_operator
 
     depth = as_int("depth", c.params.get("depth", 1), minimum=1)
-    kappa = _ntk_profile(c, depth)
+    profile = _ntk_profile(c, depth)
     if c.fixed != "p":
         raise ValueError(
             "fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; "
@@ -338,7 +341,7 @@ def _analytic_case(c: _Case) -> _Measured:
         lambda: gram_eigenvalues(ntk(X, depth=depth, activation=c.activation)),
         n, c.settings, probe_seed)
     return _Measured(lam=lam, est=est, n=n, p=None, label="Funk–Hecke",
-                     predicted=funk_hecke_gram_prediction(kappa, c.d, n), expected_zero=0.0)
+                     predicted=funk_hecke_gram_prediction(profile, c.d, n), expected_zero=0.0)
 
 
 def _empirical_case(c: _Case) -> _Measured:
@@ -356,7 +359,7 @@ def _empirical_case(c: _Case) -> _Measured:
     from ntkjam.spectrum.slq import GramOperator
 
     depth = as_int("depth", c.params.get("depth", 1), minimum=1)
-    kappa = _ntk_profile(c, depth)
+    profile = _ntk_profile(c, depth)
     data_seed, weight_seed, probe_seed = c.seeds
     n, p_target = sizes(c.phi, c.fixed, c.size)
     width = network_width(p_target, c.d, depth)
@@ -375,7 +378,7 @@ def _empirical_case(c: _Case) -> _Measured:
         predicted = gram_eigenvalues(ntk(X, depth=depth, activation=c.activation))
         predicted, label = np.clip(predicted, 0.0, None), "analytic NTK"
     else:
-        predicted, label = funk_hecke_gram_prediction(kappa, c.d, n), "Funk–Hecke NTK"
+        predicted, label = funk_hecke_gram_prediction(profile, c.d, n), "Funk–Hecke NTK"
     rank = expected_jacobian_rank(net, n)
     return _Measured(lam=lam, est=est, n=n, p=p, label=label, predicted=predicted,
                      expected_zero=1.0 - rank / n,
