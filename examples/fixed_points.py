@@ -58,7 +58,7 @@ def part_two(margin: float, beta: float, eps: float):
     loss = get_loss("sigmoid", margin=margin, beta=beta)
     rep = analyze(K, np.zeros(2), y, loss)
     runs = [gradient_flow(np.full(2, s * eps), y, loss, kernel=K,
-                          stopping=StoppingRules(t_max=400.0, grad_tol=1e-12))
+                          stopping=StoppingRules(max_time=400.0, grad_tol=1e-12))
             for s in (+1.0, -1.0)]
     return loss, rep, runs
 

@@ -41,7 +41,7 @@ def test_mse_flow_matches_closed_form(source):
     times = np.array([0.0, 0.3, 2.0, 7.5, 40.0, 300.0])
     kw = dict(kernel=K) if source == "kernel" else dict(features=J)
     res = gradient_flow(f0, y, "mse", lr=0.7, times=times,
-                        stopping=StoppingRules(t_max=300.0, **NEVER), **kw)
+                        stopping=StoppingRules(max_time=300.0, **NEVER), **kw)
     assert res.status == "budget"
     np.testing.assert_allclose(res.times, times)
     for t, f in zip(times, res.outputs, strict=True):
@@ -65,7 +65,7 @@ def test_mse_test_predictions_kernel_and_features_agree():
     for kw in (dict(kernel=K, test_kernel=Kt), dict(features=J, test_features=Jt),
                dict(features=J, test_kernel=Kt)):
         res = gradient_flow(f0, y, "mse", times=times, f0_test=f0t,
-                            stopping=StoppingRules(t_max=100.0, **NEVER), **kw)
+                            stopping=StoppingRules(max_time=100.0, **NEVER), **kw)
         np.testing.assert_allclose(res.test_outputs, a.test_outputs, atol=1e-8)
 
 
@@ -74,7 +74,7 @@ def test_test_outputs_through_cross_kernel_match_features(loss):
     # The cross-kernel route integrates the dual variable a (f = f0 + K a) with the
     # φ₂ formula; the feature route uses f_test = f0_test + J_test w directly.
     J, Jt, y, f0, f0t = _problem(n=30, p=10, seed=9)
-    kw = dict(stopping=StoppingRules(sat=False, grad_tol=1e-9, t_max=1e4), f0_test=f0t)
+    kw = dict(stopping=StoppingRules(sat=False, grad_tol=1e-9, max_time=1e4), f0_test=f0t)
     a = gradient_flow(f0, y, loss, features=J, test_features=Jt, **kw)
     b = gradient_flow(f0, y, loss, features=J, test_kernel=Jt @ J.T, **kw)
     np.testing.assert_array_equal(a.times, b.times)
@@ -86,7 +86,7 @@ def test_flow_never_leaves_reachable_set(loss):
     J, _, y, f0, _ = _problem(n=40, p=8, seed=3)
     K = J @ J.T  # rank 8 < 40, given as a dense kernel
     res = gradient_flow(f0, y, loss, kernel=K,
-                        stopping=StoppingRules(sat=False, grad_tol=1e-9, t_max=1e5))
+                        stopping=StoppingRules(sat=False, grad_tol=1e-9, max_time=1e5))
     U = np.linalg.svd(J, full_matrices=False)[0]
     drift = res.outputs - f0
     off = drift - (drift @ U) @ U.T
@@ -177,7 +177,7 @@ def test_gradient_descent_converges_to_flow_first_order():
     J, _, y, f0, _ = _problem(n=30, p=15, seed=5)
     T = 20.0
     flow = gradient_flow(f0, y, "logistic", features=J, times=[T], controller=Controller(rtol=1e-9),
-                         stopping=StoppingRules(t_max=T, **NEVER))
+                         stopping=StoppingRules(max_time=T, **NEVER))
     etas = np.array([0.4, 0.2, 0.1, 0.05])
     errs = []
     for eta in etas:
@@ -193,7 +193,7 @@ def test_minibatch_descent_approaches_flow():
     J, _, y, f0, _ = _problem(n=24, p=12, seed=6)
     T = 10.0
     flow = gradient_flow(f0, y, "mse", features=J, times=[T],
-                         stopping=StoppingRules(t_max=T, **NEVER))
+                         stopping=StoppingRules(max_time=T, **NEVER))
     etas = np.array([0.2, 0.1, 0.05, 0.025])
     errs = [np.linalg.norm(gradient_descent(f0, y, "mse", features=J, lr=e, batch_size=6,
                                             n_steps=int(round(T / e)), seed=1,
@@ -237,13 +237,13 @@ def test_moving_kernel_checkpoints_and_callable():
     # K_t = (1 + t) K: the MSE solution has the time change s = t + t²/2
     res = gradient_flow(f0, y, "mse", kernel=lambda t: (1.0 + t) * K, times=[T],
                         controller=Controller(rtol=1e-3),
-                        stopping=StoppingRules(t_max=T, **NEVER))
+                        stopping=StoppingRules(max_time=T, **NEVER))
     ref = _closed_form_mse(K, f0, y, T + T**2 / 2)
     np.testing.assert_allclose(res.final_outputs, ref, atol=1e-6)
     path = KernelPath(times=[0.0, 10.0], kernels=[K, K], test_kernels=[Jt @ J.T] * 2)
     moving = gradient_flow(f0, y, "mse", kernel=path, times=[T], f0_test=f0t,
                            controller=Controller(rtol=1e-3),
-                           stopping=StoppingRules(t_max=T, **NEVER))
+                           stopping=StoppingRules(max_time=T, **NEVER))
     fixed = mse_exact(f0, y, [T], kernel=K, test_kernel=Jt @ J.T, f0_test=f0t)
     np.testing.assert_allclose(moving.final_outputs, fixed.outputs[0], atol=1e-6)
     np.testing.assert_allclose(moving.final_test_outputs, fixed.test_outputs[0], atol=1e-6)

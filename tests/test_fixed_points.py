@@ -50,7 +50,7 @@ def test_two_points_sigmoid_unstable_fixed_point():
     np.testing.assert_allclose(rep.rates, [expected], rtol=1e-12)
     # the flow started next to it runs away
     res = gradient_flow([1e-6, 1e-6], [1.0, -1.0], loss, kernel=ONES,
-                        stopping=StoppingRules(t_max=200.0, grad_tol=0.0))
+                        stopping=StoppingRules(max_time=200.0, grad_tol=0.0))
     assert abs(res.final_outputs[0]) > 1.0
 
 

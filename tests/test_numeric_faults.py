@@ -277,9 +277,9 @@ def test_flow_time_scale_out_of_range_is_refused():
     with pytest.raises(ValueError, match="rescale lr or the kernel"):
         gradient_flow(np.zeros(2), y, "mse", kernel=np.eye(2), lr=1e-300,
                       stopping=StoppingRules(sat=False))
-    # a finite t_max needs no 30-decade default grid: a slow flow is fine then
+    # a finite max_time needs no 30-decade default grid: a slow flow is fine then
     res = gradient_flow(np.zeros(2), y, "mse", kernel=np.eye(2), lr=1e-290,
-                        stopping=StoppingRules(t_max=1.0, grad_tol=0.0))
+                        stopping=StoppingRules(max_time=1.0, grad_tol=0.0))
     assert res.status == "budget" and res.final_time == 1.0
 
 

@@ -205,3 +205,21 @@ def test_old_spellings_are_not_in_the_help(command, old):
     r = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
     assert r.exit_code == 0
     assert f"{old} " not in r.output
+
+
+def test_stopping_rules_t_max_is_max_time():
+    """StoppingRules(t_max=...) still works (renamed max_time), with a warning."""
+    import warnings
+
+    from ntkjam.dynamics import StoppingRules
+
+    with pytest.warns(DeprecationWarning, match="max_time"):
+        rules = StoppingRules(t_max=3.0)
+    assert rules.max_time == 3.0
+    with pytest.warns(DeprecationWarning, match="max_time"):
+        assert rules.t_max == 3.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert StoppingRules(max_time=2.0).max_time == 2.0
+    with pytest.raises(ValueError, match="max_time must be > 0"):
+        StoppingRules(max_time=0.0)

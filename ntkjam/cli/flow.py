@@ -151,7 +151,7 @@ def flow(
     n_test = as_int("n_test", n_test, minimum=0)
     P = as_int("P", P, minimum=1)
     lr = as_real("lr", lr, positive=True)
-    if not max_time > 0:  # the option's name, not StoppingRules' t_max
+    if not max_time > 0:  # the option's name
         raise ValueError(f"max_time must be > 0 (inf allowed), got {max_time!r}")
     as_int("steps", steps, minimum=1)
     if batch_size is not None:
@@ -207,7 +207,7 @@ def flow(
         if n_test:
             source.update(test_features=J_all[n:], f0_test=np.zeros(n_test))
         what = f"{features} features, P = {J_all.shape[1]} (φ = {n / J_all.shape[1]:.3g})"
-    rules = StoppingRules(grad_tol=grad_tol, t_max=max_time, max_steps=max_steps,
+    rules = StoppingRules(grad_tol=grad_tol, max_time=max_time, max_steps=max_steps,
                           unsat_tol=unsat_tol)
     f0 = np.zeros(n)
     if method == "flow":

@@ -120,14 +120,14 @@ def gradient_flow(
     with np.errstate(over="ignore", divide="ignore"):
         tau = n / (lr * trace)  # fastest time scale (upper bound)
     ok = math.isfinite(tau) and tau > 0
-    if ok and times is None and not math.isfinite(rules.t_max):
+    if ok and times is None and not math.isfinite(rules.max_time):
         ok = math.isfinite(tau * 1e28)  # the default grid spans 30 decades from τ/100
     if not ok:
         raise ValueError(
             f"the flow's time scale N/(lr tr K) = {n}/({lr:g} x {trace:.3g}) = {tau:.3g} is out "
-            "of float64 range; rescale lr or the kernel (only lr K matters), or give t_max"
+            "of float64 range; rescale lr or the kernel (only lr K matters), or give max_time"
         )
-    marks = record_marks(times, 1e-2 * tau, rules.t_max, ppd)
+    marks = record_marks(times, 1e-2 * tau, rules.max_time, ppd)
     if isinstance(source, FixedSource):
         flow = _flow_hinge if loss.name == "hinge" else _flow_fixed
         return flow(source, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt)
@@ -201,7 +201,7 @@ def _flow_fixed(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t,
     while status is None:
         while mi < marks.size and marks[mi] <= t * (1 + 1e-15):
             mi += 1
-        target = min(marks[mi] if mi < marks.size else math.inf, rules.t_max)
+        target = min(marks[mi] if mi < marks.size else math.inf, rules.max_time)
         h_try = min(h, target - t)
         clipped = h_try < h
         if cache is None:
@@ -278,7 +278,7 @@ def _flow_fixed(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t,
                                                             np.finfo(float).tiny)
         recording = mi < marks.size and t >= marks[mi] * (1 - 1e-15)
         if recording or lower <= rules.grad_tol or steps >= rules.max_steps or (
-                t >= rules.t_max * (1 - 1e-14)):
+                t >= rules.max_time * (1 - 1e-14)):
             kg = (J @ gw) / lr
             if recording:
                 rec.add(t, f, ft, g, kg)
@@ -342,14 +342,14 @@ def _flow_hinge(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t,
     while status is None:
         while mi < marks.size and marks[mi] <= t * (1 + 1e-15):
             mi += 1
-        target = min(marks[mi] if mi < marks.size else math.inf, rules.t_max)
+        target = min(marks[mi] if mi < marks.size else math.inf, rules.max_time)
         d_dot = lr * y * kg  # Δ̇ = −y ḟ with ḟ = −η K ∇L
         heading = (np.abs(d) > band) & (d * d_dot < 0)
         s_event = float(np.min(-d[heading] / d_dot[heading])) if np.any(heading) else math.inf
         h = min(s_event, target - t)
         if not math.isfinite(h):
             status, message = Status.BUDGET, (
-                f"budget exhausted (t_max = {rules.t_max:g}) at t = {t:.6g}: no event ahead "
+                f"budget exhausted (max_time = {rules.max_time:g}) at t = {t:.6g}: no event ahead "
                 f"but ‖K∇L‖ = {np.linalg.norm(kg):.3e}")
             break
         w = w - h * gw
@@ -402,7 +402,7 @@ def _flow_moving(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t
     while status is None:
         while mi < marks.size and marks[mi] <= t * (1 + 1e-15):
             mi += 1
-        target = min(marks[mi] if mi < marks.size else math.inf, rules.t_max)
+        target = min(marks[mi] if mi < marks.size else math.inf, rules.max_time)
         h_try = min(h, target - t)
         clipped = h_try < h
         t_new = target if clipped else t + h_try

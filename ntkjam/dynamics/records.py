@@ -12,19 +12,20 @@ from ntkjam._validate import (
     as_int,
     as_real,
 )
+from ntkjam.core.deprecation import DeprecatedNames, renamed_keywords
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
 from ntkjam.dynamics.sources import frozen_array
 from ntkjam.losses import Loss
 
 #: Why a run stopped: ``"sat"`` (N_Δ = 0), ``"converged"`` (‖K∇L‖ ≤ grad_tol),
-#: ``"budget"`` (t_max / max_steps spent), ``"nan"`` (the outputs or the loss
+#: ``"budget"`` (max_time / max_steps spent), ``"nan"`` (the outputs or the loss
 #: stopped being finite: a diverged run, e.g. a step size beyond stability).
 STATUSES = (Status.SAT, Status.CONVERGED, Status.BUDGET, Status.NAN)
 
 
 @dataclass(frozen=True)
-class StoppingRules:
+class StoppingRules(DeprecatedNames):
     """When to stop a flow or a descent (checked after every accepted step).
 
     Attributes
@@ -36,8 +37,10 @@ class StoppingRules:
     grad_tol : float
         Stop with status ``"converged"`` when ‖K ∇_f L‖₂ ≤ grad_tol (the speed of the
         flow divided by η).
-    t_max : float
+    max_time : float
         Flow time (or number of steps for descent) after which the status is ``"budget"``.
+        (``t_max``, its former name, is still accepted and readable for one release,
+        with a DeprecationWarning.)
     max_steps : int
         Accepted steps after which the status is ``"budget"``.
     unsat_tol : float
@@ -47,18 +50,23 @@ class StoppingRules:
 
     sat: bool | None = None
     grad_tol: float = 1e-10
-    t_max: float = math.inf
+    max_time: float = math.inf
     max_steps: int = 1_000_000
     unsat_tol: float = 1e-9
+
+    _renamed = {"t_max": "max_time"}
 
     def __post_init__(self) -> None:
         if self.sat is not None and not isinstance(self.sat, bool):
             raise TypeError(f"sat must be True, False or None, got {self.sat!r}")
         as_real("grad_tol", self.grad_tol, nonnegative=True)
-        if not (isinstance(self.t_max, (int, float)) and self.t_max > 0):
-            raise ValueError(f"t_max must be > 0 (inf allowed), got {self.t_max!r}")
+        if not (isinstance(self.max_time, (int, float)) and self.max_time > 0):
+            raise ValueError(f"max_time must be > 0 (inf allowed), got {self.max_time!r}")
         as_int("max_steps", self.max_steps, minimum=1)
         as_real("unsat_tol", self.unsat_tol, nonnegative=True)
+
+
+StoppingRules.__init__ = renamed_keywords(t_max="max_time")(StoppingRules.__init__)
 
 
 @dataclass(frozen=True, repr=False)
@@ -247,8 +255,8 @@ def stop_check(rules: StoppingRules, sat_on: bool, loss: Loss, f, y, kg, t, step
         return Status.CONVERGED, (
             f"converged: ‖K∇L‖ = {kgn:.3e} <= {rules.grad_tol:g} at t = {t:.6g}; "
             f"loss = {lval:.6e}, N_Δ = {n_unsat} ({kind})")
-    if t >= rules.t_max * (1 - 1e-14) or steps >= rules.max_steps:
-        what = f"t_max = {rules.t_max:g}" if t >= rules.t_max * (1 - 1e-14) else (
+    if t >= rules.max_time * (1 - 1e-14) or steps >= rules.max_steps:
+        what = f"max_time = {rules.max_time:g}" if t >= rules.max_time * (1 - 1e-14) else (
             f"max_steps = {rules.max_steps}")
         return Status.BUDGET, (f"budget exhausted ({what}) at t = {t:.6g}: ‖K∇L‖ = {kgn:.3e}, "
                           f"loss = {lval:.6e}, N_Δ = {n_unsat}")
