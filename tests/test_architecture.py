@@ -222,7 +222,7 @@ FUNCTION_LIMITS: dict[str, int] = {
     "ntkjam.cli.spectrum:spectrum_command": 114,
     "ntkjam.cli.train:train_command": 84,
     "ntkjam.data.datasets:load_dataset": 82,
-    "ntkjam.dynamics.flow:_flow_fixed": 142,
+    "ntkjam.dynamics.flow:_flow_fixed": 143,
     "ntkjam.sweep.run:run": 82,
 }
 

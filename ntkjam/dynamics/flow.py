@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import scipy.linalg
@@ -128,10 +130,43 @@ def gradient_flow(
             "of float64 range; rescale lr or the kernel (only lr K matters), or give max_time"
         )
     marks = record_marks(times, 1e-2 * tau, rules.max_time, ppd)
+    setup = FlowSetup(src=source, f0=f0, y=y, loss=loss, lr=lr, rules=rules, sat_on=sat_on,
+                      ctrl=ctrl, tau=tau, marks=marks, rec=rec, f0t=f0t, Kt=Kt, Jt=Jt)
     if isinstance(source, FixedSource):
         flow = _flow_hinge if loss.name == "hinge" else _flow_fixed
-        return flow(source, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt)
-    return _flow_moving(source, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt)
+        return flow(setup)
+    return _flow_moving(setup)
+
+
+@dataclass(frozen=True)
+class FlowSetup:
+    """Everything an integrator needs, resolved and checked by :func:`gradient_flow`.
+
+    ``src`` the kernel source, ``f0``/``y`` (N,), ``loss``, ``lr``, the stopping
+    ``rules`` and whether the SAT rule is on (``sat_on``), the step controller ``ctrl``,
+    the fastest time scale ``tau``, the recording ``marks``, the recorder ``rec``, and
+    the test-point offset ``f0t`` with its kernel ``Kt`` (and features ``Jt``).
+    """
+
+    src: Any
+    f0: np.ndarray
+    y: np.ndarray
+    loss: Loss
+    lr: float
+    rules: StoppingRules
+    sat_on: bool
+    ctrl: Controller
+    tau: float
+    marks: np.ndarray
+    rec: Recorder
+    f0t: np.ndarray | None
+    Kt: Any
+    Jt: Any = None
+
+    def fields(self) -> tuple:
+        """The fields in order (no copies, unlike ``dataclasses.astuple``)."""
+        return (self.src, self.f0, self.y, self.loss, self.lr, self.rules, self.sat_on,
+                self.ctrl, self.tau, self.marks, self.rec, self.f0t, self.Kt, self.Jt)
 
 
 def _stationary(rec, rules, sat_on, loss, f0, y, f0t, lr, why) -> FlowResult:
@@ -150,7 +185,8 @@ def _stationary(rec, rules, sat_on, loss, f0, y, f0t, lr, why) -> FlowResult:
     )
 
 
-def _flow_fixed(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt):
+def _flow_fixed(setup: FlowSetup):
+    src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt = setup.fields()
     n = f0.size
     J = src.factor
     r = J.shape[1]
@@ -294,7 +330,7 @@ def _flow_fixed(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t,
     )
 
 
-def _flow_hinge(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt):
+def _flow_hinge(setup: FlowSetup):
     """Event-driven exact flow for the (piecewise-linear) hinge with a fixed kernel.
 
     The flow of a convex function follows the minimal-norm element of its
@@ -306,6 +342,7 @@ def _flow_hinge(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t,
     violated side).  The velocity is constant until the next margin reaches zero, so
     each step goes exactly to that event (or to a recording time).
     """
+    src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, Jt = setup.fields()
     import scipy.optimize
 
     n = f0.size
@@ -375,7 +412,8 @@ def _flow_hinge(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t,
     )
 
 
-def _flow_moving(src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt):
+def _flow_moving(setup: FlowSetup):
+    src, f0, y, loss, lr, rules, sat_on, ctrl, tau, marks, rec, f0t, Kt, _ = setup.fields()
     n = f0.size
 
     def kernel(t):
