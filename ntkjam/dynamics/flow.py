@@ -14,6 +14,7 @@ from ntkjam._validate import (
     as_int,
     as_real,
 )
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
 from ntkjam.dynamics.controller import Controller, grow_factor, phi1, phi2, shrink_factor
 from ntkjam.dynamics.records import FlowResult, Recorder, StoppingRules, record_marks, stop_check
@@ -138,8 +139,8 @@ def gradient_flow(
     return _flow_moving(setup)
 
 
-@dataclass(frozen=True)
-class FlowSetup:
+@dataclass(frozen=True, repr=False)
+class FlowSetup(SummaryRepr):
     """Everything an integrator needs, resolved and checked by :func:`gradient_flow`.
 
     ``src`` the kernel source, ``f0``/``y`` (N,), ``loss``, ``lr``, the stopping

@@ -62,16 +62,26 @@ from ntkjam.jamming.certificates import (
 from ntkjam.jamming.lp import LPCertificate, lp_certificate
 from ntkjam.jamming.minimum import HingeMinimum, minimize_quadratic_hinge, sat_unsat
 from ntkjam.jamming.newton import exact_line_search
+from ntkjam.jamming.sphere import (
+    MarginCompression,
+    SphereMinimum,
+    compress_margin,
+    minimize_on_sphere,
+)
 
 __all__ = [
     "CertificateCheck",
     "HingeMinimum",
     "LPCertificate",
+    "MarginCompression",
+    "SphereMinimum",
     "check_farkas_certificate",
     "check_sat_certificate",
+    "compress_margin",
     "exact_line_search",
     "lp_certificate",
     "minimize_quadratic_hinge",
+    "minimize_on_sphere",
     "rounding_bound",
     "sat_unsat",
 ]
