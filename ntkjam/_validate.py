@@ -90,14 +90,20 @@ def as_float_array(
     return arr
 
 
+def _is_numpy_dtype(dtype: object) -> bool:
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        return False
+    return True
+
+
 def _is_complex(value: object) -> bool:
     """Whether ``value`` holds complex numbers (NumPy, JAX or nested sequences)."""
     dtype = getattr(value, "dtype", None)
-    if dtype is not None:
-        try:
-            return np.dtype(dtype).kind == "c"
-        except TypeError:  # a foreign dtype object (e.g. torch): inspect the values
-            pass
+    # A foreign dtype object (e.g. torch's) is not a NumPy dtype: inspect the values.
+    if dtype is not None and _is_numpy_dtype(dtype):
+        return np.dtype(dtype).kind == "c"
     if isinstance(value, numbers.Number):
         return isinstance(value, numbers.Complex) and not isinstance(value, numbers.Real)
     try:

@@ -185,10 +185,7 @@ def test_module_size(name):
 
 
 #: Modules still over the limit while the redesign splits them (only shrinks).
-LINE_LIMITS: dict[str, int] = {
-    "ntkjam.experiments.trained": 619,
-    "ntkjam.networks.training": 629,
-}
+LINE_LIMITS: dict[str, int] = {}
 
 
 def _function_lengths() -> dict[str, int]:

@@ -206,7 +206,6 @@ def test_gaussian_offset_changes_the_problem():
 
 
 def test_ntk_jacobian_source():
-    pytest.importorskip("ntkjam.networks")
     out, _ = _run({"P": 44, "phi": 2.0, "source": "ntk_jacobian", "d": 10,
                    "lp_fraction": 1.0}, 2)
     width = 4  # round(44 / 11)
@@ -318,7 +317,6 @@ def test_ntk_jacobian_crossing_at_twice_the_rank(tmp_path):
     d = 5, width 20: P = 120 parameters, rank 100 (one rescaling symmetry per unit);
     dead inputs are negligible (2^-20 per point).
     """
-    pytest.importorskip("ntkjam.networks")
     from ntkjam import sweep
     from ntkjam.analysis import crossings
 

@@ -98,8 +98,8 @@ def test_experiments_lists_the_builtin():
 
 
 def test_kernel_summary_sweep_matches_closed_forms(tmp_path):
-    analytic = pytest.importorskip("ntkjam.kernels.analytic")
     from ntkjam.data import sphere
+    from ntkjam.kernels import analytic
     from ntkjam.linalg import rank_report
 
     spec = tmp_path / "k.toml"

@@ -10,6 +10,7 @@ from ntkjam.networks.empirical_ntk import (
     jacobian,
     ntk_vector_product,
 )
+from ntkjam.networks.function_space import FunctionSpaceCheck, check_function_space
 from ntkjam.networks.lazy import lazy_problem
 from ntkjam.networks.mlp import (
     MLP,
@@ -32,13 +33,11 @@ from ntkjam.networks.training import (
     GD,
     Adam,
     Budget,
-    FunctionSpaceCheck,
     GradientFlow,
     SATReached,
     TrainResult,
     Trajectory,
     UNSATConverged,
-    check_function_space,
     load_trajectory,
     save_trajectory,
     train,

@@ -34,15 +34,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import as_float_array, as_inputs, as_int, as_real
-from ntkjam.core.deprecation import DeprecatedNames, renamed_keywords
-from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
 from ntkjam.core.stopping import (
     Budget,
@@ -53,6 +50,7 @@ from ntkjam.core.stopping import (
     UNSATConverged,
 )
 from ntkjam.losses import Loss, get_loss, n_unsatisfied
+from ntkjam.networks.configs import GD, Adam, GradientFlow, OptimizerConfig
 from ntkjam.networks.empirical_ntk import empirical_ntk
 from ntkjam.networks.loop import CompiledEngine, HostEngine, device_rules, objective
 from ntkjam.networks.mlp import (
@@ -62,115 +60,19 @@ from ntkjam.networks.mlp import (
     apply_jit,
     check_inputs,
 )
-from ntkjam.networks.optimizers import Optimizer, adam, gd
+from ntkjam.networks.optimizers import Optimizer
 from ntkjam.networks.trajectory import TrainResult, Trajectory, load_trajectory, save_trajectory
+
+DEFAULT_STOP: tuple = (SATReached(), UNSATConverged(), Budget())
 
 #: The statuses a training run ends with (:class:`~ntkjam.core.status.Status` members).
 STATUSES = (Status.SAT, Status.UNSAT, Status.BUDGET, Status.NAN)
 
 
-# ---------------------------------------------------------------------------
-# optimisers (configurations; the steps are the pure pairs of ntkjam.networks.optimizers)
-
-
-@dataclass(frozen=True)
-class GD:
-    """Full-batch gradient descent ``θ ← θ − lr ∇L``; time advances by ``lr`` per step."""
-
-    lr: float = 0.5
-
-    def __post_init__(self) -> None:
-        as_real("lr", self.lr, positive=True)
-
-    def pure(self) -> Optimizer:
-        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.gd`."""
-        return gd(self.lr)
-
-
-@dataclass(frozen=True)
-class GradientFlow:
-    """Gradient flow by adaptive Euler steps ``θ' = θ − dt ∇L(θ)``.
-
-    A step is accepted only if the outputs and the gradient changed little:
-
-    * ``max_i |F'_i − F_i| <= max_output_change``;
-    * ``max_i |F'_i − F_i − ΔF_lin,i| <= max_nonlinearity``, with
-      ``ΔF_lin = −dt K_t ∇_F L̃`` the first-order (function-space) prediction: the
-      step resolves the curvature of the network and the ReLU kinks it crosses;
-    * ``‖∇_F L̃(F') − ∇_F L̃(F)‖ <= max_grad_change · ‖∇_F L̃(F)‖``, the change of
-      the loss gradient in function space.  Skipped for the linear ``hinge``, whose
-      gradient jumps when a point crosses the margin however small the step.
-
-    On success ``dt ← min(grow · dt, dt_max)``, on rejection ``dt ← shrink · dt``;
-    a step with ``dt <= dt_min`` is always accepted.  The tests are in function
-    space on purpose: the *weight-space* gradient of a ReLU network jumps whenever
-    a unit changes sign on a training point, and a test on it shrinks the step to
-    nothing as the trajectory creeps towards such a kink (a Zeno pile-up), while
-    the outputs are continuous in θ.  For the same reason the nonlinearity test is
-    absolute: the error of a step across a kink is linear in the step.
-    """
-
-    dt: float = 0.1
-    max_output_change: float = 0.05
-    max_nonlinearity: float = 1e-3
-    max_grad_change: float = 0.1
-    grow: float = 1.1
-    shrink: float = 0.5
-    dt_min: float = 1e-8
-    dt_max: float = math.inf
-
-    def __post_init__(self) -> None:
-        as_real("dt", self.dt, positive=True)
-        as_real("max_output_change", self.max_output_change, positive=True)
-        as_real("max_nonlinearity", self.max_nonlinearity, positive=True)
-        as_real("max_grad_change", self.max_grad_change, positive=True)
-        if not as_real("grow", self.grow) >= 1.0:
-            raise ValueError(f"grow must be >= 1, got {self.grow}")
-        if not 0.0 < as_real("shrink", self.shrink) < 1.0:
-            raise ValueError(f"shrink must be in (0, 1), got {self.shrink}")
-        as_real("dt_min", self.dt_min, positive=True)
-        if not (isinstance(self.dt_max, (int, float)) and self.dt_max > 0):
-            raise ValueError(f"dt_max must be > 0 (inf allowed), got {self.dt_max!r}")
-
-
-    def pure(self) -> None:
-        """None: the adaptive flow accepts or rejects steps, on the host loop."""
-        return None
-
-
-
-@dataclass(frozen=True)
-class Adam:
-    """Adam (Kingma & Ba 2015) on the full batch; time advances by ``lr`` per step."""
-
-    lr: float = 1e-2
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-
-    def __post_init__(self) -> None:
-        as_real("lr", self.lr, positive=True)
-        for name in ("beta1", "beta2"):
-            value = as_real(name, getattr(self, name))
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value}")
-        as_real("eps", self.eps, positive=True)
-
-    def pure(self) -> Optimizer:
-        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.adam`."""
-        return adam(self.lr, self.beta1, self.beta2, self.eps)
-
-
-#: What ``train`` accepts as ``optimizer``.
-OptimizerConfig = GD | GradientFlow | Adam | Optimizer
-
-DEFAULT_STOP: tuple = (SATReached(), UNSATConverged(), Budget())
-
-
 # ------------------------------------------------------------------------------ training
 
 
-def _objective(net: MLP, loss: Loss, alpha: float, X, y, f_ref):
+def loss_objective(net: MLP, loss: Loss, alpha: float, X, y, f_ref):
     """Jitted ``params -> (L, F, ∇_θ L)`` with ``F = α (f_θ − f_ref)``."""
     return jax.jit(objective(net, loss, alpha, X, y, f_ref))
 
@@ -185,7 +87,7 @@ def _velocity(net: MLP, alpha: float, X):
 
 
 @jax.jit
-def _sgd(params, grads, lr):
+def sgd_step(params, grads, lr):
     return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)
 
 
@@ -221,7 +123,7 @@ class _FlowSteps:
         # Land exactly on the time budget instead of overshooting it.
         dt = min(self.dt, max(self.t_end - eng.t, opt.dt_min)) if self.t_end < math.inf else (
             self.dt)
-        new = _sgd(eng.params, eng.g, dt)
+        new = sgd_step(eng.params, eng.g, dt)
         L, F, g = eng.evaluate(new)
         L = float(L)
         dF = F - eng.F
@@ -364,7 +266,7 @@ def train(
         engine = CompiledEngine(net, loss_obj, pure, stop, Xj, yj, f_ref, alpha, unsat_tol,
                                 params)
     else:
-        evaluate = _objective(net, loss_obj, alpha, Xj, yj, f_ref)
+        evaluate = loss_objective(net, loss_obj, alpha, Xj, yj, f_ref)
         flow = None if pure is not None else _FlowSteps(
             optimizer, _velocity(net, alpha, Xj), loss_obj, yj,
             min([r.max_time for r in stop if isinstance(r, Budget)], default=math.inf))
@@ -532,89 +434,12 @@ def _kernel_schedule(kernel_times) -> tuple[str, list[float]]:
 
 
 
-# ------------------------------------------------------------ function-space consistency
-
-
-@dataclass(frozen=True, repr=False)
-class FunctionSpaceCheck(DeprecatedNames, SummaryRepr):
-    """Discrepancy between a weight-space GD step and its function-space prediction.
-
-    Attributes
-    ----------
-    lr : float
-        Step size η (``.eta``: its deprecated alias, one release).
-    relative_error : numpy.ndarray, shape (n_steps,)
-        ``‖(F_{t+1} − F_t) − (−η K_t ∇_F L̃)‖ / ‖F_{t+1} − F_t‖`` at each step; O(η).
-    """
-
-    _renamed = {"eta": "lr"}  # old field name, read with a DeprecationWarning
-    lr: float
-    relative_error: np.ndarray
-
-    @property
-    def mean(self) -> float:
-        """Mean relative error over the steps."""
-        return float(np.mean(self.relative_error))
-
-
-@renamed_keywords(eta="lr")
-def check_function_space(
-    net: MLP,
-    params: Params,
-    X: object,
-    y: object,
-    *,
-    lr: float,
-    n_steps: int = 5,
-    loss: str | Loss = "mse",
-    margin: float = 1.0,
-    alpha: float = 1.0,
-    centered: bool = True,
-) -> FunctionSpaceCheck:
-    """Compare gradient-descent steps in weight space with ``−η K_t ∇_F L̃``.
-
-    Runs ``n_steps`` steps of :class:`GD` with learning rate ``lr`` = η (same loss, α and
-    centering as :func:`train`) and, at each, measures the relative distance
-    between the actual change of the outputs and the function-space step built
-    from the empirical NTK at the current parameters.  For a smooth network the
-    error is the second-order term of the Taylor expansion, so it scales like η
-    (it is also O(1/α)).  ``eta=``, the old name of ``lr``, warns (one release).
-
-    Returns
-    -------
-    FunctionSpaceCheck
-    """
-    X = check_inputs(net, params, X)
-    loss_obj = get_loss(loss, margin=margin)
-    y = loss_obj.check_labels(y, n=X.shape[0])
-    lr = as_real("lr", lr, positive=True)
-    n_steps = as_int("n_steps", n_steps, minimum=1)
-    alpha = as_real("alpha", alpha, positive=True)
-    Xj, yj = jnp.asarray(X), jnp.asarray(y)
-    f_ref = apply_fn(net, params, Xj) if centered else jnp.zeros(X.shape[0])
-    evaluate = _objective(net, loss_obj, alpha, Xj, yj, f_ref)
-    n = X.shape[0]
-    errors = []
-    _, F, g = evaluate(params)
-    for _ in range(n_steps):
-        K = empirical_ntk(net, params, X)
-        grad_F = np.asarray(loss_obj.grad(np.asarray(F), y)) / n
-        predicted = -lr * K @ grad_F
-        params = _sgd(params, g, lr)
-        _, F_new, g = evaluate(params)
-        actual = np.asarray(F_new) - np.asarray(F)
-        errors.append(np.linalg.norm(actual - predicted) / np.linalg.norm(actual))
-        F = F_new
-    return FunctionSpaceCheck(lr=lr, relative_error=np.array(errors))
-
-
 __all__ = [
     "DEFAULT_STOP",
     "GD",
     "STATUSES",
     "Adam",
     "Budget",
-    "FunctionSpaceCheck",
     "GradientFlow",
     "LossHistory",
     "SATReached",
@@ -622,7 +447,6 @@ __all__ = [
     "TrainState",
     "Trajectory",
     "UNSATConverged",
-    "check_function_space",
     "load_trajectory",
     "save_trajectory",
     "train",

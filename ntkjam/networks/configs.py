@@ -1,0 +1,112 @@
+"""The optimizer settings ``train`` accepts: GD, the adaptive gradient flow, Adam.
+
+Small frozen configurations, validated once; GD and Adam turn into the pure
+``(init, update)`` pairs of :mod:`ntkjam.networks.optimizers` (``.pure()``), the
+gradient flow's step controller lives in :mod:`ntkjam.networks.training`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ntkjam._validate import as_real
+from ntkjam.networks.optimizers import Optimizer, adam, gd
+
+__all__ = ["GD", "Adam", "GradientFlow", "OptimizerConfig"]
+
+
+# ---------------------------------------------------------------------------
+# optimisers (configurations; the steps are the pure pairs of ntkjam.networks.optimizers)
+
+
+@dataclass(frozen=True)
+class GD:
+    """Full-batch gradient descent ``θ ← θ − lr ∇L``; time advances by ``lr`` per step."""
+
+    lr: float = 0.5
+
+    def __post_init__(self) -> None:
+        as_real("lr", self.lr, positive=True)
+
+    def pure(self) -> Optimizer:
+        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.gd`."""
+        return gd(self.lr)
+
+
+@dataclass(frozen=True)
+class GradientFlow:
+    """Gradient flow by adaptive Euler steps ``θ' = θ − dt ∇L(θ)``.
+
+    A step is accepted only if the outputs and the gradient changed little:
+
+    * ``max_i |F'_i − F_i| <= max_output_change``;
+    * ``max_i |F'_i − F_i − ΔF_lin,i| <= max_nonlinearity``, with
+      ``ΔF_lin = −dt K_t ∇_F L̃`` the first-order (function-space) prediction: the
+      step resolves the curvature of the network and the ReLU kinks it crosses;
+    * ``‖∇_F L̃(F') − ∇_F L̃(F)‖ <= max_grad_change · ‖∇_F L̃(F)‖``, the change of
+      the loss gradient in function space.  Skipped for the linear ``hinge``, whose
+      gradient jumps when a point crosses the margin however small the step.
+
+    On success ``dt ← min(grow · dt, dt_max)``, on rejection ``dt ← shrink · dt``;
+    a step with ``dt <= dt_min`` is always accepted.  The tests are in function
+    space on purpose: the *weight-space* gradient of a ReLU network jumps whenever
+    a unit changes sign on a training point, and a test on it shrinks the step to
+    nothing as the trajectory creeps towards such a kink (a Zeno pile-up), while
+    the outputs are continuous in θ.  For the same reason the nonlinearity test is
+    absolute: the error of a step across a kink is linear in the step.
+    """
+
+    dt: float = 0.1
+    max_output_change: float = 0.05
+    max_nonlinearity: float = 1e-3
+    max_grad_change: float = 0.1
+    grow: float = 1.1
+    shrink: float = 0.5
+    dt_min: float = 1e-8
+    dt_max: float = math.inf
+
+    def __post_init__(self) -> None:
+        as_real("dt", self.dt, positive=True)
+        as_real("max_output_change", self.max_output_change, positive=True)
+        as_real("max_nonlinearity", self.max_nonlinearity, positive=True)
+        as_real("max_grad_change", self.max_grad_change, positive=True)
+        if not as_real("grow", self.grow) >= 1.0:
+            raise ValueError(f"grow must be >= 1, got {self.grow}")
+        if not 0.0 < as_real("shrink", self.shrink) < 1.0:
+            raise ValueError(f"shrink must be in (0, 1), got {self.shrink}")
+        as_real("dt_min", self.dt_min, positive=True)
+        if not (isinstance(self.dt_max, (int, float)) and self.dt_max > 0):
+            raise ValueError(f"dt_max must be > 0 (inf allowed), got {self.dt_max!r}")
+
+
+    def pure(self) -> None:
+        """None: the adaptive flow accepts or rejects steps, on the host loop."""
+        return None
+
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (Kingma & Ba 2015) on the full batch; time advances by ``lr`` per step."""
+
+    lr: float = 1e-2
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+    def __post_init__(self) -> None:
+        as_real("lr", self.lr, positive=True)
+        for name in ("beta1", "beta2"):
+            value = as_real(name, getattr(self, name))
+            if not 0.0 <= value < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {value}")
+        as_real("eps", self.eps, positive=True)
+
+    def pure(self) -> Optimizer:
+        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.adam`."""
+        return adam(self.lr, self.beta1, self.beta2, self.eps)
+
+
+#: What ``train`` accepts as ``optimizer``.
+OptimizerConfig = GD | GradientFlow | Adam | Optimizer

@@ -1,0 +1,98 @@
+"""Does weight-space training follow the function-space dynamics?  A check in small steps.
+
+:func:`check_function_space` trains with plain SGD steps of size ``lr`` and compares the
+outputs with the function-space prediction ``f_{t+1} = f_t − lr K_t ∇L``; the relative
+error is O(lr) (docs/networks.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import numpy as np
+
+from ntkjam._validate import as_int, as_real
+from ntkjam.core.deprecation import DeprecatedNames, renamed_keywords
+from ntkjam.core.reprs import SummaryRepr
+from ntkjam.losses import Loss, get_loss
+from ntkjam.networks.empirical_ntk import empirical_ntk
+from ntkjam.networks.mlp import MLP, Params, apply_fn, check_inputs
+from ntkjam.networks.training import loss_objective, sgd_step
+
+__all__ = ["FunctionSpaceCheck", "check_function_space"]
+
+# ------------------------------------------------------------ function-space consistency
+
+
+@dataclass(frozen=True, repr=False)
+class FunctionSpaceCheck(DeprecatedNames, SummaryRepr):
+    """Discrepancy between a weight-space GD step and its function-space prediction.
+
+    Attributes
+    ----------
+    lr : float
+        Step size η (``.eta``: its deprecated alias, one release).
+    relative_error : numpy.ndarray, shape (n_steps,)
+        ``‖(F_{t+1} − F_t) − (−η K_t ∇_F L̃)‖ / ‖F_{t+1} − F_t‖`` at each step; O(η).
+    """
+
+    _renamed = {"eta": "lr"}  # old field name, read with a DeprecationWarning
+    lr: float
+    relative_error: np.ndarray
+
+    @property
+    def mean(self) -> float:
+        """Mean relative error over the steps."""
+        return float(np.mean(self.relative_error))
+
+
+@renamed_keywords(eta="lr")
+def check_function_space(
+    net: MLP,
+    params: Params,
+    X: object,
+    y: object,
+    *,
+    lr: float,
+    n_steps: int = 5,
+    loss: str | Loss = "mse",
+    margin: float = 1.0,
+    alpha: float = 1.0,
+    centered: bool = True,
+) -> FunctionSpaceCheck:
+    """Compare gradient-descent steps in weight space with ``−η K_t ∇_F L̃``.
+
+    Runs ``n_steps`` steps of :class:`GD` with learning rate ``lr`` = η (same loss, α and
+    centering as :func:`train`) and, at each, measures the relative distance
+    between the actual change of the outputs and the function-space step built
+    from the empirical NTK at the current parameters.  For a smooth network the
+    error is the second-order term of the Taylor expansion, so it scales like η
+    (it is also O(1/α)).  ``eta=``, the old name of ``lr``, warns (one release).
+
+    Returns
+    -------
+    FunctionSpaceCheck
+    """
+    X = check_inputs(net, params, X)
+    loss_obj = get_loss(loss, margin=margin)
+    y = loss_obj.check_labels(y, n=X.shape[0])
+    lr = as_real("lr", lr, positive=True)
+    n_steps = as_int("n_steps", n_steps, minimum=1)
+    alpha = as_real("alpha", alpha, positive=True)
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+    f_ref = apply_fn(net, params, Xj) if centered else jnp.zeros(X.shape[0])
+    evaluate = loss_objective(net, loss_obj, alpha, Xj, yj, f_ref)
+    n = X.shape[0]
+    errors = []
+    _, F, g = evaluate(params)
+    for _ in range(n_steps):
+        K = empirical_ntk(net, params, X)
+        grad_F = np.asarray(loss_obj.grad(np.asarray(F), y)) / n
+        predicted = -lr * K @ grad_F
+        params = sgd_step(params, g, lr)
+        _, F_new, g = evaluate(params)
+        actual = np.asarray(F_new) - np.asarray(F)
+        errors.append(np.linalg.norm(actual - predicted) / np.linalg.norm(actual))
+        F = F_new
+    return FunctionSpaceCheck(lr=lr, relative_error=np.array(errors))
