@@ -1,22 +1,16 @@
 """Deprecated alias of :mod:`ntkjam.figures` (kept for one release).
 
 Import the figures from :mod:`ntkjam.figures` instead; this module re-exports the
-same names and warns on import.  It no longer sets the matplotlib backend.
+same names (``ntkjam.figures.__all__``) and warns on import.  It no longer sets the
+matplotlib backend.
 """
 
 import warnings
 
-from ntkjam.figures import (
-    cover_curve,
-    plot_crossings,
-    plot_phi_c_alpha,
-    plot_sat_probability,
-    plot_trained_outcomes,
-    plot_trained_sat_probability,
-    plot_unsat_observables,
-    save_figures,
-    save_trained_figures,
-)
+from ntkjam import figures as _figures
+
+__all__ = list(_figures.__all__)
+globals().update({name: getattr(_figures, name) for name in __all__})
 
 warnings.warn(
     "ntkjam.plots is deprecated and will be removed in the next release; import from "
@@ -24,15 +18,3 @@ warnings.warn(
     DeprecationWarning,
     stacklevel=2,
 )
-
-__all__ = [
-    "cover_curve",
-    "plot_crossings",
-    "plot_phi_c_alpha",
-    "plot_sat_probability",
-    "plot_trained_outcomes",
-    "plot_trained_sat_probability",
-    "plot_unsat_observables",
-    "save_figures",
-    "save_trained_figures",
-]

@@ -22,17 +22,14 @@ from ntkjam.analysis import (
     Crossing,
     ObservableCurve,
     SatCurve,
-    UnsatScaling,
     cover_chi2,
     crossings,
     finite_size_scaling,
     fit_crossing,
     isostatic_verdict,
-    jump_scaling,
     model_probability,
     power_law_tail,
     sat_curves,
-    unsat_scaling,
 )
 from ntkjam.theory import cover_probability
 
@@ -185,32 +182,6 @@ def _obs(phi, y, sem):
                            sem_unsat=np.asarray(sem), n_unsat=np.full(phi.size, 40))
 
 
-def test_unsat_scaling_continuous_power_law():
-    phi = np.linspace(2.05, 3.0, 20)
-    y = 0.3 * (phi - 2.0) ** 0.5
-    s = unsat_scaling(_obs(phi, y, 1e-4 * np.ones_like(y)), 2.0, window=0.04)
-    assert s.verdict == "continuous"
-    assert s.exponent == pytest.approx(0.5, abs=1e-6)
-    assert s.amplitude == pytest.approx(0.3, rel=1e-5)
-    assert s.y0 < 3 * s.y0_err + 1e-6
-
-
-def test_unsat_scaling_jump():
-    phi = np.linspace(2.05, 3.0, 20)
-    y = 0.2 + 0.1 * (phi - 2.0)
-    s = unsat_scaling(_obs(phi, y, 1e-3 * np.ones_like(y)), 2.0, window=0.04)
-    assert s.verdict == "jump"
-    assert s.y0 == pytest.approx(0.2, abs=5e-3)
-
-
-def test_unsat_scaling_too_few_points():
-    phi = np.array([2.1, 2.2, 2.3])
-    s = unsat_scaling(_obs(phi, [0.1, 0.2, 0.3], [0.01] * 3), 2.0, window=0.05)
-    assert s.verdict == "undetermined" and s.n_points == 3
-    with pytest.raises(ValueError, match="window"):
-        unsat_scaling(_obs(phi, [0.1, 0.2, 0.3], [0.01] * 3), 2.0, window=0.0)
-
-
 def test_isostatic_verdict():
     # The interval value ∓ 1.96 err decides (more cases: tests/test_criticality.py).
     assert isostatic_verdict(1.02, 0.05) == "isostatic"
@@ -218,27 +189,6 @@ def test_isostatic_verdict():
     assert isostatic_verdict(1.5, 0.05) == "hyperstatic"
     assert isostatic_verdict(0.5, 0.05) == "undetermined"  # N_Δ ≥ rank + 1 when UNSAT
     assert isostatic_verdict(math.nan, 0.05) == "undetermined"
-
-
-def _scaling(P, y_near, err, window):
-    return UnsatScaling(name="loss", P=P, phi_c=2.0, window=window, n_points=5, y0=0.0,
-                        y0_err=1.0, exponent=1.0, exponent_err=0.1, amplitude=1.0,
-                        verdict="continuous", y_near=y_near, y_near_err=err)
-
-
-def test_jump_scaling_extrapolates_in_the_window():
-    # A jump 0.2 approached linearly: y_near = 0.2 + 0.3 · window.
-    wins = [0.4, 0.28, 0.2, 0.14]
-    jump = jump_scaling([_scaling(P, 0.2 + 0.3 * w, 1e-3, w)
-                         for P, w in zip((50, 100, 200, 400), wins, strict=True)])
-    assert jump.verdict == "jump"
-    assert jump.limit == pytest.approx(0.2, abs=1e-9)
-    assert jump.slope < 0
-    # Continuous: y_near = 0.5 · window → limit 0.
-    cont = jump_scaling([_scaling(P, 0.5 * w, 1e-3, w)
-                         for P, w in zip((50, 100, 200, 400), wins, strict=True)])
-    assert cont.verdict == "vanishing" and abs(cont.limit) < 1e-9
-    assert jump_scaling([_scaling(50, 0.1, 0.01, 0.2)]).verdict == "undetermined"
 
 
 # ----------------------------------------------------------------------- tail fits

@@ -24,7 +24,7 @@ CONFIGURATIONS = {
 #: Result classes in modules being rewritten by another change: they take SummaryRepr then.
 PENDING = {
     "ntkjam.analysis.approach.ApproachFit", "ntkjam.analysis.criticality.ObservableCurve",
-    "ntkjam.analysis.criticality.JumpScaling", "ntkjam.analysis.onset.RSComparison",
+    "ntkjam.analysis.onset.RSComparison",
     "ntkjam.analysis.onset.OnsetLimit", "ntkjam.analysis.phase_diagram.PhaseDiagramAnalysis",
 }
 _HOLDS = ("ndarray", "Array", "list", "tuple", "dict")

@@ -15,8 +15,7 @@ so grids whose φ·P is not an integer are handled exactly).  One module per con
   and ``φ_c(P) = φ_c(∞) + a P^{−1/ν}``.
 * :mod:`~ntkjam.analysis.criticality` — the UNSAT side: :func:`observable_curves`, the
   verdicts :func:`isostatic_verdict` and :func:`jump_verdict` (said only where the
-  interval supports them); :func:`unsat_scaling` and :func:`jump_scaling` are
-  superseded (kept for one release).
+  interval supports them).
 * :mod:`~ntkjam.analysis.approach` — :func:`fit_approach`: ``y = y_c + A t + C t²``,
   ``t = (φ − φ_c)^a``, fitted to the UNSAT means above one size's crossing, φ_c's
   error propagated by a parametric bootstrap (the limit y_c at φ_c⁺, the exponent a).
@@ -35,14 +34,10 @@ JSON-ready.  Figures of these results: :mod:`ntkjam.figures`.
 
 from ntkjam.analysis.approach import EXPONENT_RANGE, RS_EXPONENT, ApproachFit, fit_approach
 from ntkjam.analysis.criticality import (
-    JumpScaling,
     ObservableCurve,
-    UnsatScaling,
     isostatic_verdict,
-    jump_scaling,
     jump_verdict,
     observable_curves,
-    unsat_scaling,
 )
 from ntkjam.analysis.onset import (
     RS_SOURCES,
@@ -84,8 +79,6 @@ from ntkjam.analysis.trained import (
 )
 
 __all__ = [
-    "jump_scaling",
-    "unsat_scaling",
     "EXPONENT_RANGE",
     "MAX_N_BOOT",
     "MODELS",
@@ -96,7 +89,6 @@ __all__ = [
     "CoverTest",
     "Crossing",
     "FSSFit",
-    "JumpScaling",
     "ObservableCurve",
     "OnsetLimit",
     "PhaseDiagramAnalysis",
@@ -105,7 +97,6 @@ __all__ = [
     "SatCurve",
     "TrainedCurve",
     "TrainedDiagramAnalysis",
-    "UnsatScaling",
     "analyze",
     "analyze_trained",
     "check_bootstrap",
