@@ -125,7 +125,11 @@ def check_sat_certificate(problem: Problem, w: object, *, tol: float = 1e-9) -> 
     tol = as_real("tol", tol, nonnegative=True)
     w = problem._check_w(w)
     gap = problem.margins(w) - problem.margin
-    allowed = tol * offset_scale(problem.offsets) + rounding_bound(problem, w)
+    return sat_check(gap, tol * offset_scale(problem.offsets) + rounding_bound(problem, w))
+
+
+def sat_check(gap: np.ndarray, allowed: np.ndarray) -> CertificateCheck:
+    """The SAT check from the gaps ``y_i f_i − κ`` (N,) and their allowances (N,)."""
     worst = int(np.argmin(gap + allowed)) if gap.size else 0
     min_gap = float(np.min(gap))
     ok = bool(np.all(np.isfinite(gap)) and np.all(gap >= -allowed))

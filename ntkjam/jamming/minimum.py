@@ -12,11 +12,11 @@ from ntkjam.core.reprs import SummaryRepr
 from ntkjam.jamming.certificates import (
     CertificateCheck,
     check_farkas_certificate,
-    check_sat_certificate,
     choose_coordinates,
     offset_scale,
     readonly,
     rounding_bound,
+    sat_check,
     solver_coordinates,
 )
 from ntkjam.jamming.lp import lp_certificate
@@ -214,18 +214,18 @@ def hinge_minimum(
     viol = delta > band
     n_delta = int(viol.sum())
     r = np.maximum(delta, 0.0)
-    loss = problem.loss(w)
+    loss = float(0.5 * np.dot(r, r) / problem.n_points)  # = problem.loss(w), computed once
     kkt = kkt_residual(problem, r)
     farkas = None
+    gap = -delta  # y f − κ, exactly
     if n_delta == 0:
-        check = check_sat_certificate(problem, w, tol=tol)
+        check = sat_check(gap, band)  # = check_sat_certificate(problem, w, tol=tol)
         verdict = "sat" if check.ok else "unknown"
     else:
         lam = r / r.sum()
         check = check_farkas_certificate(problem, lam, tol=tol, farkas_rtol=farkas_rtol)
         verdict = "unsat" if check.ok else "unknown"
         farkas = readonly(lam) if check.ok else None
-    gap = -delta
     return HingeMinimum(
         verdict=verdict,
         loss=loss,
