@@ -1,0 +1,155 @@
+"""Validated parameters of a study: one pydantic model per experiment, defaults in it only.
+
+An experiment declares its parameters as a :class:`StudyParams` subclass; each field's
+type says what is allowed and its default is *the* default (the CLI, the spec builders
+and the docs read it from the model).  Fields are checked with the same helpers as the
+rest of the package (:mod:`ntkjam._validate`), so the messages name the parameter, show
+the value and say what is allowed::
+
+    class MyParams(StudyParams, study="my_study"):
+        P: PositiveInt                 # required
+        phi: PositiveReal
+        margin: Real = 1.0
+        source: Choice("relu", "fourier") = "relu"
+
+    MyParams.resolve({"P": 100, "phi": 2})   # {'P': 100, 'phi': 2.0, 'margin': 1.0, ...}
+    MyParams.defaults()                       # {'P': None, 'phi': None, 'margin': 1.0, ...}
+
+:meth:`StudyParams.resolve` returns a plain dict with every default filled in, in field
+order: that dict is what the sweep store hashes (key scheme 2), so two specs that differ
+only by spelling out a default share their tasks.  Errors are the original
+``ValueError`` / ``TypeError`` of the failing check, one line, never a pydantic dump.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
+
+from ntkjam._validate import as_choice, as_int, as_real
+
+__all__ = [
+    "Bool",
+    "Choice",
+    "Int",
+    "NonNegativeReal",
+    "PositiveInt",
+    "PositiveReal",
+    "Real",
+    "StudyParams",
+    "Unit",
+]
+
+
+def _field_check(check):
+    """A pydantic before-validator calling ``check(name, value)`` with the field's name."""
+
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        return check(info.field_name, value)
+
+    return BeforeValidator(validate)
+
+
+def Int(minimum: int | None = None) -> Any:  # noqa: N802 - a type factory, like typing's
+    """An integer field (bools refused), optionally ``>= minimum``."""
+    return Annotated[int, _field_check(lambda n, v: as_int(n, v, minimum=minimum))]
+
+
+def _real(*, positive: bool = False, nonnegative: bool = False) -> Any:
+    return Annotated[
+        float,
+        _field_check(lambda n, v: as_real(n, v, positive=positive, nonnegative=nonnegative)),
+    ]
+
+
+def _unit(name: str, value: Any) -> float:
+    value = as_real(name, value, nonnegative=True)
+    if value > 1:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a boolean, got {value!r}")
+    return value
+
+
+def Choice(*allowed: str) -> Any:  # noqa: N802 - a type factory
+    """A string field that must be one of ``allowed``."""
+    return Annotated[str, _field_check(lambda n, v: as_choice(n, v, allowed))]
+
+
+PositiveInt = Int(minimum=1)
+Real = _real()
+PositiveReal = _real(positive=True)
+NonNegativeReal = _real(nonnegative=True)
+Unit = Annotated[float, _field_check(_unit)]
+Bool = Annotated[bool, _field_check(_bool)]
+
+
+class StudyParams(BaseModel):
+    """Base of the parameter models of the registered experiments.
+
+    Subclass with ``class X(StudyParams, study="name")``; ``name`` prefixes the
+    messages about unknown and missing parameters.  Instances are frozen.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    study: ClassVar[str] = "params"
+
+    def __init_subclass__(cls, study: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if study is not None:
+            cls.study = study
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Every parameter and its default, in field order (``None``: required)."""
+        return {
+            name: (None if field.is_required() else field.default)
+            for name, field in cls.model_fields.items()
+        }
+
+    @classmethod
+    def parse(cls, params: dict[str, Any]) -> StudyParams:
+        """The validated model, raising the failing check's own one-line error.
+
+        Raises
+        ------
+        TypeError
+            ``params`` is not a dict, or a value has the wrong type.
+        ValueError
+            An unknown or missing parameter, or a value out of range.
+        """
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict, got {type(params).__name__}")
+        fields = cls.model_fields
+        unknown = sorted(set(params) - set(fields))
+        if unknown:
+            raise ValueError(
+                f"{cls.study}: unknown parameter {unknown[0]!r}; allowed: {', '.join(fields)}"
+            )
+        missing = [k for k, f in fields.items() if f.is_required() and k not in params]
+        if missing:
+            raise ValueError(f"{cls.study}: parameter {missing[0]!r} is required")
+        try:
+            return cls(**params)
+        except ValidationError as exc:
+            raise _original(exc) from None
+
+    @classmethod
+    def resolve(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` validated, every default filled in, as a plain dict in field order."""
+        return cls.parse(params).model_dump()
+
+
+def _original(exc: ValidationError) -> Exception:
+    """The ``ValueError`` a field or model check raised inside pydantic, unwrapped."""
+    error = exc.errors(include_url=False)[0]
+    inner = (error.get("ctx") or {}).get("error")
+    if isinstance(inner, Exception):
+        return inner
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return ValueError(f"{where}: {error.get('msg', 'invalid value')}" if where else str(exc))
