@@ -16,7 +16,8 @@ The proposal asks: are there (stable) fixed points of ḟ = −η K ∇L(f) that
    that is a *maximum* along range(K); flows started next to it run away in opposite
    directions, each giving up one of the two points.
 
-Run: ``python examples/fixed_points.py [--out docs/figures/fixed_points.png]``.
+Run: ``python examples/fixed_points.py [--output fixed_points.png]`` (the figure in
+``docs/figures/`` was made this way; the default writes to the current folder, never over it).
 Notation: N = training points, P = features, φ = N/P; L = (1/N) Σ_i ℓ(f_i, y_i).
 """
 
@@ -65,7 +66,8 @@ def part_two(margin: float, beta: float, eps: float):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("docs/figures/fixed_points.png"))
+    parser.add_argument("--output", type=Path, default=Path("fixed_points.png"),
+                        help="PNG path; a PDF is written beside it")
     parser.add_argument("--n", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -134,9 +136,10 @@ def main() -> None:
     fig.suptitle("Fixed points of ḟ = −ηK∇L that are not minima (N = points, P = features)",
                  fontsize=11)
     fig.tight_layout()
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.out, dpi=110)
-    print(f"\nwrote {args.out}")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.output, dpi=110)
+    fig.savefig(args.output.with_suffix(".pdf"))
+    print(f"\nwrote {args.output} and {args.output.with_suffix('.pdf')}")
 
 
 if __name__ == "__main__":
