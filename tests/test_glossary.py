@@ -17,7 +17,11 @@ import typer.main
 import ntkjam
 
 GLOSSARY = Path(__file__).resolve().parents[1] / "docs" / "glossary.md"
-BRITISH = re.compile(r"(?<!m)ise(s|d)?$|isation|yse$|yses$|colour|behaviour|favour")
+# "-ise" verbs (normalise, parameterised), but not the words that end so in both spellings
+# (noise, premise, precise, wise, ...).
+BRITISH = re.compile(
+    r"(?<!m)(?<!no)(?<!wi)(?<!prec)(?<!conc)ise(s|d)?$|isation|yse$|yses$|colour|behaviour|favour"
+)
 
 
 def _public_modules():

@@ -22,11 +22,7 @@ CONFIGURATIONS = {
     "ntkjam.networks.optimizers.StepSize", "ntkjam.networks.optimizers.Optimizer",
 }
 #: Result classes in modules being rewritten by another change: they take SummaryRepr then.
-PENDING = {
-    "ntkjam.analysis.approach.ApproachFit", "ntkjam.analysis.criticality.ObservableCurve",
-    "ntkjam.analysis.onset.RSComparison",
-    "ntkjam.analysis.onset.OnsetLimit", "ntkjam.analysis.phase_diagram.PhaseDiagramAnalysis",
-}
+PENDING: set[str] = set()
 _HOLDS = ("ndarray", "Array", "list", "tuple", "dict")
 
 

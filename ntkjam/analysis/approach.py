@@ -29,7 +29,7 @@ The fits of all sizes are combined, with the verdict and the RS values, by
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.stats
@@ -37,6 +37,7 @@ import scipy.stats
 from ntkjam._validate import as_int, as_real
 from ntkjam.analysis.criticality import ObservableCurve
 from ntkjam.analysis.stats import positive_errors
+from ntkjam.core.reprs import SummaryRepr
 
 __all__ = [
     "EXPONENT_RANGE",
@@ -55,8 +56,8 @@ P_MIN = 0.01
 _GRID = np.round(np.arange(EXPONENT_RANGE[0], EXPONENT_RANGE[1] + 1e-9, 0.01), 10)
 
 
-@dataclass(frozen=True)
-class ApproachFit:
+@dataclass(frozen=True, repr=False)
+class ApproachFit(SummaryRepr):
     """``y = y_c + A t + C t²``, ``t = (φ − φ_c)^a``, fitted to one observable at one P.
 
     Attributes
@@ -97,35 +98,38 @@ class ApproachFit:
         the scanned range, a central value outside the physical range).
     curve_phi, curve_y : numpy.ndarray, shape (m,)
         The fitted law from φ_c to the last point (for figures).
+
+    The repr summarises the fit (limit, exponent, p-value, ``supported``, the points'
+    shapes); the intervals, the coefficients and the curve are left out of it.
     """
 
     name: str
     P: int
     phi_c: float
-    phi_c_err: float
-    window: float
+    phi_c_err: float = field(repr=False)
+    window: float = field(repr=False)
     phi: np.ndarray
     y: np.ndarray
-    y_err: np.ndarray
+    y_err: np.ndarray = field(repr=False)
     exponent_free: bool
     limit: float
     limit_err: float
-    limit_low: float
-    limit_high: float
+    limit_low: float = field(repr=False)
+    limit_high: float = field(repr=False)
     exponent: float
     exponent_err: float
-    exponent_low: float
-    exponent_high: float
-    amplitude: float
-    correction: float
-    chi2: float
+    exponent_low: float = field(repr=False)
+    exponent_high: float = field(repr=False)
+    amplitude: float = field(repr=False)
+    correction: float = field(repr=False)
+    chi2: float = field(repr=False)
     dof: int
     p_value: float
-    n_boot: int
+    n_boot: int = field(repr=False)
     supported: bool
     warnings: tuple[str, ...]
-    curve_phi: np.ndarray
-    curve_y: np.ndarray
+    curve_phi: np.ndarray = field(repr=False)
+    curve_y: np.ndarray = field(repr=False)
 
     @property
     def exponent_determined(self) -> bool:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ntkjam.analysis.tables import by_P, done_table
+from ntkjam.core.reprs import SummaryRepr
 
 __all__ = [
     "ObservableCurve",
@@ -28,8 +29,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class ObservableCurve:
+@dataclass(frozen=True, repr=False)
+class ObservableCurve(SummaryRepr):
     """An observable vs φ at one P: mean over all instances and over the UNSAT ones.
 
     Attributes

@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.stats
 
 from ntkjam.analysis.approach import EXPONENT_RANGE, P_MIN, RS_EXPONENT, ApproachFit
 from ntkjam.analysis.criticality import isostatic_verdict, jump_verdict
+from ntkjam.core.reprs import SummaryRepr
 from ntkjam.theory import rs_unsat_free_norm, rs_unsat_free_norm_onset
 
 __all__ = [
@@ -41,8 +42,8 @@ _Z95 = 1.959963984540054
 
 
 # ------------------------------------------------------------------------ RS theory
-@dataclass(frozen=True)
-class RSComparison:
+@dataclass(frozen=True, repr=False)
+class RSComparison(SummaryRepr):
     """The exact RS theory of the free-norm lazy problem for a run's settings.
 
     Attributes
@@ -143,8 +144,8 @@ def rs_comparison(settings: dict, *, full_rank: bool = True, phi_max: float = 3.
 
 
 # ---------------------------------------------------------------- all sizes together
-@dataclass(frozen=True)
-class OnsetLimit:
+@dataclass(frozen=True, repr=False)
+class OnsetLimit(SummaryRepr):
     """An observable at φ_c⁺ from the approach fits of every size, with its verdict.
 
     The supported fits' limits are combined when they agree (χ² p ≥ 0.01: weighted
@@ -180,26 +181,29 @@ class OnsetLimit:
     theory_value, theory_exponent : float
         The RS values at φ_c⁺ (NaN where no exact theory applies).
     notes : tuple of str
+
+    The repr summarises the verdict, the limit, the exponent and the RS values; the
+    per-size limits, the interval ends and the agreement's χ² are left out of it.
     """
 
     name: str
     fits: list[ApproachFit]
     free_fits: list[ApproachFit]
     P: tuple[int, ...]
-    limits: tuple[float, ...]
-    limit_errs: tuple[float, ...]
+    limits: tuple[float, ...] = field(repr=False)
+    limit_errs: tuple[float, ...] = field(repr=False)
     value: float
     err: float
-    ci_low: float
-    ci_high: float
+    ci_low: float = field(repr=False)
+    ci_high: float = field(repr=False)
     basis: str
-    chi2: float
-    dof: int
+    chi2: float = field(repr=False)
+    dof: int = field(repr=False)
     p_value: float
     exponent: float
     exponent_err: float
-    exponent_P: tuple[int, ...]
-    scale: float
+    exponent_P: tuple[int, ...] = field(repr=False)
+    scale: float = field(repr=False)
     verdict: str
     theory_value: float
     theory_exponent: float

@@ -36,6 +36,7 @@ from ntkjam.analysis.tables import (
     pooled_arrays,
     recorded_settings,
 )
+from ntkjam.core.reprs import SummaryRepr
 
 __all__ = ["SETTINGS", "UNRECORDED", "PhaseDiagramAnalysis", "analyze"]
 
@@ -55,8 +56,8 @@ UNRECORDED: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class PhaseDiagramAnalysis:
+@dataclass(frozen=True, repr=False)
+class PhaseDiagramAnalysis(SummaryRepr):
     """Everything :func:`analyze` measures for one run directory (see the module docstring).
 
     ``fss_cover`` is the finite-size-scaling fit applied to the crossings and widths
@@ -69,30 +70,33 @@ class PhaseDiagramAnalysis:
     values); ``theory`` is the RS theory for the run's settings
     (:class:`~ntkjam.analysis.onset.RSComparison`; ``theory.applies`` False with a
     note where there is no exact theory).
+
+    The repr summarises: the run's counts, the model, and the two onsets with their
+    verdicts; the other fields (curves, fits, tails) are left out of it.
     """
 
     directory: str
-    settings: dict[str, Any]
+    settings: dict[str, Any] = field(repr=False)
     n_done: int
     n_failed: int
-    n_lp_checked: int
+    n_lp_checked: int = field(repr=False)
     n_lp_disagree: int
-    n_dead_total: int
+    n_dead_total: int = field(repr=False)
     cover_applies: bool
     model: str
-    sat: list[SatCurve]
-    crossings: list[Crossing]
-    fss: FSSFit | None
-    fss_cover: FSSFit | None
-    cover_tests: list[CoverTest]
-    loss: list[ObservableCurve]
-    n_delta_frac: list[ObservableCurve]
-    isostaticity: list[ObservableCurve]
+    sat: list[SatCurve] = field(repr=False)
+    crossings: list[Crossing] = field(repr=False)
+    fss: FSSFit | None = field(repr=False)
+    fss_cover: FSSFit | None = field(repr=False)
+    cover_tests: list[CoverTest] = field(repr=False)
+    loss: list[ObservableCurve] = field(repr=False)
+    n_delta_frac: list[ObservableCurve] = field(repr=False)
+    isostaticity: list[ObservableCurve] = field(repr=False)
     loss_onset: OnsetLimit
     isostaticity_onset: OnsetLimit
-    theory: RSComparison
-    gaps: PowerLawTail | None
-    forces: PowerLawTail | None
+    theory: RSComparison = field(repr=False)
+    gaps: PowerLawTail | None = field(repr=False)
+    forces: PowerLawTail | None = field(repr=False)
     notes: list[str] = field(default_factory=list)
 
     @property

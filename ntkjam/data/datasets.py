@@ -193,64 +193,12 @@ def load_dataset(
     if beta is not None and rule != "teacher":
         raise ValueError(f"beta is only used with labels='teacher', got labels={labels!r}")
 
-    train_seed = _child_seed(seed, _TRAIN_INPUTS)
-    classes_train = classes_test = None
-    if name == "digits":
-        if d is not None and as_int("d", d) != DIGITS_DIM:
-            raise ValueError(f"d must be {DIGITS_DIM} (or omitted) for digits, got {d}")
-        d = DIGITS_DIM
-        r = 1.0 if radius is None else radius
-        if n_train + n_test > DIGITS_SIZE:
-            raise ValueError(
-                f"n_train + n_test must be <= {DIGITS_SIZE} (digit images available), "
-                f"got {n_train} + {n_test} = {n_train + n_test}"
-            )
-        X_all, classes_all = digits_all(r)
-        test_idx = np.random.default_rng(test_seed).permutation(DIGITS_SIZE)[:n_test]
-        rest = np.setdiff1d(np.arange(DIGITS_SIZE), test_idx)
-        train_idx = rest[np.random.default_rng(train_seed).permutation(rest.size)[:n_train]]
-        X_train, X_test = X_all[train_idx], X_all[test_idx]
-        classes_train, classes_test = classes_all[train_idx], classes_all[test_idx]
-        radius_value: float | None = resolve_radius(r, d)
-    else:
-        if d is None:
-            raise ValueError(f"d (the input dimension) is required for name={name!r}")
-        if name == "sphere":
-            r = 1.0 if radius is None else radius
-            X_train = sphere(n_train, d, seed=train_seed, radius=r)
-            X_test = sphere(n_test, d, seed=test_seed, radius=r) if n_test else np.zeros((0, d))
-            radius_value = resolve_radius(r, d)
-        else:
-            if radius is not None:
-                raise ValueError(
-                    f"radius is not defined for Gaussian inputs (use name='sphere'), "
-                    f"got radius={radius!r}"
-                )
-            X_train = gaussian(n_train, d, seed=train_seed)
-            X_test = gaussian(n_test, d, seed=test_seed) if n_test else np.zeros((0, d))
-            radius_value = None
-
-    teacher = None
-    if rule == "random":
-        y_train = random_labels(n_train, seed=_child_seed(seed, _TRAIN_LABELS))
-        y_test = (
-            random_labels(n_test, seed=_child_seed(test_seed, _TEST_LABELS))
-            if n_test
-            else np.zeros(0)
-        )
-    elif rule == "teacher":
-        if beta is None:
-            teacher = teacher_direction(d, seed=_child_seed(seed, _TEACHER))
-        else:
-            teacher = as_float_array("beta", beta, ndim=1, copy=True)
-        y_train = teacher_labels(X_train, beta=teacher)
-        y_test = teacher_labels(X_test, beta=teacher) if n_test else np.zeros(0)
-    elif rule == "parity":
-        y_train = parity_labels(classes_train)
-        y_test = parity_labels(classes_test) if n_test else np.zeros(0)
-    else:
-        y_train = callable_labels(X_train, labels)
-        y_test = callable_labels(X_test, labels) if n_test else np.zeros(0)
+    X_train, X_test, classes_train, classes_test, d, radius_value = _inputs(
+        name, n_train, n_test, d, radius, _child_seed(seed, _TRAIN_INPUTS), test_seed
+    )
+    y_train, y_test, teacher = _labels(
+        rule, labels, X_train, X_test, classes_train, classes_test, seed, test_seed, beta
+    )
 
     return Dataset(
         X_train=X_train,
@@ -264,3 +212,79 @@ def load_dataset(
         radius=radius_value,
         beta=teacher,
     )
+
+
+def _digit_inputs(n_train, n_test, d, radius, train_seed, test_seed):
+    """Disjoint train and test digits: the test images first, the training ones from the rest."""
+    if d is not None and as_int("d", d) != DIGITS_DIM:
+        raise ValueError(f"d must be {DIGITS_DIM} (or omitted) for digits, got {d}")
+    r = 1.0 if radius is None else radius
+    if n_train + n_test > DIGITS_SIZE:
+        raise ValueError(
+            f"n_train + n_test must be <= {DIGITS_SIZE} (digit images available), "
+            f"got {n_train} + {n_test} = {n_train + n_test}"
+        )
+    X_all, classes_all = digits_all(r)
+    test_idx = np.random.default_rng(test_seed).permutation(DIGITS_SIZE)[:n_test]
+    rest = np.setdiff1d(np.arange(DIGITS_SIZE), test_idx)
+    train_idx = rest[np.random.default_rng(train_seed).permutation(rest.size)[:n_train]]
+    return (X_all[train_idx], X_all[test_idx], classes_all[train_idx], classes_all[test_idx],
+            DIGITS_DIM, resolve_radius(r, DIGITS_DIM))
+
+
+def _inputs(name, n_train, n_test, d, radius, train_seed, test_seed):
+    """The inputs of :func:`load_dataset` from their two streams.
+
+    Returns
+    -------
+    X_train : numpy.ndarray, shape (n_train, d)
+    X_test : numpy.ndarray, shape (n_test, d)
+    classes_train, classes_test : numpy.ndarray of int or None, shape (n_train,), (n_test,)
+        The digits shown (``None`` for the other data sets).
+    d : int
+    radius : float or None
+    """
+    if name == "digits":
+        return _digit_inputs(n_train, n_test, d, radius, train_seed, test_seed)
+    if d is None:
+        raise ValueError(f"d (the input dimension) is required for name={name!r}")
+    if name == "sphere":
+        r = 1.0 if radius is None else radius
+        X_train = sphere(n_train, d, seed=train_seed, radius=r)
+        X_test = sphere(n_test, d, seed=test_seed, radius=r) if n_test else np.zeros((0, d))
+        return X_train, X_test, None, None, d, resolve_radius(r, d)
+    if radius is not None:
+        raise ValueError(
+            f"radius is not defined for Gaussian inputs (use name='sphere'), "
+            f"got radius={radius!r}"
+        )
+    X_train = gaussian(n_train, d, seed=train_seed)
+    X_test = gaussian(n_test, d, seed=test_seed) if n_test else np.zeros((0, d))
+    return X_train, X_test, None, None, d, None
+
+
+def _labels(rule, labels, X_train, X_test, classes_train, classes_test, seed, test_seed, beta):
+    """The labels of :func:`load_dataset`: ``(y_train (n_train,), y_test (n_test,), β or None)``."""
+    n_train, n_test = X_train.shape[0], X_test.shape[0]
+    teacher = None
+    if rule == "random":
+        y_train = random_labels(n_train, seed=_child_seed(seed, _TRAIN_LABELS))
+        y_test = (
+            random_labels(n_test, seed=_child_seed(test_seed, _TEST_LABELS))
+            if n_test
+            else np.zeros(0)
+        )
+    elif rule == "teacher":
+        if beta is None:
+            teacher = teacher_direction(X_train.shape[1], seed=_child_seed(seed, _TEACHER))
+        else:
+            teacher = as_float_array("beta", beta, ndim=1, copy=True)
+        y_train = teacher_labels(X_train, beta=teacher)
+        y_test = teacher_labels(X_test, beta=teacher) if n_test else np.zeros(0)
+    elif rule == "parity":
+        y_train = parity_labels(classes_train)
+        y_test = parity_labels(classes_test) if n_test else np.zeros(0)
+    else:
+        y_train = callable_labels(X_train, labels)
+        y_test = callable_labels(X_test, labels) if n_test else np.zeros(0)
+    return y_train, y_test, teacher

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -211,8 +212,8 @@ def hinge_minimum(
     outputs = problem.outputs(w)
     delta = problem.margin - problem.y * outputs
     band = abs_tol + rounding_bound(problem, w)  # tolerance plus this Δ's own rounding
-    viol = delta > band
-    n_delta = int(viol.sum())
+    observables = contact_fields(delta, band, rank)
+    n_delta = observables["n_unsat"]
     r = np.maximum(delta, 0.0)
     loss = float(0.5 * np.dot(r, r) / problem.n_points)  # = problem.loss(w), computed once
     kkt = kkt_residual(problem, r)
@@ -231,13 +232,7 @@ def hinge_minimum(
         loss=loss,
         w=readonly(w),
         outputs=readonly(outputs),
-        deltas=readonly(delta),
-        n_unsat=n_delta,
-        contacts=_readonly_indices(np.abs(delta) <= band),
-        gaps=readonly(gap[gap > band]),
-        forces=readonly(delta[viol]),
-        rank=rank,
-        isostaticity=n_delta / rank if rank > 0 else float("nan"),
+        **observables,
         farkas=farkas,
         check=check,
         kkt_residual=kkt,
@@ -246,6 +241,42 @@ def hinge_minimum(
         tol=abs_tol,
         coordinates=coordinates,
     )
+
+
+def contact_fields(delta: np.ndarray, band: np.ndarray, rank: int) -> dict[str, Any]:
+    """The contact observables of a minimum, as fields of its result.
+
+    Shared by :class:`HingeMinimum` and :class:`~ntkjam.jamming.sphere.SphereMinimum`.
+
+    Parameters
+    ----------
+    delta : numpy.ndarray, shape (N,)
+        ``Δ_i = κ − y_i f_i`` at the minimum.
+    band : numpy.ndarray, shape (N,)
+        The tolerance of each ``Δ_i``: ``tol·scale`` plus the rounding bound of ``J_i·w``.
+    rank : int
+        ``Problem.rank``.
+
+    Returns
+    -------
+    dict
+        ``deltas`` (N,), ``n_unsat``, ``contacts`` (int indices with ``|Δ_i| ≤ band_i``),
+        ``gaps`` (``−Δ_i > band_i``), ``forces`` (``Δ_i > band_i``, shape (n_unsat,)),
+        ``rank`` and ``isostaticity`` (``n_unsat / rank``, NaN when rank is 0); the
+        arrays are read-only copies.
+    """
+    viol = delta > band
+    n_unsat = int(viol.sum())
+    gap = -delta  # y f − κ, exactly
+    return {
+        "deltas": readonly(delta),
+        "n_unsat": n_unsat,
+        "contacts": _readonly_indices(np.abs(delta) <= band),
+        "gaps": readonly(gap[gap > band]),
+        "forces": readonly(delta[viol]),
+        "rank": rank,
+        "isostaticity": n_unsat / rank if rank > 0 else float("nan"),
+    }
 
 
 def kkt_residual(problem: Problem, r: np.ndarray) -> float:

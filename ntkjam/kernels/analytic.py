@@ -39,6 +39,7 @@ symmetric), on all cores.
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 from collections.abc import Callable
@@ -470,22 +471,22 @@ def nngp_and_ntk(
     return _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, (0, 1))
 
 
-def _single(which: int) -> Callable:
-    def kernel(
-        X1,
-        X2=None,
-        *,
-        depth: int = 1,
-        activation: str | Activation = "relu",
-        sigma_w: float = math.sqrt(2.0),
-        sigma_b: float = 0.0,
-        method: str = "auto",
-        quadrature: Quadrature = ex.DEFAULT_QUADRATURE,
-    ) -> np.ndarray:
-        return _kernels(
-            X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, (which,)
-        )[0]
+_SIGNATURE = inspect.signature(nngp_and_ntk)  # every kernel's, in the order of _kernels
 
+
+def _single(which: int) -> Callable:
+    """The kernel giving output ``which`` (0: NNGP, 1: NTK), with the arguments of
+    :func:`nngp_and_ntk` (bound against its signature, so defaults and errors agree)."""
+
+    def kernel(X1, X2=None, **options) -> np.ndarray:
+        try:
+            bound = _SIGNATURE.bind(X1, X2, **options)
+        except TypeError as exc:
+            raise TypeError(f"{kernel.__name__}() {exc}") from None
+        bound.apply_defaults()
+        return _kernels(*bound.arguments.values(), (which,))[0]
+
+    kernel.__signature__ = _SIGNATURE.replace(return_annotation="np.ndarray")
     return kernel
 
 

@@ -94,6 +94,26 @@ def default_strip_rows(n: int, *, align: int = 256, max_entries: int = 2**24) ->
     return min(n, max(align, (max_entries // n) // align * align))
 
 
+def _strip_arguments(
+    kernel_fn: object,
+    X: object,
+    scale: object,
+    block_size: object,
+    default_rows: Callable[[int], int],
+) -> tuple[np.ndarray, float, int]:
+    """The checked ``(X (N, d), scale, block_size)`` of an operator built from row strips.
+
+    ``block_size`` None becomes ``default_rows(N)``.
+    """
+    if not callable(kernel_fn):
+        raise TypeError(f"kernel_fn must be callable, got {kernel_fn!r}")
+    X = as_inputs("X", X)
+    scale = as_real("scale", scale, positive=True)
+    if block_size is None:
+        block_size = default_rows(X.shape[0])
+    return X, scale, as_int("block_size", block_size, minimum=1)
+
+
 def kernel_operator(
     kernel_fn: Callable[..., object],
     X: object,
@@ -125,14 +145,8 @@ def kernel_operator(
     **kwargs
         Passed to ``kernel_fn``.
     """
-    if not callable(kernel_fn):
-        raise TypeError(f"kernel_fn must be callable, got {kernel_fn!r}")
-    X = as_inputs("X", X)
+    X, scale, block_size = _strip_arguments(kernel_fn, X, scale, block_size, default_strip_rows)
     n = X.shape[0]
-    scale = as_real("scale", scale, positive=True)
-    if block_size is None:
-        block_size = default_strip_rows(n)
-    block_size = as_int("block_size", block_size, minimum=1)
 
     def matmat(V: np.ndarray) -> np.ndarray:
         V = np.asarray(V, dtype=np.float64)
@@ -177,14 +191,10 @@ def jax_kernel_operator(
     import jax
     import jax.numpy as jnp
 
-    if not callable(kernel_fn):
-        raise TypeError(f"kernel_fn must be callable, got {kernel_fn!r}")
-    X = as_inputs("X", X)
+    X, scale, block_size = _strip_arguments(
+        kernel_fn, X, scale, block_size, lambda n: max(1, min(n, 2**22 // n))
+    )
     n = X.shape[0]
-    scale = as_real("scale", scale, positive=True)
-    if block_size is None:
-        block_size = max(1, min(n, 2**22 // n))
-    block_size = as_int("block_size", block_size, minimum=1)
     n_blocks = -(-n // block_size)
     X_pad = np.zeros((n_blocks * block_size, X.shape[1]))
     X_pad[:n] = X

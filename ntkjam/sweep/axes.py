@@ -58,6 +58,17 @@ def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _task_count(where: str, value: Any) -> int:
+    """``value`` checked as a number of tasks: an integer in ``[1, MAX_TASKS]``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise SpecError(f"{where} must be an integer >= 1, got {show(value)}")
+    if value > MAX_TASKS:
+        raise SpecError(
+            f"{where} must be <= {MAX_TASKS} (the most tasks one sweep may hold), got {value}"
+        )
+    return value
+
+
 def range_values(axis: str, table: Mapping[str, Any]) -> list[int | float]:
     where = f"grid.{axis}"
     unknown = sorted(set(table) - set(_RANGE_KEYS))
@@ -73,12 +84,7 @@ def range_values(axis: str, table: Mapping[str, Any]) -> list[int | float]:
     for k, v in (("start", start), ("stop", stop)):
         if not is_number(v) or not math.isfinite(v):
             raise SpecError(f"{where}.{k} must be a finite number, got {show(v)}")
-    if not isinstance(num, int) or isinstance(num, bool) or num < 1:
-        raise SpecError(f"{where}.num must be an integer >= 1, got {show(num)}")
-    if num > MAX_TASKS:
-        raise SpecError(
-            f"{where}.num must be <= {MAX_TASKS} (the most tasks one sweep may hold), got {num}"
-        )
+    _task_count(f"{where}.num", num)
     if not isinstance(log, bool):
         raise SpecError(f"{where}.log must be true or false, got {show(log)}")
     if num == 1 and start != stop:
@@ -154,15 +160,9 @@ def seed_values(value: Any) -> tuple[int, ...]:
                 "(e.g. seeds = {count = 5, start = 0})"
             )
         count, start = value.get("count"), value.get("start", 0)
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
-            raise SpecError(f"seeds.count must be an integer >= 1, got {show(count)}")
+        _task_count("seeds.count", count)
         if not isinstance(start, int) or isinstance(start, bool) or start < 0:
             raise SpecError(f"seeds.start must be an integer >= 0, got {show(start)}")
-        if count > MAX_TASKS:
-            raise SpecError(
-                f"seeds.count must be <= {MAX_TASKS} (the most tasks one sweep may hold), "
-                f"got {count}"
-            )
         return tuple(range(start, start + count))
     if isinstance(value, (list, tuple)):
         if not value:

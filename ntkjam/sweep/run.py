@@ -242,12 +242,7 @@ def run(
         Re-raised after the finished tasks are stored and the cluster is shut down.
     """
     started = time.perf_counter()
-    spec_text = None
-    if isinstance(spec, (str, Path)):
-        path, spec = Path(spec), load_spec(spec)
-        spec_text = path.read_text(encoding="utf-8")
-    if not isinstance(spec, SweepSpec):
-        raise TypeError(f"spec must be a SweepSpec or a path to a TOML file, got {type(spec)}")
+    spec, spec_text = _checked_spec(spec)
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string, got {scheduler!r}")
     workers = _default_workers() if workers is None else as_int("workers", workers, minimum=1)
@@ -270,16 +265,7 @@ def run(
             _write_text_atomic(directory / "spec.toml", spec_text)
         stored = store.statuses()
         damaged = {key for key, _, _ in store.damaged()}
-        todo = [
-            t for t in tasks
-            if t.key not in stored or t.key in damaged
-            or (retry_failed and stored[t.key] == "failed")
-        ]
-        skipped = len(tasks) - len(todo)
-        # damaged rows of earlier versions of the spec: rebuilt from their stored row
-        keys = {t.key for t in tasks}
-        todo += [_task_of_row(r, spec.axes) for r in store.stored_rows()
-                 if r["hash"] in damaged and r["hash"] not in keys]
+        todo, skipped = _tasks_to_run(store, tasks, spec, stored, damaged, retry_failed)
         use_dask = bool(todo) and (scheduler is not None or workers > 1)
         label = f"{spec.experiment} → {directory.name}"
         with _Progress(progress, len(tasks), skipped, label) as bar:
@@ -323,6 +309,43 @@ def run(
         repaired=len(damaged),
         temporaries_removed=len(removed),
     )
+
+
+def _checked_spec(spec: SweepSpec | str | Path) -> tuple[SweepSpec, str | None]:
+    """``(spec, text of its TOML file)``: a path is loaded (text None for a spec object)."""
+    spec_text = None
+    if isinstance(spec, (str, Path)):
+        path, spec = Path(spec), load_spec(spec)
+        spec_text = path.read_text(encoding="utf-8")
+    if not isinstance(spec, SweepSpec):
+        raise TypeError(f"spec must be a SweepSpec or a path to a TOML file, got {type(spec)}")
+    return spec, spec_text
+
+
+def _tasks_to_run(
+    store: Store,
+    tasks: list[Task],
+    spec: SweepSpec,
+    stored: Mapping[str, str],
+    damaged: set[str],
+    retry_failed: bool,
+) -> tuple[list[Task], int]:
+    """``(tasks to run, number of the spec's tasks skipped)``.
+
+    A task runs when it is not stored, its row is damaged, or (``retry_failed``) it is
+    stored as failed; damaged rows of earlier versions of the spec (keys the spec no
+    longer expands to) are rebuilt from their stored row and run after the others.
+    """
+    todo = [
+        t for t in tasks
+        if t.key not in stored or t.key in damaged
+        or (retry_failed and stored[t.key] == "failed")
+    ]
+    skipped = len(tasks) - len(todo)
+    keys = {t.key for t in tasks}
+    todo += [_task_of_row(r, spec.axes) for r in store.stored_rows()
+             if r["hash"] in damaged and r["hash"] not in keys]
+    return todo, skipped
 
 
 def _task_of_row(row: Mapping[str, Any], axes: tuple[str, ...] | list[str]) -> Task:

@@ -46,7 +46,3 @@ __all__ = [
     "rs_unsat_spherical",
     "rs_unsat_spherical_onset",
 ]
-
-# Private helpers of the former single module ``ntkjam/theory.py``, kept importable.
-_PRIVATE_COMPAT = (
-)

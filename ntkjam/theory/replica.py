@@ -322,25 +322,13 @@ def rs_unsat_free_norm_onset(margin=1.0) -> RSUnsatPhase:
             f"margin must be > 0 for the free-norm problem (with margin <= 0, w = 0 has "
             f"zero loss at every phi), got {float(np.min(k))}"
         )
-    loss = k**2 / (2.0 * math.pi)
-    scalar = k.ndim == 0
-
-    def f(v):
-        arr = np.broadcast_to(np.asarray(v, dtype=float), k.shape).copy()
-        return float(arr) if scalar else arr
-
-    return RSUnsatPhase(
-        constraint="free",
-        phi=f(FREE_NORM_PHI_C),
-        margin=float(k) if scalar else k.copy(),
-        phi_c=f(FREE_NORM_PHI_C),
-        unsat=True if scalar else np.ones(k.shape, dtype=bool),
-        loss_per_sample=float(loss) if scalar else loss,
-        unsat_fraction=f(0.5),
-        unsat_per_rank=f(1.0),
-        norm2_per_P=f(math.inf),
-        effective_margin=f(0.0),
-        chi=f(math.inf),
+    return _onset(
+        "free", k, FREE_NORM_PHI_C,
+        loss_per_sample=k**2 / (2.0 * math.pi),
+        unsat_fraction=0.5,
+        unsat_per_rank=1.0,
+        norm2_per_P=math.inf,
+        effective_margin=0.0,
     )
 
 
@@ -358,6 +346,22 @@ def rs_unsat_spherical_onset(margin=0.0) -> RSUnsatPhase:
         )
     phi_c = 1.0 / below_moment2(k)
     frac = below_moment0(k)
+    return _onset(
+        "sphere", k, phi_c,
+        loss_per_sample=0.0,
+        unsat_fraction=frac,
+        unsat_per_rank=frac * np.maximum(phi_c, 1.0),
+        norm2_per_P=1.0,
+        effective_margin=k,
+    )
+
+
+def _onset(constraint: str, k: np.ndarray, phi_c, **values) -> RSUnsatPhase:
+    """The RS minimum at ``φ = φ_c⁺`` for margins ``k``: UNSAT, ``χ = inf``.
+
+    ``phi_c`` and the ``values`` (the other fields) are broadcast to ``k.shape``: floats
+    for a 0-d ``k``, else float64 arrays of its shape.
+    """
     scalar = k.ndim == 0
 
     def f(v):
@@ -365,15 +369,11 @@ def rs_unsat_spherical_onset(margin=0.0) -> RSUnsatPhase:
         return float(arr) if scalar else arr
 
     return RSUnsatPhase(
-        constraint="sphere",
+        constraint=constraint,
         phi=f(phi_c),
         margin=f(k),
         phi_c=f(phi_c),
         unsat=True if scalar else np.ones(k.shape, dtype=bool),
-        loss_per_sample=f(0.0),
-        unsat_fraction=f(frac),
-        unsat_per_rank=f(frac * np.maximum(phi_c, 1.0)),
-        norm2_per_P=f(1.0),
-        effective_margin=f(k),
         chi=f(math.inf),
+        **{name: f(v) for name, v in values.items()},
     )
