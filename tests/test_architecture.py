@@ -218,9 +218,7 @@ FUNCTION_LIMITS: dict[str, int] = {
     "ntkjam.cli.kernel:kernel": 92,
     "ntkjam.cli.spectrum:spectrum_command": 114,
     "ntkjam.cli.train:train_command": 84,
-    "ntkjam.data.datasets:load_dataset": 82,
     "ntkjam.dynamics.flow:_flow_fixed": 143,
-    "ntkjam.sweep.run:run": 82,
 }
 
 
