@@ -18,12 +18,21 @@ the value and say what is allowed::
 :meth:`StudyParams.resolve` returns a plain dict with every default filled in, in field
 order: that dict is what the sweep store hashes (key scheme 2), so two specs that differ
 only by spelling out a default share their tasks.  Errors are the original
-``ValueError`` / ``TypeError`` of the failing check, one line, never a pydantic dump.
+``ValueError`` / ``TypeError`` of the failing check, one line, never a pydantic dump;
+with several bad values, the one of the first field (in field order) is raised, and the
+cross-field rules (``@model_validator(mode="after")``) run only once every field is valid.
+
+Beyond the fixed types, :func:`Checked` makes a field of a study's own one-argument
+check (a bound with its own message, a value kept as given) and :func:`Nullable`
+lets a field be ``None`` (its default computed by the task).  A study whose resolved
+form normalises a value (a choice ``"auto"`` spelled out) overrides
+:meth:`StudyParams.resolved`.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar
+from collections.abc import Callable
+from typing import Annotated, Any, ClassVar, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, ValidationInfo
 
@@ -31,9 +40,11 @@ from ntkjam._validate import as_choice, as_int, as_real
 
 __all__ = [
     "Bool",
+    "Checked",
     "Choice",
     "Int",
     "NonNegativeReal",
+    "Nullable",
     "PositiveInt",
     "PositiveReal",
     "Real",
@@ -42,13 +53,48 @@ __all__ = [
 ]
 
 
-def _field_check(check):
+class _Refused(ValueError):
+    """Carries a check's ``TypeError`` through pydantic, which lets a ``TypeError`` escape
+    at once (before the fields in front of it are reported); :func:`_original` unwraps it."""
+
+    def __init__(self, error: TypeError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _field_check(check: Callable[[str, Any], Any]) -> BeforeValidator:
     """A pydantic before-validator calling ``check(name, value)`` with the field's name."""
 
     def validate(value: Any, info: ValidationInfo) -> Any:
-        return check(info.field_name, value)
+        try:
+            return check(info.field_name, value)
+        except TypeError as exc:
+            raise _Refused(exc) from None
 
+    validate.check = check  # what Nullable wraps
     return BeforeValidator(validate)
+
+
+def Checked(base: Any, check: Callable[[str, Any], Any]) -> Any:  # noqa: N802 - a type factory
+    """A field of type ``base`` whose value is ``check(name, value)``.
+
+    ``check`` raises ``ValueError`` or ``TypeError`` naming the parameter, or returns
+    the value to keep (converted, or as given: with ``base = Any`` nothing else touches
+    it).  For a bound with its own message, or a value validated by another module.
+    """
+    return Annotated[base, _field_check(check)]
+
+
+def Nullable(field_type: Any) -> Any:  # noqa: N802 - a type factory
+    """``field_type`` or ``None`` (e.g. a default that depends on another field)."""
+    if get_origin(field_type) is not Annotated:
+        raise TypeError(f"Nullable needs a field type of this module, got {field_type!r}")
+    base, *metadata = get_args(field_type)
+    checks = [getattr(m.func, "check", None) for m in metadata if isinstance(m, BeforeValidator)]
+    if len(checks) != 1 or checks[0] is None:
+        raise TypeError(f"Nullable needs a field type of this module, got {field_type!r}")
+    check = checks[0]
+    return Annotated[base | None, _field_check(lambda n, v: None if v is None else check(n, v))]
 
 
 def Int(minimum: int | None = None) -> Any:  # noqa: N802 - a type factory, like typing's
@@ -141,14 +187,27 @@ class StudyParams(BaseModel):
 
     @classmethod
     def resolve(cls, params: dict[str, Any]) -> dict[str, Any]:
-        """``params`` validated, every default filled in, as a plain dict in field order."""
-        return cls.parse(params).model_dump()
+        """``params`` validated, every default filled in, as a plain dict in field order.
+
+        The dict the sweep store hashes (key scheme 2): :meth:`resolved` of the model.
+        """
+        return cls.parse(params).resolved()
+
+    def resolved(self) -> dict[str, Any]:
+        """The values as a plain dict in field order, each as its check returned it.
+
+        Override to normalise what the task sees and the store hashes (e.g. a choice
+        ``"auto"`` replaced by what it stands for); the override returns a new dict.
+        """
+        return {name: getattr(self, name) for name in type(self).model_fields}
 
 
 def _original(exc: ValidationError) -> Exception:
-    """The ``ValueError`` a field or model check raised inside pydantic, unwrapped."""
+    """The ``ValueError`` / ``TypeError`` a field or model check raised inside pydantic."""
     error = exc.errors(include_url=False)[0]
     inner = (error.get("ctx") or {}).get("error")
+    if isinstance(inner, _Refused):
+        return inner.error
     if isinstance(inner, Exception):
         return inner
     where = ".".join(str(part) for part in error.get("loc", ()))

@@ -1,4 +1,11 @@
-"""Registered experiments: one module per study, each a pure task ``(params, seed) -> dict``.
+"""Registered experiments: one module per study, a params model and a pure task.
+
+Each study declares its parameters and their defaults once, as a
+:class:`ntkjam.core.params.StudyParams` model (e.g. ``phase_diagram.PhaseDiagramParams``),
+and a task ``(params, seed) -> dict``; the store keys tasks on the model's resolved
+params.  :mod:`ntkjam.experiments.fields` holds the field types that need a physics
+stage, :mod:`ntkjam.experiments.diagram_spec` the spec builder shared by the two phase
+diagrams.
 
 Importing this package registers every experiment with :mod:`ntkjam.sweep.registry`
 (the registry imports it when it looks up a name).  See ``docs/sweeps.md`` for the

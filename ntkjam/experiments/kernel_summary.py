@@ -12,37 +12,40 @@ from typing import Any
 import numpy as np
 import scipy.linalg
 
-from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.core.params import Choice, Int, NonNegativeReal, PositiveInt, PositiveReal, StudyParams
+from ntkjam.experiments.fields import ActivationName, Radius
 from ntkjam.sweep.registry import register
 
-__all__ = ["check_kernel_summary", "kernel_summary", "resolve_kernel_summary"]
-
-_KERNEL_SUMMARY_PARAMS = {
-    "n": None,
-    "d": None,
-    "kernel": "ntk",
-    "depth": 1,
-    "activation": "relu",
-    "sigma_w": 2**0.5,
-    "sigma_b": 0.0,
-    "radius": 1.0,
-}
+__all__ = [
+    "DEFAULTS",
+    "KernelSummaryParams",
+    "check_kernel_summary",
+    "kernel_summary",
+    "resolve_kernel_summary",
+]
 
 
-def _with_defaults(params: dict[str, Any], defaults: dict[str, Any], name: str) -> dict:
-    unknown = sorted(set(params) - set(defaults))
-    if unknown:
-        raise ValueError(
-            f"{name}: unknown parameter {unknown[0]!r}; allowed: {', '.join(defaults)}"
-        )
-    missing = [k for k, v in defaults.items() if v is None and k not in params]
-    if missing:
-        raise ValueError(f"{name}: parameter {missing[0]!r} is required")
-    return {**defaults, **params}
+class KernelSummaryParams(StudyParams, study="kernel_summary"):
+    """The parameters of :func:`kernel_summary` and their defaults (the only copy)."""
+
+    n: PositiveInt
+    d: Int(minimum=2)
+    kernel: Choice("ntk", "nngp") = "ntk"
+    depth: Int(minimum=0) = 1
+    activation: ActivationName = "relu"
+    sigma_w: PositiveReal = 2**0.5
+    sigma_b: NonNegativeReal = 0.0
+    radius: Radius = 1.0
+
+
+#: Parameters of the task and their defaults (``None``: required).
+DEFAULTS: dict[str, Any] = KernelSummaryParams.defaults()
 
 
 def resolve_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters of :func:`kernel_summary` validated, every default filled in (pure).
+
+    :meth:`KernelSummaryParams.resolve`; ``activation`` and ``radius`` are kept as given.
 
     Raises
     ------
@@ -51,21 +54,7 @@ def resolve_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
         activation; σ_w ≤ 0, σ_b < 0 or not finite; a radius that is neither
         positive nor "sqrt_d".
     """
-    from ntkjam.data import resolve_radius
-    from ntkjam.kernels import get_activation
-
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict, got {type(params).__name__}")
-    p = _with_defaults(params, _KERNEL_SUMMARY_PARAMS, "kernel_summary")
-    p["n"] = as_int("n", p["n"], minimum=1)
-    p["d"] = as_int("d", p["d"], minimum=2)
-    p["kernel"] = as_choice("kernel", p["kernel"], ("ntk", "nngp"))
-    p["depth"] = as_int("depth", p["depth"], minimum=0)
-    get_activation(p["activation"])
-    p["sigma_w"] = as_real("sigma_w", p["sigma_w"], positive=True)
-    p["sigma_b"] = as_real("sigma_b", p["sigma_b"], nonnegative=True)
-    resolve_radius(p["radius"], p["d"])
-    return p
+    return KernelSummaryParams.resolve(params)
 
 
 def check_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:

@@ -27,20 +27,34 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from pydantic import model_validator
 
-from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam._validate import as_int
+from ntkjam.core.params import (
+    Bool,
+    Choice,
+    Int,
+    NonNegativeReal,
+    PositiveInt,
+    PositiveReal,
+    Real,
+    StudyParams,
+    Unit,
+)
+from ntkjam.experiments.diagram_spec import as_axis, diagram_spec
 from ntkjam.sweep.registry import register
-from ntkjam.sweep.spec import MAX_TASKS
 
 __all__ = [
     "DEFAULTS",
     "LABELS",
     "OFFSETS",
     "SOURCES",
+    "PhaseDiagramParams",
     "build_problem",
     "check_params",
     "phase_diagram_spec",
     "phase_diagram_task",
+    "resolve_params",
 ]
 
 SOURCES = ("relu_features", "fourier_features", "taylor_features", "ntk_jacobian")
@@ -48,27 +62,66 @@ LABELS = ("random", "teacher", "parity")
 OFFSETS = ("zero", "gaussian", "network")
 DATASETS = ("auto", "sphere", "gaussian", "digits")
 
+
+class PhaseDiagramParams(StudyParams, study="phase_diagram"):
+    """The parameters of :func:`phase_diagram_task` and their defaults (the only copy).
+
+    Resolved, ``dataset = "auto"`` becomes what it stands for: ``"digits"`` with
+    parity labels, ``"sphere"`` otherwise.
+    """
+
+    P: PositiveInt
+    phi: PositiveReal
+    source: Choice(*SOURCES) = "relu_features"
+    d: Int(minimum=2) = 10
+    dataset: Choice(*DATASETS) = "auto"
+    labels: Choice(*LABELS) = "random"
+    margin: Real = 1.0
+    offset: Choice(*OFFSETS) = "zero"
+    offset_scale: NonNegativeReal = 1.0
+    sigma_w: PositiveReal = 2**0.5
+    sigma_b: NonNegativeReal = 0.0
+    lengthscale: PositiveReal = 1.0
+    lp_fraction: Unit = 0.0
+    store_arrays: Bool = True
+
+    @model_validator(mode="after")
+    def cross_checks(self) -> PhaseDiagramParams:
+        """The rules between parameters (see :func:`resolve_params`)."""
+        if self.margin < 0 and self.offset == "zero":
+            raise ValueError(
+                f"margin must be >= 0 with offset 'zero', got {self.margin}: with f0 = 0, "
+                "w = 0 meets every constraint y f >= margin when margin < 0, so every "
+                "instance would be trivially SAT; a negative margin needs a norm constraint "
+                "(the spherical problem) or a nonzero offset"
+            )
+        if self.offset == "network" and self.source != "ntk_jacobian":
+            raise ValueError(
+                f"offset 'network' (the network's output at initialisation) needs source "
+                f"'ntk_jacobian', got source {self.source!r}"
+            )
+        if self.labels == "parity" and self.dataset not in ("auto", "digits"):
+            raise ValueError(
+                f"labels 'parity' (digit parity) need dataset 'digits', got {self.dataset!r}"
+            )
+        return self
+
+    def resolved(self) -> dict[str, Any]:
+        """The values in field order, ``dataset = "auto"`` spelled out."""
+        p = super().resolved()
+        if p["dataset"] == "auto":
+            p["dataset"] = "digits" if p["labels"] == "parity" else "sphere"
+        return p
+
+
 #: Parameters of the task and their defaults (``None``: required).
-DEFAULTS: dict[str, Any] = {
-    "P": None,
-    "phi": None,
-    "source": "relu_features",
-    "d": 10,
-    "dataset": "auto",
-    "labels": "random",
-    "margin": 1.0,
-    "offset": "zero",
-    "offset_scale": 1.0,
-    "sigma_w": 2**0.5,
-    "sigma_b": 0.0,
-    "lengthscale": 1.0,
-    "lp_fraction": 0.0,
-    "store_arrays": True,
-}
+DEFAULTS: dict[str, Any] = PhaseDiagramParams.defaults()
 
 
 def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
     """The task parameters validated, every default filled in (pure: the task key is its hash).
+
+    :meth:`PhaseDiagramParams.resolve`.
 
     Raises
     ------
@@ -79,53 +132,7 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
         negative margin with offset ``"zero"`` (trivially SAT: w = 0 meets every
         constraint).  (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
     """
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict, got {type(params).__name__}")
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"phase_diagram: unknown parameter {unknown[0]!r}; allowed: {', '.join(DEFAULTS)}"
-        )
-    missing = [k for k, v in DEFAULTS.items() if v is None and k not in params]
-    if missing:
-        raise ValueError(f"phase_diagram: parameter {missing[0]!r} is required")
-    p = {**DEFAULTS, **params}
-    p["P"] = as_int("P", p["P"], minimum=1)
-    p["phi"] = as_real("phi", p["phi"], positive=True)
-    p["source"] = as_choice("source", p["source"], SOURCES)
-    p["d"] = as_int("d", p["d"], minimum=2)
-    p["dataset"] = as_choice("dataset", p["dataset"], DATASETS)
-    p["labels"] = as_choice("labels", p["labels"], LABELS)
-    p["margin"] = as_real("margin", p["margin"])
-    p["offset"] = as_choice("offset", p["offset"], OFFSETS)
-    p["offset_scale"] = as_real("offset_scale", p["offset_scale"], nonnegative=True)
-    p["sigma_w"] = as_real("sigma_w", p["sigma_w"], positive=True)
-    p["sigma_b"] = as_real("sigma_b", p["sigma_b"], nonnegative=True)
-    p["lengthscale"] = as_real("lengthscale", p["lengthscale"], positive=True)
-    p["lp_fraction"] = as_real("lp_fraction", p["lp_fraction"], nonnegative=True)
-    if p["lp_fraction"] > 1:
-        raise ValueError(f"lp_fraction must be in [0, 1], got {p['lp_fraction']}")
-    if not isinstance(p["store_arrays"], bool):
-        raise TypeError(f"store_arrays must be a boolean, got {p['store_arrays']!r}")
-    if p["margin"] < 0 and p["offset"] == "zero":
-        raise ValueError(
-            f"margin must be >= 0 with offset 'zero', got {p['margin']}: with f0 = 0, w = 0 "
-            "meets every constraint y f >= margin when margin < 0, so every instance would "
-            "be trivially SAT; a negative margin needs a norm constraint (the spherical "
-            "problem) or a nonzero offset"
-        )
-    if p["offset"] == "network" and p["source"] != "ntk_jacobian":
-        raise ValueError(
-            f"offset 'network' (the network's output at initialisation) needs source "
-            f"'ntk_jacobian', got source {p['source']!r}"
-        )
-    if p["dataset"] == "auto":
-        p["dataset"] = "digits" if p["labels"] == "parity" else "sphere"
-    if p["labels"] == "parity" and p["dataset"] != "digits":
-        raise ValueError(
-            f"labels 'parity' (digit parity) need dataset 'digits', got {p['dataset']!r}"
-        )
-    return p
+    return PhaseDiagramParams.resolve(params)
 
 
 def check_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -388,48 +395,9 @@ def phase_diagram_spec(
     -------
     ntkjam.sweep.SweepSpec
     """
-    from ntkjam.sweep import parse_spec
-
-    if isinstance(P, (str, bytes)) or not hasattr(P, "__iter__"):
-        raise TypeError(f"P must be a sequence of integers, got {P!r}")
-    Ps = [as_int("P", v, minimum=1) for v in P]
-    if not Ps:
-        raise ValueError("P must list at least one size, got an empty list")
-    if len(set(Ps)) != len(Ps):
-        raise ValueError(f"P must not repeat a size, got {Ps}")
-    phi_min = as_real("phi_min", phi_min, positive=True)
-    phi_max = as_real("phi_max", phi_max, positive=True)
-    phi_num = as_int("phi_num", phi_num, minimum=1)
-    if phi_max < phi_min:
-        raise ValueError(f"phi_max must be >= phi_min = {phi_min}, got {phi_max}")
-    if phi_num == 1 and phi_max != phi_min:
-        raise ValueError(
-            f"phi_num = 1 needs phi_min == phi_max, got {phi_min} and {phi_max}"
-        )
-    if phi_num > 1 and phi_max == phi_min:
-        raise ValueError(f"phi_num = {phi_num} needs phi_max > phi_min, got both {phi_min}")
-    seeds = as_int("seeds", seeds, minimum=1)
-    for name in ("P", "phi"):
-        if name in params:
-            raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
-    n_tasks = len(Ps) * phi_num * seeds
-    if n_tasks > MAX_TASKS:
-        raise ValueError(
-            f"{len(Ps)} sizes x phi_num = {phi_num} x seeds = {seeds} make {n_tasks} tasks, "
-            f"more than the {MAX_TASKS} one sweep may hold; lower phi_num or seeds"
-        )
-    # The smallest task must have a point, the largest must fit in memory.
-    check_params({**params, "P": min(Ps), "phi": phi_min})
-    check_params({**params, "P": max(Ps), "phi": phi_max})
-    phis = [float(v) for v in np.round(np.linspace(phi_min, phi_max, phi_num), 12)]
-    grid: dict[str, Any] = {"P": sorted(Ps), "phi": phis if phi_num > 1 else [phi_min]}
-    data: dict[str, Any] = {
-        "experiment": "phase_diagram",
-        "description": description or "jamming phase diagram: P(SAT) vs phi = N/P",
-        "params": dict(params),
-        "grid": grid,
-        "seeds": {"count": seeds, "start": 0},
-    }
-    if output is not None:
-        data["output"] = str(output)
-    return parse_spec(data, source="phase-diagram")
+    Ps = as_axis("P", P, lambda k, v: as_int(k, v, minimum=1), item="size")
+    return diagram_spec(
+        "phase_diagram", check_params, axes=[("P", Ps, "sizes")], phi=(phi_min, phi_max, phi_num),
+        seeds=seeds, params=params, output=output, source="phase-diagram",
+        description=description or "jamming phase diagram: P(SAT) vs phi = N/P",
+    )

@@ -39,6 +39,9 @@ default 1), ``degree`` (truncated: fixes k instead of choosing it from P),
 ``k + 1`` degrees well above rounding), and ``slq_probes``, ``slq_steps`` (both > 0:
 the spectrum is estimated by block stochastic Lanczos quadrature from Gram-vector
 products instead of dense ``eigvalsh``; its CDF is stored as ``N`` quantiles).
+The parameters and their defaults are :class:`SpectrumParams` (unknown names are
+refused).  Specs name this task by import path, so its keys are on the params as given
+(no resolve step): a spec that spells out a default has other keys than one that omits it.
 """
 
 from __future__ import annotations
@@ -48,8 +51,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import model_validator
 
 from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam.core.params import (
+    Choice,
+    Int,
+    Nullable,
+    PositiveInt,
+    PositiveReal,
+    StudyParams,
+)
+from ntkjam.experiments.fields import ActivationName
 from ntkjam.spectrum.compare import compare, snap_zeros
 from ntkjam.spectrum.measured import feature_eigenvalues, gram_eigenvalues, spectrum_report
 from ntkjam.spectrum.random_matrix import mp_law, silverstein_law
@@ -58,6 +71,54 @@ SOURCES = ("gaussian", "features", "truncated", "empirical", "analytic")
 
 #: Default input dimension per source.
 DEFAULT_D = {"gaussian": 200, "features": 200, "truncated": 5, "empirical": 5, "analytic": 5}
+
+
+class SpectrumParams(StudyParams, study="spectrum"):
+    """The parameters of :func:`spectrum_task` and their defaults (the only copy).
+
+    ``None``: ``d`` is :data:`DEFAULT_D` of the source, ``degree`` is chosen from P,
+    ``lengthscale`` is ``1/√k``.  ``slq_probes`` and ``slq_steps`` are both 0 (dense
+    eigenvalues) or both ≥ 1 (SLQ).  Parameters a source does not use are checked too.
+    """
+
+    source: Choice(*SOURCES) = "gaussian"
+    fixed: Choice("n", "p") = "p"
+    phi: PositiveReal
+    size: PositiveInt = 500
+    d: Nullable(Int(minimum=2)) = None
+    activation: ActivationName = "relu"
+    depth: Int(minimum=1) = 1
+    degree: Nullable(Int(minimum=0)) = None
+    lengthscale: Nullable(PositiveReal) = None
+    slq_probes: Int() = 0
+    slq_steps: Int() = 0
+
+    @model_validator(mode="after")
+    def cross_checks(self) -> SpectrumParams:
+        """SLQ settings both given or neither; the analytic NTK only at fixed P."""
+        if self.slq_probes or self.slq_steps:
+            as_int("slq_probes", self.slq_probes, minimum=1)
+            as_int("slq_steps", self.slq_steps, minimum=1)
+        if self.source == "analytic" and self.fixed != "p":
+            raise ValueError(
+                "fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; "
+                f"φ sets N = round(φ · size)), got {self.fixed!r}"
+            )
+        return self
+
+    @property
+    def input_dim(self) -> int:
+        """``d``, or the source's default."""
+        return DEFAULT_D[self.source] if self.d is None else self.d
+
+    @property
+    def slq(self) -> tuple[int, int] | None:
+        """``(probes, steps)`` of SLQ, or ``None`` for dense eigenvalues."""
+        return (self.slq_probes, self.slq_steps) if self.slq_probes else None
+
+
+#: Parameters of the task and their defaults (``None``: required, or computed: see above).
+DEFAULTS: dict[str, Any] = SpectrumParams.defaults()
 
 
 def sizes(phi: float, fixed: str, size: int) -> tuple[int, int]:
@@ -157,13 +218,6 @@ def _seeds(seed: int) -> tuple[int, int, int]:
     return data_seed, weight_seed, probe_seed
 
 
-def _slq_settings(params: dict[str, Any]) -> tuple[int, int] | None:
-    probes, steps = params.get("slq_probes", 0), params.get("slq_steps", 0)
-    if not probes and not steps:
-        return None
-    return (as_int("slq_probes", probes, minimum=1), as_int("slq_steps", steps, minimum=1))
-
-
 def _spectrum(operator_fn, dense_fn, n: int, settings, probe_seed: int):
     """Dense eigenvalues, or SLQ quantiles with the estimate itself."""
     if settings is None:
@@ -177,6 +231,19 @@ def _spectrum(operator_fn, dense_fn, n: int, settings, probe_seed: int):
 
 def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     """Measured spectrum of a Gram matrix at one φ against its prediction.
+
+    Parameters
+    ----------
+    params : dict
+        ``source`` ("gaussian"; see the module docstring), ``fixed`` ("p": P = size,
+        N = round(φ P); "n": N = size, P = round(N/φ)), ``phi`` (φ > 0, required),
+        ``size`` (500), ``d`` (input dimension; None: 200 for gaussian and features, 5
+        otherwise), ``activation`` ("relu"), ``depth`` (hidden layers of the networks,
+        1), ``degree`` (truncated: k; None: chosen from P), ``lengthscale`` (truncated;
+        None: 1/√k), ``slq_probes`` (SLQ probes, 0: dense eigenvalues), ``slq_steps``
+        (Lanczos steps of SLQ, 0).  Checked by :class:`SpectrumParams`.
+    seed : int
+        Task seed: the data, the weights and the SLQ probes are drawn from it.
 
     Returns
     -------
@@ -193,14 +260,11 @@ def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         ``spectral_distance`` is ``None`` (the quantiles do not resolve the few top
         eigenvalues that dominate it).
     """
-    source = as_choice("source", params.get("source", "gaussian"), SOURCES)
-    fixed = as_choice("fixed", params.get("fixed", "p"), ("n", "p"))
-    phi = as_real("phi", params["phi"], positive=True)
-    size = as_int("size", params.get("size", 500), minimum=1)
-    d = as_int("d", params.get("d", DEFAULT_D[source]), minimum=2)
-    case = _Case(params=params, source=source, fixed=fixed, phi=phi, size=size, d=d,
-                 activation=params.get("activation", "relu"), settings=_slq_settings(params),
-                 seed=seed, seeds=_seeds(seed))
+    p = SpectrumParams.parse(params)
+    case = _Case(params=p, source=p.source, fixed=p.fixed, phi=p.phi, size=p.size,
+                 d=p.input_dim, activation=p.activation, settings=p.slq, seed=seed,
+                 seeds=_seeds(seed))
+    source = p.source
     if source in ("gaussian", "features"):
         m = _random_features_case(case)
     elif source == "truncated":
@@ -216,7 +280,7 @@ def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
 class _Case:
     """One task's parsed settings (private to this module)."""
 
-    params: dict[str, Any]
+    params: SpectrumParams
     source: str
     fixed: str
     phi: float
@@ -287,8 +351,8 @@ def _truncated_case(c: _Case) -> _Measured:
 
     data_seed, _, probe_seed = c.seeds
     params, d = c.params, c.d
-    if "degree" in params:
-        degree = as_int("degree", params["degree"], minimum=0)
+    if params.degree is not None:
+        degree = params.degree
         p = taylor_rank_on_sphere(d, degree)
         n = max(1, int(round(c.phi * p))) if c.fixed == "p" else c.size
     else:
@@ -297,8 +361,9 @@ def _truncated_case(c: _Case) -> _Measured:
         p = taylor_rank_on_sphere(d, degree)
         if c.fixed == "p":
             n = max(1, int(round(c.phi * p)))
-    ell = params.get("lengthscale", 1.0 / math.sqrt(max(degree, 1)))
-    ell = as_real("lengthscale", ell, positive=True)
+    ell = params.lengthscale
+    if ell is None:
+        ell = 1.0 / math.sqrt(max(degree, 1))
     X = sphere(n, d, seed=data_seed)
     J = taylor_features(X, degree, lengthscale=ell)
     lam, est = _spectrum(lambda: feature_operator(J), lambda: feature_eigenvalues(J),
@@ -326,13 +391,8 @@ def _analytic_case(c: _Case) -> _Measured:
     from ntkjam.kernels.analytic import ntk
     from ntkjam.spectrum.slq import kernel_operator
 
-    depth = as_int("depth", c.params.get("depth", 1), minimum=1)
+    depth = c.params.depth
     profile = _ntk_profile(c, depth)
-    if c.fixed != "p":
-        raise ValueError(
-            "fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; "
-            "φ sets N = round(φ · size)), got 'n'"
-        )
     data_seed, _, probe_seed = c.seeds
     n = sizes(c.phi, c.fixed, c.size)[0]
     X = sphere(n, c.d, seed=data_seed, radius="sqrt_d")
@@ -358,7 +418,7 @@ def _empirical_case(c: _Case) -> _Measured:
     )
     from ntkjam.spectrum.slq import GramOperator
 
-    depth = as_int("depth", c.params.get("depth", 1), minimum=1)
+    depth = c.params.depth
     profile = _ntk_profile(c, depth)
     data_seed, weight_seed, probe_seed = c.seeds
     n, p_target = sizes(c.phi, c.fixed, c.size)

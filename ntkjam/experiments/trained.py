@@ -56,19 +56,30 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam._validate import as_int, as_real
+from ntkjam.core.params import (
+    Checked,
+    Choice,
+    Int,
+    NonNegativeReal,
+    PositiveInt,
+    PositiveReal,
+    StudyParams,
+)
 from ntkjam.core.status import Status
 from ntkjam.experiments.convergence import STEP_RULES, TrainOutcome, lr_scale, train_to_convergence
+from ntkjam.experiments.diagram_spec import as_axis, diagram_spec
 from ntkjam.sweep.registry import register
-from ntkjam.sweep.spec import MAX_TASKS
 
 __all__ = [
     "DEFAULTS",
     "STATUSES",
     "TrainOutcome",
+    "TrainedParams",
     "check_params",
     "lr_scale",
     "network_width",
+    "resolve_params",
     "train_to_convergence",
     "trained_spec",
     "trained_task",
@@ -82,23 +93,55 @@ LABELS = ("random", "teacher")
 #: Largest step budget accepted (about a day of training at 100 µs a step).
 MAX_STEPS = 10**9
 
+
+def _step(name: str, value: object) -> float:
+    """A step in units of N/λ_max(K): > 0 and below the stability limit 2."""
+    value = as_real(name, value, positive=True)
+    if value >= 2.0:
+        raise ValueError(
+            f"{name} must be < 2 (in units of N/λ_max(K); 2 is the stability limit), got {value}"
+        )
+    return value
+
+
+def _momentum(name: str, value: object) -> float:
+    value = as_real(name, value, nonnegative=True)
+    if value >= 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return value
+
+
+def _budget(name: str, value: object) -> int:
+    value = as_int(name, value, minimum=1)
+    if value > MAX_STEPS:
+        raise ValueError(
+            f"{name} must be <= {MAX_STEPS} (a budget that no training of these networks "
+            f"can use up in reasonable time), got {value}"
+        )
+    return value
+
+
+class TrainedParams(StudyParams, study="trained_phase_diagram"):
+    """The parameters of :func:`trained_task` and their defaults (the only copy)."""
+
+    P: PositiveInt
+    phi: PositiveReal
+    alpha: PositiveReal = 1.0
+    d: Int(minimum=2) = 5
+    labels: Choice(*LABELS) = "random"
+    margin: PositiveReal = 1.0
+    sigma_w: PositiveReal = 2**0.5
+    lr: Checked(float, _step) = 1.0
+    step_rule: Choice(*STEP_RULES) = "tracked"
+    momentum: Checked(float, _momentum) = 0.0
+    max_steps: Checked(int, _budget) = 200_000
+    window: PositiveInt = 5_000
+    rtol: NonNegativeReal = 1e-4
+    sat_tol: NonNegativeReal = 1e-6
+
+
 #: Parameters of the task and their defaults (``None``: required).
-DEFAULTS: dict[str, Any] = {
-    "P": None,
-    "phi": None,
-    "alpha": 1.0,
-    "d": 5,
-    "labels": "random",
-    "margin": 1.0,
-    "sigma_w": 2**0.5,
-    "lr": 1.0,
-    "step_rule": "tracked",
-    "momentum": 0.0,
-    "max_steps": 200_000,
-    "window": 5_000,
-    "rtol": 1e-4,
-    "sat_tol": 1e-6,
-}
+DEFAULTS: dict[str, Any] = TrainedParams.defaults()
 
 
 def network_width(P: int, d: int) -> int:
@@ -113,6 +156,8 @@ def network_width(P: int, d: int) -> int:
 def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
     """The task parameters validated, every default filled in (pure: the task key is its hash).
 
+    :meth:`TrainedParams.resolve`.
+
     Raises
     ------
     ValueError, TypeError
@@ -121,44 +166,7 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
         max_steps > :data:`MAX_STEPS`; unknown labels or step rule; momentum outside
         [0, 1).  (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
     """
-    if not isinstance(params, dict):
-        raise TypeError(f"params must be a dict, got {type(params).__name__}")
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(
-            f"trained_phase_diagram: unknown parameter {unknown[0]!r}; allowed: "
-            f"{', '.join(DEFAULTS)}"
-        )
-    missing = [k for k, v in DEFAULTS.items() if v is None and k not in params]
-    if missing:
-        raise ValueError(f"trained_phase_diagram: parameter {missing[0]!r} is required")
-    p = {**DEFAULTS, **params}
-    p["P"] = as_int("P", p["P"], minimum=1)
-    p["phi"] = as_real("phi", p["phi"], positive=True)
-    p["alpha"] = as_real("alpha", p["alpha"], positive=True)
-    p["d"] = as_int("d", p["d"], minimum=2)
-    p["labels"] = as_choice("labels", p["labels"], LABELS)
-    p["margin"] = as_real("margin", p["margin"], positive=True)
-    p["sigma_w"] = as_real("sigma_w", p["sigma_w"], positive=True)
-    p["lr"] = as_real("lr", p["lr"], positive=True)
-    if p["lr"] >= 2.0:
-        raise ValueError(
-            f"lr must be < 2 (in units of N/λ_max(K); 2 is the stability limit), got {p['lr']}"
-        )
-    p["step_rule"] = as_choice("step_rule", p["step_rule"], STEP_RULES)
-    p["momentum"] = as_real("momentum", p["momentum"], nonnegative=True)
-    if p["momentum"] >= 1.0:
-        raise ValueError(f"momentum must be in [0, 1), got {p['momentum']}")
-    p["max_steps"] = as_int("max_steps", p["max_steps"], minimum=1)
-    if p["max_steps"] > MAX_STEPS:
-        raise ValueError(
-            f"max_steps must be <= {MAX_STEPS} (a budget that no training of these networks "
-            f"can use up in reasonable time), got {p['max_steps']}"
-        )
-    p["window"] = as_int("window", p["window"], minimum=1)
-    p["rtol"] = as_real("rtol", p["rtol"], nonnegative=True)
-    p["sat_tol"] = as_real("sat_tol", p["sat_tol"], nonnegative=True)
-    return p
+    return TrainedParams.resolve(params)
 
 
 def check_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -352,52 +360,11 @@ def trained_spec(
     -------
     ntkjam.sweep.SweepSpec
     """
-    from ntkjam.sweep import parse_spec
-
-    def as_list(name, value, convert):
-        if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
-            raise TypeError(f"{name} must be a sequence, got {value!r}")
-        out = [convert(name, v) for v in value]
-        if not out:
-            raise ValueError(f"{name} must list at least one value, got an empty list")
-        if len(set(out)) != len(out):
-            raise ValueError(f"{name} must not repeat a value, got {out}")
-        return out
-
-    Ps = as_list("P", P, lambda k, v: as_int(k, v, minimum=1))
-    alphas = as_list("alpha", alpha, lambda k, v: as_real(k, v, positive=True))
-    phi_min = as_real("phi_min", phi_min, positive=True)
-    phi_max = as_real("phi_max", phi_max, positive=True)
-    phi_num = as_int("phi_num", phi_num, minimum=1)
-    if phi_max < phi_min:
-        raise ValueError(f"phi_max must be >= phi_min = {phi_min}, got {phi_max}")
-    if (phi_num == 1) != (phi_max == phi_min):
-        raise ValueError(
-            f"phi_num = {phi_num} with phi_min = {phi_min}, phi_max = {phi_max}: one value "
-            "needs phi_min == phi_max, several need phi_max > phi_min"
-        )
-    seeds = as_int("seeds", seeds, minimum=1)
-    for name in ("P", "phi", "alpha"):
-        if name in params:
-            raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
-    n_tasks = len(Ps) * len(alphas) * phi_num * seeds
-    if n_tasks > MAX_TASKS:
-        raise ValueError(
-            f"{len(Ps)} sizes x {len(alphas)} alphas x phi_num = {phi_num} x seeds = {seeds} "
-            f"make {n_tasks} tasks, more than the {MAX_TASKS} one sweep may hold; lower "
-            "phi_num or seeds"
-        )
-    # The smallest task must have a point, the largest must fit in memory.
-    check_params({**params, "P": min(Ps), "phi": phi_min, "alpha": alphas[0]})
-    check_params({**params, "P": max(Ps), "phi": phi_max, "alpha": alphas[0]})
-    phis = [float(v) for v in np.round(np.linspace(phi_min, phi_max, phi_num), 12)]
-    data: dict[str, Any] = {
-        "experiment": "trained_phase_diagram",
-        "description": description or "trained-network jamming: P(SAT) vs phi = N/P and alpha",
-        "params": dict(params),
-        "grid": {"P": sorted(Ps), "alpha": sorted(alphas), "phi": phis},
-        "seeds": {"count": seeds, "start": 0},
-    }
-    if output is not None:
-        data["output"] = str(output)
-    return parse_spec(data, source="trained-diagram")
+    Ps = as_axis("P", P, lambda k, v: as_int(k, v, minimum=1), item="size")
+    alphas = as_axis("alpha", alpha, lambda k, v: as_real(k, v, positive=True), kind="numbers")
+    return diagram_spec(
+        "trained_phase_diagram", check_params,
+        axes=[("P", Ps, "sizes"), ("alpha", alphas, "alphas")], phi=(phi_min, phi_max, phi_num),
+        seeds=seeds, params=params, output=output, source="trained-diagram",
+        description=description or "trained-network jamming: P(SAT) vs phi = N/P and alpha",
+    )
