@@ -218,7 +218,6 @@ FUNCTION_LIMITS: dict[str, int] = {
     "ntkjam.cli.kernel:kernel": 92,
     "ntkjam.cli.spectrum:spectrum_command": 114,
     "ntkjam.cli.train:train_command": 84,
-    "ntkjam.dynamics.flow:_flow_fixed": 143,
 }
 
 

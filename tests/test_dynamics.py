@@ -286,6 +286,30 @@ def test_recording_and_result_fields():
     assert short.status == "budget" and short.n_steps == 3 and "max_steps" in short.message
 
 
+def test_stopping_rules_build_the_core_rule_objects():
+    """The dynamics stop through the rule objects of ntkjam.core.stopping (one mechanism)."""
+    from ntkjam.core.stopping import Budget, Converged, SATReached, TrainState
+    from ntkjam.losses import get_loss
+
+    rules = StoppingRules(grad_tol=1e-8, max_time=5.0, max_steps=7)
+    budget = Budget(7, 5.0, time_rtol=1e-14)
+    assert rules.build(get_loss("quadratic_hinge")) == (SATReached(), Converged(1e-8), budget)
+    assert rules.build(get_loss("mse")) == (Converged(1e-8), budget)
+    assert StoppingRules(sat=True).build(get_loss("mse"))[0] == SATReached()
+    # The flows' clock lands on max_time up to rounding; the training loop's exactly.
+    assert budget.time_spent(5.0 * (1 - 1e-15)) and not Budget(7, 5.0).time_spent(4.9999999)
+    state = TrainState(step=3, time=1.0, loss=0.1, n_unsat=2, grad_norm=1e-9)
+    assert Converged(1e-8).check(state).startswith("converged")
+    assert Converged(1e-10).check(state) is None
+    assert Converged().check(TrainState(step=3, time=1.0, loss=0.1, n_unsat=2)) is None
+    with pytest.raises(ValueError, match="time_rtol"):
+        Budget(time_rtol=1.0)
+    with pytest.raises(ValueError, match="grow must be >= 1"):
+        Controller(grow=0.5)
+    with pytest.raises(ValueError, match="shrink must be in"):
+        Controller(shrink=1.0)
+
+
 def test_features_are_not_turned_into_a_gram_matrix_when_p_is_small():
     J = np.ones((50, 3))
     assert resolve_source(None, J, 50, need_factor=True).K is None

@@ -1,7 +1,11 @@
 """Stopping rules: small frozen objects shared by the training loop and the flows.
 
 A run is a sequence of accepted steps; after each one the loop builds a
-:class:`TrainState` and asks its rules, in order, whether to stop.  A rule has
+:class:`TrainState` and asks its rules, in order, whether to stop.  The training loop
+(:mod:`ntkjam.networks.training`) takes the rules themselves; the function-space
+dynamics (:mod:`ntkjam.dynamics`) build theirs from a
+:class:`~ntkjam.dynamics.StoppingRules` (``SATReached``, ``Converged``, ``Budget``)
+and word the message with the flow's own diagnostics.  A rule has
 
 * ``status`` — the :class:`~ntkjam.core.status.Status` it ends a run with;
 * ``fires(state) -> bool`` and ``message(state) -> str`` (the host check; ``check``
@@ -12,6 +16,9 @@ A run is a sequence of accepted steps; after each one the loop builds a
 
 Non-finite values are not a rule: every loop ends with ``Status.NAN`` first when the
 loss or the outputs stop being finite (NaN margins would otherwise count as satisfied).
+
+:func:`check_step_multipliers` is the one check of the grow/shrink factors of the two
+adaptive loops (the flows' ``Controller`` and the networks' ``GradientFlow``).
 """
 
 from __future__ import annotations
@@ -72,13 +79,18 @@ class LossHistory:
 
 @dataclass(frozen=True)
 class TrainState:
-    """What a stopping rule sees after every accepted step."""
+    """What a stopping rule sees after every accepted step.
+
+    ``grad_norm`` is the speed of a function-space flow, ‖K∇L‖ (or a lower bound of
+    it), for :class:`Converged`; ``None`` where the loop does not compute it (training).
+    """
 
     step: int
     time: float
     loss: float
     n_unsat: int
     history: LossHistory | None = None
+    grad_norm: float | None = None
 
 
 @dataclass(frozen=True)
@@ -184,24 +196,61 @@ class UNSATConverged(_Rule):
 
 
 @dataclass(frozen=True)
+class Converged(_Rule):
+    """Stop with status ``"converged"`` when the flow's speed ‖K∇L‖ <= ``grad_tol``.
+
+    The stationarity test of the function-space dynamics, which know ‖K∇L‖
+    (``TrainState.grad_norm``); it never fires where the loop leaves it ``None``, and
+    the training loop does not take it (its UNSAT test is :class:`UNSATConverged`).
+    """
+
+    grad_tol: float = 1e-10
+    status: Status = field(default=Status.CONVERGED, init=False)
+
+    def __post_init__(self) -> None:
+        as_real("grad_tol", self.grad_tol, nonnegative=True)
+
+    def fires(self, state: TrainState) -> bool:
+        return state.grad_norm is not None and state.grad_norm <= self.grad_tol
+
+    def message(self, state: TrainState) -> str:
+        return (f"converged: ‖K∇L‖ = {state.grad_norm:.3e} <= {self.grad_tol:g} at "
+                f"t = {state.time:.4g} (step {state.step})")
+
+    def fires_on_device(self, ctx: DeviceContext):
+        raise ValueError("Converged needs ‖K∇L‖, which the compiled training loop does not "
+                         "compute; it is a rule of the function-space dynamics")
+
+
+@dataclass(frozen=True)
 class Budget(_Rule):
     """Stop with status ``"budget"`` after ``max_steps`` iterations or at ``max_time``.
 
-    (Before the vocabulary was unified this status was spelled ``"max_steps"``;
-    :func:`ntkjam.core.status.as_status` still reads it.)
+    ``time_rtol`` counts the time as spent from ``max_time · (1 − time_rtol)``: 0 for
+    the training loop, whose clock is a sum (or a product) of the steps it took;
+    10⁻¹⁴ for the adaptive flows, whose last step lands on ``max_time`` up to the
+    rounding of ``t + h``.  (Before the vocabulary was unified this status was
+    spelled ``"max_steps"``; :func:`ntkjam.core.status.as_status` still reads it.)
     """
 
     max_steps: int = 10_000
     max_time: float = math.inf
+    time_rtol: float = 0.0
     status: Status = field(default=Status.BUDGET, init=False)
 
     def __post_init__(self) -> None:
         as_int("max_steps", self.max_steps, minimum=1)
         if not (isinstance(self.max_time, (int, float)) and self.max_time > 0):
             raise ValueError(f"max_time must be > 0 (inf allowed), got {self.max_time!r}")
+        if not 0.0 <= as_real("time_rtol", self.time_rtol) < 1.0:
+            raise ValueError(f"time_rtol must be in [0, 1), got {self.time_rtol}")
+
+    def time_spent(self, time: float) -> bool:
+        """Whether the clock has reached ``max_time`` (to ``time_rtol``)."""
+        return time >= self.max_time * (1 - self.time_rtol)
 
     def fires(self, state: TrainState) -> bool:
-        return state.step >= self.max_steps or state.time >= self.max_time
+        return state.step >= self.max_steps or self.time_spent(state.time)
 
     def message(self, state: TrainState) -> str:
         if state.step >= self.max_steps:
@@ -209,17 +258,41 @@ class Budget(_Rule):
         return f"budget exhausted: t = {state.time:.4g} >= max_time (step {state.step})"
 
     def fires_on_device(self, ctx: DeviceContext):
-        return (ctx.step >= self.max_steps) | (ctx.time >= self.max_time)
+        return (ctx.step >= self.max_steps) | (ctx.time >= self.max_time * (1 - self.time_rtol))
 
 
-StopRule = SATReached | UNSATConverged | Budget
+StopRule = SATReached | UNSATConverged | Converged | Budget
+
+
+def check_step_multipliers(grow: object, shrink: object) -> tuple[float, float]:
+    """Check the step multipliers of an adaptive loop: ``grow >= 1``, ``0 < shrink < 1``.
+
+    Both adaptive loops grow a step after a success and shrink it after a rejection:
+    :class:`~ntkjam.dynamics.Controller` (the flows; ``grow``/``shrink`` bound the
+    factor its error estimate asks for) and :class:`~ntkjam.networks.GradientFlow`
+    (network training; fixed factors, its tests having no known order in the step).
+
+    Returns
+    -------
+    (grow, shrink) : tuple of float
+    """
+    grow = as_real("grow", grow)
+    if not grow >= 1.0:
+        raise ValueError(f"grow must be >= 1, got {grow}")
+    shrink = as_real("shrink", shrink)
+    if not 0.0 < shrink < 1.0:
+        raise ValueError(f"shrink must be in (0, 1), got {shrink}")
+    return grow, shrink
+
 
 __all__ = [
     "Budget",
+    "Converged",
     "DeviceContext",
     "LossHistory",
     "SATReached",
     "StopRule",
     "TrainState",
     "UNSATConverged",
+    "check_step_multipliers",
 ]

@@ -44,8 +44,9 @@ from ntkjam.dynamics.controller import Controller
 from ntkjam.dynamics.descent import gradient_descent
 from ntkjam.dynamics.flow import gradient_flow
 from ntkjam.dynamics.mse import ExactMSE, mse_exact
-from ntkjam.dynamics.records import STATUSES, FlowResult, StoppingRules
+from ntkjam.dynamics.records import FlowResult
 from ntkjam.dynamics.sources import KernelPath, resolve_source
+from ntkjam.dynamics.stopping import STATUSES, StoppingRules
 
 __all__ = [
     "STATUSES",

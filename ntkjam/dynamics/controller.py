@@ -10,6 +10,7 @@ import numpy as np
 from ntkjam._validate import (
     as_real,
 )
+from ntkjam.core.stopping import check_step_multipliers
 
 
 def phi1(x: np.ndarray) -> np.ndarray:
@@ -34,6 +35,14 @@ def phi2(x: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class Controller:
     """Settings of the adaptive step controller of :func:`gradient_flow`.
+
+    The step after a success or a rejection is the one the error estimate asks for
+    (:func:`grow_factor`, :func:`shrink_factor`), within ``grow`` and ``shrink``.  The
+    network :class:`~ntkjam.networks.GradientFlow` instead multiplies by ``grow`` or
+    ``shrink`` themselves: its acceptance tests are thresholds with no known order in
+    the step (linear across a ReLU kink, quadratic elsewhere), so there is no ratio
+    to aim at.  The two share the check of those factors
+    (:func:`ntkjam.core.stopping.check_step_multipliers`).
 
     Attributes
     ----------
@@ -62,10 +71,7 @@ class Controller:
     def __post_init__(self) -> None:
         as_real("rtol", self.rtol, positive=True)
         as_real("max_df", self.max_df, positive=True)
-        if not as_real("grow", self.grow) >= 1.0:
-            raise ValueError(f"grow must be >= 1, got {self.grow}")
-        if not 0.0 < as_real("shrink", self.shrink) < 1.0:
-            raise ValueError(f"shrink must be in (0, 1), got {self.shrink}")
+        check_step_multipliers(self.grow, self.shrink)
         if self.h0 is not None:
             as_real("h0", self.h0, positive=True)
         as_real("h_min_rel", self.h_min_rel, positive=True)
@@ -100,3 +106,63 @@ def grow_factor(ctrl: Controller, err: float, *, order: int) -> float:
     if err <= 1e-12:
         return ctrl.grow
     return min(ctrl.grow, max(1.0, _ratio(ctrl, err, order)))
+
+
+class AdaptiveStep:
+    """The step of one adaptive flow under a :class:`Controller` (mutable, one per run).
+
+    Parameters
+    ----------
+    ctrl : Controller
+    tau : float
+        The fastest time scale N/(η tr K): the first step is 10⁻² τ (unless
+        ``ctrl.h0``), the minimum step ``ctrl.h_min_rel`` τ.
+    order : int
+        How the integrator's error measure scales with the step (see :func:`_ratio`).
+
+    Per step: :meth:`trial` (the step toward a target time), :meth:`accepts` (the
+    controller's verdict on the measured error), then :meth:`shrink` after a rejection,
+    or :meth:`landing` and :meth:`grow` after a success.
+    """
+
+    def __init__(self, ctrl: Controller, tau: float, *, order: int) -> None:
+        self.ctrl, self.order = ctrl, order
+        self.h = ctrl.h0 if ctrl.h0 is not None else 1e-2 * tau
+        self.h_min = ctrl.h_min_rel * tau
+        self.n_rejected = self.n_forced = 0
+        self.h_try, self.clipped, self.err, self.dfmax = self.h, False, 0.0, 0.0
+
+    def trial(self, t: float, target: float) -> float:
+        """The step to try from ``t``: the current one, clipped to land on ``target``."""
+        self.h_try = min(self.h, target - t)
+        self.clipped = self.h_try < self.h
+        return self.h_try
+
+    def accepts(self, err: float, dfmax: float) -> bool:
+        """Whether the trial step passes (``err`` <= rtol, max |Δf| <= max_df).
+
+        A failing step at the minimum size is accepted anyway (counted in
+        ``n_forced``); a rejection is counted in ``n_rejected``.
+        """
+        self.err, self.dfmax = err, dfmax
+        ok = err <= self.ctrl.rtol and dfmax <= self.ctrl.max_df
+        forced = not ok and self.h_try <= self.h_min
+        if not ok and not forced:
+            self.n_rejected += 1
+            return False
+        self.n_forced += int(forced)
+        return True
+
+    def shrink(self) -> None:
+        """After a rejection: the next trial is smaller (at least ``h_min``)."""
+        fac = shrink_factor(self.ctrl, self.err, self.dfmax, order=self.order)
+        self.h = max(self.h_try * fac, self.h_min)
+
+    def landing(self, t: float, target: float) -> float:
+        """The time an accepted step from ``t`` reached (exactly ``target`` if clipped)."""
+        return target if self.clipped else t + self.h_try
+
+    def grow(self) -> None:
+        """After a success: the next step grows (unless this one was clipped)."""
+        if not self.clipped:
+            self.h = self.h_try * grow_factor(self.ctrl, self.err, order=self.order)

@@ -10,18 +10,11 @@ import numpy as np
 
 from ntkjam._validate import (
     as_int,
-    as_real,
     as_seed,
 )
-from ntkjam.dynamics.records import FlowResult, Recorder, StoppingRules, stop_check
-from ntkjam.dynamics.sources import (
-    FixedSource,
-    check_kernel_value,
-    check_problem,
-    frozen_array,
-    resolve_source,
-    resolve_test,
-)
+from ntkjam.dynamics.records import FlowResult, Recorder
+from ntkjam.dynamics.sources import FixedSource, check_kernel_value, resolve_run
+from ntkjam.dynamics.stopping import StopCheck, StoppingRules
 from ntkjam.losses import Loss
 
 
@@ -78,24 +71,21 @@ def gradient_descent(
         A step size beyond stability ends with status ``"nan"`` (non-finite
         outputs or loss) as soon as it is detected, never with ``"sat"``.
     """
-    f0, y, loss = check_problem(f0, y, loss)
-    n = f0.size
-    lr = as_real("lr", lr, positive=True)
     n_steps = as_int("n_steps", n_steps, minimum=1)
     seed = as_seed("seed", seed)
-    rules = stopping if stopping is not None else StoppingRules()
-    if not isinstance(rules, StoppingRules):
-        raise TypeError(f"stopping must be a StoppingRules, got {rules!r}")
+    ppd = as_int("points_per_decade", points_per_decade, minimum=1)
+    inputs = resolve_run(f0, y, loss, lr=lr, stopping=stopping, kernel=kernel,
+                         features=features, test_kernel=test_kernel,
+                         test_features=test_features, f0_test=f0_test, need_factor=False)
+    f0, y, loss, lr, source = inputs.f0, inputs.y, inputs.loss, inputs.lr, inputs.source
+    f0t, Kt, Jt = inputs.f0t, inputs.Kt, inputs.Jt
+    n = f0.size
     if batch_size is not None:
         batch_size = as_int("batch_size", batch_size, minimum=1)
         if batch_size > n:
             raise ValueError(f"batch_size must be <= N = {n}, got {batch_size}")
-    ppd = as_int("points_per_decade", points_per_decade, minimum=1)
-    source = resolve_source(kernel, features, n, need_factor=False)
-    f0t, Kt, Jt = resolve_test(source, test_kernel, test_features, f0_test, n)
-    sat_on = rules.sat if rules.sat is not None else loss.kinked
-    budget = min(n_steps, rules.max_steps)
-    rules = dataclasses.replace(rules, max_steps=budget)
+    budget = min(n_steps, inputs.stopping.max_steps)
+    rules = dataclasses.replace(inputs.stopping, max_steps=budget)
     if record_steps is None:
         grid = np.unique(np.round(10.0 ** (np.arange(0, ppd * math.log10(budget) + 1) / ppd)))
         marks = set(int(k) for k in grid) | {0}
@@ -116,12 +106,13 @@ def gradient_descent(
         return Kx[:, idx] @ gb
 
     rec = Recorder(loss, y, rules.unsat_tol, record_outputs)
+    stop = StopCheck(rules, loss, y, clock="step")
     f = f0.copy()
     ft = None if f0t is None else f0t.copy()
     g, kg = full_kg(f, 0)
     if 0 in marks:
         rec.add(0.0, f, ft, g, kg)
-    status, message = stop_check(rules, sat_on, loss, f, y, kg, 0.0, 0)
+    status, message = stop(f, kg, 0.0, 0)
     everything = np.arange(n)
     order, pos, k = np.empty(0, dtype=np.int64), 0, 0
     while status is None:
@@ -149,12 +140,5 @@ def gradient_descent(
         if k in marks:
             rec.add(float(k), f, ft, g, kg)
         if end_of_epoch or k >= budget:
-            status, message = stop_check(rules, sat_on, loss, f, y, kg, float(k), k)
-    message = message.replace("at t =", "at step")
-    if rec.last_time() != float(k):
-        rec.add(float(k), f, ft, g, kg)
-    return rec.result(
-        status=status, message=message, final_outputs=frozen_array(f),
-        final_test_outputs=frozen_array(ft), final_time=float(k), n_steps=k,
-        n_rejected=0, n_refreshes=0, n_forced=0, lr=lr,
-    )
+            status, message = stop(f, kg, float(k), k)
+    return rec.finish(float(k), f, ft, g, kg, status=status, message=message, n_steps=k, lr=lr)

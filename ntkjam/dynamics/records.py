@@ -1,4 +1,10 @@
-"""Stopping rules, log-spaced records, and the result of a flow or a descent."""
+"""Log-spaced records, the run of one integrator, and the result of a flow or a descent.
+
+:class:`Run` is what the three integrators of :func:`~ntkjam.dynamics.gradient_flow`
+share: the clock, the recording marks (steps land exactly on them), the stopping
+(:class:`~ntkjam.dynamics.stopping.StopCheck`) and the final record; each integrator
+only says how it steps.
+"""
 
 from __future__ import annotations
 
@@ -9,64 +15,13 @@ import numpy as np
 
 from ntkjam._validate import (
     as_float_array,
-    as_int,
-    as_real,
 )
-from ntkjam.core.deprecation import DeprecatedNames, renamed_keywords
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
-from ntkjam.dynamics.sources import frozen_array
+from ntkjam.dynamics.controller import Controller
+from ntkjam.dynamics.sources import RunInputs, frozen_array
+from ntkjam.dynamics.stopping import StopCheck
 from ntkjam.losses import Loss
-
-#: Why a run stopped: ``"sat"`` (N_Δ = 0), ``"converged"`` (‖K∇L‖ ≤ grad_tol),
-#: ``"budget"`` (max_time / max_steps spent), ``"nan"`` (the outputs or the loss
-#: stopped being finite: a diverged run, e.g. a step size beyond stability).
-STATUSES = (Status.SAT, Status.CONVERGED, Status.BUDGET, Status.NAN)
-
-
-@dataclass(frozen=True)
-class StoppingRules(DeprecatedNames):
-    """When to stop a flow or a descent (checked after every accepted step).
-
-    Attributes
-    ----------
-    sat : bool or None
-        Stop with status ``"sat"`` when N_Δ = #{Δ_i > unsat_tol} = 0.  ``None``
-        (default): on for ``hinge`` and ``quadratic_hinge`` (whose loss is then zero),
-        off otherwise.
-    grad_tol : float
-        Stop with status ``"converged"`` when ‖K ∇_f L‖₂ ≤ grad_tol (the speed of the
-        flow divided by η).
-    max_time : float
-        Flow time (or number of steps for descent) after which the status is ``"budget"``.
-        (``t_max``, its former name, is still accepted and readable for one release,
-        with a DeprecationWarning.)
-    max_steps : int
-        Accepted steps after which the status is ``"budget"``.
-    unsat_tol : float
-        The explicit tolerance of N_Δ.  Positive by default: in continuous time the
-        last unsatisfied margins of the quadratic hinge reach zero only asymptotically.
-    """
-
-    sat: bool | None = None
-    grad_tol: float = 1e-10
-    max_time: float = math.inf
-    max_steps: int = 1_000_000
-    unsat_tol: float = 1e-9
-
-    _renamed = {"t_max": "max_time"}
-
-    def __post_init__(self) -> None:
-        if self.sat is not None and not isinstance(self.sat, bool):
-            raise TypeError(f"sat must be True, False or None, got {self.sat!r}")
-        as_real("grad_tol", self.grad_tol, nonnegative=True)
-        if not (isinstance(self.max_time, (int, float)) and self.max_time > 0):
-            raise ValueError(f"max_time must be > 0 (inf allowed), got {self.max_time!r}")
-        as_int("max_steps", self.max_steps, minimum=1)
-        as_real("unsat_tol", self.unsat_tol, nonnegative=True)
-
-
-StoppingRules.__init__ = renamed_keywords(t_max="max_time")(StoppingRules.__init__)
 
 
 @dataclass(frozen=True, repr=False)
@@ -191,6 +146,19 @@ class Recorder:
     def last_time(self) -> float:
         return self.rows["times"][-1] if self.rows else -math.inf
 
+    def finish(self, t: float, f, ftest, g, kg, **result) -> FlowResult:
+        """Record the final state at time ``t`` (unless just recorded); build the result.
+
+        ``kg`` is K∇L (N,) or a callable computing it (only called when recorded);
+        ``result`` holds ``status``, ``message``, ``n_steps``, ``lr`` and the counters
+        ``n_rejected``, ``n_refreshes``, ``n_forced`` (0 when not given).
+        """
+        if self.last_time() != t:
+            self.add(t, f, ftest, g, kg() if callable(kg) else kg)
+        counts = {"n_rejected": 0, "n_refreshes": 0, "n_forced": 0}
+        return self.result(final_outputs=frozen_array(f), final_test_outputs=frozen_array(ftest),
+                           final_time=float(t), **(counts | result))
+
     def result(self, **kw) -> FlowResult:
         arr = {k: frozen_array(np.array(v)) for k, v in self.rows.items()}
         return FlowResult(
@@ -214,55 +182,6 @@ def _frozen_int(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _verdict(loss: Loss, lval: float, n_unsat: int, unsat_tol: float) -> str:
-    """What a stationary point says about the margins, consistent with N_Δ.
-
-    SAT only when N_Δ = 0; UNSAT only for the hinge losses (zero exactly on SAT
-    configurations) at a positive loss; otherwise the count, undecided.  The same
-    rule as :attr:`FlowResult.verdict`.
-    """
-    if n_unsat == 0:
-        return "all margins satisfied: SAT"
-    if loss.kinked and lval > 1e-12:
-        return "positive loss at a stationary point: UNSAT"
-    if loss.kinked:
-        return (f"loss <= 1e-12 but {n_unsat} margin(s) above unsat_tol = {unsat_tol:g}: "
-                "undecided at this tolerance (lower grad_tol or raise unsat_tol)")
-    return (f"{n_unsat} margin(s) unsatisfied: undecided (a {loss.name} stationary point "
-            "says nothing about the margins)")
-
-
-def stop_check(rules: StoppingRules, sat_on: bool, loss: Loss, f, y, kg, t, steps):
-    """The status if a stopping rule fires, else None; with its message.
-
-    ``kg`` is K∇L, or a callable returning ‖K∇L‖ (evaluated only when needed).
-    Non-finite outputs, ‖K∇L‖ or loss end the run with status ``"nan"`` before any
-    other rule is looked at (NaN margins would otherwise count as satisfied).
-    """
-    kgn = float(kg()) if callable(kg) else float(np.linalg.norm(kg))
-    lval = float(np.mean(loss.value(f, y)))
-    if not (math.isfinite(kgn) and math.isfinite(lval) and np.isfinite(f).all()):
-        bad = int(f.size - np.count_nonzero(np.isfinite(f)))
-        return Status.NAN, (f"diverged: non-finite values at t = {t:.6g} ({bad} of {f.size} "
-                       f"outputs non-finite, loss = {lval:.3g}, ‖K∇L‖ = {kgn:.3g}); the step "
-                       f"is beyond stability: lower lr")
-    n_unsat = int(np.count_nonzero(loss.margin - y * f > rules.unsat_tol))
-    if sat_on and n_unsat == 0:
-        return Status.SAT, (f"SAT: all {f.size} margins satisfied (N_Δ = 0 with tol "
-                       f"{rules.unsat_tol:g}) at t = {t:.6g}, loss = {lval:.3e}")
-    if kgn <= rules.grad_tol:
-        kind = _verdict(loss, lval, n_unsat, rules.unsat_tol)
-        return Status.CONVERGED, (
-            f"converged: ‖K∇L‖ = {kgn:.3e} <= {rules.grad_tol:g} at t = {t:.6g}; "
-            f"loss = {lval:.6e}, N_Δ = {n_unsat} ({kind})")
-    if t >= rules.max_time * (1 - 1e-14) or steps >= rules.max_steps:
-        what = f"max_time = {rules.max_time:g}" if t >= rules.max_time * (1 - 1e-14) else (
-            f"max_steps = {rules.max_steps}")
-        return Status.BUDGET, (f"budget exhausted ({what}) at t = {t:.6g}: ‖K∇L‖ = {kgn:.3e}, "
-                          f"loss = {lval:.6e}, N_Δ = {n_unsat}")
-    return None, ""
-
-
 def record_marks(times, t_first: float, t_max: float, per_decade: int) -> np.ndarray:
     """Recording times: the user's, or 0 plus a log grid from t_first up to t_max."""
     if times is not None:
@@ -277,3 +196,76 @@ def record_marks(times, t_first: float, t_max: float, per_decade: int) -> np.nda
     if math.isfinite(t_max):
         grid = np.append(grid, t_max)
     return np.concatenate([[0.0], grid])
+
+
+@dataclass(frozen=True, repr=False)
+class FlowSetup(RunInputs):
+    """Everything an integrator of :func:`~ntkjam.dynamics.gradient_flow` needs, checked.
+
+    The :class:`~ntkjam.dynamics.sources.RunInputs`, plus the step controller ``ctrl``,
+    the fastest time scale ``tau`` = N/(η tr K), the recording times ``marks`` (M,),
+    the recorder ``rec`` and the stopping ``stop``.
+    """
+
+    ctrl: Controller
+    tau: float
+    marks: np.ndarray
+    rec: Recorder
+    stop: StopCheck
+
+
+class Run:
+    """The clock, recording marks and stopping of one integration (mutable, one per run).
+
+    An integrator calls :meth:`start` with the initial state, then, until ``status`` is
+    set: :meth:`target` for the time its next step may reach (the next mark, or
+    ``max_time``), and after an accepted step :meth:`accept` (the new time; True when
+    the state is due to be recorded) followed by :meth:`settle` (record if due, check
+    the rules) — or :meth:`check` alone.  :meth:`finish` builds the result.
+    """
+
+    def __init__(self, setup: FlowSetup) -> None:
+        self.rec, self.stop, self.marks = setup.rec, setup.stop, setup.marks
+        self.max_time = setup.stopping.max_time
+        self.t, self.steps, self.mi = 0.0, 0, 0
+        self.status: Status | None = None
+        self.message = ""
+
+    def start(self, f, ftest, g, kg) -> None:
+        """Record t = 0 when it is a mark; check the rules on the initial state."""
+        if self.marks.size and self.marks[0] == 0.0:
+            self.rec.add(0.0, f, ftest, g, kg)
+            self.mi = 1
+        self.check(f, kg)
+
+    def target(self) -> float:
+        """The time the next step may reach: the next mark ahead, or ``max_time``."""
+        marks = self.marks
+        while self.mi < marks.size and marks[self.mi] <= self.t * (1 + 1e-15):
+            self.mi += 1
+        return min(marks[self.mi] if self.mi < marks.size else math.inf, self.max_time)
+
+    def accept(self, t: float) -> bool:
+        """Count an accepted step that reached time ``t``; whether a mark is due."""
+        self.t = t
+        self.steps += 1
+        return self.mi < self.marks.size and t >= self.marks[self.mi] * (1 - 1e-15)
+
+    def check(self, f, kg) -> None:
+        """Ask the stopping rules (``kg``: K∇L, or ‖K∇L‖ or a lower bound of it)."""
+        self.status, self.message = self.stop(f, kg, self.t, self.steps)
+
+    def settle(self, due: bool, f, ftest, g, kg) -> None:
+        """After an accepted step: record the state if ``due``, then check the rules."""
+        if due:
+            self.rec.add(self.t, f, ftest, g, kg)
+        self.check(f, kg)
+
+    def end(self, status: Status, message: str) -> None:
+        """Stop now, for a reason the integrator found itself."""
+        self.status, self.message = status, message
+
+    def finish(self, f, ftest, g, kg, **counts) -> FlowResult:
+        """The result, with the final state recorded (``counts``: ``lr`` and counters)."""
+        return self.rec.finish(self.t, f, ftest, g, kg, status=self.status,
+                               message=self.message, n_steps=self.steps, **counts)

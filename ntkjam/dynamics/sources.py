@@ -1,19 +1,26 @@
-"""Where the kernel comes from: a fixed K or features J, or a moving kernel K(t)."""
+"""Where the kernel comes from: a fixed K or features J, or a moving kernel K(t).
+
+:func:`resolve_run` checks what a flow and a descent both start from (the problem,
+η, the stopping settings, the kernel and the test points) in one place.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from ntkjam._validate import (
     as_float_array,
+    as_real,
     as_square_symmetric,
 )
 from ntkjam.core.reprs import SummaryRepr
+from ntkjam.dynamics.stopping import StoppingRules
 from ntkjam.linalg import psd_features
-from ntkjam.losses import get_loss
+from ntkjam.losses import Loss, get_loss
 
 
 @dataclass(frozen=True, repr=False)
@@ -217,3 +224,44 @@ def check_problem(f0, y, loss):
         raise ValueError("f0 must have at least one entry")
     y = loss.check_labels(y, n=f0.shape[0])
     return f0, y, loss
+
+
+@dataclass(frozen=True, repr=False)
+class RunInputs(SummaryRepr):
+    """The checked inputs of a flow or a descent (built by :func:`resolve_run`).
+
+    ``f0`` and ``y`` (N,), the ``loss``, the rate ``lr`` = η, the ``stopping``
+    settings, the kernel ``source`` (a :class:`FixedSource` or a moving one), and the
+    test points: their initial outputs ``f0t`` (N_test,) with the cross kernel ``Kt``
+    ((N_test, N) or callable) or the test features ``Jt`` (N_test, P); ``None``
+    without test points.
+    """
+
+    f0: np.ndarray
+    y: np.ndarray
+    loss: Loss
+    lr: float
+    stopping: StoppingRules
+    source: Any
+    f0t: np.ndarray | None
+    Kt: Any
+    Jt: Any
+
+
+def resolve_run(f0, y, loss, *, lr, stopping, kernel, features, test_kernel, test_features,
+                f0_test, need_factor: bool) -> RunInputs:
+    """Check the arguments :func:`gradient_flow` and :func:`gradient_descent` share.
+
+    ``need_factor``: the flow integrates in the coordinates of a factor J Jᵀ = K
+    (computed from a Gram matrix); the descent only multiplies by K.
+    """
+    f0, y, loss = check_problem(f0, y, loss)
+    n = f0.size
+    lr = as_real("lr", lr, positive=True)
+    rules = stopping if stopping is not None else StoppingRules()
+    if not isinstance(rules, StoppingRules):
+        raise TypeError(f"stopping must be a StoppingRules, got {rules!r}")
+    source = resolve_source(kernel, features, n, need_factor=need_factor)
+    f0t, Kt, Jt = resolve_test(source, test_kernel, test_features, f0_test, n)
+    return RunInputs(f0=f0, y=y, loss=loss, lr=lr, stopping=rules, source=source, f0t=f0t,
+                     Kt=Kt, Jt=Jt)

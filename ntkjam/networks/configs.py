@@ -2,7 +2,9 @@
 
 Small frozen configurations, validated once; GD and Adam turn into the pure
 ``(init, update)`` pairs of :mod:`ntkjam.networks.optimizers` (``.pure()``), the
-gradient flow's step controller lives in :mod:`ntkjam.networks.training`.
+gradient flow's step controller lives in :mod:`ntkjam.networks.training`.  Every
+optimizer ``train`` accepts — these and a pure :class:`Optimizer` — answers ``pure()``
+and ``describe()`` itself, so the training loop never dispatches on its type.
 """
 
 from __future__ import annotations
@@ -11,17 +13,26 @@ import math
 from dataclasses import dataclass
 
 from ntkjam._validate import as_real
-from ntkjam.networks.optimizers import Optimizer, adam, gd
+from ntkjam.core.stopping import check_step_multipliers
+from ntkjam.networks.optimizers import Optimizer, adam, check_decay, gd
 
 __all__ = ["GD", "Adam", "GradientFlow", "OptimizerConfig"]
 
 
 # ---------------------------------------------------------------------------
-# optimisers (configurations; the steps are the pure pairs of ntkjam.networks.optimizers)
+# optimizers (configurations; the steps are the pure pairs of ntkjam.networks.optimizers)
+
+
+class _Config:
+    """What the three configurations share: how a result names them."""
+
+    def describe(self) -> tuple[str, dict]:
+        """``(name, hyperparameters)`` for the ``config`` of a result."""
+        return type(self).__name__, dict(vars(self))
 
 
 @dataclass(frozen=True)
-class GD:
+class GD(_Config):
     """Full-batch gradient descent ``θ ← θ − lr ∇L``; time advances by ``lr`` per step."""
 
     lr: float = 0.5
@@ -35,7 +46,7 @@ class GD:
 
 
 @dataclass(frozen=True)
-class GradientFlow:
+class GradientFlow(_Config):
     """Gradient flow by adaptive Euler steps ``θ' = θ − dt ∇L(θ)``.
 
     A step is accepted only if the outputs and the gradient changed little:
@@ -55,6 +66,11 @@ class GradientFlow:
     nothing as the trajectory creeps towards such a kink (a Zeno pile-up), while
     the outputs are continuous in θ.  For the same reason the nonlinearity test is
     absolute: the error of a step across a kink is linear in the step.
+
+    ``grow`` and ``shrink`` are the multipliers themselves, not bounds on a ratio as in
+    the function-space :class:`~ntkjam.dynamics.Controller`: these tests are thresholds
+    with no known order in ``dt`` (linear across a kink, quadratic elsewhere), so there
+    is no error ratio to aim the next step at.
     """
 
     dt: float = 0.1
@@ -71,23 +87,18 @@ class GradientFlow:
         as_real("max_output_change", self.max_output_change, positive=True)
         as_real("max_nonlinearity", self.max_nonlinearity, positive=True)
         as_real("max_grad_change", self.max_grad_change, positive=True)
-        if not as_real("grow", self.grow) >= 1.0:
-            raise ValueError(f"grow must be >= 1, got {self.grow}")
-        if not 0.0 < as_real("shrink", self.shrink) < 1.0:
-            raise ValueError(f"shrink must be in (0, 1), got {self.shrink}")
+        check_step_multipliers(self.grow, self.shrink)
         as_real("dt_min", self.dt_min, positive=True)
         if not (isinstance(self.dt_max, (int, float)) and self.dt_max > 0):
             raise ValueError(f"dt_max must be > 0 (inf allowed), got {self.dt_max!r}")
-
 
     def pure(self) -> None:
         """None: the adaptive flow accepts or rejects steps, on the host loop."""
         return None
 
 
-
 @dataclass(frozen=True)
-class Adam:
+class Adam(_Config):
     """Adam (Kingma & Ba 2015) on the full batch; time advances by ``lr`` per step."""
 
     lr: float = 1e-2
@@ -97,10 +108,8 @@ class Adam:
 
     def __post_init__(self) -> None:
         as_real("lr", self.lr, positive=True)
-        for name in ("beta1", "beta2"):
-            value = as_real(name, getattr(self, name))
-            if not 0.0 <= value < 1.0:
-                raise ValueError(f"{name} must be in [0, 1), got {value}")
+        check_decay("beta1", self.beta1)
+        check_decay("beta2", self.beta2)
         as_real("eps", self.eps, positive=True)
 
     def pure(self) -> Optimizer:

@@ -15,10 +15,10 @@ import numpy as np
 from ntkjam._validate import as_int, as_real
 from ntkjam.core.deprecation import DeprecatedNames, renamed_keywords
 from ntkjam.core.reprs import SummaryRepr
-from ntkjam.losses import Loss, get_loss
+from ntkjam.losses import Loss
 from ntkjam.networks.empirical_ntk import empirical_ntk
-from ntkjam.networks.mlp import MLP, Params, apply_fn, check_inputs
-from ntkjam.networks.training import loss_objective, sgd_step
+from ntkjam.networks.mlp import MLP, Params, apply_fn
+from ntkjam.networks.training import check_training_inputs, loss_objective, sgd_step
 
 __all__ = ["FunctionSpaceCheck", "check_function_space"]
 
@@ -74,12 +74,10 @@ def check_function_space(
     -------
     FunctionSpaceCheck
     """
-    X = check_inputs(net, params, X)
-    loss_obj = get_loss(loss, margin=margin)
-    y = loss_obj.check_labels(y, n=X.shape[0])
+    X, loss_obj, y, alpha = check_training_inputs(net, params, X, y, loss=loss, margin=margin,
+                                                  alpha=alpha, centered=centered)
     lr = as_real("lr", lr, positive=True)
     n_steps = as_int("n_steps", n_steps, minimum=1)
-    alpha = as_real("alpha", alpha, positive=True)
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
     f_ref = apply_fn(net, params, Xj) if centered else jnp.zeros(X.shape[0])
     evaluate = loss_objective(net, loss_obj, alpha, Xj, yj, f_ref)

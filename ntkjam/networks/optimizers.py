@@ -167,6 +167,14 @@ class Optimizer:
     fixed_lr: float | None = field(default=None, compare=False)
     first_lr: float = field(default=0.0, compare=False)
 
+    def pure(self) -> Optimizer:
+        """Itself: already the pure pair (what ``train`` asks every optimizer for)."""
+        return self
+
+    def describe(self) -> tuple[str, dict]:
+        """``(name, hyperparameters)`` for the ``config`` of a result."""
+        return self.name, dict(self.args)
+
 
 def apply_updates(params, updates):
     """θ + u, leaf by leaf (``None`` leaves, e.g. absent biases, stay ``None``)."""
@@ -224,11 +232,17 @@ def gd(lr) -> Optimizer:
     return _make("GD", (("lr", step.initial),), step, _gd_rule, _no_state, ())
 
 
+def check_decay(name: str, value: object) -> float:
+    """Check a momentum decay rate β ∈ [0, 1) (momentum's β, Adam's β₁ and β₂)."""
+    value = as_real(name, value)
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be in [0, 1), got {value}")
+    return value
+
+
 def momentum(lr, beta: float) -> Optimizer:
     """Heavy ball ``m ← β m − lr ∇L``, ``θ ← θ + m`` (β = 0 takes the steps of :func:`gd`)."""
-    beta = as_real("beta", beta, nonnegative=True)
-    if beta >= 1.0:
-        raise ValueError(f"beta must be in [0, 1), got {beta}")
+    beta = check_decay("beta", beta)
     step = _as_step(lr)
     return _make("Momentum", (("lr", step.initial), ("beta", beta)), step, _momentum_rule,
                  _zeros_like, (beta,))
@@ -236,10 +250,8 @@ def momentum(lr, beta: float) -> Optimizer:
 
 def adam(lr, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
     """Adam (Kingma & Ba 2015) with bias correction; own state ``(count, m, v)``."""
-    for name, value in (("beta1", beta1), ("beta2", beta2)):
-        value = as_real(name, value)
-        if not 0.0 <= value < 1.0:
-            raise ValueError(f"{name} must be in [0, 1), got {value}")
+    check_decay("beta1", beta1)
+    check_decay("beta2", beta2)
     eps = as_real("eps", eps, positive=True)
     step = _as_step(lr)
     args = (("lr", step.initial), ("beta1", float(beta1)), ("beta2", float(beta2)),
@@ -252,6 +264,7 @@ __all__ = [
     "StepSize",
     "adam",
     "apply_updates",
+    "check_decay",
     "constant_step",
     "gd",
     "momentum",

@@ -17,7 +17,7 @@ feature-learning regime.  Time is ``t = Σ steps`` of the optimiser: ``lr · ste
 for gradient descent (and, nominally, Adam), the sum of accepted ``dt`` for the
 adaptive gradient flow.
 
-Optimisers: :class:`GD` (fixed step), :class:`GradientFlow` (adaptive Euler
+Optimizers: :class:`GD` (fixed step), :class:`GradientFlow` (adaptive Euler
 steps accepted only if the outputs and the gradient changed little), :class:`Adam`,
 or any pure :class:`~ntkjam.networks.optimizers.Optimizer` (``gd``, ``momentum``,
 ``adam``).  Stopping rules are separate objects (:mod:`ntkjam.core.stopping`):
@@ -172,6 +172,29 @@ def _check_optimizer(optimizer) -> OptimizerConfig:
     return optimizer
 
 
+def check_training_inputs(net: MLP, params: Params, X, y, *, loss, margin, alpha,
+                          centered) -> tuple[np.ndarray, Loss, np.ndarray, float]:
+    """Check what :func:`train` and :func:`check_function_space` share.
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (N, d)
+    loss : Loss
+        With its ``margin``.
+    y : numpy.ndarray, shape (N,)
+        Labels valid for the loss.
+    alpha : float
+        α > 0 (``centered`` must be a bool).
+    """
+    X = check_inputs(net, params, X)
+    loss_obj = get_loss(loss, margin=margin)
+    y = loss_obj.check_labels(y, n=X.shape[0])
+    alpha = as_real("alpha", alpha, positive=True)
+    if not isinstance(centered, bool):
+        raise TypeError(f"centered must be a bool, got {centered!r}")
+    return X, loss_obj, y, alpha
+
+
 def train(
     net: MLP,
     params: Params,
@@ -236,12 +259,8 @@ def train(
     -------
     TrainResult
     """
-    X = check_inputs(net, params, X)
-    loss_obj = get_loss(loss, margin=margin)
-    y = loss_obj.check_labels(y, n=X.shape[0])
-    alpha = as_real("alpha", alpha, positive=True)
-    if not isinstance(centered, bool):
-        raise TypeError(f"centered must be a bool, got {centered!r}")
+    X, loss_obj, y, alpha = check_training_inputs(net, params, X, y, loss=loss, margin=margin,
+                                                  alpha=alpha, centered=centered)
     optimizer = _check_optimizer(optimizer)
     stop = _check_stop(stop)
     X_test = (
@@ -252,7 +271,7 @@ def train(
     unsat_tol = as_real("unsat_tol", unsat_tol, nonnegative=True)
     per_decade = as_int("records_per_decade", records_per_decade, minimum=1)
     kernel_schedule = _kernel_schedule(kernel_times)
-    pure = optimizer if isinstance(optimizer, Optimizer) else optimizer.pure()
+    pure = optimizer.pure()
     if compiled is None:
         compiled = pure is not None and device_rules(stop)
     elif compiled and (pure is None or not device_rules(stop)):
@@ -383,10 +402,7 @@ class _Records:
 
 
 def _config(net, X, X_test, loss, alpha, centered, optimizer, unsat_tol) -> dict:
-    if isinstance(optimizer, Optimizer):
-        name, args = optimizer.name, dict(optimizer.args)
-    else:
-        name, args = type(optimizer).__name__, vars(optimizer)
+    name, args = optimizer.describe()
     return {
         "loss": loss.name,
         "margin": loss.margin,
@@ -405,10 +421,6 @@ def _config(net, X, X_test, loss, alpha, centered, optimizer, unsat_tol) -> dict
         "bias": net.bias,
         "parameterization": net.parameterization,
     }
-
-
-def _state(step, t, L, n_bad, history) -> TrainState:
-    return TrainState(step=step, time=t, loss=L, n_unsat=n_bad, history=history)
 
 
 def _jsonable(value):
@@ -447,6 +459,7 @@ __all__ = [
     "TrainState",
     "Trajectory",
     "UNSATConverged",
+    "check_training_inputs",
     "load_trajectory",
     "save_trajectory",
     "train",
