@@ -12,7 +12,7 @@ Targets (issue 4): structured ≥ 10× faster than the Jacobian path and < 0.35 
 N = 1000; N = 4000 at width 2048 in under a minute on 2 cores.
 
 Timings: the first call (JIT compilation included) is reported separately; then
-the best of ``--repeat`` calls.  Memory: ``tracemalloc`` does not see XLA's
+the best of ``--repeats`` calls.  Memory: ``tracemalloc`` does not see XLA's
 buffers (they are allocated by C++ outside Python's allocator), so the peak is
 the resident-set size (RSS) sampled every 5 ms by a background thread during the
 call, minus the RSS just before it.  It includes XLA's temporaries and the
@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 import psutil
+from _renamed import old_spelling
 
 import ntkjam  # noqa: F401  (float64)
 from ntkjam.networks import empirical_ntk, init_params, mlp, param_count
@@ -102,7 +103,8 @@ def main() -> None:
                         help="smaller sizes (N = 300/1000, widths 256/512) for a smoke run")
     parser.add_argument("--skip-jacobian", action="store_true",
                         help="skip the (slow) Jacobian-contraction baseline")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=3)
+    old_spelling(parser, "--repeat", "--repeats", type=int)
     args = parser.parse_args()
 
     n_small, n_large = (300, 1000) if args.quick else (1000, 4000)
@@ -117,7 +119,7 @@ def main() -> None:
     params = init_params(net, 0)
     P = param_count(net)
 
-    m_struct = measure(lambda: empirical_ntk(net, params, X_small), args.repeat)
+    m_struct = measure(lambda: empirical_ntk(net, params, X_small), args.repeats)
     row(f"structured   width {width}", n_small, P, m_struct)
 
     if not args.skip_jacobian:
@@ -134,7 +136,7 @@ def main() -> None:
         print(f"  a full Jacobian would take {8 * n_small * P / 2**30:.2f} GiB; the chunked "
               f"path holds 2 chunks of {rows} rows ({2 * rows * P * 8 / MiB:.0f} MiB)")
 
-    m_large = measure(lambda: empirical_ntk(net, params, X_large), args.repeat)
+    m_large = measure(lambda: empirical_ntk(net, params, X_large), args.repeats)
     row(f"structured   width {width}", n_large, P, m_large)
     print(f"  N ratio {n_large // n_small}x -> time ratio "
           f"{m_large['best'] / m_struct['best']:.1f}x (N² scaling predicts "
@@ -143,7 +145,7 @@ def main() -> None:
     net_w = mlp(d, wide, depth=depth)
     params_w = init_params(net_w, 0)
     P_w = param_count(net_w)
-    m_wide = measure(lambda: empirical_ntk(net_w, params_w, X_large), max(1, args.repeat - 2))
+    m_wide = measure(lambda: empirical_ntk(net_w, params_w, X_large), max(1, args.repeats - 2))
     row(f"structured   width {wide}", n_large, P_w, m_wide)
     print(f"  its Jacobian would take {8 * n_large * P_w / 2**30:,.0f} GiB; the output K "
           f"alone is {8 * n_large**2 / MiB:.0f} MiB")

@@ -10,7 +10,7 @@ that is stable whatever the active set, h = 1.9 / (η λ_max(K)/N).
 Both runs use ``--blas-threads`` BLAS threads (default 1).  Timings are wall-clock on
 whatever machine runs this (noisy on a shared CPU); nothing is asserted.  The outcome
 depends on the instance (how slow the final relaxation is), so three seeds run by
-default.  Usage: ``python benchmarks/bench_flow.py [--n 2000 --p 1000 --seeds 0 1 2]``.
+default.  Usage: ``python benchmarks/bench_flow.py [--n 2000 --P 1000 --seeds 0 1 2]``.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import scipy.sparse.linalg
+from _renamed import old_spelling
 from threadpoolctl import threadpool_limits
 
 from ntkjam.dynamics import Controller, StoppingRules, gradient_flow
@@ -45,7 +46,8 @@ def euler_baseline(J, f0, y, loss, *, lr, h, grad_tol, max_steps):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
-    parser.add_argument("--p", type=int, default=1000)
+    parser.add_argument("--P", type=int, default=1000)
+    old_spelling(parser, "--p", "--P", type=int)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--grad-tol", type=float, default=1e-10)
     parser.add_argument("--euler-max-steps", type=int, default=400_000)
@@ -71,12 +73,12 @@ def main() -> None:
 def run(args: argparse.Namespace, seed: int) -> tuple:
 
     rng = np.random.default_rng(seed)
-    J = rng.standard_normal((args.n, args.p)) / np.sqrt(args.p)
+    J = rng.standard_normal((args.n, args.P)) / np.sqrt(args.P)
     y = np.where(rng.random(args.n) < 0.5, -1.0, 1.0)
     f0 = np.zeros(args.n)
     loss = get_loss("quadratic_hinge", margin=1.0)
     lr = 1.0
-    print(f"quadratic hinge, N = {args.n}, P = {args.p} (φ = {args.n / args.p:g}), "
+    print(f"quadratic hinge, N = {args.n}, P = {args.P} (φ = {args.n / args.P:g}), "
           f"target ‖K∇L‖ < {args.grad_tol:g}, seed {seed}")
 
     t0 = time.perf_counter()

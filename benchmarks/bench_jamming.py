@@ -7,9 +7,10 @@ Every method runs on the same instances in the same process, with BLAS limited
 to one thread (see below), and is timed to the *same loss accuracy* (best of 3
 runs for Newton, L-BFGS-B and the LinearSVC fit that reaches the target):
 
-    L(w) − L* ≤ eps · L(0),      L(w) = (1/N) Σ_i ½ max(0, 1 − y_i J_i·w)²,
+    L(w) − L* ≤ rtol · L(0),      L(w) = (1/N) Σ_i ½ max(0, 1 − y_i J_i·w)²,
 
-with L* the finite-Newton minimum (exact to rounding, checked by its certificate).
+with L* the finite-Newton minimum (exact to rounding, checked by its certificate) and
+rtol = ``--rtol`` (default 1e-6).
 
 * finite Newton: :func:`ntkjam.jamming.minimize_quadratic_hinge` on a fresh
   :class:`~ntkjam.problem.Problem` (its time includes the rank needed for the
@@ -39,6 +40,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+from _renamed import old_spelling
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 from threadpoolctl import threadpool_limits
@@ -134,14 +136,14 @@ def time_linearsvc(J, y, target, Cs=(1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8), budget=
     return False, None, float("nan"), spent, best
 
 
-def compare(N, P, seeds, eps):
+def compare(N, P, seeds, rtol):
     print(f"\n== finite Newton vs L-BFGS-B vs LinearSVC: N = {N}, P = {P}, "
-          f"target L - L* <= {eps:g} L(0) ==")
+          f"target L - L* <= {rtol:g} L(0) ==")
     for seed in seeds:
         J, y = instance(N, P, seed)
         res, t_newton = time_newton(J, y)
         L0 = loss(J, y, np.zeros(P))
-        target = res.loss + eps * L0
+        target = res.loss + rtol * L0
         print(f"seed {seed}: verdict {res.verdict}, L* = {res.loss:.12g}, N_Δ = {res.n_unsat}, "
               f"rank = {res.rank}, Newton steps = {res.iterations}, "
               f"KKT = {res.kkt_residual:.2g}")
@@ -183,17 +185,19 @@ def lp_scaling(Ns, phi, seed):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the script")
-    parser.add_argument("--eps", type=float, default=1e-6, help="loss accuracy, times L(0)")
+    parser.add_argument("--rtol", type=float, default=1e-6,
+                        help="loss accuracy relative to L(0): L - L* <= rtol L(0)")
+    old_spelling(parser, "--eps", "--rtol", type=float)
     parser.add_argument("--part", choices=("all", "compare", "lp"), default="all",
                         help="run only the solver comparison or only the LP scaling")
     args = parser.parse_args()
     with threadpool_limits(limits=1):
         if args.quick:
-            compare(200, 100, seeds=(0, 1), eps=args.eps)
+            compare(200, 100, seeds=(0, 1), rtol=args.rtol)
             lp_scaling((100, 200), phi=2.0, seed=0)
         else:
             if args.part in ("all", "compare"):
-                compare(2000, 1000, seeds=(0, 1, 2), eps=args.eps)
+                compare(2000, 1000, seeds=(0, 1, 2), rtol=args.rtol)
             if args.part in ("all", "lp"):
                 lp_scaling((250, 500, 1000, 2000), phi=2.0, seed=0)
 

@@ -6,7 +6,7 @@ in the same run, a textbook implementation of the same recursion (full N×N arra
 speed-up and the baseline's error on the diagonal (the textbook form loses half the
 digits there; ntkjam is exact to rounding).
 
-Run: ``.venv/bin/python benchmarks/bench_kernels.py [--sizes 1000 2000 4000]``.
+Run: ``.venv/bin/python benchmarks/bench_kernels.py [--n 1000 2000 4000]`` (the values of N).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import math
 import time
 
 import numpy as np
+from _renamed import old_spelling
 
 from ntkjam.kernels import ntk
 
@@ -50,7 +51,9 @@ def best_of(fn, repeats: int) -> tuple[float, np.ndarray]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000, 4000])
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 2000, 4000],
+                        help="numbers of points N")
+    old_spelling(parser, "--sizes", "--n", type=int, nargs="+")
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(0)
@@ -61,7 +64,7 @@ def main() -> None:
         f"{'diag err ntkjam':>16} {'diag err textbook':>18}"
     )
     print(header)
-    for n in args.sizes:
+    for n in args.n:
         X = rng.standard_normal((n, D_IN))
         q0 = np.sum(X * X, axis=1) / D_IN
         exact_diag = 2.0 * q0 * (DEPTH + 1)

@@ -16,7 +16,7 @@
 Times are wall-clock and depend on the load of the machine; ratios are measured in
 the same run.  Nothing is asserted.
 
-Usage: ``python benchmarks/bench_spectrum.py [--n 20000 --p 10000 --ntk-n 50000
+Usage: ``python benchmarks/bench_spectrum.py [--n 20000 --P 10000 --ntk-n 50000
 --ntk-budget 600 --exact-large] [--part features|ntk]``
 """
 
@@ -29,6 +29,7 @@ import sys
 import time
 
 import numpy as np
+from _renamed import old_spelling
 
 import ntkjam  # noqa: F401  (float64 in JAX)
 from ntkjam.data import sphere
@@ -129,7 +130,8 @@ def bench_ntk(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--p", type=int, default=10000)
+    parser.add_argument("--P", type=int, default=10000)
+    old_spelling(parser, "--p", "--P", type=int)
     parser.add_argument("--probes", type=int, default=10)
     parser.add_argument("--steps", type=int, default=80)
     parser.add_argument("--exact-large", action="store_true",
@@ -147,8 +149,8 @@ def main() -> None:
             subprocess.run([sys.executable, __file__, "--part", part, *rest], check=True)
         return
     if args.part == "features":
-        exact_n, exact_p = (args.n, args.p) if args.exact_large else (args.n // 4, args.p // 4)
-        bench_features(args.n, args.p, args.probes, args.steps, exact_n, exact_p)
+        exact_n, exact_p = (args.n, args.P) if args.exact_large else (args.n // 4, args.P // 4)
+        bench_features(args.n, args.P, args.probes, args.steps, exact_n, exact_p)
     else:
         bench_ntk(
             args.ntk_n, args.ntk_d, args.probes, args.ntk_budget, check_n=3000,

@@ -210,15 +210,9 @@ def _function_lengths() -> dict[str, int]:
     return out
 
 
-#: Functions still over ~80 lines of code, with their size (may only shrink).  The CLI
-#: commands' bodies are long because each validates its options before any work; the
-#: adaptive flow's inner loop keeps its step, record and stop logic in one place.
-FUNCTION_LIMITS: dict[str, int] = {
-    "ntkjam.cli.flow:flow": 114,
-    "ntkjam.cli.kernel:kernel": 92,
-    "ntkjam.cli.spectrum:spectrum_command": 114,
-    "ntkjam.cli.train:train_command": 84,
-}
+#: Functions allowed over ~80 lines of code, with their size (may only shrink; each entry
+#: needs a sentence in docs/design.md saying why).  None today.
+FUNCTION_LIMITS: dict[str, int] = {}
 
 
 def test_function_size():

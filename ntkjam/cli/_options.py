@@ -1,9 +1,14 @@
-"""Validation of CLI options shared by several commands, done before any work starts.
+"""CLI options shared by several commands: their declarations and their validation.
 
-Each check raises ``ValueError`` naming the option (``--workers``, ``--n-boot``, …), the
-value and what is allowed; :func:`ntkjam.cli._common.friendly_errors` turns it into
-one red line and exit status 2.  Commands call these before they create a run or
-output directory, so a refused run leaves nothing behind.
+Declarations: the ``Annotated`` aliases below (:data:`Data`, :data:`Workers`, …) are
+the options that several commands declare alike (same flags, type and help); a
+command writes ``data: Data = "sphere"`` and keeps only its own default.
+
+Validation, done before any work starts: each check raises ``ValueError`` naming the
+option (``--workers``, ``--n-boot``, …), the value and what is allowed;
+:func:`ntkjam.cli._common.friendly_errors` turns it into one red line and exit
+status 2.  Commands call these before they create a run or output directory, so a
+refused run leaves nothing behind.
 
 Limits: ``--n-boot`` in [2, :data:`ntkjam.analysis.MAX_N_BOOT`]; ``--workers`` in
 [1, :func:`max_workers`] (4 × the usable cores: more local processes only
@@ -16,8 +21,65 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import Annotated, Literal
 
-__all__ = ["check_analysis", "check_output_dir", "check_workers", "max_workers", "usable_cores"]
+import typer
+
+from ntkjam.cli._choices import DATASETS, LOSSES
+from ntkjam.cli._renamed import old_spelling
+
+__all__ = [
+    "Data", "InputDim", "Loss", "Model", "OldOut", "PhiMax", "PhiMin", "PhiNum", "Quiet",
+    "RunDir", "SphereDim", "TrainPoints", "Workers",
+    "check_analysis", "check_output_dir", "check_workers", "input_dim", "max_workers",
+    "usable_cores",
+]
+
+# ------------------------------------------------------------------ shared declarations
+#: ``--data``: the data set (flow, kernel, train).
+Data = Annotated[
+    Literal[DATASETS],
+    typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits."),
+]
+#: ``--n``: the number of training points (flow, train).
+TrainPoints = Annotated[int, typer.Option(help="Number of training points N.")]
+#: ``--d``: the input dimension, unset for the data set's own (:func:`input_dim`).
+InputDim = Annotated[
+    int | None, typer.Option(help="Input dimension (default 10; digits are always 64).")
+]
+#: ``--loss``: the per-sample loss (flow, train).
+Loss = Annotated[Literal[LOSSES], typer.Option(help="Loss.")]
+#: ``--out``: the hidden, deprecated spelling of ``--output`` (flow, kernel, train).
+OldOut = Annotated[Path | None, old_spelling("--out", "--output")]
+#: ``--workers``: local worker processes of a sweep (phase diagrams, spectrum).
+Workers = Annotated[
+    int, typer.Option("--workers", "-w",
+                      help="1: in this process. k > 1: a local Dask cluster of k processes.")
+]
+#: ``--output``: the run directory of a phase diagram.
+RunDir = Annotated[
+    Path, typer.Option("--output", "-o", help="Run directory (store, figures, analysis).")
+]
+#: ``--phi-min``, ``--phi-max``, ``--phi-num``: the φ grid of a phase diagram.
+PhiMin = Annotated[float, typer.Option(help="Smallest φ = N/P (> 0).")]
+PhiMax = Annotated[float, typer.Option(help="Largest φ.")]
+PhiNum = Annotated[int, typer.Option(help="Number of φ values (linspace).")]
+#: ``--d`` of a phase diagram: inputs on the sphere.
+SphereDim = Annotated[int, typer.Option(help="Input dimension (inputs on the sphere S^(d-1)).")]
+#: ``--model``: the crossing model of the analysis.
+Model = Annotated[str, typer.Option(help="Crossing model fitted to P(SAT): erf or logistic.")]
+#: ``--quiet``: no progress bar.
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", metavar="", help="No progress bar.")]
+
+
+def input_dim(data: str, d: int | None) -> int | None:
+    """The ``--d`` to load ``data`` with: 10 when unset, unset for digits (always 64)."""
+    if d is None and data != "digits":
+        return 10
+    return d
+
+
+# ------------------------------------------------------------------ validation
 
 
 def usable_cores() -> int:

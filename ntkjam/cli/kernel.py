@@ -13,7 +13,8 @@ import typer
 from ntkjam.cli._app import app
 from ntkjam.cli._choices import ACTIVATIONS, DATASETS
 from ntkjam.cli._common import friendly_errors, parse_radius
-from ntkjam.cli._renamed import old_spelling, renamed
+from ntkjam.cli._options import Data, InputDim, OldOut, input_dim
+from ntkjam.cli._renamed import renamed
 from ntkjam.core.reprs import SummaryRepr
 
 KERNELS = ("ntk", "nngp", "rbf", "polynomial")
@@ -129,30 +130,102 @@ def _check_unused_options(*, lengthscale: float, degree: int, coef0: float,
     as_real("scale", scale, positive=True)
 
 
+def _check_options(*, data: str, kernel: str, output: Path | None, n: int,
+                   rank_rtol: float | None) -> None:
+    """Refuse bad option values and a Gram that cannot fit in memory, before any work."""
+    from ntkjam._validate import as_choice, as_int, as_real
+    from ntkjam.core.limits import check_memory
+    from ntkjam.data import DIGITS_SIZE
+
+    as_choice("data", data, DATASETS)
+    as_choice("kernel", kernel, KERNELS)
+    if output is not None:
+        if output.suffix != ".npz":
+            raise ValueError(f"--output must be a path ending in .npz, got {str(output)!r}")
+        if not output.parent.is_dir():
+            raise ValueError(f"--output: directory {str(output.parent)!r} does not exist")
+    # Validate n here so that the message names the option (load_dataset says n_train).
+    as_int("n", n, minimum=1)
+    check_memory(24.0 * n * n, f"--n {n}", "lower --n (the N x N Gram and its eigenvalues)")
+    if rank_rtol is not None:
+        as_real("rank_rtol", rank_rtol, positive=True)
+    if data == "digits" and n > DIGITS_SIZE:
+        raise ValueError(f"n must be <= {DIGITS_SIZE} for digits (images available), got {n}")
+
+
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
+
+
+def _print_summary(summary: GramSummary, params: dict[str, object], *, title: str) -> None:
+    """The summary as a table, the kernel's parameters as its caption."""
+    from rich.console import Console
+    from rich.table import Table
+
+    described = ", ".join(
+        f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
+    )
+    table = Table(title=title, caption=described)
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    table.add_row("shape", f"{summary.shape[0]} x {summary.shape[1]}")
+    table.add_row(
+        "diagonal min / mean / max",
+        " / ".join(
+            _fmt(v) for v in (summary.diagonal_min, summary.diagonal_mean, summary.diagonal_max)
+        ),
+    )
+    table.add_row("trace", _fmt(summary.trace))
+    table.add_row(
+        "numerical rank",
+        f"{summary.rank} (eigenvalues > {summary.tolerance:.3g} = {summary.rtol:.3g} x max)",
+    )
+    table.add_row("condition number", _fmt(summary.condition))
+    table.add_row("top eigenvalues", ", ".join(_fmt(v) for v in summary.top))
+    table.add_row("smallest eigenvalue", _fmt(summary.eigenvalues[-1]))
+    Console().print(table)
+
+
+def _save(output: Path, K: np.ndarray, dataset, summary: GramSummary, params: dict[str, object],
+          *, data: str, kernel: str, seed: int) -> None:
+    """Write K, X, the eigenvalues and the parameters to OUTPUT (plain arrays and strings)."""
+    from rich.console import Console
+
+    from ntkjam._version import __version__
+
+    X = dataset.X_train
+    arrays: dict[str, np.ndarray] = {
+        "K": K,
+        "X": X,
+        "eigenvalues": summary.eigenvalues,
+        "data": np.str_(data),
+        "kernel": np.str_(kernel),
+        "n": np.int64(X.shape[0]),
+        "d": np.int64(X.shape[1]),
+        "seed": np.int64(seed),
+        "radius": np.float64(math.nan if dataset.radius is None else dataset.radius),
+        "rank": np.int64(summary.rank),
+        "rank_tolerance": np.float64(summary.tolerance),
+        "ntkjam_version": np.str_(__version__),
+    }
+    for key, value in params.items():
+        arrays[key] = np.str_(value) if isinstance(value, str) else np.asarray(value)
+    np.savez(output, **arrays)
+    Console().print(f"saved {output}")
 
 
 @app.command()
 @friendly_errors
 def kernel(
     ctx: typer.Context,
-    data: Annotated[
-        Literal[DATASETS],
-        typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits."),
-    ] = "sphere",
+    data: Data = "sphere",
     n: Annotated[int, typer.Option(help="Number of points N.")] = 200,
-    d: Annotated[
-        int | None,
-        typer.Option(help="Input dimension (default 10; digits are always 64)."),
-    ] = None,
+    d: InputDim = None,
     seed: Annotated[int, typer.Option(help="Seed of the inputs.")] = 0,
     radius: Annotated[
         str | None,
-        typer.Option(
-            help="Norm of the inputs for sphere and digits: a number (default 1) or "
-            "'sqrt_d' (then q0 = |x|^2/d = 1 in the NTK parameterization)."
-        ),
+        typer.Option(help="Norm of the inputs for sphere and digits: a number (default 1) or "
+                     "'sqrt_d' (then q0 = |x|^2/d = 1 in the NTK parameterization)."),
     ] = None,
     kernel: Annotated[
         Literal[KERNELS],
@@ -190,7 +263,7 @@ def kernel(
             "(plain arrays and strings: np.load(path, allow_pickle=False))."
         ),
     ] = None,
-    out_old: Annotated[Path | None, old_spelling("--out", "--output")] = None,
+    out_old: OldOut = None,
 ) -> None:
     """Compute a kernel Gram matrix on a data set and print its summary.
 
@@ -198,95 +271,23 @@ def kernel(
     numerical rank with its tolerance, the condition number and the five largest
     eigenvalues.  Notation: N = number of points.
     """
-    from rich.console import Console
-    from rich.table import Table
-
-    from ntkjam._validate import as_choice, as_int, as_real
-    from ntkjam._version import __version__
-    from ntkjam.data import DIGITS_SIZE, load_dataset
+    from ntkjam.data import load_dataset
     from ntkjam.kernels import analytic
 
     output = renamed(ctx, "output", output, out_old, "--output", "--out")
-    as_choice("data", data, DATASETS)
-    as_choice("kernel", kernel, KERNELS)
-    if output is not None:
-        if output.suffix != ".npz":
-            raise ValueError(f"--output must be a path ending in .npz, got {str(output)!r}")
-        if not output.parent.is_dir():
-            raise ValueError(f"--output: directory {str(output.parent)!r} does not exist")
-    # Validate n here so that the message names the option (load_dataset says n_train).
-    n = as_int("n", n, minimum=1)
-    from ntkjam.core.limits import check_memory
-
-    check_memory(24.0 * n * n, f"--n {n}", "lower --n (the N x N Gram and its eigenvalues)")
-    if rank_rtol is not None:
-        as_real("rank_rtol", rank_rtol, positive=True)
-    if data == "digits" and n > DIGITS_SIZE:
-        raise ValueError(f"n must be <= {DIGITS_SIZE} for digits (images available), got {n}")
-    if d is None and data != "digits":
-        d = 10
-    params = _kernel_parameters(
-        kernel,
-        depth=depth,
-        activation=activation,
-        sigma_w=sigma_w,
-        sigma_b=sigma_b,
-        lengthscale=lengthscale,
-        degree=degree,
-        coef0=coef0,
-        scale=scale,
-    )
+    _check_options(data=data, kernel=kernel, output=output, n=n, rank_rtol=rank_rtol)
+    params = _kernel_parameters(kernel, depth=depth, activation=activation, sigma_w=sigma_w,
+                                sigma_b=sigma_b, lengthscale=lengthscale, degree=degree,
+                                coef0=coef0, scale=scale)
     _check_unused_options(lengthscale=lengthscale, degree=degree, coef0=coef0, scale=scale)
     _check_kernel_parameters(kernel, params)  # before any data are drawn
-    dataset = load_dataset(data, n_train=n, d=d, seed=seed, radius=parse_radius(radius))
+    dataset = load_dataset(data, n_train=n, d=input_dim(data, d), seed=seed,
+                           radius=parse_radius(radius))
     X = dataset.X_train
     K = getattr(analytic, kernel)(X, **params)
     summary = summarize_gram(K, rtol=rank_rtol)
-
-    described = ", ".join(
-        f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in params.items()
-    )
     norm = "" if dataset.radius is None else f", |x| = {dataset.radius:.6g}"
-    table = Table(
-        title=f"{kernel} Gram on {data} (N={X.shape[0]}, d={X.shape[1]}, seed={seed}{norm})",
-        caption=described,
-    )
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    table.add_row("shape", f"{summary.shape[0]} x {summary.shape[1]}")
-    table.add_row(
-        "diagonal min / mean / max",
-        " / ".join(
-            _fmt(v) for v in (summary.diagonal_min, summary.diagonal_mean, summary.diagonal_max)
-        ),
-    )
-    table.add_row("trace", _fmt(summary.trace))
-    table.add_row(
-        "numerical rank",
-        f"{summary.rank} (eigenvalues > {summary.tolerance:.3g} = {summary.rtol:.3g} x max)",
-    )
-    table.add_row("condition number", _fmt(summary.condition))
-    table.add_row("top eigenvalues", ", ".join(_fmt(v) for v in summary.top))
-    table.add_row("smallest eigenvalue", _fmt(summary.eigenvalues[-1]))
-    console = Console()
-    console.print(table)
-
+    _print_summary(summary, params, title=f"{kernel} Gram on {data} (N={X.shape[0]}, "
+                   f"d={X.shape[1]}, seed={seed}{norm})")
     if output is not None:
-        arrays: dict[str, np.ndarray] = {
-            "K": K,
-            "X": X,
-            "eigenvalues": summary.eigenvalues,
-            "data": np.str_(data),
-            "kernel": np.str_(kernel),
-            "n": np.int64(X.shape[0]),
-            "d": np.int64(X.shape[1]),
-            "seed": np.int64(seed),
-            "radius": np.float64(math.nan if dataset.radius is None else dataset.radius),
-            "rank": np.int64(summary.rank),
-            "rank_tolerance": np.float64(summary.tolerance),
-            "ntkjam_version": np.str_(__version__),
-        }
-        for key, value in params.items():
-            arrays[key] = np.str_(value) if isinstance(value, str) else np.asarray(value)
-        np.savez(output, **arrays)
-        console.print(f"saved {output}")
+        _save(output, K, dataset, summary, params, data=data, kernel=kernel, seed=seed)

@@ -15,7 +15,19 @@ import typer
 
 from ntkjam.cli._app import app
 from ntkjam.cli._common import err_console, friendly_errors
-from ntkjam.cli._options import check_analysis, check_output_dir, check_workers
+from ntkjam.cli._options import (
+    Model,
+    PhiMax,
+    PhiMin,
+    PhiNum,
+    Quiet,
+    RunDir,
+    SphereDim,
+    Workers,
+    check_analysis,
+    check_output_dir,
+    check_workers,
+)
 from ntkjam.cli._summary import one_sided as _one_sided
 from ntkjam.cli._summary import side as _side
 
@@ -23,23 +35,35 @@ DEFAULT_OUTPUT = Path("runs/phase_diagram")
 _SETTINGS = ("source", "labels", "margin", "offset", "offset_scale", "d", "lp_fraction")
 
 
-def parse_sizes(text: str) -> list[int]:
-    """``"50,100,200"`` → ``[50, 100, 200]`` (each ≥ 1, distinct, at least one)."""
+def _comma_list(text: str, option: str, convert, check, *, kinds: str, first: str,
+                noun: str) -> list:
+    """The values of ``option``, comma-separated: at least one, each converted and checked
+    (``check(value, text)`` raises), none repeated."""
     parts = [t.strip() for t in str(text).split(",") if t.strip()]
     if not parts:
-        raise ValueError(f"--P must list at least one size (e.g. 50,100,200), got {text!r}")
-    sizes = []
+        raise ValueError(f"{option} must list at least one {first}, got {text!r}")
+    values = []
     for t in parts:
         try:
-            v = int(t)
+            v = convert(t)
         except ValueError:
-            raise ValueError(f"--P must be integers separated by commas, got {t!r}") from None
-        if v < 1:
-            raise ValueError(f"--P sizes must be >= 1, got {v}")
-        sizes.append(v)
-    if len(set(sizes)) != len(sizes):
-        raise ValueError(f"--P must not repeat a size, got {sizes}")
-    return sizes
+            raise ValueError(f"{option} must be {kinds} separated by commas, got {t!r}") from None
+        check(v, t)
+        values.append(v)
+    if len(set(values)) != len(values):
+        raise ValueError(f"{option} must not repeat a {noun}, got {values}")
+    return values
+
+
+def _check_size(v: int, text: str) -> None:
+    if v < 1:
+        raise ValueError(f"--P sizes must be >= 1, got {v}")
+
+
+def parse_sizes(text: str) -> list[int]:
+    """``"50,100,200"`` → ``[50, 100, 200]`` (each ≥ 1, distinct, at least one)."""
+    return _comma_list(text, "--P", int, _check_size, kinds="integers",
+                       first="size (e.g. 50,100,200)", noun="size")
 
 
 def _check_directory(
@@ -94,11 +118,10 @@ def _onset_lines(a) -> list[str]:
     return lines
 
 
-def _print_summary(a, directory: Path, summary, figures) -> None:
-    from rich.console import Console
+def _crossing_table(a):
+    """φ_c(P) (P(SAT) = ½) with its CI and width, in units of the rank and Cover's, per P."""
     from rich.table import Table
 
-    console = Console()
     s = a.settings
     title = (
         f"Jamming phase diagram — source {s.get('source')}, labels {s.get('labels')}, "
@@ -133,7 +156,12 @@ def _print_summary(a, directory: Path, summary, figures) -> None:
         + "Cover: the same fit to Cover's curve on this grid; χ²: the SAT counts against "
         "Cover's."
     )
-    console.print(table)
+    return table
+
+
+def _phase_lines(a) -> list[str]:
+    """Undetermined φ_c, the finite-size scaling, the UNSAT onset, the gap and force tails."""
+    sat = {c.P: c for c in a.sat}
     lines = [line for c in a.crossings if (line := _one_sided(sat.get(c.P), c.phi_c))]
     if a.fss is not None:
         f = a.fss
@@ -158,29 +186,49 @@ def _print_summary(a, directory: Path, summary, figures) -> None:
         f"tasks: {a.n_done} done, {a.n_failed} failed; LP cross-checks {a.n_lp_checked} "
         f"({a.n_lp_disagree} disagreements); dead inputs {a.n_dead_total}"
     )
-    lines.append(
+    return lines
+
+
+def _describe_lazy(a) -> tuple[object, list[str]]:
+    """The summary of a lazy phase diagram: its table and its lines."""
+    return _crossing_table(a), _phase_lines(a)
+
+
+def _print_report(table, lines: list[str], a, directory: Path, summary, figures) -> None:
+    """Print the table, then ``lines``, what the run did, the figures and the notes."""
+    from rich.console import Console
+
+    console = Console()
+    console.print(table)
+    lines = [
+        *lines,
         f"run: {summary.total} tasks, {summary.skipped} already stored, ran "
-        f"{summary.done + summary.failed} in {summary.wall_time:.1f} s → {directory}"
-    )
-    lines.append("figures: " + ", ".join(str(p.name) for p in figures))
-    for note in a.notes:
-        lines.append(f"note: {note}")
+        f"{summary.done + summary.failed} in {summary.wall_time:.1f} s → {directory}",
+        "figures: " + ", ".join(str(p.name) for p in figures),
+        *(f"note: {note}" for note in a.notes),
+    ]
     for line in lines:
         console.print(line, highlight=False)
 
 
-def _run_and_report(spec, directory: Path, workers: int, quiet: bool, analyze_run,
-                    save, print_summary) -> None:
+def _run_and_report(spec, kind: tuple[str, str], workers: int, quiet: bool, analyze_run,
+                    save, describe) -> None:
     """Run (or resume) the sweep, analyse the store, write analysis.json and figures.
 
-    Exit status 2 when the run directory is busy, 130 on Ctrl-C (finished tasks are
-    stored: the same command resumes), 1 when tasks failed.
+    ``kind`` is the experiment's name and what to call it in messages
+    (:func:`_check_directory`); ``analyze_run(directory)`` analyses the store,
+    ``describe(analysis)`` gives the summary's table and lines.  The
+    run directory is checked first (creatable, and holding no other experiment or
+    fixed settings).  Exit status 2 when the run directory is busy, 130 on Ctrl-C
+    (finished tasks are stored: the same command resumes), 1 when tasks failed.
     """
     from threadpoolctl import threadpool_limits
 
     from ntkjam import sweep
     from ntkjam.sweep.store import RunDirectoryBusy
 
+    directory = check_output_dir(spec.output_dir())
+    _check_directory(directory, dict(spec.params), *kind)
     try:
         # One BLAS thread per task: the instances are small, and threads fighting over
         # the cores slow them down many times on a loaded machine.
@@ -195,11 +243,11 @@ def _run_and_report(spec, directory: Path, workers: int, quiet: bool, analyze_ru
             "again to resume", highlight=False,
         )
         raise typer.Exit(code=130) from None
-    a = analyze_run()
+    a = analyze_run(directory)
     (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
                                              encoding="utf-8")
     figures = save(a, directory / "figures")
-    print_summary(a, directory, summary, figures)
+    _print_report(*describe(a), a, directory, summary, figures)
     if summary.failed_total:
         err_console.print(
             f"{summary.failed_total} task(s) failed: see `ntkjam sweep status {directory}`",
@@ -223,11 +271,11 @@ def phase_diagram_command(
     sizes: Annotated[
         str, typer.Option("--P", "-P", help="Feature counts P, comma-separated.")
     ] = "50,100,200",
-    phi_min: Annotated[float, typer.Option(help="Smallest φ = N/P (> 0).")] = 1.0,
-    phi_max: Annotated[float, typer.Option(help="Largest φ.")] = 3.0,
-    phi_num: Annotated[int, typer.Option(help="Number of φ values (linspace).")] = 41,
+    phi_min: PhiMin = 1.0,
+    phi_max: PhiMax = 3.0,
+    phi_num: PhiNum = 41,
     seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, φ) point.")] = 25,
-    d: Annotated[int, typer.Option(help="Input dimension (inputs on the sphere S^(d-1)).")] = 10,
+    d: SphereDim = 10,
     offset: Annotated[
         str, typer.Option(help="Offset f0: zero, gaussian (offset_scale·N(0,1)) or network "
                           "(the network at initialisation, with ntk_jacobian).")
@@ -236,18 +284,11 @@ def phase_diagram_command(
     lp_fraction: Annotated[
         float, typer.Option(help="Fraction of the instances cross-checked by the LP.")
     ] = 0.02,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w",
-                          help="1: in this process. k > 1: a local Dask cluster of k processes.")
-    ] = 1,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Run directory (store, figures, analysis).")
-    ] = DEFAULT_OUTPUT,
-    model: Annotated[
-        str, typer.Option(help="Crossing model fitted to P(SAT): erf or logistic.")
-    ] = "erf",
+    workers: Workers = 1,
+    output: RunDir = DEFAULT_OUTPUT,
+    model: Model = "erf",
     n_boot: Annotated[int, typer.Option(help="Bootstrap samples (over seeds) per P.")] = 200,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """The jamming (SAT/UNSAT) phase diagram in the lazy regime.
 
@@ -271,46 +312,31 @@ def phase_diagram_command(
 
     check_workers(workers)
     model, n_boot = check_analysis(model, n_boot)
-    params = {
-        "source": source, "labels": labels, "margin": float(margin), "offset": offset,
-        "offset_scale": float(offset_scale), "d": int(d), "lp_fraction": float(lp_fraction),
-    }
     spec = phase_diagram_spec(
         P=parse_sizes(sizes), phi_min=phi_min, phi_max=phi_max, phi_num=phi_num, seeds=seeds,
-        output=str(output), **params,
+        output=str(output), source=source, labels=labels, margin=float(margin), offset=offset,
+        offset_scale=float(offset_scale), d=int(d), lp_fraction=float(lp_fraction),
     )
-    directory = check_output_dir(spec.output_dir())
-    _check_directory(directory, dict(spec.params))
-    _run_and_report(spec, directory, workers, quiet,
-                    lambda: analyze(directory, model=model, n_boot=n_boot),
-                    save_figures, _print_summary)
+    _run_and_report(spec, ("phase_diagram", "phase diagram"), workers, quiet,
+                    lambda directory: analyze(directory, model=model, n_boot=n_boot),
+                    save_figures, _describe_lazy)
 
 
 # ------------------------------------------------------------------ trained networks
 DEFAULT_TRAINED_OUTPUT = Path("runs/trained_diagram")
 
 
-def parse_alphas(text: str) -> list[float]:
-    """``"1,10,1000"`` → ``[1.0, 10.0, 1000.0]`` (each > 0 and finite, distinct, at least one)."""
+def _check_alpha(v: float, text: str) -> None:
     import math
 
-    parts = [t.strip() for t in str(text).split(",") if t.strip()]
-    if not parts:
-        raise ValueError(
-            f"--alpha must list at least one output scale (e.g. 1,10,1000), got {text!r}"
-        )
-    values = []
-    for t in parts:
-        try:
-            v = float(t)
-        except ValueError:
-            raise ValueError(f"--alpha must be numbers separated by commas, got {t!r}") from None
-        if not (math.isfinite(v) and v > 0):
-            raise ValueError(f"--alpha values must be finite and > 0, got {t}")
-        values.append(v)
-    if len(set(values)) != len(values):
-        raise ValueError(f"--alpha must not repeat a value, got {values}")
-    return values
+    if not (math.isfinite(v) and v > 0):
+        raise ValueError(f"--alpha values must be finite and > 0, got {text}")
+
+
+def parse_alphas(text: str) -> list[float]:
+    """``"1,10,1000"`` → ``[1.0, 10.0, 1000.0]`` (each > 0 and finite, distinct, at least one)."""
+    return _comma_list(text, "--alpha", float, _check_alpha, kinds="numbers",
+                       first="output scale (e.g. 1,10,1000)", noun="value")
 
 
 def _bound(v: float, lo: float, hi: float) -> str:
@@ -326,12 +352,19 @@ def _bound(v: float, lo: float, hi: float) -> str:
     return f"{v:.3f}"
 
 
-def _print_trained_summary(a, directory: Path, summary, figures) -> None:
+def _bracketed(crossing, lo: float, hi: float) -> str:
+    """A P(SAT) = ½ crossing with its 95 % CI when it lies on the φ grid [lo, hi]."""
+    text = _bound(crossing.phi_c, lo, hi)
+    if lo <= crossing.phi_c <= hi:
+        text += f" ({_fmt(crossing.ci_low, 2)}–{_fmt(crossing.ci_high, 2)})"
+    return text
+
+
+def _trained_table(a):
+    """φ_c⁻ and φ_c⁺ per P and α, the agreement with the lazy verdicts, the lazy φ_c, Cover's."""
     import numpy as np
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
     s = a.settings
     title = (
         f"Trained networks — one hidden ReLU layer, d = {s.get('d')}, labels {s.get('labels')}, "
@@ -344,23 +377,17 @@ def _print_trained_summary(a, directory: Path, summary, figures) -> None:
         table.add_column(col, justify="right", no_wrap=True)
     for c in a.curves:
         lo, hi = float(c.sat.phi.min()), float(c.sat.phi.max())
-        cr, cu = c.crossing, c.crossing_upper
-        low = _bound(cr.phi_c, lo, hi)
-        if lo <= cr.phi_c <= hi:
-            low += f" ({_fmt(cr.ci_low, 2)}–{_fmt(cr.ci_high, 2)})"
         counts = (f"{int(c.sat.n_sat.sum())}/{int(c.n_unsat.sum())}/"
                   f"{int(c.n_max_steps.sum())}/{int(c.n_nan.sum())}")
         kc = (f"{np.nanmedian(c.kernel_change):.2g}" if np.any(np.isfinite(c.kernel_change))
               else "—")
-        table.add_row(str(c.n_params), f"{c.alpha:g}", counts, low, _bound(cu.phi_c, lo, hi),
-                      _fmt(c.agreement, 2), kc)
+        table.add_row(str(c.n_params), f"{c.alpha:g}", counts, _bracketed(c.crossing, lo, hi),
+                      _bound(c.crossing_upper.phi_c, lo, hi), _fmt(c.agreement, 2), kc)
     for lz, cr in zip(a.lazy, a.lazy_crossings, strict=True):
         lo, hi = float(lz.phi.min()), float(lz.phi.max())
-        low = _bound(cr.phi_c, lo, hi)
-        if lo <= cr.phi_c <= hi:
-            low += f" ({_fmt(cr.ci_low, 2)}–{_fmt(cr.ci_high, 2)})"
         table.add_row(str(lz.n_params), "lazy", f"{int(lz.n_sat.sum())}/"
-                      f"{int((lz.n_total - lz.n_sat).sum())}/0/0", low, "exact", "", "0")
+                      f"{int((lz.n_total - lz.n_sat).sum())}/0/0", _bracketed(cr, lo, hi),
+                      "exact", "", "0")
         table.add_row("", "Cover", "", _fmt(2 * lz.rank / lz.n_params), f"rank {lz.rank}", "", "")
     table.caption = (
         "S/U/B: runs ending SAT, UNSAT, out of budget. φ_c⁻: P(SAT) = ½ (lower bound); "
@@ -369,7 +396,11 @@ def _print_trained_summary(a, directory: Path, summary, figures) -> None:
         "‖K_T − K_0‖/‖K_0‖. lazy: exact verdicts of the same initial networks (all α "
         "pooled); Cover: 2·rank/P."
     )
-    console.print(table)
+    return table
+
+
+def _describe_trained(a) -> tuple[object, list[str]]:
+    """The summary of a trained diagram: its table, undetermined φ_c and the lazy comparison."""
     lines = [line for c in a.curves
              if (line := _one_sided(c.sat, c.crossing.phi_c, f", α = {c.alpha:g}"))]
     lines += [line for lz, cr in zip(a.lazy, a.lazy_crossings, strict=True)
@@ -380,13 +411,8 @@ def _print_trained_summary(a, directory: Path, summary, figures) -> None:
             f"α = {c.alpha:g}: {int(c.n_beyond_lazy.sum())}/{int(c.n_stuck.sum())}"
             for c in a.curves),
         f"tasks: {a.n_done} done, {a.n_failed} failed",
-        f"run: {summary.total} tasks, {summary.skipped} already stored, ran "
-        f"{summary.done + summary.failed} in {summary.wall_time:.1f} s → {directory}",
-        "figures: " + ", ".join(str(p.name) for p in figures),
     ]
-    lines += [f"note: {n}" for n in a.notes]
-    for line in lines:
-        console.print(line, highlight=False)
+    return _trained_table(a), lines
 
 
 @app.command("trained-diagram")
@@ -400,11 +426,11 @@ def trained_diagram_command(
         str, typer.Option("--alpha", "-a", help="Output scales α, comma-separated (large: lazy, "
                           "small: feature learning).")
     ] = "1,10,1000",
-    phi_min: Annotated[float, typer.Option(help="Smallest φ = N/P (> 0).")] = 0.6,
-    phi_max: Annotated[float, typer.Option(help="Largest φ.")] = 1.8,
-    phi_num: Annotated[int, typer.Option(help="Number of φ values (linspace).")] = 7,
+    phi_min: PhiMin = 0.6,
+    phi_max: PhiMax = 1.8,
+    phi_num: PhiNum = 7,
     seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, α, φ) point.")] = 6,
-    d: Annotated[int, typer.Option(help="Input dimension (inputs on the sphere S^(d-1)).")] = 5,
+    d: SphereDim = 5,
     labels: Annotated[str, typer.Option(help="Labels: random or teacher (linear).")] = "random",
     margin: Annotated[float, typer.Option(help="Margin κ of the quadratic hinge (> 0).")] = 1.0,
     lr: Annotated[
@@ -424,18 +450,11 @@ def trained_diagram_command(
                                         "loss has converged.")] = 1e-4,
     sat_tol: Annotated[float, typer.Option(help="SAT rule: κ − y_i F_i ≤ sat_tol for all "
                                            "i.")] = 1e-6,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w",
-                          help="1: in this process. k > 1: a local Dask cluster of k processes.")
-    ] = 1,
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Run directory (store, figures, analysis).")
-    ] = DEFAULT_TRAINED_OUTPUT,
-    model: Annotated[
-        str, typer.Option(help="Crossing model fitted to P(SAT): erf or logistic.")
-    ] = "erf",
+    workers: Workers = 1,
+    output: RunDir = DEFAULT_TRAINED_OUTPUT,
+    model: Model = "erf",
     n_boot: Annotated[int, typer.Option(help="Bootstrap samples (over seeds) per curve.")] = 200,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    quiet: Quiet = False,
 ) -> None:
     """The jamming phase diagram of trained networks, against the lazy prediction.
 
@@ -462,19 +481,12 @@ def trained_diagram_command(
 
     check_workers(workers)
     model, n_boot = check_analysis(model, n_boot)
-    params = {
-        "d": int(d), "labels": labels, "margin": float(margin), "lr": float(lr),
-        "step_rule": step_rule, "momentum": float(momentum), "max_steps": int(max_steps),
-        "window": int(window), "rtol": float(rtol), "sat_tol": float(sat_tol),
-    }
     spec = trained_spec(
         P=parse_sizes(sizes), alpha=parse_alphas(alphas), phi_min=phi_min, phi_max=phi_max,
-        phi_num=phi_num, seeds=seeds, output=str(output), **params,
+        phi_num=phi_num, seeds=seeds, output=str(output), d=int(d), labels=labels,
+        margin=float(margin), lr=float(lr), step_rule=step_rule, momentum=float(momentum),
+        max_steps=int(max_steps), window=int(window), rtol=float(rtol), sat_tol=float(sat_tol),
     )
-    directory = check_output_dir(spec.output_dir())
-    _check_directory(
-        directory, dict(spec.params), "trained_phase_diagram", "trained diagram"
-    )
-    _run_and_report(spec, directory, workers, quiet,
-                    lambda: analyze_trained(directory, model=model, n_boot=n_boot),
-                    save_trained_figures, _print_trained_summary)
+    _run_and_report(spec, ("trained_phase_diagram", "trained diagram"), workers, quiet,
+                    lambda directory: analyze_trained(directory, model=model, n_boot=n_boot),
+                    save_trained_figures, _describe_trained)

@@ -9,9 +9,17 @@ from typing import Annotated, Literal
 import typer
 
 from ntkjam.cli._app import app
-from ntkjam.cli._choices import ACTIVATIONS, DATASETS, LOSSES, PARAMETERIZATIONS
+from ntkjam.cli._choices import ACTIVATIONS, DATASETS, PARAMETERIZATIONS
 from ntkjam.cli._common import friendly_errors, parse_radius
-from ntkjam.cli._options import check_output_dir
+from ntkjam.cli._options import (
+    Data,
+    InputDim,
+    Loss,
+    OldOut,
+    TrainPoints,
+    check_output_dir,
+    input_dim,
+)
 from ntkjam.cli._renamed import old_spelling, renamed
 
 OPTIMIZERS = ("gd", "flow", "adam")
@@ -99,19 +107,75 @@ def plot_trajectory(traj, meta: dict, path: Path) -> Path:
     return path
 
 
+def _check_options(*, data: str, n: int, optimizer: str, kernel_records: str, lr: float,
+                   unsat_window: int, unsat_rtol: float,
+                   unsat_time_window: float | None) -> str:
+    """Refuse bad option values; the ``--kernel-records`` rule, ``auto`` resolved by N."""
+    from ntkjam._validate import as_choice, as_int, as_real
+
+    as_choice("data", data, DATASETS)
+    # Validate n here so that the message names the option (load_dataset says n_train).
+    as_int("n", n, minimum=1)
+    as_choice("optimizer", optimizer, OPTIMIZERS)
+    kernel_records = as_choice("kernel_records", kernel_records, KERNEL_RECORDS)
+    if kernel_records == "auto":
+        kernel_records = "records" if n <= 1000 else "decades"
+    as_real("lr", lr, positive=True)
+    as_int("unsat_window", unsat_window, minimum=1)
+    as_real("unsat_rtol", unsat_rtol, nonnegative=True)
+    if unsat_time_window is not None:
+        as_real("unsat_time_window", unsat_time_window, positive=True)
+    return kernel_records
+
+
+def _optimizer_and_rules(optimizer: str, lr: float, *, unsat_window: int, unsat_rtol: float,
+                         unsat_time_window: float | None, max_steps: int,
+                         max_time: float) -> tuple[object, tuple[object, ...]]:
+    """The optimizer (``lr`` is the initial dt of ``flow``) and the stopping rules."""
+    from ntkjam.networks import GD, Adam, Budget, GradientFlow, SATReached, UNSATConverged
+
+    opt = {"gd": GD(lr=lr), "flow": GradientFlow(dt=lr), "adam": Adam(lr=lr)}[optimizer]
+    stop = (
+        SATReached(),
+        UNSATConverged(window=unsat_window, rtol=unsat_rtol, time_window=unsat_time_window),
+        Budget(max_steps=max_steps, max_time=max_time),
+    )
+    return opt, stop
+
+
+def _save_and_report(result, net, params, ds, output: Path) -> None:
+    """Write OUTPUT/trajectory.npz and its figure, then print the network and how it ended."""
+    from rich.console import Console
+
+    from ntkjam.networks import dead_inputs, load_trajectory, param_count, save_trajectory
+
+    output.mkdir(parents=True, exist_ok=True)
+    npz = save_trajectory(result, output / "trajectory.npz")
+    traj, meta = load_trajectory(npz)
+    png = plot_trajectory(traj, meta, output / "trajectory.png")
+
+    console = Console()
+    P = param_count(net)
+    dead = dead_inputs(net, params, ds.X_train)
+    console.print(f"network: widths {list(net.widths)}, {net.activation.name}, P = {P}, "
+                  f"N = {ds.n_train}, phi = N/P = {ds.n_train / P:.4g}")
+    console.print(f"status: {result.status} — {result.message}")
+    console.print(f"steps: {result.steps} ({result.accepted} accepted), t = {result.time:.6g}, "
+                  f"final loss = {traj.loss[-1]:.6g}, N_Delta = {int(traj.n_unsat[-1])}, "
+                  f"|K_t - K_0|/|K_0| = {traj.kernel_change[-1]:.4g}")
+    if dead.any:
+        console.print(f"warning: dead inputs at initialisation: {dead.message()}")
+    console.print(f"wrote {npz} and {png}")
+
+
 @app.command("train")
 @friendly_errors
 def train_command(
     ctx: typer.Context,
-    data: Annotated[
-        Literal[DATASETS],
-        typer.Option(help="Data set: sphere (uniform on S^(d-1)), gaussian or digits."),
-    ] = "sphere",
-    n: Annotated[int, typer.Option(help="Number of training points N.")] = 100,
+    data: Data = "sphere",
+    n: TrainPoints = 100,
     n_test: Annotated[int, typer.Option(help="Number of test points (outputs recorded).")] = 0,
-    d: Annotated[
-        int | None, typer.Option(help="Input dimension (default 10; digits are always 64).")
-    ] = None,
+    d: InputDim = None,
     labels: Annotated[
         Literal[TRAIN_LABELS], typer.Option(help="Labels (parity: digits only).")
     ] = "random",
@@ -143,7 +207,7 @@ def train_command(
         bool,
         typer.Option(metavar="", help="Subtract the initial function f0 (Chizat-Bach centering)."),
     ] = True,
-    loss: Annotated[Literal[LOSSES], typer.Option(help="Loss.")] = "quadratic_hinge",
+    loss: Loss = "quadratic_hinge",
     margin: Annotated[
         float, typer.Option(help="Margin kappa of the constraints y f >= kappa.")
     ] = 1.0,
@@ -179,7 +243,7 @@ def train_command(
         Path, typer.Option(help="Output directory: trajectory.npz and trajectory.png.")
     ] = Path("runs/train"),
     n_train_old: Annotated[int | None, old_spelling("--n-train", "--n")] = None,
-    out_old: Annotated[Path | None, old_spelling("--out", "--output")] = None,
+    out_old: OldOut = None,
 ) -> None:
     """Train one fully-connected network on a data set; save its trajectory and a figure.
 
@@ -191,66 +255,33 @@ def train_command(
     and OUTPUT/trajectory.png (loss and N_Delta vs t; |K_t - K_0|_F/|K_0|_F vs t).
     Notation: N = training points, P = parameters.
     """
-    from rich.console import Console
-
-    from ntkjam._validate import as_choice, as_int, as_real
+    from ntkjam._validate import as_int
     from ntkjam.data import load_dataset
-    from ntkjam.networks import (
-        GD,
-        Adam,
-        Budget,
-        GradientFlow,
-        SATReached,
-        UNSATConverged,
-        dead_inputs,
-        init_params,
-        load_trajectory,
-        mlp,
-        param_count,
-        save_trajectory,
-        train,
-    )
+    from ntkjam.networks import init_params, mlp, train
 
     n = renamed(ctx, "n", n, n_train_old, "--n", "--n-train")
     output = renamed(ctx, "output", output, out_old, "--output", "--out")
-    data = as_choice("data", data, DATASETS)
-    # Validate n here so that the message names the option (load_dataset says n_train).
-    n = as_int("n", n, minimum=1)
-    optimizer = as_choice("optimizer", optimizer, OPTIMIZERS)
-    kernel_records = as_choice("kernel_records", kernel_records, KERNEL_RECORDS)
-    if kernel_records == "auto":
-        kernel_records = "records" if n <= 1000 else "decades"
-    lr = as_real("lr", lr, positive=True)
-    as_int("unsat_window", unsat_window, minimum=1)
-    as_real("unsat_rtol", unsat_rtol, nonnegative=True)
-    if unsat_time_window is not None:
-        as_real("unsat_time_window", unsat_time_window, positive=True)
+    kernel_records = _check_options(
+        data=data, n=n, optimizer=optimizer, kernel_records=kernel_records, lr=lr,
+        unsat_window=unsat_window, unsat_rtol=unsat_rtol, unsat_time_window=unsat_time_window,
+    )
     output = check_output_dir(output, "--output")
     if d is not None:
         as_int("d", d, minimum=1)
-    if d is None and data != "digits":
-        d = 10
+    d = input_dim(data, d)
+    d_in = 64 if d is None else d  # digits: 8 x 8 images
     hidden = _parse_widths(widths)
-    _check_memory(n, n_test, d if d is not None else 64, hidden, kernel_records)
-    net = mlp(
-        d if d is not None else 64,
-        hidden,
-        activation=activation,
-        sigma_w=sigma_w,
-        sigma_b=sigma_b,
-        bias=bias,
-        parameterization=parameterization,
-    )
+    _check_memory(n, n_test, d_in, hidden, kernel_records)
+    net = mlp(d_in, hidden, activation=activation, sigma_w=sigma_w, sigma_b=sigma_b, bias=bias,
+              parameterization=parameterization)
     ds = load_dataset(
         data, n_train=n, n_test=n_test, d=d, labels=labels, seed=seed,
         radius=parse_radius(radius) if data != "gaussian" else None,
     )
     params = init_params(net, init_seed)
-    opt = {"gd": GD(lr=lr), "flow": GradientFlow(dt=lr), "adam": Adam(lr=lr)}[optimizer]
-    stop = (
-        SATReached(),
-        UNSATConverged(window=unsat_window, rtol=unsat_rtol, time_window=unsat_time_window),
-        Budget(max_steps=max_steps, max_time=max_time),
+    opt, stop = _optimizer_and_rules(
+        optimizer, lr, unsat_window=unsat_window, unsat_rtol=unsat_rtol,
+        unsat_time_window=unsat_time_window, max_steps=max_steps, max_time=max_time,
     )
     result = train(
         net, params, ds.X_train, ds.y_train, loss=loss, margin=margin, alpha=alpha,
@@ -258,20 +289,4 @@ def train_command(
         X_test=ds.X_test if ds.n_test else None, unsat_tol=unsat_tol,
         kernel_times=kernel_records,
     )
-    output.mkdir(parents=True, exist_ok=True)
-    npz = save_trajectory(result, output / "trajectory.npz")
-    traj, meta = load_trajectory(npz)
-    png = plot_trajectory(traj, meta, output / "trajectory.png")
-
-    console = Console()
-    P = param_count(net)
-    dead = dead_inputs(net, params, ds.X_train)
-    console.print(f"network: widths {list(net.widths)}, {net.activation.name}, P = {P}, "
-                  f"N = {ds.n_train}, phi = N/P = {ds.n_train / P:.4g}")
-    console.print(f"status: {result.status} — {result.message}")
-    console.print(f"steps: {result.steps} ({result.accepted} accepted), t = {result.time:.6g}, "
-                  f"final loss = {traj.loss[-1]:.6g}, N_Delta = {int(traj.n_unsat[-1])}, "
-                  f"|K_t - K_0|/|K_0| = {traj.kernel_change[-1]:.4g}")
-    if dead.any:
-        console.print(f"warning: dead inputs at initialisation: {dead.message()}")
-    console.print(f"wrote {npz} and {png}")
+    _save_and_report(result, net, params, ds, output)
