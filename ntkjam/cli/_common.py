@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -55,3 +56,14 @@ def parse_radius(value: str | None) -> float | str | None:
         return float(value)
     except ValueError:
         raise ValueError(f"radius must be a positive number or 'sqrt_d', got {value!r}") from None
+
+
+def keyword_defaults(func: Callable) -> dict[str, object]:
+    """The defaults of ``func``'s parameters: the CLI shows a spec builder's own defaults."""
+    return {name: p.default for name, p in inspect.signature(func).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def comma_list(values: object) -> str:
+    """``(50, 100, 200)`` → ``"50,100,200"``: a list default as its option's text."""
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)

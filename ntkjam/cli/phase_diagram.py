@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from ntkjam.cli._app import app
-from ntkjam.cli._common import err_console, friendly_errors
+from ntkjam.cli._common import comma_list, err_console, friendly_errors, keyword_defaults
 from ntkjam.cli._options import (
     Model,
     PhiMax,
@@ -30,6 +30,14 @@ from ntkjam.cli._options import (
 )
 from ntkjam.cli._summary import one_sided as _one_sided
 from ntkjam.cli._summary import side as _side
+from ntkjam.experiments.phase_diagram import PhaseDiagramParams, phase_diagram_spec
+from ntkjam.experiments.trained import TrainedParams, trained_spec
+
+# The defaults shown and used here are the study's own: its params model and spec builder.
+_LAZY = PhaseDiagramParams.defaults()
+_LAZY_GRID = keyword_defaults(phase_diagram_spec)
+_TRAINED = TrainedParams.defaults()
+_TRAINED_GRID = keyword_defaults(trained_spec)
 
 DEFAULT_OUTPUT = Path("runs/phase_diagram")
 _SETTINGS = ("source", "labels", "margin", "offset", "offset_scale", "d", "lp_fraction")
@@ -263,24 +271,27 @@ def phase_diagram_command(
         str,
         typer.Option(help="Features: relu_features, fourier_features, taylor_features or "
                      "ntk_jacobian (Jacobian of a one-hidden-layer ReLU net, P = width·(d+1))."),
-    ] = "relu_features",
+    ] = _LAZY["source"],
     labels: Annotated[
         str, typer.Option(help="Labels: random, teacher (linear) or parity (digits data).")
-    ] = "random",
-    margin: Annotated[float, typer.Option(help="Margin κ: constraints y_i f_i ≥ κ.")] = 1.0,
+    ] = _LAZY["labels"],
+    margin: Annotated[float, typer.Option(help="Margin κ: constraints y_i f_i ≥ κ.")] = (
+        _LAZY["margin"]),
     sizes: Annotated[
         str, typer.Option("--P", "-P", help="Feature counts P, comma-separated.")
-    ] = "50,100,200",
-    phi_min: PhiMin = 1.0,
-    phi_max: PhiMax = 3.0,
-    phi_num: PhiNum = 41,
-    seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, φ) point.")] = 25,
-    d: SphereDim = 10,
+    ] = comma_list(_LAZY_GRID["P"]),
+    phi_min: PhiMin = _LAZY_GRID["phi_min"],
+    phi_max: PhiMax = _LAZY_GRID["phi_max"],
+    phi_num: PhiNum = _LAZY_GRID["phi_num"],
+    seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, φ) point.")] = (
+        _LAZY_GRID["seeds"]),
+    d: SphereDim = _LAZY["d"],
     offset: Annotated[
         str, typer.Option(help="Offset f0: zero, gaussian (offset_scale·N(0,1)) or network "
                           "(the network at initialisation, with ntk_jacobian).")
-    ] = "zero",
-    offset_scale: Annotated[float, typer.Option(help="Scale of the offset.")] = 1.0,
+    ] = _LAZY["offset"],
+    offset_scale: Annotated[float, typer.Option(help="Scale of the offset.")] = (
+        _LAZY["offset_scale"]),
     lp_fraction: Annotated[
         float, typer.Option(help="Fraction of the instances cross-checked by the LP.")
     ] = 0.02,
@@ -307,7 +318,6 @@ def phase_diagram_command(
     """
 
     from ntkjam.analysis import analyze
-    from ntkjam.experiments.phase_diagram import phase_diagram_spec
     from ntkjam.figures import save_figures
 
     check_workers(workers)
@@ -421,35 +431,39 @@ def trained_diagram_command(
     sizes: Annotated[
         str, typer.Option("--P", "-P", help="Target parameter counts P, comma-separated (width "
                           "round(P/(d+1)), P = width·(d+1)).")
-    ] = "72",
+    ] = comma_list(_TRAINED_GRID["P"]),
     alphas: Annotated[
         str, typer.Option("--alpha", "-a", help="Output scales α, comma-separated (large: lazy, "
                           "small: feature learning).")
-    ] = "1,10,1000",
-    phi_min: PhiMin = 0.6,
-    phi_max: PhiMax = 1.8,
-    phi_num: PhiNum = 7,
-    seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, α, φ) point.")] = 6,
-    d: SphereDim = 5,
-    labels: Annotated[str, typer.Option(help="Labels: random or teacher (linear).")] = "random",
-    margin: Annotated[float, typer.Option(help="Margin κ of the quadratic hinge (> 0).")] = 1.0,
+    ] = comma_list(_TRAINED_GRID["alpha"]),
+    phi_min: PhiMin = _TRAINED_GRID["phi_min"],
+    phi_max: PhiMax = _TRAINED_GRID["phi_max"],
+    phi_num: PhiNum = _TRAINED_GRID["phi_num"],
+    seeds: Annotated[int, typer.Option(help="Instances (seeds) per (P, α, φ) point.")] = (
+        _TRAINED_GRID["seeds"]),
+    d: SphereDim = _TRAINED["d"],
+    labels: Annotated[str, typer.Option(help="Labels: random or teacher (linear).")] = (
+        _TRAINED["labels"]),
+    margin: Annotated[float, typer.Option(help="Margin κ of the quadratic hinge (> 0).")] = (
+        _TRAINED["margin"]),
     lr: Annotated[
         float, typer.Option(help="Step in units of N/λ_max(K) (< 2, the stability limit).")
-    ] = 1.0,
+    ] = _TRAINED["lr"],
     step_rule: Annotated[
         str, typer.Option(help="tracked: lr·N/λ_max(K_t), K_t followed during training; "
                           "fixed: lr·N/λ_max(K_0).")
-    ] = "tracked",
+    ] = _TRAINED["step_rule"],
     momentum: Annotated[
         float, typer.Option(help="Heavy-ball momentum β in [0, 1); 0 = gradient descent.")
-    ] = 0.0,
-    max_steps: Annotated[int, typer.Option(help="Budget: steps per training.")] = 200_000,
+    ] = _TRAINED["momentum"],
+    max_steps: Annotated[int, typer.Option(help="Budget: steps per training.")] = (
+        _TRAINED["max_steps"]),
     window: Annotated[int, typer.Option(help="UNSAT rule: steps over which the loss is "
-                                        "compared.")] = 5_000,
+                                        "compared.")] = _TRAINED["window"],
     rtol: Annotated[float, typer.Option(help="UNSAT rule: relative decrease below which the "
-                                        "loss has converged.")] = 1e-4,
+                                        "loss has converged.")] = _TRAINED["rtol"],
     sat_tol: Annotated[float, typer.Option(help="SAT rule: κ − y_i F_i ≤ sat_tol for all "
-                                           "i.")] = 1e-6,
+                                           "i.")] = _TRAINED["sat_tol"],
     workers: Workers = 1,
     output: RunDir = DEFAULT_TRAINED_OUTPUT,
     model: Model = "erf",
@@ -476,7 +490,6 @@ def trained_diagram_command(
     """
 
     from ntkjam.analysis import analyze_trained
-    from ntkjam.experiments.trained import trained_spec
     from ntkjam.figures import save_trained_figures
 
     check_workers(workers)

@@ -12,9 +12,12 @@ from ntkjam.cli._app import app
 from ntkjam.cli._choices import ACTIVATIONS
 from ntkjam.cli._common import friendly_errors
 from ntkjam.cli._options import Workers
+from ntkjam.experiments.spectrum import SOURCES, SpectrumParams
 
-#: ``ntkjam.experiments.spectrum.SOURCES`` (written out: --help does not import JAX).
-SPECTRUM_SOURCES = ('gaussian', 'features', 'truncated', 'empirical', 'analytic')
+#: The sources of :mod:`ntkjam.experiments.spectrum` (the study's own list).
+SPECTRUM_SOURCES = SOURCES
+# The defaults shown and used here are the study's own (its params model).
+_DEFAULTS = SpectrumParams.defaults()
 
 #: The experiment identifier recorded in run directories (and in their task keys) since
 #: 0.1; the task now lives in ntkjam.experiments.spectrum (see registry.LEGACY_PATHS).
@@ -184,11 +187,12 @@ def spectrum_command(
             "analytic: the infinite-width NTK Gram (P = ∞, needs --fixed p: N = φ·size) vs "
             "its Funk–Hecke Gram spectrum."
         ),
-    ] = "gaussian",
+    ] = _DEFAULTS["source"],
     fixed: Annotated[
         Literal[("p", "n")], typer.Option(help="Which dimension stays fixed across φ.")
-    ] = "p",
-    size: Annotated[int, typer.Option(help="Value of the fixed dimension (P or N).")] = 500,
+    ] = _DEFAULTS["fixed"],
+    size: Annotated[int, typer.Option(help="Value of the fixed dimension (P or N).")] = (
+        _DEFAULTS["size"]),
     d: Annotated[
         int | None,
         typer.Option(help="Input dimension (default 200 for features, 5 for truncated, "
@@ -196,8 +200,9 @@ def spectrum_command(
     ] = None,
     activation: Annotated[
         Literal[ACTIVATIONS], typer.Option(help="Activation (features, empirical, analytic).")
-    ] = "relu",
-    depth: Annotated[int, typer.Option(help="Hidden layers (empirical, analytic).")] = 1,
+    ] = _DEFAULTS["activation"],
+    depth: Annotated[int, typer.Option(help="Hidden layers (empirical, analytic).")] = (
+        _DEFAULTS["depth"]),
     degree: Annotated[
         int | None,
         typer.Option(help="Truncation degree k (truncated; default: chosen from P)."),
