@@ -13,6 +13,11 @@ translates the letters of the papers it quotes.
   spherical (:func:`rs_unsat_spherical`) and free-norm (:func:`rs_unsat_free_norm`)
   problems, and their limits at the transition (:func:`rs_unsat_spherical_onset`,
   :func:`rs_unsat_free_norm_onset`).  Derivation: ``docs/theory_replica.md``.
+* Generalization (``docs/theory_generalization.md``): linear ridge(less) regression
+  (:mod:`~ntkjam.theory.linear_ridge`, Hastie et al.), random-features ridge(less)
+  regression (:mod:`~ntkjam.theory.random_features`, Mei & Montanari) and the spectral
+  learning curves of kernel regression (:mod:`~ntkjam.theory.learning_curves`,
+  Bordelon, Canatar & Pehlevan).
 """
 
 from __future__ import annotations
@@ -25,6 +30,16 @@ from ntkjam.theory.capacity import (
     cover_probability_offset,
     gardner_capacity,
 )
+from ntkjam.theory.learning_curves import LearningCurve, effective_ridge, kernel_learning_curve
+from ntkjam.theory.linear_ridge import LinearRidgeRisk, linear_ridge_risk, linear_ridgeless_risk
+from ntkjam.theory.random_features import (
+    ActivationCoefficients,
+    RandomFeaturesRisk,
+    activation_coefficients,
+    random_features_chi,
+    random_features_risk,
+    relu_coefficients,
+)
 from ntkjam.theory.replica import (
     RSUnsatPhase,
     rs_unsat_free_norm,
@@ -34,7 +49,19 @@ from ntkjam.theory.replica import (
 )
 
 __all__ = [
+    "ActivationCoefficients",
+    "LearningCurve",
+    "LinearRidgeRisk",
     "RSUnsatPhase",
+    "RandomFeaturesRisk",
+    "activation_coefficients",
+    "effective_ridge",
+    "kernel_learning_curve",
+    "linear_ridge_risk",
+    "linear_ridgeless_risk",
+    "random_features_chi",
+    "random_features_risk",
+    "relu_coefficients",
     "candes_sur_phi_c",
     "candes_sur_threshold",
     "cover_log_probability",
