@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import ntkjam.data.labels as rules
 from ntkjam._validate import (
     as_choice,
     as_float_array,
@@ -17,13 +18,6 @@ from ntkjam._validate import (
 )
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.data.inputs import DIGITS_DIM, DIGITS_SIZE, digits_all, gaussian, resolve_radius, sphere
-from ntkjam.data.labels import (
-    callable_labels,
-    parity_labels,
-    random_labels,
-    teacher_direction,
-    teacher_labels,
-)
 
 __all__ = [
     "DATASETS",
@@ -268,23 +262,24 @@ def _labels(rule, labels, X_train, X_test, classes_train, classes_test, seed, te
     n_train, n_test = X_train.shape[0], X_test.shape[0]
     teacher = None
     if rule == "random":
-        y_train = random_labels(n_train, seed=_child_seed(seed, _TRAIN_LABELS))
+        y_train = rules.random_labels(n_train, seed=_child_seed(seed, _TRAIN_LABELS))
         y_test = (
-            random_labels(n_test, seed=_child_seed(test_seed, _TEST_LABELS))
+            rules.random_labels(n_test, seed=_child_seed(test_seed, _TEST_LABELS))
             if n_test
             else np.zeros(0)
         )
     elif rule == "teacher":
         if beta is None:
-            teacher = teacher_direction(X_train.shape[1], seed=_child_seed(seed, _TEACHER))
+            teacher = rules.teacher_direction(X_train.shape[1],
+                                              seed=_child_seed(seed, _TEACHER))
         else:
             teacher = as_float_array("beta", beta, ndim=1, copy=True)
-        y_train = teacher_labels(X_train, beta=teacher)
-        y_test = teacher_labels(X_test, beta=teacher) if n_test else np.zeros(0)
+        y_train = rules.teacher_labels(X_train, beta=teacher)
+        y_test = rules.teacher_labels(X_test, beta=teacher) if n_test else np.zeros(0)
     elif rule == "parity":
-        y_train = parity_labels(classes_train)
-        y_test = parity_labels(classes_test) if n_test else np.zeros(0)
+        y_train = rules.parity_labels(classes_train)
+        y_test = rules.parity_labels(classes_test) if n_test else np.zeros(0)
     else:
-        y_train = callable_labels(X_train, labels)
-        y_test = callable_labels(X_test, labels) if n_test else np.zeros(0)
+        y_train = rules.callable_labels(X_train, labels)
+        y_test = rules.callable_labels(X_test, labels) if n_test else np.zeros(0)
     return y_train, y_test, teacher
