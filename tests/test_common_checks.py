@@ -226,14 +226,18 @@ SPECTRUM_TASK = "ntkjam.spectrum.experiment:spectrum_task"
 
 #: Tiny parameters of each experiment (a new experiment adds its own here).
 TINY: dict[str, dict[str, Any]] = {
+    "kernel_fluctuations": {"width": 16, "n": 6, "d": 3, "n_ens": 2},
     "kernel_summary": {"n": 8, "d": 3},
+    "ntk_diagonal_moments": {"width": 16, "n": 4, "d": 3, "n_nets": 3},
     "phase_diagram": {"P": 10, "phi": 1.5, "lp_fraction": 1.0},
     "trained_phase_diagram": {"P": 12, "phi": 0.5, "max_steps": 200, "window": 50},
     SPECTRUM_TASK: {"phi": 0.5, "size": 40},
 }
 #: Float parameters to poison with NaN in each (the message must name the parameter).
 NAN_PARAMS: dict[str, tuple[str, ...]] = {
+    "kernel_fluctuations": ("sigma_w", "sigma_b", "radius"),
     "kernel_summary": ("sigma_w", "sigma_b"),
+    "ntk_diagonal_moments": ("sigma_w", "sigma_b", "radius"),
     "phase_diagram": ("phi", "margin", "sigma_w", "offset_scale", "lengthscale"),
     "trained_phase_diagram": ("phi", "alpha", "margin", "sigma_w", "lr", "rtol"),
     SPECTRUM_TASK: ("phi",),

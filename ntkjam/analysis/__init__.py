@@ -24,6 +24,10 @@ so grids whose φ·P is not an integer are handled exactly).  One module per con
   :func:`describe_onset`, :func:`describe_exponent` (summary wording).
 * :mod:`~ntkjam.analysis.phase_diagram` — :func:`analyze`: all of the above for a
   ``phase_diagram`` run directory, as one frozen :class:`PhaseDiagramAnalysis`.
+* :mod:`~ntkjam.analysis.power_law` — :func:`power_law_fit`: log–log fits with 95 %
+  intervals, the χ² check and verdicts against hypothesised exponents.
+* :mod:`~ntkjam.analysis.fluctuations`, :mod:`~ntkjam.analysis.hanin_nica` — the
+  finite-width kernel fluctuations (:func:`analyze_fluctuations`, :func:`hanin_nica`).
 * :mod:`~ntkjam.analysis.trained` — :func:`trained_curves`, :func:`lazy_reference`,
   :func:`analyze_trained`: a ``trained_phase_diagram`` run per (P, α), the runs out of
   budget bracketed, against the lazy verdicts of the same initial networks.
@@ -39,6 +43,14 @@ from ntkjam.analysis.criticality import (
     jump_verdict,
     observable_curves,
 )
+from ntkjam.analysis.fluctuations import (
+    EnsembleLaw,
+    EnsembleScaling,
+    FluctuationAnalysis,
+    FluctuationPoint,
+    analyze_fluctuations,
+)
+from ntkjam.analysis.hanin_nica import HaninNicaFit, hanin_nica
 from ntkjam.analysis.onset import (
     RS_SOURCES,
     OnsetLimit,
@@ -49,6 +61,7 @@ from ntkjam.analysis.onset import (
     rs_comparison,
 )
 from ntkjam.analysis.phase_diagram import PhaseDiagramAnalysis, analyze
+from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.analysis.sat import (
     CoverTest,
     Crossing,
@@ -88,16 +101,23 @@ __all__ = [
     "ApproachFit",
     "CoverTest",
     "Crossing",
+    "EnsembleLaw",
+    "EnsembleScaling",
     "FSSFit",
+    "FluctuationAnalysis",
+    "FluctuationPoint",
+    "HaninNicaFit",
     "ObservableCurve",
     "OnsetLimit",
     "PhaseDiagramAnalysis",
+    "PowerLawFit",
     "PowerLawTail",
     "RSComparison",
     "SatCurve",
     "TrainedCurve",
     "TrainedDiagramAnalysis",
     "analyze",
+    "analyze_fluctuations",
     "analyze_trained",
     "check_bootstrap",
     "cover_chi2",
@@ -111,10 +131,12 @@ __all__ = [
     "fit_crossing",
     "isostatic_verdict",
     "jump_verdict",
+    "hanin_nica",
     "lazy_reference",
     "model_probability",
     "observable_curves",
     "onset_limit",
+    "power_law_fit",
     "power_law_tail",
     "rs_comparison",
     "sat_curves",

@@ -17,7 +17,15 @@ __all__ = ["app"]
 
 def _register() -> None:
     # Each command module registers its command(s) on ``app`` when imported.
-    from ntkjam.cli import flow, kernel, phase_diagram, spectrum, sweep, train  # noqa: F401
+    from ntkjam.cli import (  # noqa: F401
+        flow,
+        fluctuations,
+        kernel,
+        phase_diagram,
+        spectrum,
+        sweep,
+        train,
+    )
 
 
 _register()

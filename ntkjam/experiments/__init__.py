@@ -14,6 +14,7 @@ task contract, ``docs/phase_diagram.md`` for the jamming phase diagram and
 """
 
 from ntkjam.experiments import (
+    fluctuations,  # noqa: F401  (registers "kernel_fluctuations", "ntk_diagonal_moments")
     kernel_summary,  # noqa: F401  (registers "kernel_summary")
     phase_diagram,  # noqa: F401  (registers "phase_diagram")
     trained,  # noqa: F401  (registers "trained_phase_diagram")

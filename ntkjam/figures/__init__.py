@@ -15,6 +15,13 @@ its own Agg canvas, so importing this package changes nothing global.
 """
 
 from ntkjam.analysis import cover_curve
+from ntkjam.figures.fluctuations import (
+    plot_ensembles,
+    plot_hanin_nica,
+    plot_n_scaling,
+    plot_width_scaling,
+    save_fluctuation_figures,
+)
 from ntkjam.figures.phase_diagram import (
     plot_crossings,
     plot_sat_probability,
@@ -31,11 +38,16 @@ from ntkjam.figures.trained import (
 __all__ = [
     "cover_curve",
     "plot_crossings",
+    "plot_ensembles",
+    "plot_hanin_nica",
+    "plot_n_scaling",
     "plot_phi_c_alpha",
     "plot_sat_probability",
     "plot_trained_outcomes",
     "plot_trained_sat_probability",
     "plot_unsat_observables",
+    "plot_width_scaling",
     "save_figures",
+    "save_fluctuation_figures",
     "save_trained_figures",
 ]

@@ -1,0 +1,386 @@
+"""Finite-width fluctuations of the NTK at initialisation: two registered experiments.
+
+``kernel_fluctuations``
+    The empirical NTK ``K_n(0)`` of ``n_ens`` freshly initialised networks of one
+    architecture (depth L, uniform width n, NTK parameterization) on N fixed points of
+    the sphere, against the analytic infinite-width kernel ``K_∞`` of
+    :mod:`ntkjam.kernels.analytic` (same convention: the mean of K_n over seeds tends
+    to K_∞).  Relative distances in Frobenius and operator norm, the diagonal and
+    off-diagonal parts, the stable rank of the error, the diagonal moments, and the
+    distance of ensemble averages ``K̄_m = (1/m) Σ_s K_n^(s)`` to K_∞.
+``ntk_diagonal_moments``
+    ``K_n(x, x)`` of ``n_nets`` networks on N points (O(N Σ n_l), no Gram): the
+    sufficient statistics of the relative second moment ``E[K²]/E[K]²`` that Hanin &
+    Nica (2019) relate to ``β = Σ_l 1/n_l``.
+
+The inputs are drawn once per (N, ``data_seed``) and shared by every seed, so the
+spread over seeds is the initialisation noise alone (quenched data).  Every network
+seed is derived from the task seed (:func:`network_seed`); the same params and seed
+give identical numbers.  The empirical NTK is the structured one of
+:mod:`ntkjam.networks.empirical_ntk` (the Jacobian is never formed).  Only the NTK
+parameterization is studied: in the standard one K_n grows like the width and has
+no finite limit.  See ``docs/fluctuations.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+import numpy as np
+import scipy.linalg
+import scipy.sparse.linalg
+
+from ntkjam._validate import as_int
+from ntkjam.core.params import Choice, Int, NonNegativeReal, PositiveInt, PositiveReal, StudyParams
+from ntkjam.kernels.activations import BUILTIN
+from ntkjam.sweep.registry import register
+
+__all__ = [
+    "DiagonalParams",
+    "FluctuationParams",
+    "MAX_TASKS",
+    "check_diagonal",
+    "check_fluctuations",
+    "check_sizes",
+    "diagonal_spec",
+    "fluctuation_spec",
+    "kernel_fluctuations",
+    "network_seed",
+    "ntk_diagonal_moments",
+    "spectral_norm",
+]
+
+#: Most tasks one fluctuation sweep may hold.
+MAX_TASKS = 20_000
+#: Below this N the operator norm comes from a full eigendecomposition, above from Lanczos.
+_DENSE_EIG = 64
+
+
+class FluctuationParams(StudyParams, study="kernel_fluctuations"):
+    """Parameters of :func:`kernel_fluctuations` (defaults here only).
+
+    ``width`` n of every hidden layer, ``n`` points N ≥ 2 on the sphere of radius
+    ``radius`` in R^d (drawn with ``data_seed``), ``depth`` L ≥ 1 hidden layers,
+    ``activation``, ``sigma_w``, ``sigma_b`` (biases when > 0), ``n_ens`` networks per task.
+    """
+
+    width: PositiveInt
+    n: Int(minimum=2)
+    depth: PositiveInt = 1
+    d: Int(minimum=2) = 10
+    activation: Choice(*BUILTIN) = "relu"
+    sigma_w: PositiveReal = math.sqrt(2.0)
+    sigma_b: NonNegativeReal = 0.0
+    radius: PositiveReal = 1.0
+    data_seed: Int(minimum=0) = 0
+    n_ens: PositiveInt = 1
+
+
+class DiagonalParams(StudyParams, study="ntk_diagonal_moments"):
+    """Parameters of :func:`ntk_diagonal_moments`: as :class:`FluctuationParams`, with
+    ``n_nets`` networks per task instead of ``n_ens`` (N ≥ 1 here)."""
+
+    width: PositiveInt
+    depth: PositiveInt = 1
+    n: PositiveInt = 16
+    d: Int(minimum=2) = 10
+    activation: Choice(*BUILTIN) = "relu"
+    sigma_w: PositiveReal = math.sqrt(2.0)
+    sigma_b: NonNegativeReal = 0.0
+    radius: PositiveReal = 1.0
+    data_seed: Int(minimum=0) = 0
+    n_nets: PositiveInt = 32
+
+
+def _memory(p: dict[str, Any], n_square: int) -> None:
+    from ntkjam.core.limits import check_memory
+
+    n, w, L, d = p["n"], p["width"], p["depth"], p["d"]
+    weights = d * w + (L - 1) * w * w + w
+    # the (N, N) matrices alive at once, the weights (numpy and JAX copies), the layer
+    # activations and backward signals, and the structured kernel's blocks
+    nbytes = 8.0 * (n_square * n * n + 3 * weights + 4 * n * w * (L + 1) + 6 * 256 * 256)
+    check_memory(nbytes, f"N = {n} points at width {w}, depth {L}", "lower n or width")
+
+
+def check_fluctuations(params: dict[str, Any]) -> dict[str, Any]:
+    """:meth:`FluctuationParams.resolve`, then the memory of one task on this machine."""
+    p = FluctuationParams.resolve(params)
+    _memory(p, 6)
+    return p
+
+
+def check_diagonal(params: dict[str, Any]) -> dict[str, Any]:
+    """:meth:`DiagonalParams.resolve`, then the memory of one task on this machine."""
+    p = DiagonalParams.resolve(params)
+    _memory(p, 1)
+    return p
+
+
+def network_seed(seed: int, index: int) -> int:
+    """The seed of network ``index`` of a task with seed ``seed`` (independent streams)."""
+    state = np.random.SeedSequence(as_int("seed", seed, minimum=0),
+                                   spawn_key=(as_int("index", index, minimum=0),))
+    return int(state.generate_state(1, dtype=np.uint32)[0])
+
+
+def spectral_norm(A: np.ndarray) -> float:
+    """Largest |eigenvalue| of a symmetric matrix ``A`` (N, N): its operator 2-norm.
+
+    Dense eigenvalues below N = 64, Lanczos (ARPACK, fixed start vector, so the result
+    is reproducible) above, falling back to the dense solver if Lanczos fails.
+    """
+    N = A.shape[0]
+    if N > _DENSE_EIG:
+        try:
+            top = scipy.sparse.linalg.eigsh(A, k=1, which="LM", v0=np.ones(N),
+                                            return_eigenvectors=False)
+            return float(abs(top[0]))
+        except scipy.sparse.linalg.ArpackError:
+            pass
+    return float(np.max(np.abs(scipy.linalg.eigvalsh(A, check_finite=False))))
+
+
+@functools.lru_cache(maxsize=4)
+def _reference(n, d, data_seed, radius, depth, activation, sigma_w, sigma_b):
+    """Inputs X (N, d) and K_∞ (N, N), read-only, cached: every seed of a point shares them."""
+    from ntkjam.data import sphere
+    from ntkjam.kernels import analytic
+
+    X = sphere(n, d, seed=data_seed, radius=radius)
+    K = np.asarray(analytic.ntk(X, depth=depth, activation=activation, sigma_w=sigma_w,
+                                sigma_b=sigma_b), dtype=np.float64)
+    X.flags.writeable = False
+    K.flags.writeable = False
+    return X, K
+
+
+def _network(p: dict[str, Any]):
+    from ntkjam.networks import mlp, param_count
+
+    net = mlp(p["d"], p["width"], depth=p["depth"], activation=p["activation"],
+              sigma_w=p["sigma_w"], sigma_b=p["sigma_b"], bias=p["sigma_b"] > 0,
+              parameterization="ntk")
+    return net, param_count(net)
+
+
+def _inputs(p: dict[str, Any]):
+    return _reference(p["n"], p["d"], p["data_seed"], p["radius"], p["depth"],
+                      p["activation"], p["sigma_w"], p["sigma_b"])
+
+
+class _Distances:
+    """Distances of kernels K (N, N) to K_∞, accumulated over the networks of a task."""
+
+    NAMES = ("rel_frobenius", "rel_operator", "rel_diagonal", "rel_offdiagonal",
+             "abs_frobenius", "abs_operator", "stable_rank", "diag_mean", "diag_sq_mean")
+
+    def __init__(self, K_inf: np.ndarray) -> None:
+        self.K_inf = K_inf
+        self.inf_frobenius = float(np.linalg.norm(K_inf))
+        self.inf_operator = spectral_norm(K_inf)
+        diag = np.diag(K_inf)
+        self.inf_diagonal = float(np.linalg.norm(diag))
+        self.inf_offdiagonal = math.sqrt(max(self.inf_frobenius**2 - self.inf_diagonal**2, 0.0))
+        self.sums = dict.fromkeys(self.NAMES, 0.0)
+        self.count = 0
+
+    def add(self, K: np.ndarray) -> None:
+        E = K - self.K_inf
+        fro = float(np.linalg.norm(E))
+        op = spectral_norm(E)
+        dg = float(np.linalg.norm(np.diag(E)))
+        off = math.sqrt(max(fro**2 - dg**2, 0.0))
+        kd = np.diag(K)
+        values = (fro / self.inf_frobenius, op / self.inf_operator, dg / self.inf_diagonal,
+                  off / self.inf_offdiagonal if self.inf_offdiagonal > 0 else math.nan,
+                  fro, op, fro**2 / op**2 if op > 0 else math.nan,
+                  float(np.mean(kd)), float(np.mean(kd**2)))
+        for name, v in zip(self.NAMES, values, strict=True):
+            self.sums[name] += v
+        self.count += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: v / self.count for k, v in self.sums.items()}
+
+
+def _ensemble_pass(net, p: dict[str, Any], X, K_inf, seed: int) -> dict[str, Any]:
+    """Draw the task's networks, accumulate single-network and ensemble distances.
+
+    Networks alternate between two halves (even and odd index) so that the two
+    disjoint ensembles of size m are complete after network 2m − 1: their difference
+    has no bias and measures the random part of K̄_m alone.
+    """
+    from ntkjam.networks import empirical_ntk, init_params
+
+    m_ens = p["n_ens"]
+    dist = _Distances(K_inf)
+    total = np.zeros_like(K_inf)
+    halves = [np.zeros_like(K_inf), np.zeros_like(K_inf)]
+    prefix, pairs, bias_sq = [], [], None
+    norm2 = dist.inf_frobenius**2
+    for s in range(m_ens):
+        K = empirical_ntk(net, init_params(net, network_seed(seed, s)), X)
+        dist.add(K)
+        total += K
+        halves[s % 2] += K
+        prefix.append(float(np.linalg.norm(total / (s + 1) - K_inf)) / dist.inf_frobenius)
+        if s % 2 == 1:
+            m = (s + 1) // 2
+            A, B = halves[0] / m, halves[1] / m
+            pairs.append(float(np.linalg.norm(A - B)) / math.sqrt(2.0) / dist.inf_frobenius)
+            if m == m_ens // 2:  # E⟨A − K_∞, B − K_∞⟩ = ‖E K_n − K_∞‖²
+                bias_sq = float(np.sum((A - K_inf) * (B - K_inf))) / norm2
+    out: dict[str, Any] = dist.means()
+    mean_K = total / m_ens
+    out.update(
+        inf_frobenius=dist.inf_frobenius, inf_operator=dist.inf_operator,
+        ens_rel_frobenius=prefix[-1],
+        ens_rel_operator=spectral_norm(mean_K - K_inf) / dist.inf_operator,
+        pair_rel_frobenius=pairs[-1] if pairs else None, bias_sq=bias_sq,
+    )
+    if m_ens > 1:
+        out["arrays"] = {"ensemble_rel_frobenius": np.array(prefix),
+                         "pair_rel_frobenius": np.array(pairs)}
+    return out
+
+
+@register("kernel_fluctuations", check=check_fluctuations, resolve=FluctuationParams.resolve)
+def kernel_fluctuations(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Distances of ``n_ens`` empirical NTKs at initialisation to the analytic K_∞.
+
+    Parameters
+    ----------
+    params : dict
+        See :class:`FluctuationParams`.
+    seed : int
+        Task seed; network s is drawn with ``network_seed(seed, s)``.
+
+    Returns
+    -------
+    dict
+        Means over the task's ``n_ens`` networks of ``rel_frobenius`` (‖K_n − K_∞‖_F /
+        ‖K_∞‖_F), ``rel_operator`` (the same in operator norm), ``rel_diagonal`` (the
+        diagonals, Euclidean norm), ``rel_offdiagonal`` (off-diagonal entries, Frobenius),
+        ``abs_frobenius``, ``abs_operator`` (‖K_n − K_∞‖ unnormalised), ``stable_rank``
+        (‖E‖_F²/‖E‖_op² of E = K_n − K_∞), ``diag_mean``, ``diag_sq_mean`` (mean of
+        K_n(x_i, x_i) and of its square over the points); ``inf_frobenius``,
+        ``inf_operator`` (norms of K_∞); the ensemble K̄ of all ``n_ens`` networks:
+        ``ens_rel_frobenius``, ``ens_rel_operator``; with n_ens ≥ 2
+        ``pair_rel_frobenius`` (‖K̄_A − K̄_B‖_F/(√2 ‖K_∞‖_F) for two disjoint ensembles
+        of n_ens//2, the random part of K̄ without its bias) and ``bias_sq``
+        (⟨K̄_A − K_∞, K̄_B − K_∞⟩/‖K_∞‖_F², an unbiased estimate of ‖E K_n − K_∞‖²/‖K_∞‖²);
+        ``n_params`` P, ``beta`` = Σ_l 1/n_l.  With n_ens ≥ 2 the arrays
+        ``ensemble_rel_frobenius`` (n_ens,): distance of the mean of the first m networks,
+        m = 1 … n_ens, and ``pair_rel_frobenius`` (n_ens//2,): the random part at m.
+    """
+    p = check_fluctuations(params)
+    X, K_inf = _inputs(p)
+    net, n_params = _network(p)
+    out = _ensemble_pass(net, p, X, K_inf, seed)
+    out.update(n_params=n_params, beta=p["depth"] / p["width"])
+    return out
+
+
+@register("ntk_diagonal_moments", check=check_diagonal, resolve=DiagonalParams.resolve)
+def ntk_diagonal_moments(params: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Moments of the NTK diagonal K_n(x, x) over ``n_nets`` networks (Hanin–Nica).
+
+    With a = mean over the N points of K_n(x, x) and b = the same of K_n(x, x)², per
+    network, the task returns their means over its networks (``k_mean``, ``k2_mean``)
+    and the second moments ``k_sq_mean`` (a²), ``k2_sq_mean`` (b²), ``k_k2_mean`` (a b):
+    networks are independent, points within one are not, so these are what the
+    analysis needs for E[K²]/E[K]² and its error.  Also ``k_inf`` (mean of K_∞(x, x)),
+    ``n_params``, ``beta`` = Σ_l 1/n_l.
+    """
+    from ntkjam.networks import empirical_ntk_diagonal, init_params
+
+    p = check_diagonal(params)
+    X, K_inf = _inputs(p)
+    net, n_params = _network(p)
+    a = np.empty(p["n_nets"])
+    b = np.empty(p["n_nets"])
+    for s in range(p["n_nets"]):
+        k = empirical_ntk_diagonal(net, init_params(net, network_seed(seed, s)), X)
+        a[s], b[s] = np.mean(k), np.mean(k**2)
+    return {
+        "k_mean": float(a.mean()), "k2_mean": float(b.mean()),
+        "k_sq_mean": float(np.mean(a * a)), "k2_sq_mean": float(np.mean(b * b)),
+        "k_k2_mean": float(np.mean(a * b)), "k_inf": float(np.mean(np.diag(K_inf))),
+        "n_params": n_params, "beta": p["depth"] / p["width"],
+    }
+
+
+# ------------------------------------------------------------------------- specs
+def check_sizes(values: object, name: str, *, at_least: int = 3, minimum: int = 1) -> list[int]:
+    """Integers, strictly increasing, each ≥ ``minimum``, at least ``at_least`` of them.
+
+    ``name`` (a parameter or a CLI option) is named in the error.
+    """
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
+    sizes = [as_int(name, v, minimum=minimum) for v in values]
+    if len(sizes) < at_least:
+        raise ValueError(f"{name} must list at least {at_least} values (a fit needs "
+                         f"{at_least} sizes), got {len(sizes)}: {sizes}")
+    bad = [i for i in range(1, len(sizes)) if sizes[i] <= sizes[i - 1]]
+    if bad:
+        raise ValueError(f"{name} must be strictly increasing, got {sizes} "
+                         f"({sizes[bad[0] - 1]} then {sizes[bad[0]]})")
+    return sizes
+
+
+def _spec(experiment, check, grid, seeds, output, description, params):
+    from ntkjam.sweep import parse_spec
+
+    seeds = as_int("seeds", seeds, minimum=1)
+    for name in (*grid, "seed"):
+        if name in params:
+            raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
+    n_tasks = math.prod(len(v) for v in grid.values()) * seeds
+    if n_tasks > MAX_TASKS:
+        raise ValueError(f"the grid and seeds = {seeds} make {n_tasks} tasks, more than the "
+                         f"{MAX_TASKS} one sweep may hold; lower seeds or the sizes")
+    last = {k: v[-1] for k, v in grid.items()}
+    check({**params, **{k: v[0] for k, v in grid.items()}})
+    check({**params, **last})  # the largest task must fit in memory
+    data: dict[str, Any] = {"experiment": experiment, "description": description,
+                            "params": dict(params), "grid": grid,
+                            "seeds": {"count": seeds, "start": 0}}
+    if output is not None:
+        data["output"] = str(output)
+    return parse_spec(data, source=experiment)
+
+
+def fluctuation_spec(*, depths: object = (1, 3), widths: object = (64, 128, 256, 512),
+                     n: object = (100,), seeds: int = 8, output: str | None = None,
+                     description: str = "", **params: Any):
+    """The sweep spec of :func:`kernel_fluctuations`: grid depth × width × n, ``seeds`` each.
+
+    ``widths`` strictly increasing (≥ 3 values, for the fit), ``depths`` and ``n``
+    increasing (any count, N ≥ 2); ``**params`` the fixed parameters.
+
+    Returns
+    -------
+    ntkjam.sweep.SweepSpec
+    """
+    grid = {"depth": check_sizes(depths, "depths", at_least=1),
+            "width": check_sizes(widths, "widths"),
+            "n": check_sizes(n, "n", at_least=1, minimum=2)}
+    return _spec("kernel_fluctuations", check_fluctuations, grid, seeds, output,
+                 description or "finite-width NTK fluctuations at initialisation", params)
+
+
+def diagonal_spec(*, depths: object = (1, 2, 4, 8), widths: object = (32, 64),
+                  seeds: int = 4, output: str | None = None, description: str = "",
+                  **params: Any):
+    """The sweep spec of :func:`ntk_diagonal_moments`: grid depth × width.
+
+    ``depths`` strictly increasing with ≥ 3 values (the fit in β), ``widths`` increasing.
+    """
+    grid = {"depth": check_sizes(depths, "depths"),
+            "width": check_sizes(widths, "widths", at_least=1)}
+    return _spec("ntk_diagonal_moments", check_diagonal, grid, seeds, output,
+                 description or "NTK diagonal moments vs depth/width (Hanin-Nica)", params)

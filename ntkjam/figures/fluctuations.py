@@ -1,0 +1,254 @@
+"""Figures of finite-width NTK fluctuations, drawn from a
+:class:`~ntkjam.analysis.fluctuations.FluctuationAnalysis` (nothing is recomputed).
+
+* :func:`plot_width_scaling` — relative distances to K_∞ vs width n and vs P, log–log,
+  with the fitted exponents and 95 % intervals in the legends.
+* :func:`plot_n_scaling` — relative and absolute norms and the stable rank of
+  K_n − K_∞ vs N at fixed width, with the slopes iid entries would give.
+* :func:`plot_hanin_nica` — log E[K(x,x)²]/E[K(x,x)]² vs β = Σ_l 1/n_l with the linear fit.
+* :func:`plot_ensembles` — distance of the ensemble average K̄ to K_∞ and its random
+  part vs the ensemble size.
+* :func:`save_fluctuation_figures` — all four, as PNG and PDF.
+
+Without ``ax``/``axes`` each function draws on a new Figure (not registered with pyplot).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ntkjam.analysis.fluctuations import FluctuationAnalysis
+from ntkjam.analysis.power_law import PowerLawFit
+from ntkjam.figures.common import colors, log_axes, new_figure, no_data, write_figures
+
+__all__ = ["plot_ensembles", "plot_hanin_nica", "plot_n_scaling", "plot_width_scaling",
+           "save_fluctuation_figures"]
+
+REL_F = r"$\Vert K_n - K_\infty \Vert_F \,/\, \Vert K_\infty \Vert_F$"
+REL_OP = r"$\Vert K_n - K_\infty \Vert_{op} \,/\, \Vert K_\infty \Vert_{op}$"
+_FS = 7
+G, G_P, G_N = "γ", "γ_P", "γ_N"
+
+
+def _slope(f: PowerLawFit, symbol: str) -> str:
+    """``γ = −0.50 ± 0.03`` (95 % half-width), plain text: mathtext is slow to lay out
+    in long legends."""
+    half = 0.5 * (f.ci_high - f.ci_low)
+    return f"{symbol} = {f.exponent:.2f} ± {half:.2f}".replace("-", "−")
+
+
+def _draw_fit(ax, f: PowerLawFit, color, label: str, marker: str = "o", filled: bool = True):
+    ax.errorbar(f.x, f.y, yerr=f.y_err, fmt=marker, ms=4, color=color, capsize=2, lw=0.8,
+                mfc=color if filled else "white", label=label)
+    xs = np.geomspace(f.x.min(), f.x.max(), 50)
+    ax.plot(xs, f.amplitude * xs**f.exponent, "-", color=color, lw=1, alpha=0.8)
+
+
+def _guide(ax, x, y0, slope: float, text: str, ls: str = ":") -> None:
+    """A grey reference line of ``slope`` through (min x, y0)."""
+    xs = np.geomspace(min(x), max(x), 20)
+    ax.plot(xs, y0 * (xs / xs[0]) ** slope, ls, color="0.45", lw=1, label=text)
+
+
+def _legend(ax, size: float = _FS) -> None:
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=size, frameon=False)
+
+
+def _int_ticks(ax, values) -> None:
+    """Tick the x axis of a log plot at the integer sizes themselves."""
+    v = sorted({int(x) for x in values})
+    if 1 < len(v) <= 8:
+        ax.set_xticks(v, [str(x) for x in v])
+        ax.minorticks_off()
+
+
+def _pick(fits, quantity):
+    """The fits of ``quantity`` at the largest second key (N or width) of each depth: the
+    figures show one group per depth, the analysis (and analysis.json) has them all."""
+    fits = [f for f in fits if f.quantity == quantity]
+    top = {}
+    for f in fits:
+        top[f.key[0]] = max(top.get(f.key[0], f.key[1]), f.key[1])
+    return [f for f in fits if f.key[1] == top[f.key[0]]]
+
+
+def plot_width_scaling(a: FluctuationAnalysis, axes=None):
+    """Left: distances vs width (Frobenius filled, operator open); right: Frobenius vs P."""
+    if axes is None:
+        axes = new_figure((11, 4.4)).subplots(1, 2)
+    fro, op = _pick(a.width_fits, "rel_frobenius"), _pick(a.width_fits, "rel_operator")
+    if not fro:
+        no_data(axes[0], "no fit in the width (≥ 3 widths with ≥ 3 seeds needed)")
+    cols = colors(max(len(fro), 1))
+    for f, g, c in zip(fro, op, cols, strict=False):
+        _draw_fit(axes[0], f, c, f"{f.group}: F {_slope(f, G)}")
+        _draw_fit(axes[0], g, c, f"op {_slope(g, G)}", "s", filled=False)
+    if fro:
+        _guide(axes[0], fro[0].x, fro[0].y[0], -0.5, r"$n^{-1/2}$")
+        log_axes(axes[0], x=fro[0].x, y=fro[0].y)
+        _int_ticks(axes[0], np.concatenate([f.x for f in fro]))
+    axes[0].set_xlabel("width $n$")
+    axes[0].set_ylabel("relative distance to $K_\\infty$ (F: Frobenius, op: operator)")
+    axes[0].set_title(f"{REL_F} and {REL_OP} vs width", fontsize=9)
+    pf = _pick(a.params_fits, "rel_frobenius")
+    if not pf:
+        no_data(axes[1], "no fit in P")
+    for f, c in zip(pf, colors(max(len(pf), 1)), strict=False):
+        _draw_fit(axes[1], f, c, f"{f.group}: {_slope(f, G_P)}")
+    if pf:
+        P = np.concatenate([f.x for f in pf])
+        y0 = float(np.median([f.y[0] for f in pf]))
+        _guide(axes[1], [P.min(), P.max()], y0, -0.25, r"$P^{-1/4}$")
+        _guide(axes[1], [P.min(), P.max()], y0, -0.5, r"$P^{-1/2}$", "-.")
+        log_axes(axes[1], x=P, y=np.concatenate([f.y for f in pf]))
+    axes[1].set_xlabel("parameters $P$")
+    axes[1].set_ylabel(REL_F)
+    axes[1].set_title("Frobenius distance vs $P$", fontsize=9)
+    for ax in axes:
+        _legend(ax)
+    return axes
+
+
+_N_PANELS = (
+    (("rel_frobenius", "rel_operator"), "relative distance", None),
+    (("abs_frobenius", "abs_operator"), r"$\Vert K_n - K_\infty \Vert$", (1.0, 0.5)),
+    (("stable_rank",), r"stable rank $\Vert E \Vert_F^2 / \Vert E \Vert_{op}^2$", (0.0, 1.0)),
+)
+
+
+def plot_n_scaling(a: FluctuationAnalysis, axes=None):
+    """Norms of E = K_n − K_∞ vs N at fixed (depth, width), fitted exponents in the legends.
+
+    Dotted: the slopes of correlated errors (left of the pair) and of iid entries.
+    """
+    if axes is None:
+        axes = new_figure((14, 4.4)).subplots(1, 3)
+    groups = sorted({f.group for f in _pick(a.n_fits, "rel_frobenius")})
+    cols = colors(max(len(groups), 1))
+    for ax, (quantities, ylabel, guides) in zip(axes, _N_PANELS, strict=True):
+        if not groups:
+            no_data(ax, "no fit in N (≥ 3 values of N needed)")
+            continue
+        for q, marker, filled in zip(quantities, "os", (True, False), strict=False):
+            for f in _pick(a.n_fits, q):
+                c = cols[groups.index(f.group)]
+                tag = " F" if "frobenius" in q else (" op" if "operator" in q else "")
+                _draw_fit(ax, f, c, f"{f.group}{tag}: {_slope(f, G_N)}", marker, filled)
+        first = _pick(a.n_fits, quantities[0])[0]
+        if guides is not None:
+            names = ("correlated", "iid")
+            for slope, name, ls in zip(guides, names, (":", "-."), strict=True):
+                _guide(ax, first.x, first.y[0], slope, rf"{name}: $N^{{{slope:g}}}$", ls)
+        else:
+            _guide(ax, first.x, first.y[0], -0.5, r"iid (op): $N^{-1/2}$")
+        log_axes(ax, x=first.x, y=first.y)
+        _int_ticks(ax, first.x)
+        ax.set_xlabel("points $N$")
+        ax.set_ylabel(ylabel)
+        _legend(ax, _FS - 1)
+    axes[0].set_title(f"{REL_F} (filled), {REL_OP} (open)", fontsize=8)
+    axes[1].set_title("absolute norms: F (filled), op (open)", fontsize=8)
+    axes[2].set_title("how many modes carry the error", fontsize=8)
+    return axes
+
+
+def plot_hanin_nica(a: FluctuationAnalysis, ax=None):
+    """log E[K²]/E[K]² vs β per depth with the fits c(L)·β at fixed depth, the pooled
+    line, and Hanin–Nica's 5β."""
+    if ax is None:
+        ax = new_figure((6.4, 4.6)).subplots()
+    h = a.hanin_nica
+    if h is None:
+        no_data(ax, "no Hanin–Nica fit (≥ 3 (depth, width) points needed)")
+        return ax
+    depths = sorted(set(h.depth.tolist()))
+    rates = dict(zip(h.fit_depths.tolist(), zip(h.depth_rates, h.depth_rate_errs,
+                                                strict=True), strict=True))
+    b = np.linspace(0, float(h.beta.max()) * 1.05, 50)
+    for L, c in zip(depths, colors(len(depths)), strict=True):
+        s = h.depth == L
+        label = f"L = {L}"
+        if L in rates:
+            rate, err = rates[L]
+            label += f": c = {rate:.2f} ± {1.96 * err:.2f}"
+            ax.plot(b, rate * b, "-", color=c, lw=0.8, alpha=0.7)
+        ax.errorbar(h.beta[s], h.log_ratio[s], yerr=h.log_ratio_err[s], fmt="o", ms=4,
+                    color=c, capsize=2, lw=0.8, label=label)
+    half = 0.5 * (h.ci_high - h.ci_low)
+    ax.plot(b, h.intercept + h.rate * b, "-", color="k", lw=1.2,
+            label=f"pooled: rate {h.rate:.2f} ± {half:.2f}, χ² p = {h.p_value:.2g}")
+    ax.plot(b, 5 * b, "--", color="0.5", lw=1, label=r"Hanin–Nica $e^{5\beta}$: $5\beta$")
+    ax.set_xlabel(r"$\beta = \sum_l 1/n_l$ (widths " + ", ".join(
+        str(w) for w in sorted(set(h.width.tolist()))) + ")")
+    ax.set_ylabel(r"$\log\, E[K(x,x)^2] \,/\, E[K(x,x)]^2$")
+    ax.set_title(f"Relative second moment of the NTK diagonal: {h.verdict} at fixed depth",
+                 fontsize=9)
+    _legend(ax)
+    return ax
+
+
+def plot_ensembles(a: FluctuationAnalysis, axes=None):
+    """Distance of K̄ (left) and its random part (right) vs ensemble size, per point."""
+    if axes is None:
+        axes = new_figure((11, 4.4)).subplots(1, 2)
+    laws = [e for e in a.ensembles if e.random_fit is not None or e.distance_fit is not None]
+    # one N per depth (the largest), its smallest and largest widths
+    top_n = {e.depth: max(x.n for x in laws if x.depth == e.depth) for e in laws}
+    laws = [e for e in laws if e.n == top_n[e.depth]]
+    ends = {e.depth: {min(x.width for x in laws if x.depth == e.depth),
+                      max(x.width for x in laws if x.depth == e.depth)} for e in laws}
+    laws = [e for e in laws if e.width in ends[e.depth]]
+    if not laws:
+        for ax in axes:
+            no_data(ax, "no ensemble law (n_ens ≥ 3 and ≥ 3 seeds needed)")
+        return axes
+    for e, c in zip(laws, colors(len(laws)), strict=True):
+        lab = f"L = {e.depth}, n = {e.width}, N = {e.n}"
+        for ax, f in ((axes[0], e.distance_fit), (axes[1], e.random_fit)):
+            if f is not None:
+                _draw_fit(ax, f, c, f"{lab}: {_slope(f, G)}")
+    for ax, fit_of in ((axes[0], "distance_fit"), (axes[1], "random_fit")):
+        f = next((getattr(e, fit_of) for e in laws if getattr(e, fit_of) is not None), None)
+        if f is None:
+            no_data(ax, "fewer than 3 ensemble sizes (the random part needs n_ens ≥ 6)")
+        else:
+            _guide(ax, f.x, f.y[0], -0.5, r"$n_{ens}^{-1/2}$")
+            log_axes(ax, x=f.x, y=f.y)
+            _int_ticks(ax, f.x)
+        ax.set_xlabel(r"ensemble size $n_{ens}$")
+        _legend(ax)
+    axes[0].set_ylabel(r"$\Vert \bar K - K_\infty \Vert_F \,/\, \Vert K_\infty \Vert_F$")
+    axes[1].set_ylabel(r"$\Vert \bar K_A - \bar K_B \Vert_F \,/\, (\sqrt{2}\,"
+                       r"\Vert K_\infty \Vert_F)$")
+    axes[0].set_title("ensemble average to $K_\\infty$ (bias included)", fontsize=9)
+    axes[1].set_title("random part (two disjoint ensembles)", fontsize=9)
+    return axes
+
+
+def save_fluctuation_figures(a: FluctuationAnalysis, directory: str | Path, *,
+                             formats: tuple[str, ...] = ("png", "pdf"),
+                             dpi: int = 120) -> list[Path]:
+    """Write ``width_scaling``, ``n_scaling``, ``hanin_nica``, ``ensembles`` in each format.
+
+    Returns
+    -------
+    list of Path
+        The files written (``directory`` is created if needed).
+    """
+    s = a.settings
+    title = (f"MLPs in the NTK parameterization: activation {s.get('activation')}, "
+             f"d = {s.get('d')}, σ_w = {s.get('sigma_w', 0):.3g}, σ_b = {s.get('sigma_b')}  "
+             "(n = width, N = points, P = parameters)")
+    panels = [
+        ("width_scaling", lambda f: plot_width_scaling(a, f.subplots(1, 2)), (12, 4.8)),
+        ("n_scaling", lambda f: plot_n_scaling(a, f.subplots(1, 3)), (16, 4.8)),
+        ("hanin_nica", lambda f: plot_hanin_nica(a, f.subplots()), (7, 5)),
+        ("ensembles", lambda f: plot_ensembles(a, f.subplots(1, 2)), (12, 4.8)),
+    ]
+    paths = []
+    for fmt in formats:
+        paths += write_figures(directory, panels, title, fmt=fmt, dpi=dpi, title_size=8)
+    return paths
