@@ -226,7 +226,9 @@ SPECTRUM_TASK = "ntkjam.spectrum.experiment:spectrum_task"
 
 #: Tiny parameters of each experiment (a new experiment adds its own here).
 TINY: dict[str, dict[str, Any]] = {
+    "kernel_drift": {"width": 8, "n": 6, "d": 3, "max_steps": 200, "window": 50},
     "kernel_fluctuations": {"width": 16, "n": 6, "d": 3, "n_ens": 2},
+    "generalization": {"P": 10, "phi": 1.5, "d": 3, "n_test": 20, "n_ens": 2},
     "kernel_summary": {"n": 8, "d": 3},
     "ntk_diagonal_moments": {"width": 16, "n": 4, "d": 3, "n_nets": 3},
     "phase_diagram": {"P": 10, "phi": 1.5, "lp_fraction": 1.0},
@@ -235,7 +237,10 @@ TINY: dict[str, dict[str, Any]] = {
 }
 #: Float parameters to poison with NaN in each (the message must name the parameter).
 NAN_PARAMS: dict[str, tuple[str, ...]] = {
+    "kernel_drift": ("phi", "alpha", "margin", "sigma_w", "lr", "momentum", "rtol",
+                     "loss_tol"),
     "kernel_fluctuations": ("sigma_w", "sigma_b", "radius"),
+    "generalization": ("phi", "epsilon", "noise", "ridge", "margin", "sigma_w"),
     "kernel_summary": ("sigma_w", "sigma_b"),
     "ntk_diagonal_moments": ("sigma_w", "sigma_b", "radius"),
     "phase_diagram": ("phi", "margin", "sigma_w", "offset_scale", "lengthscale"),

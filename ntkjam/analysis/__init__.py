@@ -28,6 +28,8 @@ so grids whose φ·P is not an integer are handled exactly).  One module per con
   intervals, the χ² check and verdicts against hypothesised exponents.
 * :mod:`~ntkjam.analysis.fluctuations`, :mod:`~ntkjam.analysis.hanin_nica` — the
   finite-width kernel fluctuations (:func:`analyze_fluctuations`, :func:`hanin_nica`).
+* :mod:`~ntkjam.analysis.generalization` — :func:`analyze_generalization`: test error
+  vs φ with the located maximum, φ_c, the theory curves and the ensemble's effect.
 * :mod:`~ntkjam.analysis.trained` — :func:`trained_curves`, :func:`lazy_reference`,
   :func:`analyze_trained`: a ``trained_phase_diagram`` run per (P, α), the runs out of
   budget bracketed, against the lazy verdicts of the same initial networks.
@@ -50,6 +52,7 @@ from ntkjam.analysis.fluctuations import (
     FluctuationPoint,
     analyze_fluctuations,
 )
+from ntkjam.analysis.generalization import GeneralizationAnalysis, analyze_generalization
 from ntkjam.analysis.hanin_nica import HaninNicaFit, hanin_nica
 from ntkjam.analysis.onset import (
     RS_SOURCES,
@@ -106,6 +109,7 @@ __all__ = [
     "FSSFit",
     "FluctuationAnalysis",
     "FluctuationPoint",
+    "GeneralizationAnalysis",
     "HaninNicaFit",
     "ObservableCurve",
     "OnsetLimit",
@@ -118,6 +122,7 @@ __all__ = [
     "TrainedDiagramAnalysis",
     "analyze",
     "analyze_fluctuations",
+    "analyze_generalization",
     "analyze_trained",
     "check_bootstrap",
     "cover_chi2",

@@ -20,6 +20,7 @@ def _register() -> None:
     from ntkjam.cli import (  # noqa: F401
         flow,
         fluctuations,
+        generalization,
         kernel,
         phase_diagram,
         spectrum,

@@ -22,6 +22,7 @@ from ntkjam.figures.fluctuations import (
     plot_width_scaling,
     save_fluctuation_figures,
 )
+from ntkjam.figures.generalization import save_generalization_figures
 from ntkjam.figures.phase_diagram import (
     plot_crossings,
     plot_sat_probability,
@@ -49,5 +50,6 @@ __all__ = [
     "plot_width_scaling",
     "save_figures",
     "save_fluctuation_figures",
+    "save_generalization_figures",
     "save_trained_figures",
 ]
