@@ -1,25 +1,32 @@
-"""Benchmark of the sweep engine: parallel speed-up and per-task overhead.
+"""Benchmark of the sweep engine: never slower than in-process, faster when it pays.
 
-1. Throughput of CPU-bound tasks of ~1 s (a pure-Python loop: no BLAS threads, no GIL
-   release) run in-process (``workers=1``) and on a 2-worker Dask cluster.  The
-   speed-up is measured on a cluster started beforehand (``scheduler=ADDRESS``) so that
-   it compares execution, and again end to end (cluster start-up included).  The worker
-   utilisation (time inside tasks / (2 x wall time)) does not depend on how busy the
-   machine is; 2 x utilisation is the speed-up the engine gives on free cores.
-   Target: speed-up >= 1.8 on 2 free cores.
-2. The engine's own overhead per task for tiny tasks: wall time of the sweep minus the
-   time spent inside the experiment, divided by the number of tasks, in-process
-   (without and with a small array per task) and on Dask.  Target: < 20 ms per task.
+1. **Tiny tasks** (the acceptance check): 2000 tasks of microseconds through
+   ``ntkjam sweep run`` with ``-w 1`` and ``-w 2`` (each a fresh process, end to end),
+   once with a scalar result and once with a 100-float array.  With ``-w 2`` the engine
+   times a sample in-process and, the saving being below a cluster's start-up cost,
+   runs the rest in-process too.  Target: ``-w 2`` no slower than ``-w 1``.
+2. **The main job**: ``ntkjam phase-diagram`` with its default grid (3075 tasks, then
+   the analysis and the figures) with ``--workers 1`` and ``--workers 2``.
+   Target: ``--workers 2`` >= 1.6x faster on an idle 2-core machine.
+3. **CPU-bound tasks of ~1 s** (a pure-Python loop: no BLAS threads, no GIL release)
+   in-process and on 2 workers: on a cluster started beforehand (``scheduler=``, to
+   compare execution) and end to end (``workers=2``: this process and one worker
+   process).  The worker utilisation (time inside tasks / (2 x wall)) does not depend
+   on how busy the machine is.  Target: speed-up >= 1.8 on 2 free cores.
+4. **Engine overhead per tiny task**: wall time minus the time inside the experiment,
+   per task, in-process and on a Dask cluster already up (chunks of tasks).
 
-Run: ``PYTHONPATH=. python benchmarks/bench_sweep.py [--tasks 16] [--seconds 1.0]
-[--tiny 300]``.  Prints measurements only; asserts nothing.  Timings on a shared
-machine are noisy: the speed-up is bounded by the cores actually free.
+Run: ``PYTHONPATH=. python benchmarks/bench_sweep.py [--parts tiny,main,busy,overhead]
+[--tiny 2000] [--tasks 16] [--seconds 1.0]``.  Prints measurements only; asserts
+nothing.  Timings on a shared machine are noisy: the speed-up is bounded by the cores
+actually free (the 1-minute load average is printed before and after).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -87,71 +94,117 @@ def _timed_run(spec, **kwargs) -> tuple[float, float]:
     return wall, float(df.wall_time.sum())
 
 
+def _cli(args: list[str], cwd: Path) -> tuple[float, str]:
+    """(wall seconds, last stdout line) of one ``ntkjam`` command in a fresh process."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from ntkjam.cli import app; sys.argv[0] = 'ntkjam'; "
+         "app()", *args], cwd=cwd, capture_output=True, text=True, check=False,
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"ntkjam {' '.join(args)} failed:\n{done.stderr}")
+    lines = done.stdout.strip().splitlines()
+    return wall, (lines[-1] if lines else "")
+
+
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def bench_tiny(root: Path, n: int) -> None:
+    """Part 1: ``n`` tiny tasks through ``ntkjam sweep run -w 1`` and ``-w 2``."""
+    print(f"\n1. {n} tiny tasks through `ntkjam sweep run` (end to end, fresh processes)")
+    for experiment in ("noop", "tiny_with_array"):
+        spec = root / f"{experiment}.toml"
+        spec.write_text(f'experiment = "{MODULE}:{experiment}"\n[grid]\n'
+                        f"i = {{start = 0, stop = {n - 1}, num = {n}}}\n", encoding="utf-8")
+        walls = {}
+        for w in (1, 2):
+            walls[w], line = _cli(["sweep", "run", str(spec), "-w", str(w), "-q",
+                                   "-o", str(root / f"{experiment}_w{w}")], root)
+            print(f"   {experiment:16s} -w {w}: {walls[w]:6.2f} s   ({line.split(': ', 2)[-1]})")
+        print(f"   {experiment:16s} -w 1 / -w 2 = {walls[1] / walls[2]:.2f}  (target >= 1: "
+              "-w 2 no slower)")
+
+
+def bench_main(root: Path) -> None:
+    """Part 2: ``ntkjam phase-diagram`` (default grid) with ``--workers 1`` and ``2``."""
+    print("\n2. the main job: `ntkjam phase-diagram` (default grid, analysis and figures)")
+    walls = {}
+    for w in (1, 2):
+        walls[w], _ = _cli(["phase-diagram", "--workers", str(w), "-q",
+                            "--output", str(root / f"phase_w{w}")], root)
+        print(f"   --workers {w}: {walls[w]:6.2f} s  (load average now {_load():.2f})")
+    print(f"   --workers 1 / --workers 2 = {walls[1] / walls[2]:.2f}  (target >= 1.6 on an "
+          "idle 2-core machine)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="tiny,main,busy,overhead",
+                        help="comma-separated parts to run (default: all four)")
+    parser.add_argument("--tiny", type=int, default=2000, help="tiny tasks (default 2000)")
     parser.add_argument("--tasks", type=int, default=16, help="CPU-bound tasks (default 16)")
     parser.add_argument("--seconds", type=float, default=1.0, help="seconds per task (1.0)")
-    parser.add_argument("--tiny", type=int, default=300, help="tiny tasks (default 300)")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
 
-    # Dask workers import this module by name.
+    # Dask workers and the `ntkjam` subprocesses import this module by name.
     os.environ["PYTHONPATH"] = os.pathsep.join(
         [str(HERE), str(HERE.parent), os.environ.get("PYTHONPATH", "")]
     )
     sys.path[:0] = [str(HERE), str(HERE.parent)]
-    from distributed import LocalCluster
-
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load1 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"bench_sweep: {cores} usable cores, 1-min load average {load1:.2f} before start")
-    iterations = _calibrate(args.seconds)
-
+    print(f"bench_sweep: {cores} usable cores, 1-min load average {_load():.2f} before start")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        params = {"iterations": iterations}
-        # -- 1. speed-up ------------------------------------------------------------
+        if "tiny" in parts:
+            bench_tiny(root, args.tiny)
+        if "main" in parts:
+            bench_main(root)
+        if parts & {"busy", "overhead"}:
+            bench_engine(root, args, parts)
+    print(f"\n1-min load average after: {_load():.2f} (other processes share these cores)")
+
+
+def bench_engine(root: Path, args: argparse.Namespace, parts: set[str]) -> None:
+    """Parts 3 and 4: CPU-bound speed-up, and the engine's overhead per tiny task."""
+    from distributed import LocalCluster
+
+    iterations = _calibrate(args.seconds)
+    params = {"iterations": iterations}
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        host="127.0.0.1",
+    ) as cluster:
+        address = cluster.scheduler_address
+        _timed_run(_spec("noop", 4, root / "warm", {}), scheduler=address)  # imports
+        if "busy" in parts:
+            t2, inside2 = _timed_run(_spec("busy", args.tasks, root / "busy2", params),
+                                     scheduler=address)
+        if "overhead" in parts:
+            td, inside_d = _timed_run(_spec("noop", args.tiny, root / "tiny_dask", {}),
+                                      scheduler=address)
+    if "busy" in parts:
         t1, inside1 = _timed_run(_spec("busy", args.tasks, root / "busy1", params), workers=1)
-        with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-            host="127.0.0.1",
-        ) as cluster:
-            # warm the workers (imports) on a throwaway sweep
-            _timed_run(_spec("noop", 4, root / "warm", {}), scheduler=cluster.scheduler_address)
-            t2, inside2 = _timed_run(
-                _spec("busy", args.tasks, root / "busy2", params),
-                scheduler=cluster.scheduler_address,
-            )
-            # -- 2b. tiny tasks through Dask -------------------------------------------
-            td, inside_d = _timed_run(
-                _spec("noop", args.tiny, root / "tiny_dask", {}),
-                scheduler=cluster.scheduler_address,
-            )
         t2e, _ = _timed_run(_spec("busy", args.tasks, root / "busy2e", params), workers=2)
-
-        # -- 2. tiny tasks in-process -------------------------------------------------
+        per_task = inside1 / args.tasks
+        print(f"\n3. {args.tasks} CPU-bound tasks of {per_task:.2f} s each (measured in-process)")
+        print(f"   1 worker (in-process)            : {t1:7.2f} s")
+        print(f"   2 workers (cluster already up)   : {t2:7.2f} s   speed-up {t1 / t2:.2f}  "
+              "(target >= 1.8)")
+        print(f"   2 workers (end to end, start-up) : {t2e:7.2f} s   speed-up {t1 / t2e:.2f}")
+        print(f"   worker utilisation (sum of task times / (2 x wall)) : "
+              f"{inside2 / (2 * t2):.2f}   -> speed-up on free cores ~ {inside2 / t2:.2f}")
+    if "overhead" in parts:
         tl, inside_l = _timed_run(_spec("noop", args.tiny, root / "tiny", {}), workers=1)
-        ta, inside_a = _timed_run(
-            _spec("tiny_with_array", args.tiny, root / "tiny_arr", {}), workers=1
-        )
-
-    per_task = inside1 / args.tasks
-    print(f"\n1. {args.tasks} CPU-bound tasks of {per_task:.2f} s each (measured in-process)")
-    print(f"   1 worker (in-process)            : {t1:7.2f} s")
-    print(f"   2 workers (cluster already up)   : {t2:7.2f} s   speed-up {t1 / t2:.2f}  "
-          f"(target >= 1.8)")
-    print(f"   2 workers (end to end, start-up) : {t2e:7.2f} s   speed-up {t1 / t2e:.2f}")
-    print(f"   mean task time 1 worker {inside1 / args.tasks:.2f} s, 2 workers "
-          f"{inside2 / args.tasks:.2f} s (slower tasks = cores not free)")
-    # Busy fraction of the two workers: independent of how fast the shared cores were,
-    # it bounds what the engine delivers on free cores (speed-up <= 2 x utilisation).
-    print(f"   worker utilisation (sum of task times / (2 x wall)) : {inside2 / (2 * t2):.2f}"
-          f"   -> speed-up on free cores ~ {2 * inside2 / (2 * t2):.2f}")
-    print(f"\n2. engine overhead per tiny task ({args.tiny} tasks; target < 20 ms)")
-    print(f"   in-process, scalar result        : {1e3 * (tl - inside_l) / args.tiny:7.2f} ms")
-    print(f"   in-process, 100-float array      : {1e3 * (ta - inside_a) / args.tiny:7.2f} ms")
-    print(f"   Dask, 2 workers (cluster up)     : {1e3 * (td - inside_d) / args.tiny:7.2f} ms")
-    load2 = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"\n1-min load average after: {load2:.2f} (other processes share these cores)")
+        ta, inside_a = _timed_run(_spec("tiny_with_array", args.tiny, root / "tiny_arr", {}),
+                                  workers=1)
+        print(f"\n4. engine overhead per tiny task ({args.tiny} tasks)")
+        print(f"   in-process, scalar result        : {1e3 * (tl - inside_l) / args.tiny:7.2f} ms")
+        print(f"   in-process, 100-float array      : {1e3 * (ta - inside_a) / args.tiny:7.2f} ms")
+        print(f"   Dask, 2 workers (cluster up)     : {1e3 * (td - inside_d) / args.tiny:7.2f} ms")
 
 
 if __name__ == "__main__":

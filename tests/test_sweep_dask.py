@@ -34,7 +34,9 @@ def _same_arrays(dir_a, dir_b, keys):
 def test_one_and_two_workers_give_identical_tables(tmp_path, worker_env):
     spec = write_spec(tmp_path / "s.toml", n=25, seeds="[0, 1]", fail_at=4)
     local = sweep.run(spec, workers=1, output=tmp_path / "one")
-    dask_run = sweep.run(spec, workers=2, output=tmp_path / "two")
+    # cluster="always": 50 tiny tasks would otherwise run in-process (a cluster would not pay)
+    dask_run = sweep.run(spec, workers=2, cluster="always", output=tmp_path / "two")
+    assert dask_run.execution.startswith("2 Dask workers, chunks of up to ")
     assert (local.total, local.done, local.failed) == (50, 48, 2)
     assert (dask_run.total, dask_run.done, dask_run.failed) == (50, 48, 2)
     a, b = sweep.load(local.directory), sweep.load(dask_run.directory)

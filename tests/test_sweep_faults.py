@@ -390,7 +390,9 @@ def test_a_new_database_never_appears_empty(tmp_path, monkeypatch):
 # disk full
 
 
-def test_disk_full_writing_an_array_file_is_one_line_and_loses_nothing(tmp_path, monkeypatch):
+@pytest.mark.parametrize("workers", ["1", "2"])  # 2: the array files written ahead on threads
+def test_disk_full_writing_an_array_file_is_one_line_and_loses_nothing(tmp_path, monkeypatch,
+                                                                      workers):
     spec = write_spec(tmp_path / "s.toml", n=4)
     sweep.run(spec)
     run_dir = tmp_path / "run"
@@ -401,7 +403,7 @@ def test_disk_full_writing_an_array_file_is_one_line_and_loses_nothing(tmp_path,
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(os, "fsync", full)
-    result = invoke("run", bigger, "-w", "1", "-q")
+    result = invoke("run", bigger, "-w", workers, "-q")
     monkeypatch.undo()
     assert result.exit_code == 2
     line = one_error_line(result)

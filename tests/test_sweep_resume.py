@@ -122,3 +122,42 @@ def test_ctrl_c_stores_finished_tasks_and_exits_130(tmp_path):
     summary = sweep.run(spec)
     assert summary.skipped == n_stored and summary.total == N_TASKS
     assert len(sweep.load(directory, status="done")) == N_TASKS
+
+
+def test_sigkill_of_a_chunked_dask_run_loses_only_chunks_in_flight(tmp_path):
+    """Killed while chunks are out on Dask: complete rows only, and the resume completes it."""
+    counter = tmp_path / "executions.txt"
+    env = subprocess_env(counter)
+    n_tasks = 40
+    spec = write_spec(tmp_path / "s.toml", n=n_tasks, sleep=0.05, fail_at=7)
+    directory = tmp_path / "run"
+    args = [RUN_CLI, "sweep", "run", str(spec), "-w", "2", "--cluster", "always",
+            "--chunk-size", "3", "--quiet"]
+    code, _, _ = _start_and_stop(args, directory, env, signal.SIGKILL, after=8)
+    assert code == -signal.SIGKILL
+    stored_after_kill = sweep.load(directory)  # every stored row has its array files
+    n_stored = len(stored_after_kill)
+    assert 8 <= n_stored < n_tasks, "kill must land mid-run"
+    assert not sweep.summarize(directory).damaged
+    time.sleep(1.0)  # let the orphaned workers notice and stop
+    started_before_resume = len(count_lines(counter))
+    # lost at the kill: the chunks in flight (two of 3 per worker) and the few results
+    # back but still waiting for their array file (milliseconds each)
+    assert started_before_resume - n_stored <= 2 * 2 * 3 + 6
+
+    rows_before = _rows(directory)
+    summary = sweep.run(spec)
+    assert (summary.skipped, summary.done + summary.failed) == (n_stored, n_tasks - n_stored)
+    resumed = sweep.load(directory)
+    after = _rows(directory)
+    assert {key: after[key] for key in rows_before} == rows_before  # untouched by the resume
+    reference = sweep.load(sweep.run(write_spec(tmp_path / "ref.toml", n=n_tasks, sleep=0.05,
+                                                fail_at=7, output="reference")).directory)
+    pd.testing.assert_frame_equal(comparable(resumed), comparable(reference))
+    assert not list((directory / "arrays").glob(".*.tmp"))
+
+
+def _rows(directory: Path) -> dict:
+    """Every stored row but its time and place, by key."""
+    keep = ("status", "task_seed", "params", "measurements", "arrays", "error", "file")
+    return {r["hash"]: tuple(r[k] for k in keep) for r in sweep.store.read_rows(directory)}

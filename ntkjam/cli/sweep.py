@@ -42,8 +42,9 @@ def run_command(
         typer.Option(
             "--workers",
             "-w",
-            help="1: run in this process. k > 1: a local Dask cluster of k processes with "
-            "one thread each. Default: the number of usable cores.",
+            help="1: run in this process. k > 1: up to k processes, this one and k-1 Dask "
+            "workers with one thread each, started only when they pay (see --cluster). "
+            "Default: the number of usable cores.",
             show_default=False,
         ),
     ] = None,
@@ -78,8 +79,23 @@ def run_command(
     max_in_flight: Annotated[
         int | None,
         typer.Option(
-            help="Most tasks handed to Dask at once (default: twice the number of workers). "
+            help="Most tasks handed to Dask at once (default: two chunks per worker). "
             "Raise it for adaptive clusters, which only grow when tasks are queued.",
+        ),
+    ] = None,
+    cluster: Annotated[
+        str,
+        typer.Option(
+            help="With --workers k > 1: 'auto' times a sample of the tasks in this process "
+            "and starts k-1 worker processes beside it only if they save more than their "
+            "start-up costs; 'always' runs every task on a local cluster of k workers.",
+        ),
+    ] = "auto",
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Tasks per Dask call (default: as many as take about 0.1 s, from measured "
+            "task times).",
         ),
     ] = None,
     dry_run: Annotated[
@@ -113,6 +129,10 @@ def run_command(
 
     if scheduler is None and workers is not None:
         check_workers(workers)
+    if cluster not in ("auto", "always"):
+        raise ValueError(f"--cluster must be 'auto' or 'always', got {cluster!r}")
+    if chunk_size is not None and chunk_size < 1:
+        raise ValueError(f"--chunk-size must be >= 1, got {chunk_size}")
     parsed = load_spec(spec)
     if dry_run:
         resolve(parsed.experiment)
@@ -128,6 +148,8 @@ def run_command(
             progress=not quiet,
             dashboard=dashboard,
             max_in_flight=max_in_flight,
+            cluster=cluster,
+            chunk_size=chunk_size,
         )
     except RunDirectoryBusy as exc:
         raise _busy(exc) from None
@@ -153,7 +175,8 @@ def run_command(
     typer.echo(
         f"{summary.directory}: {summary.total} tasks, {summary.skipped} already stored, "
         f"ran {summary.done + summary.failed} ({summary.done} done, {summary.failed} failed) "
-        f"in {summary.wall_time:.1f} s"
+        f"in {summary.wall_time:.1f} s" + (f": {summary.execution}" if summary.done
+                                            + summary.failed else "")
     )
     if summary.failed_total:
         err_console.print(

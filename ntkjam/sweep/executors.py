@@ -1,9 +1,17 @@
 """Where a sweep's tasks run: in this process, or on a Dask cluster (local or remote).
 
+Dask is handed *chunks* of tasks, one call per chunk
+(:func:`ntkjam.sweep.execute.execute_chunk`), of about 0.1 s of measured task time
+each (:class:`ntkjam.sweep.plan.ChunkSizer`: single tasks at first, growing as times
+come back, shrinking near the end so that the workers finish together).  A chunk whose
+worker died is split and its tasks run again one at a time, so a task that kills its
+worker fails only itself.  The parent stores each task's row as before.
+
 The local Dask cluster has one thread per worker process and serves no HTTP at all
 unless the dashboard is asked for (then it is bound to 127.0.0.1).  At most the
-window's worth of tasks is handed to Dask at a time, so an interrupted run loses at
-most the tasks in flight.
+window's worth of chunks is handed to Dask at a time, so an interrupted run loses at
+most the chunks in flight.  With ``local=True`` this process runs tasks too, one at a
+time, whenever it has no finished chunk to store (:func:`run_dask`).
 """
 
 from __future__ import annotations
@@ -14,10 +22,12 @@ import logging
 import math
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from ntkjam.sweep.execute import execute_task
+from ntkjam.sweep.execute import execute_chunk, execute_task
+from ntkjam.sweep.plan import SAMPLE_COUNT, SAMPLE_SECONDS, ChunkSizer, Timings
 from ntkjam.sweep.spec import Task
 
 __all__ = [
@@ -28,6 +38,7 @@ __all__ = [
     "n_workers",
     "run_dask",
     "run_local",
+    "run_sample",
     "worker_failure",
 ]
 
@@ -36,9 +47,50 @@ Outcome = dict[str, Any]
 OnResult = Callable[[Task, Outcome], None]
 
 
-def run_local(tasks: list[Task], on_result: OnResult) -> None:
+def run_local(tasks: Iterable[Task], on_result: OnResult) -> None:
+    """Run ``tasks`` in this process, one after the other, handing each outcome on."""
     for task in tasks:
         on_result(task, execute_task(task.experiment, task.params, task.task_seed))
+
+
+def run_sample(
+    tasks: Sequence[Task], on_result: OnResult, *, count: int = SAMPLE_COUNT,
+    seconds: float = SAMPLE_SECONDS, flush: Callable[[], None] | None = None,
+) -> tuple[list[Task], Timings]:
+    """Run a sample of ``tasks`` spread over the list, in this process; what is left.
+
+    Every ``len(tasks) // (count + 1)``-th task runs (and is stored through
+    ``on_result``: sampled tasks are done, not wasted) until ``count`` tasks or
+    ``seconds`` have been timed.  The first one is not timed: it pays for the imports
+    and caches of the experiment.  ``flush`` (timed too) finishes the storing that
+    ``on_result`` left to other threads.
+
+    Returns
+    -------
+    rest : list of Task
+        The tasks not run, in their order.
+    timings : Timings
+    """
+    stride = max(1, len(tasks) // (count + 1))
+    ran: set[int] = set()
+    n, inside, total, first = 0, 0.0, 0.0, 0.0
+    for i in range(0, len(tasks), stride):
+        task, start = tasks[i], time.perf_counter()
+        outcome = execute_task(task.experiment, task.params, task.task_seed)
+        on_result(task, outcome)
+        ran.add(i)
+        if len(ran) == 1:
+            first = outcome["wall_time"]
+            continue
+        n, inside = n + 1, inside + outcome["wall_time"]
+        total += time.perf_counter() - start
+        if n >= count or total >= seconds:
+            break
+    if flush is not None:
+        start = time.perf_counter()
+        flush()
+        total += time.perf_counter() - start
+    return [t for i, t in enumerate(tasks) if i not in ran], Timings(n, inside, total, first)
 
 
 def worker_failure(exc: BaseException) -> Outcome:
@@ -55,48 +107,27 @@ def worker_failure(exc: BaseException) -> Outcome:
     }
 
 
-def run_dask(
-    tasks: list[Task], on_result: OnResult, client: Any, window: Callable[[], int]
-) -> None:
-    from distributed import as_completed
-
-    queue = iter(tasks)
-    in_flight: dict[str, Task] = {}
-    futures = as_completed()
-
-    def top_up() -> None:
-        while len(in_flight) < window():
-            task = next(queue, None)
-            if task is None:
-                return
-            fut = client.submit(
-                execute_task, task.experiment, task.params, task.task_seed,
-                key=f"ntkjam-{task.key}", retries=0,
-            )
-            in_flight[fut.key] = task
-            futures.add(fut)
-
-    top_up()
-    try:
-        for fut in futures:
-            task = in_flight.pop(fut.key)
-            try:
-                outcome = fut.result()
-            except Exception as exc:  # KilledWorker, CommClosedError, ...
-                outcome = worker_failure(exc)
-            fut.release()
-            on_result(task, outcome)
-            top_up()
-    finally:
-        pending = list(futures.futures)
-        if pending:
-            client.cancel(pending)
-
-
 @contextlib.contextmanager
 def dask_client(
-    workers: int, scheduler: str | None, dashboard: bool, say: Callable[[str], None]
+    workers: int, scheduler: str | None, dashboard: bool, say: Callable[[str], None],
+    *, wait: bool = True,
 ) -> Iterator[Any]:
+    """A Dask client: of the scheduler at ``scheduler``, or of a local cluster (closed after).
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes of the local cluster (one thread each).
+    scheduler : str or None
+        Address of an existing scheduler; ``workers`` is then ignored.
+    dashboard : bool
+        Serve the local cluster's dashboard on 127.0.0.1:8787 (needs bokeh).
+    say : callable
+        Prints a line (the dashboard's address, what was connected to).
+    wait : bool
+        Return once the local workers are up; otherwise at once, the workers starting
+        in the background (:func:`n_workers` counts those that have joined).
+    """
     from distributed import Client, LocalCluster
 
     if scheduler is not None:
@@ -125,7 +156,7 @@ def dask_client(
     # scheduler and a random port for each worker): a cluster without HTTP servers.
     cls = LocalCluster if address is not None else _quiet_classes()["_NoHTTPLocalCluster"]
     cluster = cls(
-        n_workers=workers,
+        n_workers=workers if wait else 0,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
@@ -134,6 +165,8 @@ def dask_client(
     )
     try:
         client = Client(cluster)
+        if not wait:  # after the client: Client(cluster) would wait for the workers
+            cluster.scale(workers)
         try:
             if address is not None:
                 say(f"Dask dashboard: {client.dashboard_link}")
@@ -197,17 +230,109 @@ def n_workers(client: Any) -> int:
 
 
 class Window:
-    """How many tasks to keep submitted: fixed, or twice the workers (re-read each second)."""
+    """How much to keep submitted: chunks and tasks in flight.
+
+    Default: two chunks per worker (the count re-read each second), any number of
+    tasks.  With ``fixed``: at most that many tasks, in at most that many chunks (so an
+    adaptive cluster sees that many queued tasks at the start, while chunks are single
+    tasks).
+    """
 
     def __init__(self, client: Any, fixed: int | None):
         self._client, self._fixed = client, fixed
-        self._value, self._checked = 2, -math.inf
+        self._workers, self._checked = 0, -math.inf
 
-    def __call__(self) -> int:
-        if self._fixed is not None:
-            return self._fixed
+    def workers(self) -> int:
+        """The cluster's workers now (re-read at most once a second)."""
         now = time.monotonic()
         if now - self._checked > 1.0:
-            self._value = 2 * max(n_workers(self._client), 1)
+            self._workers = n_workers(self._client)
             self._checked = now
-        return self._value
+        return self._workers
+
+    def chunks(self, minimum: int = 1) -> int:
+        """Most chunks in flight, counting at least ``minimum`` workers."""
+        workers = max(self.workers(), minimum)
+        if workers == 0:
+            return 0
+        return 2 * workers if self._fixed is None else self._fixed
+
+    def tasks(self) -> float:
+        """Most tasks in flight."""
+        return math.inf if self._fixed is None else self._fixed
+
+
+def run_dask(
+    tasks: Sequence[Task], on_result: OnResult, client: Any, window: Window,
+    chunks: ChunkSizer, *, local: bool = False,
+) -> None:
+    """Run ``tasks`` in chunks on a Dask cluster (with ``local``, in this process too).
+
+    Finished chunks are handed on task by task, in the chunk's order.  With ``local``
+    this process takes the next task itself whenever no chunk is ready, and submits
+    chunks only once workers have joined (the cluster may still be starting).  A chunk
+    that Dask could not run (its worker died) is split: its tasks run again one at a
+    time with nothing else submitted, on workers only, and one that fails so is stored
+    as a worker failure.
+    """
+    from distributed import as_completed
+
+    queue: deque[Task] = deque(tasks)
+    alone: deque[Task] = deque()  # the tasks of a failed chunk, one per call
+    in_flight: dict[str, list[Task]] = {}
+    futures = as_completed()
+
+    def submit(batch: list[Task]) -> None:
+        items = [(t.experiment, t.params, t.task_seed) for t in batch]
+        fut = client.submit(execute_chunk, items, key=f"ntkjam-{len(batch)}-{batch[0].key}",
+                            retries=0)
+        in_flight[fut.key] = batch
+        futures.add(fut)
+
+    def top_up() -> None:
+        if alone:  # one at a time, nothing beside it: a worker's death is its own doing
+            if not in_flight and window.chunks(1):
+                submit([alone.popleft()])
+            return
+        minimum = 0 if local and queue else 1
+        while queue and len(in_flight) < window.chunks(minimum):
+            room = window.tasks() - sum(map(len, in_flight.values()))
+            if room < 1:
+                return
+            size = min(chunks.size(len(queue), window.workers() + local), int(min(room, 2**31)))
+            submit([queue.popleft() for _ in range(size)])
+
+    def collect(fut: Any) -> None:
+        batch = in_flight.pop(fut.key)
+        try:
+            outcomes, error = fut.result(), None
+        except Exception as exc:  # KilledWorker, CommClosedError, ...
+            outcomes, error = None, exc
+        fut.release()
+        if error is not None and len(batch) > 1:
+            alone.extend(batch)
+            return
+        if error is not None:
+            outcomes = [worker_failure(error)]
+        else:
+            chunks.observe(outcomes)
+        for task, outcome in zip(batch, outcomes, strict=True):
+            on_result(task, outcome)
+
+    top_up()
+    try:
+        while queue or alone or in_flight:
+            if in_flight and (futures.has_ready() or not (local and queue)):
+                collect(next(futures))
+            elif local and queue:
+                task = queue.popleft()
+                outcome = execute_task(task.experiment, task.params, task.task_seed)
+                chunks.observe([outcome])
+                on_result(task, outcome)
+            else:  # pragma: no cover - waiting for a worker to join
+                time.sleep(0.05)
+            top_up()
+    finally:
+        pending = list(futures.futures)
+        if pending:
+            client.cancel(pending)

@@ -13,8 +13,9 @@ are checked for existence and loadability only (the zip's central directory, and
 full check the CRC-32 of every member).  A problem is an error, :class:`StoreCorrupt`,
 never an empty result.
 
-Also here: the atomic writes (array files; the database itself, created complete under
-a temporary name so that an empty ``sweep.sqlite`` is always damage), the clean-up of
+Also here: the atomic writes (array files, also ahead of their rows on a few threads:
+:class:`AheadWriter`; the database itself, created complete under a temporary name so
+that an empty ``sweep.sqlite`` is always damage), the clean-up of
 temporaries a killed writer left, read-only connections that work on read-only media,
 and the translation of SQLite errors into the errors they stand for (disk full is
 ``ENOSPC`` naming the file, not "cannot rollback").
@@ -30,7 +31,10 @@ import os
 import sqlite3
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +42,7 @@ import numpy as np
 
 __all__ = [
     "ARRAYS_DIR",
+    "AheadWriter",
     "DB_NAME",
     "FILES_SCHEMA",
     "StoreCorrupt",
@@ -265,6 +270,85 @@ def atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> tuple[str, int
         with contextlib.suppress(OSError):
             tmp.unlink()
     return digest
+
+
+class AheadWriter:
+    """Array files written on a few threads, their rows committed in order once written.
+
+    An array file costs an fsync, milliseconds of waiting on the disk, and concurrent
+    fsyncs share the disk's flushes.  :meth:`put` starts writing an item's array file
+    (:func:`atomic_savez`) on a thread and returns; ``commit(item, written)`` is then
+    called in this thread, in the order of the ``put`` calls, each once its file is
+    complete under its name (``written``: its (sha256, size); None without arrays).
+    So a row is still committed only after its array file is on disk, while the
+    sweep's process goes on computing and collecting results.
+
+    Parameters
+    ----------
+    directory : path
+        The run directory.
+    commit : callable
+        ``commit(item, written)``: stores the item's row.
+    threads : int
+        Threads writing array files.
+    depth : int
+        Most items waiting for their file; :meth:`put` waits beyond that.  Items still
+        waiting when the process is killed have no row and run again on resume.
+    """
+
+    def __init__(self, directory: str | Path, commit: Callable[[Any, tuple[str, int] | None], None],
+                 *, threads: int = 4, depth: int = 32):
+        self._base = Path(directory) / ARRAYS_DIR
+        self._commit, self._depth = commit, depth
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="ntkjam-arrays")
+        self._waiting: deque[tuple[Any, Future | None]] = deque()
+
+    def put(self, key: str, arrays: Mapping[str, np.ndarray], item: Any) -> None:
+        """Start writing ``arrays`` as ``arrays/KEY.npz``; commit the items whose file is done.
+
+        Raises
+        ------
+        OSError
+            From writing an earlier item's file (naming it); that item and those after
+            it are not committed.
+        """
+        written = None
+        if arrays:
+            written = self._pool.submit(atomic_savez, self._base / f"{key}.npz", arrays)
+        self._waiting.append((item, written))
+        self._commit_ready(wait=False)
+
+    def _commit_ready(self, *, wait: bool) -> None:
+        while self._waiting:
+            item, written = self._waiting[0]
+            if written is not None and not written.done():
+                if not wait and len(self._waiting) <= self._depth:
+                    return
+                wait_for([written])
+            self._waiting.popleft()
+            self._commit(item, None if written is None else written.result())
+
+    def drain(self) -> None:
+        """Commit every item put, waiting for their files."""
+        self._commit_ready(wait=True)
+
+    def __enter__(self) -> AheadWriter:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        """Commit what is put, stop the threads.
+
+        Also on an error or Ctrl-C (the finished tasks are stored); then an error while
+        committing is not raised: the first error is the one that propagates.
+        """
+        try:
+            if kind is None:
+                self.drain()
+            else:
+                with contextlib.suppress(Exception):
+                    self.drain()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def check_database_file(path: Path, *, missing_ok: bool) -> None:

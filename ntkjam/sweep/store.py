@@ -81,7 +81,6 @@ __all__ = [
 LOCK_NAME = ".lock"
 SCHEMA_VERSION = 1
 
-_FIXED_COLUMNS = STORE_COLUMNS
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS tasks (
@@ -350,8 +349,11 @@ class Store:
         """Delete temporary files left by a killed writer (call while holding the lock)."""
         return remove_stray_temporaries(self.directory, DB_NAME)
 
-    def write(self, record: TaskRecord) -> None:
+    def write(self, record: TaskRecord, written: tuple[str, int] | None = None) -> None:
         """Store one task: its array file first (atomically), then its row, in one transaction.
+
+        ``written`` is the (sha256, size) of the task's array file when it is already
+        written (:func:`ntkjam.sweep.integrity.atomic_savez` on another thread).
 
         Raises
         ------
@@ -364,10 +366,8 @@ class Store:
         if record.status not in ("done", "failed"):
             raise ValueError(f"status must be 'done' or 'failed', got {record.status!r}")
         array_path = self.directory / ARRAYS_DIR / f"{task.key}.npz"
-        digest = None
-        if record.arrays:
-            digest = atomic_savez(array_path, record.arrays)
-        elif array_path.exists():
+        digest = (written or atomic_savez(array_path, record.arrays)) if record.arrays else None
+        if not record.arrays and array_path.exists():
             array_path.unlink()  # left over from an earlier attempt of this task
         row: dict[str, Any] = {
             "hash": task.key,
@@ -429,13 +429,13 @@ class Store:
 # readers (any process, never writing)
 
 _ROWS_SQL = (
-    "SELECT " + ", ".join(f"t.{c}" for c in _FIXED_COLUMNS)
+    "SELECT " + ", ".join(f"t.{c}" for c in STORE_COLUMNS)
     + ", f.sha256 AS _sha256, f.size AS _size FROM tasks t "
     "LEFT JOIN array_files f ON f.hash = t.hash ORDER BY t.hash"
 )
 # a store written before checksums were recorded has no array_files table
 _ROWS_SQL_LEGACY = (
-    "SELECT " + ", ".join(_FIXED_COLUMNS)
+    "SELECT " + ", ".join(STORE_COLUMNS)
     + ", NULL AS _sha256, NULL AS _size FROM tasks ORDER BY hash"
 )
 

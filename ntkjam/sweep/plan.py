@@ -1,0 +1,233 @@
+"""How a sweep's work is shared out: chunk sizes, and whether a local cluster pays.
+
+* :class:`ChunkSizer` — how many tasks to hand a worker per call, so that a call holds
+  about :data:`CHUNK_SECONDS` of measured task time (a Dask call costs milliseconds
+  of scheduling, more than many a task).
+* :func:`plan_local` — from the times of a sample run in this process
+  (:class:`Timings`), whether worker processes started beside it would save more
+  than a local cluster costs to start and close (:data:`START_CPU_SECONDS`,
+  :data:`WORKER_START_CPU_SECONDS`, :data:`CLOSE_SECONDS`, measured here).
+
+* :func:`tasks_to_run` — the tasks of a spec that a run has to do (missing, damaged,
+  failed when retried).
+
+Nothing here runs a task: :mod:`ntkjam.sweep.executors` does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ntkjam.sweep.spec import SweepSpec, Task
+from ntkjam.sweep.store import Store
+
+__all__ = [
+    "CHUNK_SECONDS",
+    "CLOSE_SECONDS",
+    "MAX_CHUNK",
+    "SAMPLE_COUNT",
+    "SAMPLE_SECONDS",
+    "START_CPU_SECONDS",
+    "WORKER_START_CPU_SECONDS",
+    "ChunkSizer",
+    "Plan",
+    "Timings",
+    "plan_local",
+    "tasks_to_run",
+]
+
+#: Task time a worker call should hold at least (seconds), once task times are known.
+CHUNK_SECONDS = 0.1
+#: The most tasks in one chunk.
+MAX_CHUNK = 1000
+#: The in-process sample stops after this many timed tasks, or this many seconds.
+SAMPLE_COUNT = 32
+SAMPLE_SECONDS = 0.3
+#: What a local Dask cluster costs, measured on 2 cores (distributed 2026.8): this
+#: process spends about this much CPU starting the scheduler and the client …
+START_CPU_SECONDS = 0.7
+#: … each worker process (with its nanny) about this much while it starts …
+WORKER_START_CPU_SECONDS = 2.2
+#: … and closing the cluster takes about this long.
+CLOSE_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Times measured on tasks run in this process (the first task left out).
+
+    Attributes
+    ----------
+    tasks : int
+        Tasks timed.
+    inside : float
+        Seconds spent inside the experiment, summed over them.
+    total : float
+        Seconds per task and its storing (the whole loop), summed over them.
+    first : float
+        Seconds inside the experiment of the first task, which paid for its imports
+        and caches (as each new worker process will).
+    """
+
+    tasks: int
+    inside: float
+    total: float
+    first: float = 0.0
+
+
+class ChunkSizer:
+    """How many tasks to hand a worker per call: about :data:`CHUNK_SECONDS` of work.
+
+    The time per task is the mean of the last 256 measured task times (in-process or
+    from returned chunks); before any is known a chunk is one task.  Near the end the
+    chunks shrink to a fair share (the tasks left over twice the executors), so that
+    no worker is left with a long last chunk while the others idle.
+
+    Parameters
+    ----------
+    fixed : int, optional
+        Always this many tasks per chunk (fewer at the very end).
+    target : float
+        Seconds of task time per call.
+    on_change : callable, optional
+        Called with the new size whenever the size handed out changes.
+    """
+
+    def __init__(self, fixed: int | None = None, target: float = CHUNK_SECONDS,
+                 on_change: Callable[[int], None] | None = None):
+        self._fixed, self._target, self._on_change = fixed, target, on_change
+        self._times: deque[float] = deque(maxlen=256)
+        self.last = 0
+        self.largest = 0
+
+    def observe(self, outcomes: Iterable[Mapping[str, Any]]) -> None:
+        """Record the task times of finished outcomes (failed workers' NaN left out)."""
+        self._times.extend(o["wall_time"] for o in outcomes if math.isfinite(o["wall_time"]))
+
+    def per_task(self) -> float | None:
+        """Mean seconds per task of the recent measurements (None before any)."""
+        return sum(self._times) / len(self._times) if self._times else None
+
+    def size(self, remaining: int, executors: int) -> int:
+        """Tasks for the next chunk, with ``remaining`` tasks left for ``executors``."""
+        per_task = self.per_task()
+        if self._fixed is not None:
+            want = self._fixed
+        elif per_task is None:
+            want = 1
+        else:
+            fair = math.ceil(remaining / (2 * max(executors, 1)))
+            want = min(math.ceil(self._target / max(per_task, 1e-7) - 1e-9), fair, MAX_CHUNK)
+        size = max(1, min(want, remaining))
+        if size != self.last and self._on_change is not None:
+            self._on_change(size)
+        self.last, self.largest = size, max(self.largest, size)
+        return size
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Where the rest of a sweep runs, decided from an in-process sample.
+
+    Attributes
+    ----------
+    workers : int
+        Worker processes to start beside this process (0: the rest runs in-process).
+    text : str
+        The choice and its reason, as shown on the progress line and in the summary.
+    """
+
+    workers: int
+    text: str
+
+
+def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Plan:
+    """Whether ``workers - 1`` worker processes beside this one would pay for themselves.
+
+    The sample gives the seconds per task in this process, ``t`` inside the experiment
+    and ``s`` storing it.  Alone, the ``remaining`` tasks take ``n (t + s)``; shared
+    by ``k = min(workers, cores)`` processes about ``n max((t + s) / k, s)`` (this
+    process stores every row).  A local cluster costs :data:`CLOSE_SECONDS` plus the
+    CPU its processes spend starting (:data:`START_CPU_SECONDS`, and for each worker
+    :data:`WORKER_START_CPU_SECONDS` and the experiment's warm-up, what the first task
+    took beyond the others) spread over the ``k`` cores; the workers start only when
+    the saving exceeds that cost.
+
+    Parameters
+    ----------
+    timings : Timings
+        Of the sample (:func:`ntkjam.sweep.executors.run_sample`).
+    remaining : int
+        Tasks left after the sample.
+    workers : int
+        Processes asked for (this one included).
+    cores : int
+        Usable cores.
+
+    Returns
+    -------
+    Plan
+    """
+    if remaining == 0:
+        return Plan(0, "in-process (every task ran in the sample)")
+    if timings.tasks == 0:
+        return Plan(0, "in-process (too few tasks to share)")
+    per_task = timings.total / timings.tasks
+    storing = max(per_task - timings.inside / timings.tasks, 0.0)
+    alone = remaining * per_task
+    k = min(workers, cores, remaining + 1)
+    extra = min(workers - 1, remaining)
+    shared = remaining * max(per_task / max(k, 1), storing)
+    warm_up = WORKER_START_CPU_SECONDS + max(timings.first - timings.inside / timings.tasks, 0)
+    cost = CLOSE_SECONDS + (START_CPU_SECONDS + warm_up * extra) / max(k, 1)
+    if k > 1 and alone - shared > cost:
+        return Plan(extra, f"this process + {extra} worker process{'es' * (extra > 1)} "
+                           f"(est. {alone:.1f} s of work left, ~{shared:.1f} s shared, "
+                           f"start-up ~{cost:.1f} s)")
+    why = (f"{cores} usable core{'s' * (cores > 1)}" if k < 2 else
+           f"a {k}-worker cluster would save ~{max(alone - shared, 0):.1f} s, its start-up "
+           f"costs ~{cost:.1f} s")
+    return Plan(0, f"in-process (est. {alone:.1f} s of work left: {why})")
+
+
+def tasks_to_run(
+    store: Store,
+    tasks: list[Task],
+    spec: SweepSpec,
+    stored: Mapping[str, str],
+    damaged: set[str],
+    retry_failed: bool,
+) -> tuple[list[Task], int]:
+    """``(tasks to run, number of the spec's tasks skipped)``: what a run has to do.
+
+    A task runs when it is not stored, its row is damaged, or (``retry_failed``) it is
+    stored as failed; damaged rows of earlier versions of the spec (keys the spec no
+    longer expands to) are rebuilt from their stored row and run after the others.
+    """
+    todo = [
+        t for t in tasks
+        if t.key not in stored or t.key in damaged
+        or (retry_failed and stored[t.key] == "failed")
+    ]
+    skipped = len(tasks) - len(todo)
+    keys = {t.key for t in tasks}
+    todo += [_task_of_row(r, spec.axes) for r in store.stored_rows()
+             if r["hash"] in damaged and r["hash"] not in keys]
+    return todo, skipped
+
+
+def _task_of_row(row: Mapping[str, Any], axes: tuple[str, ...] | list[str]) -> Task:
+    """The task a stored row is the result of (its key is the stored one)."""
+    params = row["params"]
+    return Task(
+        experiment=row["experiment"],
+        params=params,
+        point={a: params[a] for a in axes if a in params},
+        seed=row["seed"],
+        key=row["hash"],
+        task_seed=row["task_seed"],
+    )
