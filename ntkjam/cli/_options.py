@@ -122,6 +122,40 @@ def check_analysis(model: str, n_boot: int) -> tuple[str, int]:
     return model, n_boot
 
 
+def check_run_directory(directory: Path, experiment: str, params: dict, what: str, *,
+                        grid: object = None) -> None:
+    """Refuse a run directory that holds another experiment or other fixed settings.
+
+    ``what`` names the study with its article ("a phase diagram"); ``grid``, if given,
+    is the spec's grid axes, which must then be the stored ones too.  A directory that
+    is not yet a run, or holds no spec, passes.
+    """
+    from ntkjam.sweep import stored_spec
+    from ntkjam.sweep.store import is_run_directory
+
+    if not is_run_directory(directory):
+        return
+    old = stored_spec(directory)
+    if old is None:
+        return
+    if old.experiment != experiment:
+        raise ValueError(f"run directory '{directory}' holds a {old.experiment!r} sweep, not "
+                         f"{what}; choose another --output")
+    params = dict(params)
+    diff = sorted(k for k in set(old.params) | set(params)
+                  if old.params.get(k) != params.get(k))
+    if diff:
+        k = diff[0]
+        setting = f"{k}={old.params.get(k)!r}, not {params.get(k)!r}"
+    elif grid is not None and set(old.grid) != set(grid):
+        setting = f"the grid over {', '.join(old.grid)}"
+    else:
+        return
+    raise ValueError(f"run directory '{directory}' holds {what} with {setting}; use another "
+                     "--output (the grid and seeds may change between runs, the fixed "
+                     "settings may not)")
+
+
 def check_output_dir(path: Path, option: str = "--output") -> Path:
     """Refuse an output directory that cannot be a directory or cannot be created.
 

@@ -17,7 +17,7 @@ import typer
 
 from ntkjam.cli._app import app
 from ntkjam.cli._common import err_console, friendly_errors
-from ntkjam.cli._options import check_output_dir, check_workers
+from ntkjam.cli._options import check_output_dir, check_run_directory, check_workers
 
 __all__ = ["fluctuations", "parse_int_list"]
 
@@ -61,27 +61,6 @@ def _check_options(*, depths, widths, n, seeds, n_ens, hn_depths, hn_widths, hn_
     if n_nets < 2:
         raise ValueError(f"--n-nets must be >= 2 (networks per Hanin-Nica task), got {n_nets}")
     return out
-
-
-def _check_store(directory: Path, spec, what: str) -> None:
-    """Refuse a store that holds another experiment or other fixed settings."""
-    from ntkjam.sweep import stored_spec
-    from ntkjam.sweep.store import is_run_directory
-
-    if not is_run_directory(directory):
-        return
-    old = stored_spec(directory)
-    if old is None:
-        return
-    if old.experiment != spec.experiment:
-        raise ValueError(f"'{directory}' holds a {old.experiment!r} sweep, not {what}; "
-                         "choose another --output")
-    if dict(old.params) != dict(spec.params):
-        k = sorted(k for k in set(old.params) | set(spec.params)
-                   if old.params.get(k) != spec.params.get(k))[0]
-        raise ValueError(f"'{directory}' holds {what} with {k}={old.params.get(k)!r}, not "
-                         f"{spec.params.get(k)!r}; use another --output (the grid and seeds "
-                         "may change between runs, the fixed settings may not)")
 
 
 def _run(specs, workers: int, quiet: bool) -> list:
@@ -234,8 +213,9 @@ def fluctuations(
         diagonal_spec(depths=o["hn_depths"], widths=o["hn_widths"], seeds=seeds,
                       output=str(diag_dir), n=int(hn_n), n_nets=int(n_nets), **common),
     ]
-    _check_store(kernel_dir, specs[0], "a kernel-fluctuation sweep")
-    _check_store(diag_dir, specs[1], "a Hanin-Nica sweep")
+    check_run_directory(kernel_dir, specs[0].experiment, specs[0].params,
+                        "a kernel-fluctuation sweep")
+    check_run_directory(diag_dir, specs[1].experiment, specs[1].params, "a Hanin-Nica sweep")
     summaries = _run(specs, workers, quiet)
     a = analyze_fluctuations(kernel_dir, diag_dir)
     (output / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",

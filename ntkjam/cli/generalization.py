@@ -28,6 +28,7 @@ from ntkjam.cli._options import (
     Workers,
     check_analysis,
     check_output_dir,
+    check_run_directory,
     check_workers,
 )
 
@@ -52,29 +53,6 @@ def parse_counts(text: str, option: str, minimum: int) -> list[int]:
     if len(set(values)) != len(values):
         raise ValueError(f"{option} must not repeat a value, got {values}")
     return values
-
-
-def _check_store(directory: Path, spec) -> None:
-    """Refuse a run directory holding another experiment or other fixed settings."""
-    from ntkjam.sweep import stored_spec
-    from ntkjam.sweep.store import is_run_directory
-
-    if not is_run_directory(directory):
-        return
-    old = stored_spec(directory)
-    if old is None:
-        return
-    if old.experiment != spec.experiment:
-        raise ValueError(f"run directory '{directory}' holds a {old.experiment!r} sweep, not a "
-                         "generalization study; choose another --output")
-    if dict(old.params) != dict(spec.params) or set(old.grid) != set(spec.grid):
-        keys = set(old.params) | set(spec.params)
-        diff = sorted(k for k in keys if old.params.get(k) != spec.params.get(k))
-        what = (f"{diff[0]}={old.params.get(diff[0])!r}, not {spec.params.get(diff[0])!r}"
-                if diff else f"the grid over {', '.join(old.grid)}")
-        raise ValueError(f"run directory '{directory}' holds a generalization study with "
-                         f"{what}; use another --output (the grid and seeds may change "
-                         "between runs, the fixed settings may not)")
 
 
 def _fmt(v, digits: int = 3) -> str:
@@ -284,7 +262,8 @@ def generalization_command(
                  n_test=int(n_test), n_ens=n_ens, offset_scale=float(offset_scale),
                  alpha=float(alpha), max_steps=int(max_steps))
     directory = check_output_dir(spec.output_dir())
-    _check_store(directory, spec)
+    check_run_directory(directory, spec.experiment, spec.params, "a generalization study",
+                        grid=spec.grid)
     summary = _run(spec, workers, quiet)
     a = analyze_generalization(directory, model=model, n_boot=n_boot)
     (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",

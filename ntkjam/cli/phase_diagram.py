@@ -26,6 +26,7 @@ from ntkjam.cli._options import (
     Workers,
     check_analysis,
     check_output_dir,
+    check_run_directory,
     check_workers,
 )
 from ntkjam.cli._summary import one_sided as _one_sided
@@ -78,28 +79,7 @@ def _check_directory(
     directory: Path, params: dict, experiment: str = "phase_diagram", what: str = "phase diagram"
 ) -> None:
     """Refuse a run directory that holds another experiment or other fixed settings."""
-    from ntkjam.sweep import stored_spec
-    from ntkjam.sweep.store import is_run_directory
-
-    if not is_run_directory(directory):
-        return
-    spec = stored_spec(directory)
-    if spec is None:
-        return
-    if spec.experiment != experiment:
-        raise ValueError(
-            f"run directory '{directory}' holds a {spec.experiment!r} sweep, not a "
-            f"{what}; choose another --output"
-        )
-    if dict(spec.params) != params:
-        diff = sorted(k for k in set(spec.params) | set(params)
-                      if spec.params.get(k) != params.get(k))
-        k = diff[0]
-        raise ValueError(
-            f"run directory '{directory}' holds a {what} with {k}="
-            f"{spec.params.get(k)!r}, not {params.get(k)!r}; use another --output (the grid "
-            "and seeds may change between runs, the fixed settings may not)"
-        )
+    check_run_directory(directory, experiment, params, f"a {what}")
 
 
 def _fmt(v: float, digits: int = 3) -> str:
