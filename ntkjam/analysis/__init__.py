@@ -28,6 +28,8 @@ so grids whose φ·P is not an integer are handled exactly).  One module per con
   intervals, the χ² check and verdicts against hypothesised exponents.
 * :mod:`~ntkjam.analysis.fluctuations`, :mod:`~ntkjam.analysis.hanin_nica` — the
   finite-width kernel fluctuations (:func:`analyze_fluctuations`, :func:`hanin_nica`).
+* :mod:`~ntkjam.analysis.kernel_drift` — :func:`analyze_kernel_drift`: how far training
+  moves the empirical NTK, vs width and α, SAT against UNSAT.
 * :mod:`~ntkjam.analysis.generalization` — :func:`analyze_generalization`: test error
   vs φ with the located maximum, φ_c, the theory curves and the ensemble's effect.
 * :mod:`~ntkjam.analysis.trained` — :func:`trained_curves`, :func:`lazy_reference`,
@@ -54,6 +56,7 @@ from ntkjam.analysis.fluctuations import (
 )
 from ntkjam.analysis.generalization import GeneralizationAnalysis, analyze_generalization
 from ntkjam.analysis.hanin_nica import HaninNicaFit, hanin_nica
+from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, analyze_kernel_drift
 from ntkjam.analysis.onset import (
     RS_SOURCES,
     OnsetLimit,
@@ -111,6 +114,7 @@ __all__ = [
     "FluctuationPoint",
     "GeneralizationAnalysis",
     "HaninNicaFit",
+    "KernelDriftAnalysis",
     "ObservableCurve",
     "OnsetLimit",
     "PhaseDiagramAnalysis",
@@ -123,6 +127,7 @@ __all__ = [
     "analyze",
     "analyze_fluctuations",
     "analyze_generalization",
+    "analyze_kernel_drift",
     "analyze_trained",
     "check_bootstrap",
     "cover_chi2",

@@ -22,6 +22,7 @@ def _register() -> None:
         fluctuations,
         generalization,
         kernel,
+        kernel_drift,
         phase_diagram,
         spectrum,
         sweep,

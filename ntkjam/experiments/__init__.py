@@ -16,6 +16,7 @@ task contract, ``docs/phase_diagram.md`` for the jamming phase diagram and
 from ntkjam.experiments import (
     fluctuations,  # noqa: F401  (registers "kernel_fluctuations", "ntk_diagonal_moments")
     generalization,  # noqa: F401  (registers "generalization")
+    kernel_drift,  # noqa: F401  (registers "kernel_drift")
     kernel_summary,  # noqa: F401  (registers "kernel_summary")
     phase_diagram,  # noqa: F401  (registers "phase_diagram")
     trained,  # noqa: F401  (registers "trained_phase_diagram")

@@ -1,0 +1,447 @@
+"""Training drift of the NTK from a ``kernel_drift`` store (read only; nothing recomputed).
+
+* :func:`drift_points` — per (condition, width, α, side of φ_c): the mean over seeds of
+  the drifts ‖K_T − K_0‖/‖K_0‖ (Frobenius, operator), the weight change and the
+  activation-pattern change, with standard errors.  The *condition* is everything else
+  that defines a run (loss, N or φ, activation, depth, d, optimizer settings); the
+  *side* is where the run ended: ``"sat"`` (zero loss: hinge SAT, MSE interpolation) or
+  ``"unsat"`` (a positive loss stopped falling).  Runs out of budget are left out (and
+  counted).
+* :func:`width_fits`, :func:`params_fits` — power laws in the width n and in P at each
+  (condition, α, side), against n^-1 (and n^-3/4, n^-1/2, n^0): the verdict says
+  "consistent with n^-1" only where the 95 % interval holds −1 and no other exponent.
+  Also fitted: ``drift_per_weight`` = drift / ‖θ_T − θ_0‖ (per run), the kernel's response
+  to a unit of weight motion, which removes the width dependence of how far the weights
+  had to go (first order: n^-1).
+* :func:`alpha_scans` — the drift against α at each (condition, width, side): local
+  slopes between neighbouring α and a power law over α ≥ ``alpha_min``.
+* :func:`side_comparisons` — does the kernel move more when the problem is UNSAT?  The
+  ratio of the mean drifts of the UNSAT and SAT runs at neighbouring sizes across φ_c
+  (and pooled over all sizes), with a 95 % interval (delta method on the log).
+* :func:`analyze_kernel_drift` — all of it as one frozen :class:`KernelDriftAnalysis`.
+
+Fits are :func:`ntkjam.analysis.power_law.power_law_fit` (weighted log–log, intervals
+scaled by √(χ²/dof) when the χ² p-value is below 0.01).  See ``docs/kernel_drift.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ntkjam.analysis.power_law import Z95, PowerLawFit, power_law_fit
+from ntkjam.analysis.tables import jsonable, load_run, recorded_settings
+from ntkjam.core.reprs import SummaryRepr
+
+__all__ = [
+    "ALPHA_HYPOTHESES",
+    "DRIFT_QUANTITIES",
+    "DRIFT_UNRECORDED",
+    "WIDTH_HYPOTHESES",
+    "AlphaScan",
+    "DriftPoint",
+    "KernelDriftAnalysis",
+    "SideComparison",
+    "alpha_scans",
+    "analyze_kernel_drift",
+    "drift_points",
+    "params_fits",
+    "side_comparisons",
+    "width_fits",
+]
+
+#: The per-task measurements averaged over seeds at each point.
+DRIFT_QUANTITIES = ("rel_frobenius", "rel_operator", "weight_change", "pattern_change",
+                    "drift_per_weight", "kernel_growth", "lambda_ratio", "final_loss",
+                    "steps", "time")
+#: Exponents of the drift in the width (docs/kernel_drift.md).
+WIDTH_HYPOTHESES = {"n^-1": -1.0, "n^-3/4": -0.75, "n^-1/2": -0.5, "n^0": 0.0}
+#: Exponents of the drift in α: second order, first order (smooth), ReLU pattern flips.
+ALPHA_HYPOTHESES = {"α^-2": -2.0, "α^-1": -1.0, "α^-1/2": -0.5}
+_WEIGHT_HYPOTHESES = {"n^-1": -1.0, "n^-1/2": -0.5, "n^0": 0.0}
+_P_HYPOTHESES = {"P^-1": -1.0, "P^-1/2": -0.5}
+#: The columns (besides width, α and N or φ) that define a run's condition.
+CONDITION = ("loss", "activation", "depth", "d", "labels", "data_seed", "margin", "sigma_w",
+             "lr", "step_rule", "momentum", "max_steps", "window", "rtol", "sat_tol",
+             "loss_tol")
+#: Settings of a store that records them nowhere: the task defaults when written.
+DRIFT_UNRECORDED = {"loss": "quadratic_hinge", "activation": "relu", "depth": 1, "d": 10,
+                    "labels": "random", "data_seed": -1, "margin": 1.0,
+                    "sigma_w": math.sqrt(2.0), "lr": 1.0, "step_rule": "tracked",
+                    "momentum": 0.0, "max_steps": 200_000, "window": 5_000, "rtol": 1e-5,
+                    "sat_tol": 1e-6, "loss_tol": 1e-8}
+_FIT_QUANTITIES = ("rel_frobenius", "rel_operator", "drift_per_weight", "weight_change",
+                   "pattern_change")
+_SIDES = ("sat", "unsat")
+
+
+@dataclass(frozen=True, repr=False)
+class DriftPoint(SummaryRepr):
+    """One (condition, width, α, side): means over seeds and their standard errors.
+
+    Attributes
+    ----------
+    side : str
+        ``"sat"`` or ``"unsat"`` (where the runs ended).
+    condition : tuple
+        The values of :data:`CONDITION` and ``(size kind, size)``.
+    label : str
+        The condition in words (the settings that vary in the store, the loss, N or φ).
+    loss : str
+    size_kind : str
+        ``"n"`` (N fixed across widths) or ``"phi"`` (φ = N/P fixed).
+    size : float
+        N or φ.
+    width : int
+    alpha : float
+    n_seeds : int
+        Runs behind the means.
+    n_params : int
+        P.
+    n_points : float
+        Mean N (varies with the width at fixed φ).
+    means, errors : dict of str to float
+        Every name of :data:`DRIFT_QUANTITIES` present in the store.
+    """
+
+    side: str
+    condition: tuple
+    label: str
+    loss: str
+    size_kind: str
+    size: float
+    width: int
+    alpha: float
+    n_seeds: int
+    n_params: int
+    n_points: float
+    means: dict
+    errors: dict
+
+
+def _sem(v: np.ndarray) -> float:
+    return float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
+
+
+def _size_of(row) -> tuple[str, float]:
+    phi = row.get("phi")
+    if phi is not None and isinstance(phi, (int, float)) and math.isfinite(phi):
+        return "phi", float(phi)
+    return "n", float(row["n"])
+
+
+def _prepared(df) -> Any:
+    """Rows with their size (kind, value), side and every condition column filled in."""
+    df = df.copy()
+    for k, v in DRIFT_UNRECORDED.items():
+        df[k] = df[k].where(df[k].notna(), v) if k in df.columns else v
+    sizes = [_size_of(r) for r in df.to_dict("records")]
+    df["size_kind"] = [s[0] for s in sizes]
+    df["size"] = [s[1] for s in sizes]
+    if "weight_distance" in df.columns:  # the drift per unit of ‖θ_T − θ_0‖ (first order: n^-1)
+        df["drift_per_weight"] = df["rel_frobenius"] / df["weight_distance"]
+    if "side" not in df.columns:
+        df["side"] = np.where(df["train_status"].isin(["sat", "converged"]), "sat",
+                              np.where(df["train_status"] == "unsat", "unsat", "undecided"))
+    return df
+
+
+def _label(values: dict, varying: list[str]) -> str:
+    size = (f"N = {values['size']:g}" if values["size_kind"] == "n"
+            else f"φ = {values['size']:g}")
+    parts = [str(values["loss"]), size]
+    parts += [f"{k} {values[k]}" for k in varying if k != "loss"]
+    return ", ".join(parts)
+
+
+def drift_points(df) -> list[DriftPoint]:
+    """Group the finished rows of a ``kernel_drift`` table by condition, width, α, side."""
+    df = _prepared(df)
+    df = df[df["side"].isin(_SIDES)]
+    varying = [c for c in CONDITION if df[c].nunique() > 1]
+    keys = [*CONDITION, "size_kind", "size", "width", "alpha", "side"]
+    points = []
+    for values, g in df.groupby(keys, sort=True):
+        v = dict(zip(keys, values, strict=True))
+        means, errors = {}, {}
+        for q in DRIFT_QUANTITIES:
+            if q in g.columns:
+                x = g[q].to_numpy(dtype=float)
+                means[q], errors[q] = float(np.mean(x)), _sem(x)
+        cond = tuple(v[k] for k in (*CONDITION, "size_kind", "size"))
+        points.append(DriftPoint(
+            str(v["side"]), cond, _label(v, varying), str(v["loss"]), str(v["size_kind"]),
+            float(v["size"]), int(v["width"]), float(v["alpha"]), len(g),
+            int(g["n_params"].iloc[0]), float(g["n_points"].mean()), means, errors))
+    return points
+
+
+def _side_word(side: str) -> str:
+    return "SAT" if side == "sat" else "UNSAT"
+
+
+def _grouped(points, key) -> dict[tuple, list[DriftPoint]]:
+    groups: dict[tuple, list[DriftPoint]] = {}
+    for pt in points:
+        if pt.n_seeds >= 3:
+            groups.setdefault(key(pt), []).append(pt)
+    return groups
+
+
+def _fits_over(points, key, xof, variable, quantities, hypotheses, group) -> list[PowerLawFit]:
+    out = []
+    for k, pts in _grouped(points, key).items():
+        if len({xof(p) for p in pts}) < 3 or len(pts) != len({xof(p) for p in pts}):
+            continue
+        pts = sorted(pts, key=xof)
+        for q in quantities:
+            if q not in pts[0].means:
+                continue
+            try:
+                out.append(power_law_fit(
+                    [xof(p) for p in pts], [p.means[q] for p in pts],
+                    [p.errors[q] for p in pts], quantity=q, variable=variable,
+                    group=group(pts[0]), hypotheses=hypotheses(q), key=k))
+            except ValueError:  # fewer than 3 positive means (e.g. no pattern flip)
+                continue
+    return out
+
+
+def width_fits(points: list[DriftPoint]) -> list[PowerLawFit]:
+    """Drift, weight and pattern change vs width at each (condition, α, side) with ≥ 3
+    widths of ≥ 3 seeds; the key is ``(condition, α, side)``."""
+    return _fits_over(
+        points, lambda p: (p.condition, p.alpha, p.side), lambda p: p.width, "width",
+        _FIT_QUANTITIES,
+        lambda q: _WEIGHT_HYPOTHESES if q in ("weight_change", "pattern_change")
+        else WIDTH_HYPOTHESES,
+        lambda p: f"{p.label}, α = {p.alpha:g}, {_side_word(p.side)}")
+
+
+def params_fits(points: list[DriftPoint]) -> list[PowerLawFit]:
+    """Drift and weight change vs P at each (condition, α, side) (P^-1/2: width n^-1 when
+    P ~ n², depth ≥ 2)."""
+    return _fits_over(
+        points, lambda p: (p.condition, p.alpha, p.side), lambda p: p.n_params, "P",
+        ("rel_frobenius", "weight_change"), lambda q: _P_HYPOTHESES,
+        lambda p: f"{p.label}, α = {p.alpha:g}, {_side_word(p.side)}")
+
+
+@dataclass(frozen=True, repr=False)
+class AlphaScan(SummaryRepr):
+    """The drift against α at one (condition, width, side).
+
+    Attributes
+    ----------
+    label : str
+    side : str
+    width : int
+    alphas, drift, drift_err : ndarray, shape (k,)
+        α and the mean ‖K_T − K_0‖_F/‖K_0‖_F with its standard error.
+    weight_change, weight_change_err : ndarray, shape (k,)
+    slopes, slope_errs : ndarray, shape (k − 1,)
+        Local exponents d log drift / d log α between neighbouring α.
+    fit : PowerLawFit or None
+        Over α ≥ ``alpha_min`` (≥ 3 values), hypotheses :data:`ALPHA_HYPOTHESES`.
+    alpha_min : float
+    decreasing : bool
+        Whether the drift at the largest α is below that at the smallest by more than
+        two standard errors of their difference (the lazy limit: drift → 0 as α → ∞).
+    """
+
+    label: str
+    side: str
+    width: int
+    alphas: np.ndarray
+    drift: np.ndarray
+    drift_err: np.ndarray
+    weight_change: np.ndarray
+    weight_change_err: np.ndarray
+    slopes: np.ndarray
+    slope_errs: np.ndarray
+    fit: PowerLawFit | None
+    alpha_min: float
+    decreasing: bool
+    key: tuple = ()
+
+
+def alpha_scans(points: list[DriftPoint], alpha_min: float = 10.0) -> list[AlphaScan]:
+    """One :class:`AlphaScan` per (condition, width, side) with ≥ 2 values of α."""
+    out = []
+    for key, pts in _grouped(points, lambda p: (p.condition, p.width, p.side)).items():
+        pts = sorted(pts, key=lambda p: p.alpha)
+        if len(pts) < 2:
+            continue
+        a = np.array([p.alpha for p in pts])
+        y = np.array([p.means["rel_frobenius"] for p in pts])
+        e = np.array([p.errors["rel_frobenius"] for p in pts])
+        w = np.array([p.means["weight_change"] for p in pts])
+        we = np.array([p.errors["weight_change"] for p in pts])
+        rel = e / y
+        slopes = np.diff(np.log(y)) / np.diff(np.log(a))
+        slope_errs = np.sqrt(rel[1:] ** 2 + rel[:-1] ** 2) / np.diff(np.log(a))
+        keep = a >= alpha_min
+        label = f"{pts[0].label}, width {pts[0].width}, {_side_word(pts[0].side)}"
+        fit = None
+        if keep.sum() >= 3:
+            fit = power_law_fit(a[keep], y[keep], e[keep], quantity="rel_frobenius",
+                                variable="alpha", group=label, hypotheses=ALPHA_HYPOTHESES,
+                                key=key)
+        drop = y[0] - y[-1] > 2 * math.hypot(e[0], e[-1])
+        out.append(AlphaScan(label, pts[0].side, pts[0].width, a, y, e, w, we, slopes,
+                             slope_errs, fit, float(alpha_min), bool(drop), key))
+    return out
+
+
+@dataclass(frozen=True, repr=False)
+class SideComparison(SummaryRepr):
+    """UNSAT against SAT runs at one (condition without the size, width, α).
+
+    ``ratio`` = mean drift of the UNSAT runs / mean drift of the SAT runs, at the
+    neighbouring sizes across φ_c (the largest size with ≥ 3 SAT runs and the smallest
+    with ≥ 3 UNSAT runs; they may coincide), with a 95 % interval from the delta method
+    on log ratio; ``pooled_*`` the same over every size of the group.
+
+    ``verdict``: ``"UNSAT moves more"`` (interval above 1), ``"UNSAT moves less"``
+    (below 1), ``"no difference resolved"``.
+    """
+
+    verdict: str
+    label: str
+    width: int
+    alpha: float
+    size_kind: str
+    sat_size: float
+    unsat_size: float
+    sat_drift: float
+    sat_drift_err: float
+    unsat_drift: float
+    unsat_drift_err: float
+    ratio: float
+    ci_low: float
+    ci_high: float
+    pooled_ratio: float
+    pooled_ci_low: float
+    pooled_ci_high: float
+    weight_ratio: float
+    weight_ci_low: float
+    weight_ci_high: float
+
+
+def _ratio(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float, float]:
+    """a/b with a 95 % interval, errors propagated on the log."""
+    r = a[0] / b[0]
+    s = math.hypot(a[1] / a[0], b[1] / b[0])
+    return r, r * math.exp(-Z95 * s), r * math.exp(Z95 * s)
+
+
+def _pool(pts: list[DriftPoint], q: str) -> tuple[float, float]:
+    """Mean over every run of the points and its standard error (from the point SEs)."""
+    n = np.array([p.n_seeds for p in pts], dtype=float)
+    m = np.array([p.means[q] for p in pts])
+    e = np.array([p.errors[q] for p in pts])
+    return float(np.sum(n * m) / n.sum()), float(math.sqrt(np.sum((n * e) ** 2)) / n.sum())
+
+
+def side_comparisons(points: list[DriftPoint]) -> list[SideComparison]:
+    """One :class:`SideComparison` per group holding ≥ 3 SAT and ≥ 3 UNSAT runs."""
+    groups = _grouped(points, lambda p: (p.condition[:-1], p.width, p.alpha))
+    out = []
+    for pts in groups.values():
+        sat = sorted((p for p in pts if p.side == "sat"), key=lambda p: p.size)
+        unsat = sorted((p for p in pts if p.side == "unsat"), key=lambda p: p.size)
+        if not sat or not unsat:
+            continue
+        s, u = sat[-1], unsat[0]
+        q = "rel_frobenius"
+        r, lo, hi = _ratio((u.means[q], u.errors[q]), (s.means[q], s.errors[q]))
+        pr, plo, phi = _ratio(_pool(unsat, q), _pool(sat, q))
+        w, wlo, whi = _ratio((u.means["weight_change"], u.errors["weight_change"]),
+                             (s.means["weight_change"], s.errors["weight_change"]))
+        verdict = ("UNSAT moves more" if lo > 1 else "UNSAT moves less" if hi < 1
+                   else "no difference resolved")
+        label = ", ".join(part for part in s.label.split(", ")
+                          if not part.startswith(("N =", "φ =")))
+        out.append(SideComparison(
+            verdict, label, s.width, s.alpha, s.size_kind, s.size, u.size, s.means[q],
+            s.errors[q], u.means[q], u.errors[q], r, lo, hi, pr, plo, phi, w, wlo, whi))
+    return out
+
+
+@dataclass(frozen=True, repr=False)
+class KernelDriftAnalysis(SummaryRepr):
+    """Everything :func:`analyze_kernel_drift` finds (``to_dict()`` is JSON-ready).
+
+    Attributes
+    ----------
+    settings : dict
+        The settings recorded in the store (values joined by commas where they vary).
+    points : tuple of DriftPoint
+    width_fits, params_fits : tuple of PowerLawFit
+    alpha_scans : tuple of AlphaScan
+    sides : tuple of SideComparison
+    n_done, n_failed, n_undecided : int
+        Finished tasks, failed tasks, finished runs out of budget (left out).
+    notes : tuple of str
+    """
+
+    settings: dict
+    points: tuple
+    width_fits: tuple
+    params_fits: tuple
+    alpha_scans: tuple
+    sides: tuple
+    n_done: int
+    n_failed: int
+    n_undecided: int
+    notes: tuple = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        return jsonable(asdict(self))
+
+
+def analyze_kernel_drift(directory: str | Path, *, alpha_min: float = 10.0
+                         ) -> KernelDriftAnalysis:
+    """Analyse a ``kernel_drift`` run directory.
+
+    Parameters
+    ----------
+    directory : str or Path
+    alpha_min : float
+        Smallest α of the power-law fits in α (the lazy side of the crossover).
+
+    Raises
+    ------
+    ValueError
+        A directory of another experiment, or no finished task.
+    """
+    table, n_failed, spec_params = load_run(directory)
+    if "experiment" in table.columns and len(table) and (table["experiment"]
+                                                         != "kernel_drift").any():
+        raise ValueError(f"'{directory}' is not a kernel_drift run directory (it holds "
+                         f"{table['experiment'].iloc[0]!r})")
+    df = table[table["status"] == "done"] if "status" in table.columns else table
+    if len(df) == 0:
+        raise ValueError(f"'{directory}' has no finished kernel_drift tasks")
+    settings = recorded_settings(df, spec_params, DRIFT_UNRECORDED, DRIFT_UNRECORDED)
+    prepared = _prepared(df)
+    undecided = int((prepared["side"] == "undecided").sum())
+    points = drift_points(df)
+    wf, pf = width_fits(points), params_fits(points)
+    scans = alpha_scans(points, alpha_min)
+    notes = []
+    if undecided:
+        notes.append(f"{undecided} run(s) out of budget or non-finite are left out")
+    few = [p for p in points if p.n_seeds < 3]
+    if few:
+        notes.append(f"{len(few)} point(s) with fewer than 3 runs are left out of the fits")
+    notes += [f"{f.quantity} vs {f.variable} ({f.group}): {f.note}" for f in (*wf, *pf)
+              if f.note]
+    return KernelDriftAnalysis(settings, tuple(points), tuple(wf), tuple(pf), tuple(scans),
+                               tuple(side_comparisons(points)), len(df), n_failed,
+                               undecided, tuple(notes))
