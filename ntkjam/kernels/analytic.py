@@ -32,30 +32,39 @@ output is checked once more; a violation raises
 :class:`~ntkjam._validate.NumericalRangeError` (a ``ValueError``) naming the
 parameters, instead of returning NaN, inf or a wrong finite value.
 
-Performance: the closed-form path runs on cache-sized square blocks, computing
-only the blocks on and above the diagonal when ``X2`` is omitted (the Gram is
-symmetric), on all cores.
+Evaluation (:mod:`ntkjam.kernels.strips`, :mod:`ntkjam.kernels.recursion`): the
+recursion is one JAX function per layer, jitted with its elementwise chain fused, and
+evaluated on fixed-shape blocks of rows against columns written into the ``N1 × N2``
+float64 output (only the blocks on and above the diagonal when ``X2`` is omitted).
+The same blocks give the matrix-free products of :func:`kernel_vector_product`.  With
+NumPy inputs the kernels return NumPy arrays; called under a JAX trace (``jax.jit``,
+``jax.grad`` in ``X``, ``sigma_w`` or ``sigma_b``, ``jax.vmap``) they return JAX arrays,
+with the values' checks (finite inputs, the float64 range) left out, as a trace has no
+values to check.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import (
     NumericalRangeError,
+    as_choice,
+    as_float_array,
     as_input_pair,
     as_int,
     as_real,
     check_finite_result,
 )
 from ntkjam.kernels import expectations as ex
+from ntkjam.kernels import strips
 from ntkjam.kernels.activations import Activation, get_activation
 from ntkjam.kernels.classic import polynomial, rbf  # re-exported: kernels by name
 
@@ -64,6 +73,7 @@ __all__ = [
     "SIGMA_W_MAX",
     "SIGMA_W_MIN",
     "check_hyperparameters",
+    "kernel_vector_product",
     "nngp",
     "ntk",
     "nngp_and_ntk",
@@ -73,14 +83,6 @@ __all__ = [
 ]
 
 Quadrature = ex.Quadrature
-
-#: Block edge of the closed-form path: 256² doubles = 512 KiB per array, cache-sized.
-BLOCK = 256
-
-#: Pairs whose input correlation satisfies ρ² above this are recomputed from
-#: direct differences ‖x − x'‖ instead of the Gram (where ‖x‖²‖x'‖² − (x·x')²
-#: would cancel).  Below it the Gram formula loses at most a factor 10 of ε.
-_NEAR_COLLINEAR = 0.9
 
 #: Range of ``sigma_w``: the recursion forms ``σ_w⁴``, which must be a normal
 #: float64 (beyond it overflows to inf; below it underflows and every pair looks
@@ -177,233 +179,62 @@ def _second_moments(X: np.ndarray) -> np.ndarray:
         return np.einsum("ij,ij->i", X, X) / X.shape[1]
 
 
-def _check_closed_form_range(kind: str, scale: _Scale, depth, sw2, sb2, q1, q2) -> None:
-    """Run the recursion on the N diagonal values and refuse any variance out of range.
+def _check_rows(scale: _Scale, spec: strips.KernelSpec, q1, q2) -> None:
+    """Refuse inputs whose variances ``‖x‖²/d``, ``Σ^l(x, x)`` exceed :data:`MAX_VARIANCE`.
 
     By Cauchy–Schwarz every pair quantity (``|c| ≤ √(ab)``, ``D ≤ ab``) is bounded
-    by the diagonal ones, so checking the diagonals bounds all intermediates.
+    by the diagonal ones, so checking the N diagonal values of every layer bounds all
+    intermediates.  ``depth = 0`` forms no products of variances (the output is checked).
     """
-    if depth == 0:
-        return  # Θ = Σ¹ = σ_w² x·x'/d + σ_b²: no products of variances (output checked)
-    _, diag = ex.CLOSED_FORMS[kind]
+    if spec.depth == 0:
+        return
     rows = [q1] if q2 is None else [q1, q2]
     scale.check(0, *rows)
-    with np.errstate(over="ignore", invalid="ignore"):
-        a = [sw2 * q + sb2 for q in rows]
-        for layer in range(1, depth + 1):
-            scale.check(layer, *a)
-            a = [sw2 * diag(v)[0] + sb2 for v in a]
+    per_side = [strips.row_variances(spec, q) for q in rows]
+    for layer in range(1, spec.depth + 1):
+        scale.check(layer, *(v[layer - 1] for v in per_side))
 
 
-def _check_inputs(X1, X2):
-    return as_input_pair(X1, X2)
+def _is_traced(*values) -> bool:
+    return any(isinstance(v, jax.core.Tracer) for v in values)
 
 
-# ------------------------------------------------------------- elementwise recursion
-
-
-def _recursion(kind: str, depth: int, sw2: float, sb2: float, a, b, c, D):
-    """Run ``depth`` layers of a closed-form activation on broadcastable pair arrays.
-
-    ``a`` (…, 1) or (…,), ``b`` likewise, ``c`` and ``D`` the pair arrays (first-layer
-    values).  Returns ``(nngp, ntk)``.
-    """
-    pair, diag = ex.CLOSED_FORMS[kind]
-    theta = c
-    for _ in range(depth):
-        h, g, sdot = pair(a, b, c, D)
-        p, _ = diag(a)
-        q, _ = diag(b)
-        a, b, c, D, theta = ex.next_layer(sw2, sb2, a, b, p, q, h, g, sdot, theta)
-    return c, theta
-
-
-def _first_layer_naive(G, n1, n2, sw2, sb2):
-    """Gram-based first layer for a block: ``(a, b, c, D)`` and the near-collinear mask.
-
-    ``G`` (B1, B2) is the block of ``X1 X2ᵀ / d``; ``n1``, ``n2`` the ``‖x‖²/d``.
-    """
-    outer = n1[:, None] * n2[None, :]
-    G2 = G * G
-    near = G2 > _NEAR_COLLINEAR * outer
-    cross = np.maximum(outer - G2, 0.0)
-    a = sw2 * n1[:, None] + sb2
-    b = sw2 * n2[None, :] + sb2
-    c = sw2 * G + sb2
-    D = sw2 * sw2 * cross
-    if sb2:
-        dist2 = np.maximum(n1[:, None] + n2[None, :] - 2.0 * G, 0.0)
-        D += sb2 * sw2 * dist2
-    return a, b, c, D, near
-
-
-def _block(kind, depth, sw2, sb2, G, n1, n2, on_diagonal):
-    """One block of the closed-form path: ``(nngp, ntk, near)``."""
-    a, b, c, D, near = _first_layer_naive(G, n1, n2, sw2, sb2)
-    if on_diagonal:
-        # The pairs (i, i) are identical inputs: D = 0 and c = a exactly, whatever
-        # the rounding of X Xᵀ.
-        idx = np.arange(G.shape[0])
-        D[idx, idx] = 0.0
-        c[idx, idx] = a[idx, 0]
-        near[idx, idx] = False
-    k_nngp, k_ntk = _recursion(kind, depth, sw2, sb2, a, b, c, D)
-    return k_nngp, k_ntk, near
-
-
-def _exact_first_layer(x1, x2, sw2, sb2):
-    """First-layer ``(a, b, c, D)`` for M explicit pairs (rows of x1, x2), from differences.
-
-    Uses ``‖x‖²‖x'‖² − (x·x')² = ‖x‖²‖x'‖² ‖û − v̂‖² ‖û + v̂‖² / 4`` (unit vectors û, v̂)
-    and ``‖x − x'‖²`` directly, both free of cancellation.
-    """
-    d = x1.shape[1]
-    n1 = np.einsum("ij,ij->i", x1, x1) / d
-    n2 = np.einsum("ij,ij->i", x2, x2) / d
-    g = np.einsum("ij,ij->i", x1, x2) / d
-    dist2 = np.einsum("ij,ij->i", x1 - x2, x1 - x2) / d
-    norm1 = np.sqrt(n1 * d)
-    norm2 = np.sqrt(n2 * d)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        u = x1 / norm1[:, None]
-        v = x2 / norm2[:, None]
-    minus = np.einsum("ij,ij->i", u - v, u - v)
-    plus = np.einsum("ij,ij->i", u + v, u + v)
-    cross = np.where((norm1 > 0) & (norm2 > 0), n1 * n2 * minus * plus / 4.0, 0.0)
-    a = sw2 * n1 + sb2
-    b = sw2 * n2 + sb2
-    c = sw2 * g + sb2
-    D = sw2 * sw2 * cross + sb2 * sw2 * dist2
-    return a, b, c, D
-
-
-def _closed_form(kind, X1, X2, depth, sw2, sb2, wanted=(0, 1)):
-    """Blocked closed-form Grams (upper block triangle only when ``X2 is None``).
-
-    ``wanted`` selects the outputs (0: NNGP, 1: NTK); only those are stored.
-    NumPy, not JAX: its SIMD ``arctan2`` is several times faster than XLA's on the
-    CPU, and the blocks run on a small thread pool (NumPy releases the GIL).
-    """
-    symmetric = X2 is None
-    X2_ = X1 if symmetric else X2
-    N1, N2 = X1.shape[0], X2_.shape[0]
-    d = X1.shape[1]
-    n1 = np.einsum("ij,ij->i", X1, X1) / d
-    n2 = n1 if symmetric else np.einsum("ij,ij->i", X2_, X2_) / d
-    # One large BLAS call: many small ones pay the BLAS threading overhead each time.
-    G = X1 @ X2_.T
-    G /= d
-    outs = {i: np.empty((N1, N2)) for i in wanted}
-    blocks = [
-        (i0, j0)
-        for i0 in range(0, N1, BLOCK)
-        for j0 in range(i0 if symmetric else 0, N2, BLOCK)
-    ]
-
-    def run(block):
-        i0, j0 = block
-        rows, cols = slice(i0, i0 + BLOCK), slice(j0, j0 + BLOCK)
-        # Inputs are range-checked beforehand and the output afterwards; what can
-        # still overflow here is unused (D of a depth-0 call), so stay quiet.
-        with np.errstate(over="ignore", invalid="ignore"):
-            *kernels, near = _block(
-                kind, depth, sw2, sb2, G[rows, cols], n1[rows], n2[cols], symmetric and i0 == j0
-            )
-        for i in wanted:
-            k = kernels[i]
-            if symmetric and i0 == j0:
-                # BLAS need not round X Xᵀ symmetrically: mirror the upper triangle.
-                k = np.triu(k) + np.triu(k, 1).T
-            outs[i][rows, cols] = k
-            if symmetric and j0 != i0:
-                outs[i][cols, rows] = k.T
-        r, c = np.nonzero(near)
-        return r + i0, c + j0
-
-    if len(blocks) == 1:
-        fixes = [run(blocks[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=_threads()) as pool:
-            fixes = list(pool.map(run, blocks))
-    rows = np.concatenate([r for r, _ in fixes])
-    cols = np.concatenate([c for _, c in fixes])
-    if symmetric:  # each unordered pair once, mirrored below
-        upper = rows < cols
-        rows, cols = rows[upper], cols[upper]
-    if rows.size:
-        with np.errstate(over="ignore", invalid="ignore"):
-            a, b, c, D = _exact_first_layer(X1[rows], X2_[cols], sw2, sb2)
-            kernels = _recursion(kind, depth, sw2, sb2, a, b, c, D)
-        for i in wanted:
-            outs[i][rows, cols] = kernels[i]
-            if symmetric:
-                outs[i][cols, rows] = kernels[i]
-    return tuple(outs[i] for i in wanted)
-
-
-def _threads() -> int:
-    return max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                      else (os.cpu_count() or 1), 8))
-
-
-# ------------------------------------------------------------------ quadrature path
-
-
-def _quadrature(
-    activation: Activation, X1, X2, depth, sw2, sb2, order, wanted=(0, 1), scale=None
-):
-    """Generic activation: the same recursion with polar-rule expectations (slow path).
-
-    ``scale`` (a :class:`_Scale`) range-checks the variances of every layer before
-    the quadrature sees them.
-    """
-    symmetric = X2 is None
-    X2_ = X1 if symmetric else X2
-    N1, N2 = X1.shape[0], X2_.shape[0]
-    if symmetric:
-        rows, cols = np.triu_indices(N1)
-    else:
-        rows, cols = (idx.ravel() for idx in np.indices((N1, N2)))
-    a, b, c, D = _exact_first_layer(X1[rows], X2_[cols], sw2, sb2)
-    if symmetric:
-        same = rows == cols
-        D = np.where(same, 0.0, D)
-        c = np.where(same, a, c)
-    theta = c
-    for layer in range(1, depth + 1):
-        if scale is not None:
-            scale.check(layer, a, b)
-        p, _ = ex.quadrature_diag(activation, order, a)
-        q, _ = ex.quadrature_diag(activation, order, b)
-        h, g, sdot = ex.quadrature_pair(activation, order, a, b, c, D, p, q)
-        a, b, c, D, theta = (
-            np.asarray(v) for v in ex.next_layer(sw2, sb2, a, b, p, q, h, g, sdot, theta)
-        )
-    results = []
-    for values in ((c, theta)[i] for i in wanted):
-        out = np.empty((N1, N2))
-        out[rows, cols] = values
-        if symmetric:
-            out[cols, rows] = values
-        results.append(out)
-    return tuple(results)
-
-
-# ----------------------------------------------------------------------- public API
-
-
-def _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, wanted):
-    """Validate, pick the path, and compute the ``wanted`` outputs (0: NNGP, 1: NTK)."""
-    depth, sigma_w, sigma_b = _check_hyper(depth, sigma_w, sigma_b)
-    act = get_activation(activation)
-    if method not in ("auto", "closed_form", "quadrature"):
+def _check_traced_inputs(X1, X2):
+    """Static checks of traced inputs (shapes only: their values are not known)."""
+    for name, X in (("X1", X1), ("X2", X2)):
+        if X is None:
+            continue
+        if jnp.ndim(X) != 2:
+            raise ValueError(f"{name} must have 2 dimension(s), got shape {jnp.shape(X)}")
+        if jnp.iscomplexobj(X):
+            raise TypeError(f"{name} must be a real array, got complex values")
+        if X.shape[0] < 1 or X.shape[1] < 1:
+            raise ValueError(
+                f"{name} must have shape (N, d) with N >= 1 and d >= 1, got {X.shape}")
+    if X2 is not None and X2.shape[1] != X1.shape[1]:
         raise ValueError(
-            f"method must be one of ['auto', 'closed_form', 'quadrature'], got {method!r}"
+            f"X2 must have input dimension d = {X1.shape[1]} (to match the other inputs), "
+            f"got shape {X2.shape}"
         )
-    if not isinstance(quadrature, Quadrature):
-        raise TypeError(f"quadrature must be an ntkjam.kernels.Quadrature, got {quadrature!r}")
-    X1, X2 = _check_inputs(X1, X2)
-    sw2, sb2 = sigma_w * sigma_w, sigma_b * sigma_b
+    return jnp.asarray(X1, dtype=jnp.float64), (
+        None if X2 is None else jnp.asarray(X2, dtype=jnp.float64))
+
+
+def _check_hyper_traced(depth, sigma_w, sigma_b):
+    """As :func:`_check_hyper`, for the hyperparameters that are not traced."""
+    depth = as_int("depth", depth, minimum=0)
+    concrete_w = not _is_traced(sigma_w)
+    concrete_b = not _is_traced(sigma_b)
+    if concrete_w and concrete_b:
+        return _check_hyper(depth, sigma_w, sigma_b)
+    if concrete_w:
+        _check_hyper(depth, sigma_w, 0.0)
+    if concrete_b:
+        _check_hyper(depth, 1.0, sigma_b)
+    return depth, sigma_w, sigma_b
+
+
+def _spec(act: Activation, method: str, quadrature, depth, sw2, sb2) -> strips.KernelSpec:
     # A user Activation that merely reuses a built-in name gets the quadrature path.
     has_closed_form = act.name in ex.CLOSED_FORMS and act is get_activation(act.name)
     if method == "closed_form" and not has_closed_form:
@@ -411,22 +242,68 @@ def _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, wa
             f"method='closed_form' needs activation in {sorted(ex.CLOSED_FORMS)}, "
             f"got {act.name!r}; use method='quadrature' or 'auto'"
         )
+    kind = act.name if method != "quadrature" and has_closed_form else act
+    return strips.KernelSpec(kind, quadrature, depth, sw2, sb2)
+
+
+def _check_options(activation, method, quadrature) -> Activation:
+    act = get_activation(activation)
+    if method not in ("auto", "closed_form", "quadrature"):
+        raise ValueError(
+            f"method must be one of ['auto', 'closed_form', 'quadrature'], got {method!r}"
+        )
+    if not isinstance(quadrature, Quadrature):
+        raise TypeError(f"quadrature must be an ntkjam.kernels.Quadrature, got {quadrature!r}")
+    return act
+
+
+def _what(wanted) -> str:
+    return {(0,): "nngp", (1,): "ntk"}.get(tuple(wanted), "nngp_and_ntk")
+
+
+def _prepare(X1, X2, depth, sigma_w, sigma_b, act, method, quadrature, what):
+    """Checked NumPy inputs, ``‖x‖²/d``, the spec and the scale of a concrete call.
+
+    Refuses (before any Gram work) inputs or hyperparameters whose variances would leave
+    float64 in some layer.  ``depth``, ``sigma_w``, ``sigma_b`` are already checked.
+    """
+    X1, X2 = as_input_pair(X1, X2)
+    sw2, sb2 = sigma_w * sigma_w, sigma_b * sigma_b
+    spec = _spec(act, method, quadrature, depth, sw2, sb2)
     q1 = _second_moments(X1)
     q2 = None if X2 is None else _second_moments(X2)
     q_max = float(max(np.max(q1), -math.inf if q2 is None else np.max(q2)))
-    what = {(0,): "nngp", (1,): "ntk"}.get(tuple(wanted), "nngp_and_ntk")
     scale = _Scale(what, depth, sigma_w, sigma_b, q_max)
-    if method != "quadrature" and has_closed_form:
-        _check_closed_form_range(act.name, scale, depth, sw2, sb2, q1, q2)
-        out = _closed_form(act.name, X1, X2, depth, sw2, sb2, wanted)
-    else:
-        if depth:
-            scale.check(0, q1, *(() if q2 is None else (q2,)))
-        with np.errstate(over="ignore", invalid="ignore"):
-            out = _quadrature(act, X1, X2, depth, sw2, sb2, quadrature, wanted, scale)
+    _check_rows(scale, spec, q1, q2)
+    return X1, X2, q1, q2, spec, scale
+
+
+def _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, wanted):
+    """Validate, pick the path, and compute the ``wanted`` outputs (0: NNGP, 1: NTK)."""
+    traced = _is_traced(X1, X2, sigma_w, sigma_b)
+    depth, sigma_w, sigma_b = (_check_hyper_traced if traced else _check_hyper)(
+        depth, sigma_w, sigma_b)
+    act = _check_options(activation, method, quadrature)
+    if traced:
+        X1, X2 = _check_traced_inputs(X1, X2)
+        spec = _spec(act, method, quadrature, depth, sigma_w * sigma_w, sigma_b * sigma_b)
+        return strips.gram_traced(spec, X1, X2, tuple(wanted))
+    X1, X2, q1, q2, spec, scale = _prepare(X1, X2, depth, sigma_w, sigma_b, act, method,
+                                           quadrature, _what(wanted))
+    out = strips.gram(spec, X1, X2, q1, q2, tuple(wanted))
     for k in out:
-        check_finite_result(what, k, scale.cause())
+        _check_output(scale, k)
     return out
+
+
+def _check_output(scale: _Scale, k: np.ndarray) -> None:
+    """:func:`check_finite_result` without an ``N × N`` temporary (row strips first)."""
+    for start in range(0, k.shape[0], 1024):
+        if not np.isfinite(k[start:start + 1024]).all():
+            check_finite_result(scale.what, k, scale.cause())  # raises, with the counts
+
+
+# ----------------------------------------------------------------------- public API
 
 
 def nngp_and_ntk(
@@ -467,6 +344,10 @@ def nngp_and_ntk(
     Returns
     -------
     nngp, ntk : numpy.ndarray, shape (N1, N2)
+        float64.  Under a JAX trace (``X1``, ``X2``, ``sigma_w`` or ``sigma_b`` a
+        tracer: ``jax.jit``, ``jax.grad``, ``jax.vmap``) JAX arrays, differentiable in
+        all four; the checks that need values (finite inputs, the float64 range) are
+        then skipped.
     """
     return _kernels(X1, X2, depth, activation, sigma_w, sigma_b, method, quadrature, (0, 1))
 
@@ -511,3 +392,49 @@ Examples
 >>> K.shape
 (3, 3)
 """
+
+
+def kernel_vector_product(
+    X,
+    V,
+    *,
+    kernel: str = "ntk",
+    depth: int = 1,
+    activation: str | Activation = "relu",
+    sigma_w: float = math.sqrt(2.0),
+    sigma_b: float = 0.0,
+    method: str = "auto",
+    quadrature: Quadrature = ex.DEFAULT_QUADRATURE,
+) -> np.ndarray:
+    """``K(X, X) V`` for the NTK or NNGP Gram, without forming ``K``.
+
+    The product is evaluated block by block with the same jitted blocks as the Grams
+    (:mod:`ntkjam.kernels.strips`): memory ``O(N k)`` plus one block, each block on
+    and above the diagonal used twice, the nearly collinear pairs recomputed exactly.
+    It equals ``ntk(X, ...) @ V`` to rounding (1e-15 relative).
+
+    Parameters
+    ----------
+    X : array_like, shape (N, d)
+    V : array_like, shape (N,) or (N, k)
+    kernel : {"ntk", "nngp"}
+        Which Gram.
+    depth, activation, sigma_w, sigma_b, method, quadrature
+        As in :func:`nngp_and_ntk`.
+
+    Returns
+    -------
+    numpy.ndarray, shape of ``V``
+    """
+    kernel = as_choice("kernel", kernel, ("nngp", "ntk"))
+    depth, sigma_w, sigma_b = _check_hyper(depth, sigma_w, sigma_b)
+    act = _check_options(activation, method, quadrature)
+    X, _, q, _, spec, scale = _prepare(X, None, depth, sigma_w, sigma_b, act, method,
+                                       quadrature, kernel)
+    V = as_float_array("V", V, ndim=(1, 2))
+    if V.shape[0] != X.shape[0]:
+        raise ValueError(f"V must have {X.shape[0]} rows (one per point of X), got {V.shape}")
+    V2 = V.reshape(V.shape[0], -1)
+    out = strips.gram_vector_product(spec, X, q, V2, ("nngp", "ntk").index(kernel))
+    _check_output(scale, out)
+    return out.reshape(V.shape)

@@ -10,14 +10,19 @@ module therefore never forms ``1 - c²/(ab)`` by subtraction.  Each pair carries
 the *determinant* ``D = ab − c² ≥ 0`` computed without cancellation, and each
 transition returns the layer's output in the cancellation-free form
 
-* ``p = E[φ(u)²]`` (rows), ``q = E[φ(v)²]`` (columns),
+* ``p = E[φ(u)²]`` (rows), ``q = E[φ(v)²]`` (columns), carried with their square
+  roots in a :class:`Side`,
 * ``h = √(pq) − E[φ(u)φ(v)] ≥ 0`` and ``g = √(pq) + E[φ(u)φ(v)] ≥ 0``, computed
   directly (never as a difference of two nearly equal numbers: ``h`` is small for
   nearly identical inputs, ``g`` for nearly opposite ones of an odd activation),
 * ``sdot = E[φ'(u)φ'(v)]``,
 
-from which :func:`ntkjam.kernels.analytic` builds the next layer's ``(a, b, c, D)``
-exactly (see :func:`next_layer`).
+from which :func:`next_layer` builds the next layer's ``(a, b, c, D)`` exactly.
+
+Everything here is ``jax.numpy`` on broadcastable arrays: rows ``(B, 1)`` against
+columns ``(1, C)`` for a block of a Gram, or ``(M,)`` against ``(M,)`` for a list of
+pairs.  The functions are traced into the jitted blocks of
+:mod:`ntkjam.kernels.recursion`, where XLA fuses each layer's elementwise chain.
 
 ReLU and erf have closed forms (Cho & Saul 2009; Williams 1997); ``identity`` is
 trivial; every other activation uses a polar-coordinate Gauss–Legendre rule whose
@@ -35,13 +40,27 @@ where this rule is within 5e-10 (and 4e-14 at σ_w = 1.3).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ntkjam.kernels.activations import Activation
+from ntkjam.kernels.elementary import arctan2, relu_pi_minus_j, safe_reciprocal, safe_sqrt
+
+__all__ = [
+    "CLOSED_FORMS",
+    "DEFAULT_QUADRATURE",
+    "Quadrature",
+    "Side",
+    "expectation_functions",
+    "next_layer",
+    "quadrature_diag",
+    "quadrature_pair",
+    "side",
+]
 
 _PI = np.pi
 
@@ -69,109 +88,96 @@ class Quadrature:
 DEFAULT_QUADRATURE = Quadrature()
 
 
+class Side(NamedTuple):
+    """What a layer knows of one side of its pairs (the rows, or the columns).
+
+    Attributes
+    ----------
+    var : jax.Array, shape (B, 1), (1, C) or (M,)
+        The pre-activation variance ``a = Σ(x, x)``.
+    p : jax.Array, same shape
+        ``E[φ(u)²]`` for ``u ~ N(0, a)``.
+    root_p : jax.Array, same shape
+        ``√p``.
+    """
+
+    var: object
+    p: object
+    root_p: object
+
+
 # --------------------------------------------------------------------------- ReLU
 
 
-def _theta_cos_minus_sin_series(theta):
-    """``θ cos θ − sin θ`` by its Taylor series, accurate to 1e-18 relative for θ < 0.25."""
-    t2 = theta * theta
-    # Σ_{k≥1} (−1)^k 2k/(2k+1)! θ^{2k+1}, Horner in θ²; the k = 7 term is < 1e-18 relative.
-    return theta * t2 * (
-        -1.0 / 3.0
-        + t2 * (1.0 / 30.0
-        + t2 * (-1.0 / 840.0
-        + t2 * (1.0 / 45360.0
-        + t2 * (-1.0 / 3991680.0
-        + t2 * (1.0 / 518918400.0)))))
-    )
-
-
-def relu_pair(a, b, c, D):
+def relu_pair(rows: Side, cols: Side, c, D, one=1.0):
     """ReLU transition for pairs: returns ``(h, g, sdot)``.
 
-    ``a`` (N1, 1), ``b`` (1, N2), ``c`` and ``D`` (N1, N2).  With θ the angle between
-    ``u`` and ``v`` (``tan θ = √D / c``), ``E[φ(u)φ(v)] = √(ab)/(2π) J(θ)``,
-    ``J = sin θ + (π−θ) cos θ``, and ``E[φ'(u)φ'(v)] = (π − θ)/(2π)``; ``p = a/2``,
-    ``q = b/2``, so ``h = √(ab)/(2π) (π − J(θ))``.  For θ < 0.25 (nearly parallel
-    inputs), ``π − J = π (1 − cos θ) + (θ cos θ − sin θ)`` with ``1 − cos θ =
-    sin²θ/(1 + cos θ)`` and a series for the second term, so that ``h`` keeps full
-    relative accuracy however small it is.
+    With θ the angle between ``u`` and ``v`` (``tan θ = √D / c``), ``E[φ(u)φ(v)] =
+    √(ab)/(2π) J(θ)``, ``J = sin θ + (π−θ) cos θ``, and ``E[φ'(u)φ'(v)] = (π − θ)/(2π)``;
+    ``p = a/2``, ``q = b/2``, so ``h = √(ab)/(2π) (π − J(θ))``, which
+    :func:`~ntkjam.kernels.elementary.relu_pi_minus_j` evaluates with full relative
+    accuracy however small it is.  ``one`` (a traced 1.0) marks θ and ``h`` as
+    values to compute once: XLA does not duplicate a division into its consumers.
     """
-    root_ab = np.sqrt(a * b)
-    sqrt_D = np.sqrt(D)
-    theta = np.arctan2(sqrt_D, c)
-    with np.errstate(divide="ignore"):
-        inv = 1.0 / root_ab
-    inv[~np.isfinite(inv)] = 0.0  # a zero-variance input: E[φφ] = 0
-    sin_t = sqrt_D * inv
-    cos_t = c * inv
-    pi_minus_theta = _PI - theta
-    pi_minus_j = pi_minus_theta * cos_t
-    pi_minus_j += sin_t
-    np.subtract(_PI, pi_minus_j, out=pi_minus_j)
-    small = np.nonzero(theta < 0.25)
-    if small[0].size:
-        th, ct, st = theta[small], cos_t[small], sin_t[small]
-        pi_minus_j[small] = _PI * st * st / (1.0 + ct) + _theta_cos_minus_sin_series(th)
-    h = pi_minus_j
-    h *= root_ab
-    h *= 0.5 / _PI
+    ra, rb = jnp.sqrt(rows.var), jnp.sqrt(cols.var)
+    root_ab = ra * rb
+    inv = safe_reciprocal(ra) * safe_reciprocal(rb)  # a zero-variance input: E[φφ] = 0
+    sqrt_D = safe_sqrt(D)
+    theta = arctan2(sqrt_D, c) / one
+    h = relu_pi_minus_j(theta, sqrt_D * inv, c * inv) * root_ab * (0.5 / _PI) / one
     g = root_ab - h  # E[φφ] ≥ 0 for ReLU, so g = √(pq) + E ≥ √(pq): no cancellation
-    pi_minus_theta *= 0.5 / _PI
-    return h, g, pi_minus_theta
+    return h, g, (_PI - theta) * (0.5 / _PI)
 
 
 def relu_diag(a):
     """ReLU ``E[φ(u)²] = a/2`` and ``E[φ'(u)²] = 1/2`` for ``u ~ N(0, a)``."""
-    return 0.5 * a, np.full_like(a, 0.5)
+    return 0.5 * a, jnp.full_like(a, 0.5)
 
 
 # ---------------------------------------------------------------------------- erf
 
 
-def erf_pair(a, b, c, D):
+def erf_pair(rows: Side, cols: Side, c, D, one=1.0):
     """erf transition (Williams 1997) for pairs: returns ``(h, g, sdot)``.
 
     ``E[erf(u)erf(v)] = (2/π) arcsin(2c / √((1+2a)(1+2b)))``, written as
     ``(2/π) atan2(2c, √(1 + 2a + 2b + 4D))`` which needs no cancellation, and
     ``E[erf'(u)erf'(v)] = (4/π) / √(1 + 2a + 2b + 4D)``.
     """
-    root = np.sqrt(1.0 + 2.0 * a + 2.0 * b + 4.0 * D)
-    r = (2.0 / _PI) * np.arctan2(2.0 * c, root)
-    p = (2.0 / _PI) * np.arctan2(2.0 * a, np.sqrt(1.0 + 4.0 * a))
-    q = (2.0 / _PI) * np.arctan2(2.0 * b, np.sqrt(1.0 + 4.0 * b))
+    root = jnp.sqrt(1.0 + 2.0 * rows.var + 2.0 * cols.var + 4.0 * D)
+    r = (2.0 / _PI) * arctan2(2.0 * c, root) / one
+    root_pq = rows.root_p * cols.root_p
     # erf is smooth, so the difference √(pq) − r only costs an absolute error ε·√(pq),
     # which the next layer's formulas (all regular at D = 0) do not amplify.
-    h = np.maximum(np.sqrt(p * q) - r, 0.0)
-    g = np.maximum(np.sqrt(p * q) + r, 0.0)
-    sdot = (4.0 / _PI) / root
-    return h, g, sdot
+    h = jnp.maximum(root_pq - r, 0.0)
+    g = jnp.maximum(root_pq + r, 0.0)
+    return h, g, (4.0 / _PI) / root
 
 
 def erf_diag(a):
     """erf ``E[erf(u)²]`` and ``E[erf'(u)²]`` for ``u ~ N(0, a)``."""
-    root = np.sqrt(1.0 + 4.0 * a)
-    return (2.0 / _PI) * np.arctan2(2.0 * a, root), (4.0 / _PI) / root
+    root = jnp.sqrt(1.0 + 4.0 * a)
+    return (2.0 / _PI) * arctan2(2.0 * a, root), (4.0 / _PI) / root
 
 
 # ----------------------------------------------------------------------- identity
 
 
-def identity_pair(a, b, c, D):
+def identity_pair(rows: Side, cols: Side, c, D, one=1.0):
     """Identity: ``E[uv] = c``; ``h = √(ab) − c``, ``g = √(ab) + c``, and ``hg = D``.
 
     The smaller of the two is computed as ``D`` over the larger (no cancellation).
     """
-    root_ab = np.sqrt(a * b)
+    root_ab = rows.root_p * cols.root_p
     plus, minus = root_ab + c, root_ab - c
-    h = np.where(c > 0, D / np.where(c > 0, plus, 1.0), minus)
-    g = np.where(c < 0, D / np.where(c < 0, minus, 1.0), plus)
-    return h, g, np.ones_like(c)
+    h = jnp.where(c > 0, D / jnp.where(c > 0, plus, 1.0), minus)
+    g = jnp.where(c < 0, D / jnp.where(c < 0, minus, 1.0), plus)
+    return h, g, jnp.ones_like(c)
 
 
 def identity_diag(a):
     """Identity: ``E[u²] = a``, ``E[1] = 1``."""
-    return a, np.ones_like(a)
+    return a, jnp.ones_like(a)
 
 
 # --------------------------------------------------------------------- quadrature
@@ -199,7 +205,7 @@ def _polar_rule(a, c, S, order: Quadrature):
     """
     sqrt_a = jnp.sqrt(a)
     m = jnp.where(sqrt_a > 0, c / jnp.where(sqrt_a > 0, sqrt_a, 1.0), 0.0)
-    sqrt_S = jnp.sqrt(S)
+    sqrt_S = safe_sqrt(S)  # S = 0 on the diagonal: a finite derivative there
     # |ℓ(α)|² = eᵀ G e with G = MᵀM, whose eigenvalues are those of the covariance;
     # the small one as det/large (no cancellation).
     g11, g12, g22 = a + m * m, m * sqrt_S, S
@@ -274,40 +280,28 @@ def _quadrature_diag_impl(activation: Activation, order: Quadrature, a):
     return p, pdot
 
 
-@functools.lru_cache(maxsize=32)
-def _quadrature_functions(activation: Activation, order: Quadrature):
-    pair = jax.jit(functools.partial(_quadrature_pair_impl, activation, order))
-    diag = jax.jit(functools.partial(_quadrature_diag_impl, activation, order))
-    return pair, diag
+def quadrature_pair(activation: Activation, order: Quadrature, rows: Side, cols: Side, c, D,
+                    one=1.0):
+    """Polar-rule transition for broadcastable pair arrays: returns ``(h, g, sdot)``.
+
+    The pairs are flattened to ``(M,)`` (memory ``M × A × R`` doubles per array, A
+    angular and R radial nodes: keep blocks of a few hundred pairs).
+    """
+    shape = jnp.broadcast_shapes(jnp.shape(c), jnp.shape(D), jnp.shape(rows.var),
+                                 jnp.shape(cols.var))
+    flat = [jnp.ravel(jnp.broadcast_to(x, shape))
+            for x in (rows.var, cols.var, c, D, rows.p, cols.p)]
+    return tuple(v.reshape(shape) for v in _quadrature_pair_impl(activation, order, *flat))
 
 
-# Pairs per quadrature call: bounds memory at (chunk × A × R) doubles per array.
-_QUADRATURE_CHUNK = 256
+def quadrature_diag(activation: Activation, order: Quadrature, a):
+    """``(E[φ(u)²], E[φ'(u)²])`` for ``u ~ N(0, a)``, ``a`` of any shape."""
+    a = jnp.asarray(a)
+    p, pdot = _quadrature_diag_impl(activation, order, jnp.ravel(a))
+    return p.reshape(a.shape), pdot.reshape(a.shape)
 
 
-def quadrature_pair(activation, order, a, b, c, D, p, q):
-    """Polar-rule transition for pair arrays of any shape (broadcast), in fixed chunks."""
-    pair, _ = _quadrature_functions(activation, order)
-    shape = jnp.broadcast_shapes(jnp.shape(a), jnp.shape(b), jnp.shape(c), jnp.shape(D))
-    flat = [np.ravel(np.broadcast_to(np.asarray(x), shape)) for x in (a, b, c, D, p, q)]
-    m = flat[0].size
-    pad = (-m) % _QUADRATURE_CHUNK
-    padded = [np.concatenate([x, np.ones(pad)]) if pad else x for x in flat]
-    # Padding pairs are (a, b, c, D) = (1, 1, 1, 1): harmless and discarded.
-    parts = []
-    for start in range(0, m + pad, _QUADRATURE_CHUNK):
-        args = [x[start : start + _QUADRATURE_CHUNK] for x in padded]
-        parts.append([np.asarray(v) for v in pair(*args)])
-    return tuple(np.concatenate(col)[:m].reshape(shape) for col in zip(*parts, strict=True))
-
-
-def quadrature_diag(activation, order, a):
-    """``(E[φ(u)²], E[φ'(u)²])`` for ``u ~ N(0, a)``, ``a`` of shape (M,)."""
-    _, diag = _quadrature_functions(activation, order)
-    p, pdot = diag(jnp.asarray(a))
-    return np.asarray(p), np.asarray(pdot)
-
-
+#: ``name -> (pair, diag)`` for the activations with closed-form expectations.
 CLOSED_FORMS = {
     "relu": (relu_pair, relu_diag),
     "erf": (erf_pair, erf_diag),
@@ -315,7 +309,27 @@ CLOSED_FORMS = {
 }
 
 
-def next_layer(sigma_w2, sigma_b2, a, b, p, q, h, g, sdot, theta_prev):
+@functools.lru_cache(maxsize=64)
+def expectation_functions(kind: str | Activation, order: Quadrature) -> tuple[Callable, Callable]:
+    """``(pair, diag)`` of a closed form (``kind`` a name of :data:`CLOSED_FORMS`) or of
+    the polar rule of ``order`` (``kind`` an :class:`~ntkjam.kernels.Activation`).
+
+    ``pair(rows, cols, c, D, one) -> (h, g, sdot)`` and ``diag(a) -> (p, pdot)``.
+    """
+    if isinstance(kind, str):
+        return CLOSED_FORMS[kind]
+    pair = functools.partial(quadrature_pair, kind, order)
+    diag = functools.partial(quadrature_diag, kind, order)
+    return pair, diag
+
+
+def side(diag: Callable, var) -> Side:
+    """The :class:`Side` of variances ``var``: ``(var, p, √p)`` with ``p = E[φ(u)²]``."""
+    p, _ = diag(var)
+    return Side(var, p, jnp.sqrt(p))
+
+
+def next_layer(sigma_w2, sigma_b2, rows: Side, cols: Side, h, g, sdot, theta_prev):
     """Dense layer after the activation: the new ``(a, b, c, D)`` and the NTK.
 
     With ``p, q`` (per row / column), ``h = √(pq) − E[φ(u)φ(v)]``,
@@ -324,22 +338,18 @@ def next_layer(sigma_w2, sigma_b2, a, b, p, q, h, g, sdot, theta_prev):
     * ``a' = σ_w² p + σ_b²``, ``b' = σ_w² q + σ_b²``,
     * ``c' = σ_w² (√(pq) − h) + σ_b²``,
     * ``D' = a'b' − c'² = σ_w⁴ h g + σ_b² σ_w² ((√p − √q)² + 2h)``,
-      every term non-negative, so no cancellation,
+      every term non-negative, so no cancellation (``√p − √q`` is exactly 0 on the
+      diagonal and otherwise enters only through its square next to ``2h``),
     * ``Θ' = c' + σ_w² sdot Θ``.
+
+    Returns
+    -------
+    a, b, c, D, theta
+        Shapes of ``rows.var``, ``cols.var`` and of the pairs.
     """
-    sp, sq = np.sqrt(p), np.sqrt(q)
-    root_pq = sp * sq
-    c_new = root_pq - h
-    c_new *= sigma_w2
-    c_new += sigma_b2
-    D_new = h * g
-    D_new *= sigma_w2 * sigma_w2
-    if sigma_b2:
-        total = sp + sq
-        with np.errstate(invalid="ignore", divide="ignore"):
-            spread = np.where(total > 0, (p - q) / total, 0.0)
-        D_new += sigma_b2 * sigma_w2 * (spread * spread + 2.0 * h)
-    theta_new = sdot * theta_prev
-    theta_new *= sigma_w2
-    theta_new += c_new
-    return sigma_w2 * p + sigma_b2, sigma_w2 * q + sigma_b2, c_new, D_new, theta_new
+    c_new = sigma_w2 * (rows.root_p * cols.root_p - h) + sigma_b2
+    spread = rows.root_p - cols.root_p
+    D_new = sigma_w2 * sigma_w2 * (h * g) + sigma_b2 * sigma_w2 * (spread * spread + 2.0 * h)
+    theta_new = sigma_w2 * (sdot * theta_prev) + c_new
+    return (sigma_w2 * rows.p + sigma_b2, sigma_w2 * cols.p + sigma_b2, c_new, D_new,
+            theta_new)

@@ -147,6 +147,17 @@ def kernel_operator(
     """
     X, scale, block_size = _strip_arguments(kernel_fn, X, scale, block_size, default_strip_rows)
     n = X.shape[0]
+    from ntkjam.kernels import analytic
+
+    if kernel_fn is analytic.ntk or kernel_fn is analytic.nngp:
+        # The analytic kernels' own blocked product (the same numbers to rounding,
+        # never an N × N strip): ``block_size`` is not needed.
+        def product(V: np.ndarray) -> np.ndarray:
+            return scale * analytic.kernel_vector_product(
+                X, np.asarray(V, dtype=np.float64), kernel=kernel_fn.__name__, **kwargs)
+
+        return GramOperator(n=n, matmat=product,
+                            description=f"kernel {kernel_fn!r} on {X.shape}")
 
     def matmat(V: np.ndarray) -> np.ndarray:
         V = np.asarray(V, dtype=np.float64)
