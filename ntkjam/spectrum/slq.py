@@ -127,7 +127,10 @@ def kernel_operator(
     Each product evaluates the upper triangle of K strip by strip (row block ``I``
     against columns ``I, I+1, ...``) and uses every strip twice (``K_IJ`` and its
     transpose), so one product costs ``N²/2`` kernel entries and ``block_size × N``
-    memory; the ``N × N`` Gram is never stored.
+    memory; the ``N × N`` Gram is never stored.  For the analytic ``ntk`` and
+    ``nngp`` the kernels' own blocked product
+    (:func:`ntkjam.kernels.analytic.kernel_vector_product`, one fixed-shape block
+    alive at a time) is used instead and ``block_size`` is ignored.
 
     Parameters
     ----------
@@ -136,9 +139,8 @@ def kernel_operator(
         e.g. :func:`ntkjam.kernels.analytic.ntk`.
     X : array_like, shape (N, d)
     block_size : int, optional
-        Rows per strip.  Default (:func:`default_strip_rows`): a multiple of 256
-        rows, the block edge of the closed-form path of
-        :mod:`ntkjam.kernels.analytic` (no ragged blocks), at most 2**24 entries
+        Rows per strip of a generic ``kernel_fn``.  Default
+        (:func:`default_strip_rows`): a multiple of 256 rows, at most 2**24 entries
         (128 MB) per strip when N allows; N itself when N <= 256.
     scale : float
         Positive factor applied to K.
