@@ -67,3 +67,26 @@ def keyword_defaults(func: Callable) -> dict[str, object]:
 def comma_list(values: object) -> str:
     """``(50, 100, 200)`` → ``"50,100,200"``: a list default as its option's text."""
     return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+def run_sweeps(specs: list, workers: int, quiet: bool) -> list:
+    """Run each spec through the sweep engine, one BLAS thread per task; the summaries.
+
+    A run directory in use by another process is a one-line error (exit status 2);
+    Ctrl-C keeps what is stored and says how to resume (exit status 130).
+    """
+    from threadpoolctl import threadpool_limits
+
+    from ntkjam import sweep
+    from ntkjam.sweep.store import RunDirectoryBusy
+
+    try:
+        with threadpool_limits(limits=1):  # small dense solves: one BLAS thread each
+            return [sweep.run(spec, workers=workers, progress=not quiet) for spec in specs]
+    except RunDirectoryBusy as exc:
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(code=2) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted: finished tasks are stored; run the same command "
+                          "again to resume", highlight=False)
+        raise typer.Exit(code=130) from None

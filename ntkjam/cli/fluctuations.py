@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from ntkjam.cli._app import app
-from ntkjam.cli._common import err_console, friendly_errors
+from ntkjam.cli._common import err_console, friendly_errors, run_sweeps
 from ntkjam.cli._options import check_output_dir, check_run_directory, check_workers
 
 __all__ = ["fluctuations", "parse_int_list"]
@@ -61,27 +61,6 @@ def _check_options(*, depths, widths, n, seeds, n_ens, hn_depths, hn_widths, hn_
     if n_nets < 2:
         raise ValueError(f"--n-nets must be >= 2 (networks per Hanin-Nica task), got {n_nets}")
     return out
-
-
-def _run(specs, workers: int, quiet: bool) -> list:
-    from threadpoolctl import threadpool_limits
-
-    from ntkjam import sweep
-    from ntkjam.sweep.store import RunDirectoryBusy
-
-    summaries = []
-    try:
-        with threadpool_limits(limits=1):
-            for spec in specs:
-                summaries.append(sweep.run(spec, workers=workers, progress=not quiet))
-    except RunDirectoryBusy as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(code=2) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted: finished tasks are stored; run the same command "
-                          "again to resume", highlight=False)
-        raise typer.Exit(code=130) from None
-    return summaries
 
 
 def _ci(f) -> str:
@@ -216,7 +195,7 @@ def fluctuations(
     check_run_directory(kernel_dir, specs[0].experiment, specs[0].params,
                         "a kernel-fluctuation sweep")
     check_run_directory(diag_dir, specs[1].experiment, specs[1].params, "a Hanin-Nica sweep")
-    summaries = _run(specs, workers, quiet)
+    summaries = run_sweeps(specs, workers, quiet)
     a = analyze_fluctuations(kernel_dir, diag_dir)
     (output / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
                                           encoding="utf-8")

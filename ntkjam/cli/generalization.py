@@ -17,7 +17,7 @@ import numpy as np
 import typer
 
 from ntkjam.cli._app import app
-from ntkjam.cli._common import err_console, friendly_errors
+from ntkjam.cli._common import err_console, friendly_errors, run_sweeps
 from ntkjam.cli._options import (
     Model,
     PhiMax,
@@ -133,24 +133,6 @@ def _lines(a) -> list[str]:
     return lines
 
 
-def _run(spec, workers: int, quiet: bool):
-    from threadpoolctl import threadpool_limits
-
-    from ntkjam import sweep
-    from ntkjam.sweep.store import RunDirectoryBusy
-
-    try:
-        with threadpool_limits(limits=1):  # small dense solves: one BLAS thread each
-            return sweep.run(spec, workers=workers, progress=not quiet)
-    except RunDirectoryBusy as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(code=2) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted: finished tasks are stored; run the same command "
-                          "again to resume", highlight=False)
-        raise typer.Exit(code=130) from None
-
-
 def _spec(sizes: str | None, n: str | None, *, phi, seeds: int, output: str, **params):
     """The sweep spec of the options: the size axis, the defaults that depend on the task
     and the source (ε = 0 for regression; one member when they would be identical or
@@ -264,7 +246,7 @@ def generalization_command(
     directory = check_output_dir(spec.output_dir())
     check_run_directory(directory, spec.experiment, spec.params, "a generalization study",
                         grid=spec.grid)
-    summary = _run(spec, workers, quiet)
+    (summary,) = run_sweeps([spec], workers, quiet)
     a = analyze_generalization(directory, model=model, n_boot=n_boot)
     (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
                                              encoding="utf-8")

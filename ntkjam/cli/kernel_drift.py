@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from ntkjam.cli._app import app
-from ntkjam.cli._common import err_console, friendly_errors
+from ntkjam.cli._common import err_console, friendly_errors, run_sweeps
 from ntkjam.cli._options import check_output_dir, check_run_directory, check_workers
 from ntkjam.cli.fluctuations import parse_int_list
 
@@ -77,24 +77,6 @@ def _check_options(*, widths, alphas, losses, n, phi, seeds, alpha_min) -> dict:
     if not (math.isfinite(alpha_min) and alpha_min > 0):
         raise ValueError(f"--alpha-min must be a positive number, got {alpha_min}")
     return out
-
-
-def _run(spec, workers: int, quiet: bool):
-    from threadpoolctl import threadpool_limits
-
-    from ntkjam import sweep
-    from ntkjam.sweep.store import RunDirectoryBusy
-
-    try:
-        with threadpool_limits(limits=1):
-            return sweep.run(spec, workers=workers, progress=not quiet)
-    except RunDirectoryBusy as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(code=2) from None
-    except KeyboardInterrupt:
-        err_console.print("interrupted: finished tasks are stored; run the same command "
-                          "again to resume", highlight=False)
-        raise typer.Exit(code=130) from None
 
 
 def _ci(f) -> str:
@@ -224,7 +206,7 @@ def kernel_drift(
         step_rule=step_rule, momentum=float(momentum), max_steps=int(max_steps),
         rtol=float(rtol), data_seed=data_seed, **sizes)
     check_run_directory(store, spec.experiment, spec.params, "a kernel-drift sweep")
-    summary = _run(spec, workers, quiet)
+    (summary,) = run_sweeps([spec], workers, quiet)
     a = analyze_kernel_drift(store, alpha_min=alpha_min)
     (output / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
                                           encoding="utf-8")
