@@ -55,9 +55,12 @@ def log_axes(ax, *, x=None, y=None) -> None:
 def write_figures(
     directory: str | Path,
     panels: list[tuple[str, Callable[[Figure], object], tuple[float, float]]],
-    title: str, *, fmt: str, dpi: int, title_size: float,
+    title: str, *, fmt: str | tuple[str, ...], dpi: int, title_size: float,
 ) -> list[Path]:
     """Draw each ``(name, draw, size)`` on a new figure titled ``title``; write DIR/name.fmt.
+
+    ``fmt`` is one format (``"png"``) or several (``("png", "pdf")``: every panel is
+    drawn once per format, all of the first format first).
 
     Returns
     -------
@@ -67,12 +70,13 @@ def write_figures(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = []
-    for name, draw, size in panels:
-        fig = new_figure(size)
-        draw(fig)
-        fig.suptitle(title, fontsize=title_size)
-        fig.tight_layout()
-        path = directory / f"{name}.{fmt}"
-        fig.savefig(path, dpi=dpi)
-        paths.append(path)
+    for one in (fmt,) if isinstance(fmt, str) else fmt:
+        for name, draw, size in panels:
+            fig = new_figure(size)
+            draw(fig)
+            fig.suptitle(title, fontsize=title_size)
+            fig.tight_layout()
+            path = directory / f"{name}.{one}"
+            fig.savefig(path, dpi=dpi)
+            paths.append(path)
     return paths

@@ -248,7 +248,4 @@ def save_fluctuation_figures(a: FluctuationAnalysis, directory: str | Path, *,
         ("hanin_nica", lambda f: plot_hanin_nica(a, f.subplots()), (7, 5)),
         ("ensembles", lambda f: plot_ensembles(a, f.subplots(1, 2)), (12, 4.8)),
     ]
-    paths = []
-    for fmt in formats:
-        paths += write_figures(directory, panels, title, fmt=fmt, dpi=dpi, title_size=8)
-    return paths
+    return write_figures(directory, panels, title, fmt=tuple(formats), dpi=dpi, title_size=8)

@@ -222,7 +222,4 @@ def save_generalization_figures(a: GeneralizationAnalysis, directory: str | Path
     ]
     if a.group == "N":
         panels.append(("p_scaling", lambda fig: plot_p_scaling(a, fig.subplots()), (7.2, 4.6)))
-    paths = []
-    for fmt in formats:
-        paths += write_figures(directory, panels, title, fmt=fmt, dpi=dpi, title_size=8)
-    return paths
+    return write_figures(directory, panels, title, fmt=tuple(formats), dpi=dpi, title_size=8)

@@ -224,7 +224,4 @@ def save_kernel_drift_figures(a: KernelDriftAnalysis, directory: str | Path, *,
          (6.2 * n_loss, 5.0)),
         ("drift_sides", lambda f: plot_drift_sides(a, f.subplots()), (7.2, 5.2)),
     ]
-    paths = []
-    for fmt in formats:
-        paths += write_figures(directory, panels, title, fmt=fmt, dpi=dpi, title_size=8)
-    return paths
+    return write_figures(directory, panels, title, fmt=tuple(formats), dpi=dpi, title_size=8)
