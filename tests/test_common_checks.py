@@ -232,6 +232,7 @@ TINY: dict[str, dict[str, Any]] = {
     "kernel_summary": {"n": 8, "d": 3},
     "ntk_diagonal_moments": {"width": 16, "n": 4, "d": 3, "n_nets": 3},
     "phase_diagram": {"P": 10, "phi": 1.5, "lp_fraction": 1.0},
+    "sphere_jamming": {"P": 10, "margin": -0.5, "max_iter": 2000},
     "trained_phase_diagram": {"P": 12, "phi": 0.5, "max_steps": 200, "window": 50},
     SPECTRUM_TASK: {"phi": 0.5, "size": 40},
 }
@@ -244,6 +245,7 @@ NAN_PARAMS: dict[str, tuple[str, ...]] = {
     "kernel_summary": ("sigma_w", "sigma_b"),
     "ntk_diagonal_moments": ("sigma_w", "sigma_b", "radius"),
     "phase_diagram": ("phi", "margin", "sigma_w", "offset_scale", "lengthscale"),
+    "sphere_jamming": ("margin", "norm", "sigma_w", "lengthscale"),
     "trained_phase_diagram": ("phi", "alpha", "margin", "sigma_w", "lr", "rtol"),
     SPECTRUM_TASK: ("phi",),
 }

@@ -25,6 +25,7 @@ def _register() -> None:
         kernel_drift,
         phase_diagram,
         spectrum,
+        sphere,
         sweep,
         train,
     )

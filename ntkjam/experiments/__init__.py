@@ -19,5 +19,6 @@ from ntkjam.experiments import (
     kernel_drift,  # noqa: F401  (registers "kernel_drift")
     kernel_summary,  # noqa: F401  (registers "kernel_summary")
     phase_diagram,  # noqa: F401  (registers "phase_diagram")
+    sphere_jamming,  # noqa: F401  (registers "sphere_jamming")
     trained,  # noqa: F401  (registers "trained_phase_diagram")
 )

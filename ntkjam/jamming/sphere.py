@@ -16,7 +16,9 @@ Two entry points:
   on the sphere with the retraction ``w ← R w/‖w‖``, an Armijo backtracking line search
   started from the minimiser of the local quadratic model (the generalised Hessian of
   L minus the Lagrange multiplier's curvature), and a Newton polish on the tangent
-  space once the active set has settled.  It finds a *local* minimum.
+  space once the active set has settled (the Riemannian Hessian shifted until it is
+  positive definite; the steps are in :mod:`ntkjam.jamming.sphere_steps`).  It finds a
+  *local* minimum.
 * :func:`compress_margin` — the jamming point at fixed (N, P): decrease κ from the
   UNSAT side, each minimisation started from the previous minimum, until the loss
   vanishes; then bisect the bracket to a tolerance.
@@ -24,7 +26,7 @@ Two entry points:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,6 +34,22 @@ from ntkjam._validate import as_float_array, as_int, as_real, as_seed
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
 from ntkjam.jamming.certificates import offset_scale, readonly, rounding_bound
+from ntkjam.jamming.minimum import contact_fields
+from ntkjam.jamming.sphere_steps import (
+    EPS,
+    LineResult,
+    NewtonCache,
+    SphereGeometry,
+    cg_line_search,
+    evaluate,
+    geometry,
+    gradient,
+    is_sat,
+    loss_noise,
+    newton_step,
+    saddle_escape,
+    tangent,
+)
 from ntkjam.problem import Problem
 
 __all__ = ["MarginCompression", "SphereMinimum", "compress_margin", "minimize_on_sphere"]
@@ -105,16 +123,8 @@ class SphereMinimum(SummaryRepr):
     message: str
 
 
-def _loss_grad(A: np.ndarray, b: np.ndarray, w: np.ndarray, n: int):
-    d = b - A @ w
-    r = np.maximum(d, 0.0)
-    loss = 0.5 * float(r @ r) / n
-    g = -(A.T @ r) / n
-    return loss, g, d
-
-
-def _tangent(g: np.ndarray, w: np.ndarray, R2: float) -> np.ndarray:
-    return g - (float(g @ w) / R2) * w
+_MAX_STALL = 200  # steps without a decrease beyond rounding: the loss is flat
+_REFRESH = 20  # steps between exact products A w (the line searches use a recurrence)
 
 
 def _retract(x: np.ndarray, R: float) -> np.ndarray:
@@ -133,41 +143,131 @@ def _start(w0: object, seed: int, P: int) -> np.ndarray:
     return np.array(x, dtype=np.float64)
 
 
-def _cg_line_search(A, b, w, direction, active, lam, loss, slope, step, n, R):
-    """Armijo backtracking along the retraction, started at the quadratic model's minimum.
-
-    The model's curvature along d is ``‖A_S d‖²/N − λ‖d‖²`` (the generalised Hessian
-    plus the sphere's); returns ``(t, w_new, (loss, g, Δ))`` or None.
-    """
-    Ad = A[active] @ direction
-    curv = float(Ad @ Ad) / n - lam * float(direction @ direction)
-    t = -slope / curv if curv > 0 else 2.0 * step
-    for _ in range(60):
-        w_try = _retract(w + t * direction, R)
-        out = _loss_grad(A, b, w_try, n)
-        if out[0] <= loss + 1e-4 * t * slope:
-            return t, w_try, out
-        t *= 0.5
-    return None
-
-
 def _polak_ribiere(rg, old_rg, old_dir, w, R2):
     """Polak–Ribière+ direction, the old vectors transported by projection onto T_w."""
     denom = float(old_rg @ old_rg)
-    moved = _tangent(old_rg, w, R2)
+    moved = tangent(old_rg, w, R2)
     beta = max(0.0, float(rg @ (rg - moved)) / denom) if denom > 0 else 0.0
-    return -rg + beta * _tangent(old_dir, w, R2)
+    return -rg + beta * tangent(old_dir, w, R2)
 
 
-def _stop(loss, d, band, gn, g_thr, it):
+@dataclass
+class _Iterate:
+    """The current point of a descent: ``w``, ``A w``, Δ, loss, g and the Riemannian g."""
+
+    w: np.ndarray
+    Aw: np.ndarray
+    d: np.ndarray
+    loss: float
+    g: np.ndarray
+    rg: np.ndarray
+    since: int = 0  # steps since A w was last computed exactly
+
+    @classmethod
+    def exact(cls, geo: SphereGeometry, w: np.ndarray) -> _Iterate:
+        Aw = geo.A @ w
+        d, loss = evaluate(geo, Aw)
+        g = gradient(geo, d)
+        return cls(w, Aw, d, loss, g, tangent(g, w, geo.R2))
+
+    @classmethod
+    def moved(cls, geo: SphereGeometry, found: LineResult, g: np.ndarray | None,
+              since: int) -> _Iterate:
+        if since >= _REFRESH:
+            return cls.exact(geo, found.w)
+        g = gradient(geo, found.d) if g is None else g
+        return cls(found.w, found.Aw, found.d, found.loss, g, tangent(g, found.w, geo.R2),
+                   since)
+
+
+def _stop(x: _Iterate, geo: SphereGeometry, gn: float, g_thr: float, it: int):
     """The NaN, SAT and UNSAT (first-order) rules: ``(status, message)`` or None."""
-    if not np.isfinite(loss):
+    if not np.isfinite(x.loss):
         return Status.NAN, f"the loss is not finite at step {it}"
-    if np.all(d <= band):
+    if is_sat(geo, x.w, x.d):
         return Status.SAT, f"every margin met at step {it}"
     if gn <= g_thr:
         return Status.UNSAT, f"Riemannian gradient {gn:.3g} <= {g_thr:.3g} at step {it}"
     return None
+
+
+def _flat_stop(x: _Iterate, geo: SphereGeometry, scale: float, grad_tol: float,
+               failed: bool, it: int):
+    """Flat to rounding: UNSAT if the (exact) gradient is within 100× the threshold."""
+    gn = float(np.linalg.norm(x.rg))
+    g_thr = grad_tol * scale * np.sqrt(2.0 * x.loss) / geo.R
+    status = Status.UNSAT if gn <= 100 * g_thr else Status.BUDGET
+    why = "line search failed" if failed else f"stalled {_MAX_STALL} steps"
+    return status, (f"{why} at step {it}, the loss flat to rounding (Riemannian "
+                    f"gradient {gn:.3g}, threshold {g_thr:.3g})"), g_thr
+
+
+def _descend(geo, w, scale, max_iter, grad_tol, newton, newton_after):
+    """Conjugate gradient with Newton polish from ``w`` (on the sphere) until a rule holds.
+
+    Returns ``(iterate, status, message, steps, threshold)``.
+    """
+    cache = NewtonCache(geo.A)
+    x = _Iterate.exact(geo, w)
+    direction = -x.rg
+    prev, same, stalled, streak, step, it = None, 0, 0, False, 1.0, 0
+    best = float("inf")  # the smallest Riemannian gradient after a Newton step
+    status, message = Status.BUDGET, f"max_iter = {max_iter} steps taken"
+    while True:
+        gn = float(np.linalg.norm(x.rg))
+        g_thr = grad_tol * scale * np.sqrt(2.0 * x.loss) / geo.R
+        stop = _stop(x, geo, gn, g_thr, it)
+        if stop is not None and x.since > 0:  # decide on the exact A w, never the recurrence
+            x = _Iterate.exact(geo, x.w)
+            continue
+        if stop is not None:
+            status, message = stop
+            break
+        if it >= max_iter:
+            break
+        it += 1
+        active = x.d > 0
+        lam = float(x.g @ x.w) / geo.R2
+        # The active set has settled when at most 1 % of it changed in a step.
+        settled = prev is not None and (
+            np.count_nonzero(active != prev) <= max(1, int(prev.sum()) // 100))
+        same = same + 1 if settled else 0
+        prev = active
+        if newton and (streak or same >= newton_after):
+            out = newton_step(geo, cache, x.w, x.Aw, x.d, active, lam, x.rg, x.loss)
+            streak = out is not None and out[0].t == 1.0  # the full step: Newton's regime
+            if out is not None:
+                new = _Iterate.moved(geo, out[0], out[1], x.since + 1)
+                # Progress: a decrease beyond the loss's rounding, or the gradient below half
+                # its best so far (else Newton polishes for ever a point whose gradient
+                # sits at its rounding floor, just above the threshold).
+                gain = x.loss - new.loss > loss_noise(geo, x.d)
+                g_new = float(np.linalg.norm(new.rg))
+                stalled = 0 if gain or g_new < 0.5 * best else stalled + 1
+                best = min(best, g_new)
+                x, direction = new, -new.rg
+                if stalled < _MAX_STALL:
+                    continue
+                x = _Iterate.exact(geo, x.w)
+                status, message, g_thr = _flat_stop(x, geo, scale, grad_tol, False, it)
+                break
+            same = 0
+        slope = float(x.rg @ direction)
+        if slope >= 0:  # not a descent direction: restart with the gradient
+            direction = -x.rg
+            slope = -float(x.rg @ x.rg)
+        found = cg_line_search(geo, x.w, x.Aw, direction, geo.A @ direction, active, lam,
+                               x.loss, slope, step)
+        progress = found is not None and found.loss < x.loss * (1 - 64 * EPS)
+        stalled = 0 if progress else stalled + 1
+        if found is None or stalled >= _MAX_STALL:
+            x = _Iterate.exact(geo, x.w)
+            status, message, g_thr = _flat_stop(x, geo, scale, grad_tol, found is None, it)
+            break
+        old_rg, old_dir, step = x.rg, direction, found.t
+        x = _Iterate.moved(geo, found, None, x.since + 1)
+        direction = _polak_ribiere(x.rg, old_rg, old_dir, x.w, geo.R2)
+    return x, status, message, it, g_thr
 
 
 def minimize_on_sphere(
@@ -212,9 +312,10 @@ def minimize_on_sphere(
     tol : float
         Relative tolerance on Δ for SAT, N_Δ and contacts, ≥ 0.
     newton : bool
-        Polish with Newton steps on the tangent space (bordered system with the
-        generalised Hessian ``A_SᵀA_S/N − λ I``) once the active set has been unchanged
-        for ``newton_after`` steps; a Newton step is used only when it descends.
+        Polish with Newton steps on the tangent space once the active set has been
+        unchanged for ``newton_after`` steps, and after each accepted Newton step: the
+        Riemannian Hessian ``Π(A_SᵀA_S/N − λI)Π``, shifted by μI when it is not
+        positive definite (see :mod:`ntkjam.jamming.sphere_steps`).
     newton_after : int
         See ``newton``.
     escapes : int
@@ -228,142 +329,40 @@ def minimize_on_sphere(
     -------
     SphereMinimum
     """
+    return _minimize(problem, norm=norm, w0=w0, seed=seed, max_iter=max_iter,
+                     grad_tol=grad_tol, tol=tol, newton=newton, newton_after=newton_after,
+                     escapes=escapes, rank=None)
+
+
+def _minimize(problem: Problem, *, norm=None, w0=None, seed=0, max_iter=20000,
+              grad_tol=1e-8, tol=1e-9, newton=True, newton_after=5, escapes=20,
+              rank=None) -> SphereMinimum:
+    """:func:`minimize_on_sphere`, with the problem's rank when it is already known."""
     P = problem.n_features
     R2 = float(P) if norm is None else as_real("norm", norm, positive=True)
-    R = float(np.sqrt(R2))
     seed = as_seed("seed", seed)
     max_iter = as_int("max_iter", max_iter, minimum=0)
     grad_tol = as_real("grad_tol", grad_tol, positive=True)
     tol = as_real("tol", tol, nonnegative=True)
     newton_after = as_int("newton_after", newton_after, minimum=1)
     escapes = as_int("escapes", escapes, minimum=0)
-    x = _start(w0, seed, P)
-    A = problem.y[:, None] * problem.features()
-    b = problem.offsets
-    n = problem.n_points
-    scale = offset_scale(b)
-    abs_tol = tol * scale
-    g_thr = float("nan")
-    absA, eps = np.abs(A), np.finfo(float).eps
-    gamma = P * (eps / 2) / (1 - P * eps / 2)
-
-    w = _retract(x, R)
-    loss, g, d = _loss_grad(A, b, w, n)
-    rg = _tangent(g, w, R2)
-    direction = -rg
-    prev_active, same, step, stalled, max_stall = None, 0, 1.0, 0, 200
-    status, message = Status.BUDGET, f"max_iter = {max_iter} steps taken"
-    it = 0
-    while True:
-        gn = float(np.linalg.norm(rg))
-        g_thr = grad_tol * scale * np.sqrt(2.0 * loss) / R
-        stop = _stop(loss, d, abs_tol + gamma * (absA @ np.abs(w)), gn, g_thr, it)
-        if stop is not None:
-            status, message = stop
+    geo = geometry(problem, R2, tol)
+    scale = offset_scale(geo.b)
+    w = _retract(_start(w0, seed, P), geo.R)
+    total = 0
+    for left in range(escapes, -1, -1):
+        x, status, message, it, g_thr = _descend(geo, w, scale, max_iter - total, grad_tol,
+                                                 bool(newton), newton_after)
+        total += it
+        if status != Status.UNSAT or left == 0:
             break
-        if it >= max_iter:
+        # A saddle flat to rounding: leave it along the negative curvature, minimise again.
+        w_esc = saddle_escape(geo, x.w, x.d, float(x.g @ x.w) / R2, x.loss)
+        if w_esc is None:
             break
-        it += 1
-        active = d > 0
-        lam = float(g @ w) / R2
-        same = same + 1 if prev_active is not None and np.array_equal(active, prev_active) else 0
-        prev_active = active
-        took = False
-        if newton and same >= newton_after:
-            took, w_new, out = _newton_step(A, b, w, active, lam, rg, loss, n, R, R2)
-            if took:
-                w, (loss, g, d) = w_new, out
-                rg = _tangent(g, w, R2)
-                direction = -rg
-                same = 0
-        if not took:
-            slope = float(rg @ direction)
-            if slope >= 0:  # not a descent direction: restart with the gradient
-                direction = -rg
-                slope = -float(rg @ rg)
-            found = _cg_line_search(A, b, w, direction, active, lam, loss, slope, step,
-                                    n, R)
-            progress = found is not None and found[2][0] < loss * (1 - 64 * eps)
-            stalled = 0 if progress else stalled + 1
-            if found is None or stalled >= max_stall:
-                # Flat to rounding: a minimum if the gradient is within 100× the threshold.
-                status = Status.UNSAT if gn <= 100 * g_thr else Status.BUDGET
-                why = "line search failed" if found is None else f"stalled {max_stall} steps"
-                message = (f"{why} at step {it}, the loss flat to rounding (Riemannian "
-                           f"gradient {gn:.3g}, threshold {g_thr:.3g})")
-                break
-            step, w_try, out = found
-            old_rg, old_dir = rg, direction
-            w, (loss, g, d) = w_try, out
-            rg = _tangent(g, w, R2)
-            direction = _polak_ribiere(rg, old_rg, old_dir, w, R2)
-    if status == Status.UNSAT and escapes > 0:
-        w_esc = _escape_saddle(A, b, w, d, float(g @ w) / R2, loss, n, R)
-        if w_esc is not None:  # a saddle flat to rounding: leave it and minimise again
-            res = minimize_on_sphere(problem, norm=R2, w0=w_esc, max_iter=max(max_iter - it, 0),
-                                     grad_tol=grad_tol, tol=tol, newton=newton,
-                                     newton_after=newton_after, escapes=escapes - 1)
-            return replace(res, iterations=res.iterations + it)
-    return sphere_minimum(problem, w, norm=R2, status=status, iterations=it, tol=tol,
-                          grad_threshold=g_thr, message=message)
-
-
-def _escape_saddle(A, b, w, d, lam, loss, n, R):
-    """A point of lower loss along the most negative curvature of the Riemannian Hessian.
-
-    The Hessian on T_w is ``Π (A_SᵀA_S/N − λ I) Π`` (Π the tangent projector, S the
-    active set); at a minimum it is PSD.  Returns None when its smallest eigenvalue is
-    above −1e3·eps·‖H‖ (a minimum, to rounding) or no step along it lowers the loss.
-    """
-    P = w.shape[0]
-    AS = A[d > 0]
-    Pi = np.eye(P) - np.outer(w, w) / float(w @ w)
-    H = Pi @ (AS.T @ AS / n - lam * np.eye(P)) @ Pi
-    mu, V = np.linalg.eigh(0.5 * (H + H.T))
-    if not mu[0] < -1e3 * np.finfo(float).eps * max(float(np.abs(mu).max()), 1.0):
-        return None
-    v = V[:, 0] * R
-    for t in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6):
-        for sign in (1.0, -1.0):
-            w_try = _retract(w + sign * t * v, R)
-            if _loss_grad(A, b, w_try, n)[0] < loss:
-                return w_try
-    return None
-
-
-def _newton_step(A, b, w, active, lam, rg, loss, n, R, R2):
-    """A Newton step on T_w for the current active set; used only if it descends."""
-    P = w.shape[0]
-    AS = A[active]
-    H = AS.T @ AS / n - lam * np.eye(P)
-    K = np.zeros((P + 1, P + 1))
-    K[:P, :P] = H
-    K[:P, P] = w / R
-    K[P, :P] = w / R
-    rhs = np.concatenate([-rg, [0.0]])
-    try:
-        xi = np.linalg.solve(K, rhs)[:P]
-    except np.linalg.LinAlgError:
-        return False, None, None
-    if not np.all(np.isfinite(xi)):
-        return False, None, None
-    slope = float(rg @ xi)
-    if not slope < 0:
-        return False, None, None
-    gn = float(np.linalg.norm(rg))
-    floor = loss + 16 * np.finfo(float).eps * loss  # flat to rounding
-    t = 1.0
-    for _ in range(30):
-        w_try = _retract(w + t * xi, R)
-        out = _loss_grad(A, b, w_try, n)
-        if out[0] <= loss + 1e-4 * t * slope:
-            return True, w_try, out
-        # Near the minimum the loss is flat to rounding: accept a step that keeps the
-        # loss within rounding and halves the Riemannian gradient.
-        if out[0] <= floor and np.linalg.norm(_tangent(out[1], w_try, R2)) < 0.5 * gn:
-            return True, w_try, out
-        t *= 0.5
-    return False, None, None
+        w = w_esc
+    return sphere_minimum(problem, x.w, norm=R2, status=status, iterations=total, tol=tol,
+                          grad_threshold=g_thr, message=message, rank=rank)
 
 
 def sphere_minimum(
@@ -376,32 +375,24 @@ def sphere_minimum(
     tol: float,
     grad_threshold: float,
     message: str,
+    rank: int | None = None,
 ) -> SphereMinimum:
-    """Every observable of a point ``w`` on the sphere, evaluated on the problem itself."""
+    """Every observable of a point ``w`` on the sphere, evaluated on the problem itself.
+
+    ``rank`` is ``problem.rank`` when the caller already knows it (computed otherwise).
+    """
     abs_tol = tol * offset_scale(problem.offsets)
     delta = problem.deltas(w)
     band = abs_tol + rounding_bound(problem, w)
-    viol = delta > band
-    n_unsat = int(viol.sum())
     r = np.maximum(delta, 0.0)
     g = -(problem.features().T @ (problem.y * r)) / problem.n_points
     lam = float(g @ w) / float(w @ w)
-    rank = problem.rank
-    contacts = np.flatnonzero(np.abs(delta) <= band)
-    contacts.setflags(write=False)
-    gap = -delta
     return SphereMinimum(
         status=status,
         loss=problem.loss(w),
         w=readonly(w),
         norm=float(norm),
-        deltas=readonly(delta),
-        n_unsat=n_unsat,
-        contacts=contacts,
-        gaps=readonly(gap[gap > band]),
-        forces=readonly(delta[viol]),
-        rank=rank,
-        isostaticity=n_unsat / rank if rank > 0 else float("nan"),
+        **contact_fields(delta, band, problem.rank if rank is None else int(rank)),
         iterations=iterations,
         grad_norm=float(np.linalg.norm(g - lam * w)),
         grad_threshold=float(grad_threshold),
@@ -468,11 +459,12 @@ def compress_margin(
         raise ValueError("kappas must be strictly decreasing (compression from UNSAT)")
     kappa_tol = as_real("kappa_tol", kappa_tol, positive=True)
     history: list = []
+    rank = problem.rank  # the same features at every κ: one SVD
 
     def solve(kappa: float, w0) -> SphereMinimum:
         p = Problem(y=problem.y, J=problem.features(), f0=problem.f0, margin=kappa,
                     rtol=problem.rtol)
-        res = minimize_on_sphere(p, norm=norm, w0=w0, seed=seed, **minimize_kwargs)
+        res = _minimize(p, norm=norm, w0=w0, seed=seed, rank=rank, **minimize_kwargs)
         history.append((float(kappa), str(res.status), res.loss, res.n_unsat))
         if res.status not in (Status.SAT, Status.UNSAT):
             raise RuntimeError(f"compress_margin: undecided minimisation at κ = {kappa:.6g}: "

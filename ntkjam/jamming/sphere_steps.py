@@ -1,0 +1,314 @@
+"""The steps of the Riemannian minimiser of :mod:`ntkjam.jamming.sphere`.
+
+Notation as there: ``A = diag(y) J`` (N, P), ``b = κ − y ∘ f0``, ``Δ = b − A w``, the
+loss ``L = (1/N) Σ ½ max(0, Δ_i)²`` on the sphere ``‖w‖² = R²``; S = {Δ > 0} is the
+active set, ``λ = g·w/R²`` the Lagrange multiplier (g the Euclidean gradient).
+
+Two facts make the steps cheap:
+
+* the retraction ``w ← R x/‖x‖`` is a rescaling, so along a search line
+  ``A w(t) = c(t) (A w + t A d)``: one product ``A d`` per direction, and every trial of
+  a line search costs O(N), not a product with A (the exact ``A w`` is recomputed every
+  few steps and before any stop, so the recurrence's rounding never decides anything);
+* the Newton step works on the tangent space in the basis of a Householder reflector
+  ``Q`` (``Q w ∝ e_P``), where the Riemannian Hessian ``Π(A_SᵀA_S/N − λI)Π`` is the
+  leading (P−1)×(P−1) block of ``Q H Q``.  That block is not positive definite while
+  the active set is too small (the −λ of the sphere's curvature wins on the
+  directions A_S does not see), so it is shifted by μ I, the smallest μ in
+  0, max(|λ|, 1e−12 tr/P)·4^k for which a Cholesky factorisation succeeds: the step is
+  then always a descent direction (pure Newton at a strict minimum, μ = 0), a
+  Levenberg–Marquardt step otherwise.  ``A_SᵀA_S`` is updated by the rows that enter
+  or leave S (:class:`NewtonCache`) instead of being recomputed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+
+from ntkjam.core.reprs import SummaryRepr
+from ntkjam.jamming.certificates import offset_scale
+from ntkjam.problem import Problem
+
+__all__ = [
+    "LineResult",
+    "NewtonCache",
+    "SphereGeometry",
+    "cg_line_search",
+    "evaluate",
+    "geometry",
+    "gradient",
+    "is_sat",
+    "loss_noise",
+    "newton_step",
+    "saddle_escape",
+    "tangent",
+]
+
+EPS = float(np.finfo(float).eps)
+
+
+@dataclass(frozen=True, repr=False)
+class SphereGeometry(SummaryRepr):
+    """The fixed data of one minimisation.
+
+    Attributes
+    ----------
+    A : numpy.ndarray, shape (N, P)
+        ``diag(y) J``.
+    b : numpy.ndarray, shape (N,)
+        ``κ − y ∘ f0``.
+    n : int
+        N.
+    R, R2 : float
+        The radius and ``R² = ‖w‖²``.
+    abs_tol : float
+        ``tol · max|b|`` (``tol`` when b = 0).
+    gamma : float
+        ``γ_P = P u / (1 − P u)``, the rounding constant of a dot product of length P.
+    row1, row2 : numpy.ndarray, shape (N,)
+        ``‖A_i‖₁`` and ``‖A_i‖₂``.
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    n: int
+    R: float
+    R2: float
+    abs_tol: float
+    gamma: float
+    row1: np.ndarray
+    row2: np.ndarray
+
+
+@dataclass(frozen=True, repr=False)
+class LineResult(SummaryRepr):
+    """An accepted point of a line search: ``w``, its ``A w``, ``Δ``, loss and step ``t``."""
+
+    w: np.ndarray
+    Aw: np.ndarray
+    d: np.ndarray
+    loss: float
+    t: float
+
+
+def geometry(problem: Problem, R2: float, tol: float) -> SphereGeometry:
+    """The :class:`SphereGeometry` of ``problem`` on the sphere ``‖w‖² = R2``."""
+    A = problem.y[:, None] * problem.features()
+    b = problem.offsets
+    P = A.shape[1]
+    u = EPS / 2
+    return SphereGeometry(A=A, b=b, n=problem.n_points, R=float(np.sqrt(R2)), R2=float(R2),
+                          abs_tol=tol * offset_scale(b), gamma=P * u / (1 - P * u),
+                          row1=np.abs(A).sum(axis=1), row2=np.linalg.norm(A, axis=1))
+
+
+def tangent(g: np.ndarray, w: np.ndarray, R2: float) -> np.ndarray:
+    """The projection ``g − (g·w) w/R²`` of ``g`` (P,) onto the tangent space at ``w``."""
+    return g - (float(g @ w) / R2) * w
+
+
+def evaluate(geo: SphereGeometry, Aw: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(Δ, L)`` from ``A w`` (N,)."""
+    d = geo.b - Aw
+    r = np.maximum(d, 0.0)
+    return d, 0.5 * float(r @ r) / geo.n
+
+
+def gradient(geo: SphereGeometry, d: np.ndarray) -> np.ndarray:
+    """The Euclidean gradient ``−Aᵀ max(0, Δ)/N``, shape (P,)."""
+    return -(geo.A.T @ np.maximum(d, 0.0)) / geo.n
+
+
+def loss_noise(geo: SphereGeometry, d: np.ndarray) -> float:
+    """The typical rounding of the computed loss: ``Σ r_i ε (|b_i| + √P ‖A_i‖ R) / N``."""
+    r = np.maximum(d, 0.0)
+    sqrt_p = np.sqrt(geo.A.shape[1])
+    return EPS * float(r @ (np.abs(geo.b) + sqrt_p * geo.R * geo.row2)) / geo.n
+
+
+def is_sat(geo: SphereGeometry, w: np.ndarray, d: np.ndarray) -> bool:
+    """Every ``Δ_i ≤ abs_tol + γ_P Σ_p |A_ip||w_p|`` (the bound is tried first)."""
+    wmax = float(np.max(np.abs(w)))
+    if np.any(d > geo.abs_tol + geo.gamma * wmax * geo.row1):
+        return False
+    return bool(np.all(d <= geo.abs_tol + geo.gamma * (np.abs(geo.A) @ np.abs(w))))
+
+
+def _along(geo: SphereGeometry, w, Aw, direction, Ad, t):
+    """The retracted point ``w(t)`` and its ``A w(t)``, from ``A w`` and ``A d``."""
+    x = w + t * direction
+    c = geo.R / np.linalg.norm(x)
+    return c * x, c * (Aw + t * Ad)
+
+
+def cg_line_search(geo, w, Aw, direction, Ad, active, lam, loss, slope, step):
+    """Armijo backtracking along the retraction, started at the quadratic model's minimum.
+
+    The model's curvature along d is ``‖A_S d‖²/N − λ‖d‖²``; without positive
+    curvature the first trial is twice the last step.  Returns a :class:`LineResult`
+    or None (60 halvings without the Armijo decrease).
+    """
+    Ads = Ad[active]
+    curv = float(Ads @ Ads) / geo.n - lam * float(direction @ direction)
+    t = -slope / curv if curv > 0 else 2.0 * step
+    for _ in range(60):
+        w_t, Aw_t = _along(geo, w, Aw, direction, Ad, t)
+        d_t, loss_t = evaluate(geo, Aw_t)
+        if loss_t <= loss + 1e-4 * t * slope:
+            return LineResult(w_t, Aw_t, d_t, loss_t, t)
+        t *= 0.5
+    return None
+
+
+class NewtonCache:
+    """What consecutive Newton steps of one descent share.
+
+    ``A_SᵀA_S`` for the active set S, updated by the rows that enter or leave S
+    (recomputed when more than a quarter of S changed or after 50 updates, so the
+    updates' rounding stays bounded), and ``mu``, the last shift of the Hessian.
+    """
+
+    def __init__(self, A: np.ndarray) -> None:
+        self.A = A
+        self.mask: np.ndarray | None = None
+        self.G: np.ndarray | None = None
+        self.updates = 0
+        self.mu = 0.0
+
+    def gram(self, active: np.ndarray) -> np.ndarray:
+        """``A_SᵀA_S`` (P, P) for the boolean mask ``active`` (N,); do not modify it."""
+        if self.mask is not None and self.updates < 50:
+            added = active & ~self.mask
+            removed = self.mask & ~active
+            k = int(added.sum() + removed.sum())
+            if k == 0:
+                return self.G
+            if 4 * k <= int(active.sum()):
+                Aa, Ar = self.A[added], self.A[removed]
+                self.G = self.G + Aa.T @ Aa - Ar.T @ Ar
+                self.mask = active.copy()
+                self.updates += 1
+                return self.G
+        AS = self.A[active]
+        self.G = AS.T @ AS
+        self.mask = active.copy()
+        self.updates = 0
+        return self.G
+
+
+def _reflector(w: np.ndarray) -> np.ndarray:
+    """``v`` with ``(I − 2vvᵀ) w/‖w‖ = ∓e_P``: columns 1..P−1 of ``I − 2vvᵀ`` span T_w."""
+    x = w / np.linalg.norm(w)
+    x[-1] += np.copysign(1.0, x[-1])
+    return x / np.linalg.norm(x)
+
+
+def _tangent_block(H: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The lower triangle of the leading (P−1)×(P−1) block of ``Q H Q`` (``Q = I − 2vvᵀ``).
+
+    ``Q H Q = H − v aᵀ − a vᵀ`` with ``a = 2Hv − 2(vᵀHv) v``: one symmetric rank-2
+    update, in place on ``H`` (symmetric, overwritten).  Only the lower triangle of the
+    returned block is meaningful.
+    """
+    Hv = H @ v
+    a = 2.0 * Hv - (2.0 * float(v @ Hv)) * v
+    F = scipy.linalg.blas.dsyr2(-1.0, v, a, a=H.T, lower=1, overwrite_a=1)  # H.T: Fortran
+    return F[:-1, :-1]
+
+
+def _reflect(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return x - (2.0 * float(v @ x)) * v
+
+
+def _shifted_newton(M: np.ndarray, q: np.ndarray, lam: float, cache: NewtonCache):
+    """``−(M + μI)⁻¹ q`` for the smallest tried μ with ``M + μI`` positive definite.
+
+    μ is tried from ``cache.mu / 4`` (0 when that is below μ₀ = max(|λ|, 1e−12 tr/P))
+    upwards by factors of 4 from μ₀, at most 13 factorisations; the μ used is kept in
+    the cache for the next step.  Only the lower triangle of M is read.
+    """
+    m = M.shape[0]
+    mu0 = max(abs(lam), 1e-12 * max(float(np.trace(M)) / max(m, 1), 1e-300))
+    mu = cache.mu / 4 if cache.mu / 4 >= mu0 else 0.0
+    diag = np.diag_indices(m)
+    for _ in range(13):
+        S = np.array(M, order="F")
+        S[diag] += mu
+        try:
+            c = scipy.linalg.cho_factor(S, lower=True, overwrite_a=True, check_finite=False)
+        except np.linalg.LinAlgError:
+            mu = mu0 if mu < mu0 else 4.0 * mu
+            continue
+        cache.mu = mu
+        return scipy.linalg.cho_solve(c, -q, check_finite=False)
+    return None
+
+
+def newton_step(geo, cache: NewtonCache, w, Aw, d, active, lam, rg, loss):
+    """A (shifted) Newton step on T_w for the active set, with a backtracking search.
+
+    Accepted on the Armijo decrease, or — where the loss is flat to rounding
+    (:func:`loss_noise`) — when the loss stays within rounding and the Riemannian
+    gradient halves.  Returns ``(LineResult, g)`` or None.
+    """
+    P = w.shape[0]
+    if P < 2:
+        return None
+    H = cache.gram(active) / geo.n
+    H[np.diag_indices(P)] -= lam
+    v = _reflector(w)
+    z = _shifted_newton(_tangent_block(H, v), _reflect(v, rg)[:-1], lam, cache)
+    if z is None:
+        return None
+    xi = _reflect(v, np.append(z, 0.0))
+    slope = float(rg @ xi)
+    if not (np.all(np.isfinite(xi)) and slope < 0):
+        return None
+    gn = float(np.linalg.norm(rg))
+    floor = loss + loss_noise(geo, d)
+    Axi = geo.A @ xi
+    t = 1.0
+    for _ in range(30):
+        w_t, Aw_t = _along(geo, w, Aw, xi, Axi, t)
+        d_t, loss_t = evaluate(geo, Aw_t)
+        if loss_t <= loss + 1e-4 * t * slope:
+            return LineResult(w_t, Aw_t, d_t, loss_t, t), gradient(geo, d_t)
+        if loss_t <= floor:
+            g_t = gradient(geo, d_t)
+            if np.linalg.norm(tangent(g_t, w_t, geo.R2)) < 0.5 * gn:
+                return LineResult(w_t, Aw_t, d_t, loss_t, t), g_t
+        t *= 0.5
+    return None
+
+
+def saddle_escape(geo, w, d, lam, loss):
+    """A point of lower loss along the most negative curvature of the Riemannian Hessian.
+
+    The Hessian on T_w is ``Π(A_SᵀA_S/N − λI)Π``; at a minimum it is PSD.  Returns None
+    when its smallest eigenvalue is above ``−1e3·ε·max(‖H‖_F, 1)`` (a minimum, to
+    rounding) or no step along it lowers the loss.
+    """
+    P = w.shape[0]
+    if P < 2:
+        return None
+    AS = geo.A[d > 0]
+    H = AS.T @ AS / geo.n
+    H[np.diag_indices(P)] -= lam
+    v = _reflector(w)
+    M = _tangent_block(H, v)  # lower triangle
+    low = np.tril(M)
+    frob = np.sqrt(max(2.0 * float(np.sum(low * low)) - float(np.sum(np.diag(M) ** 2)), 0.0))
+    mu, V = scipy.linalg.eigh(M, lower=True, subset_by_index=[0, 0], check_finite=False)
+    if not mu[0] < -1e3 * EPS * max(frob, 1.0):
+        return None
+    e = _reflect(v, np.append(V[:, 0], 0.0)) * geo.R
+    for t in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6):
+        for sign in (1.0, -1.0):
+            x = w + sign * t * e
+            w_try = x * (geo.R / np.linalg.norm(x))
+            if evaluate(geo, geo.A @ w_try)[1] < loss:
+                return w_try
+    return None
