@@ -24,6 +24,7 @@ no finite limit.  See ``docs/fluctuations.md``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 from typing import Any
@@ -134,12 +135,10 @@ def spectral_norm(A: np.ndarray) -> float:
     """
     N = A.shape[0]
     if N > _DENSE_EIG:
-        try:
+        with contextlib.suppress(scipy.sparse.linalg.ArpackError):  # then the dense solver
             top = scipy.sparse.linalg.eigsh(A, k=1, which="LM", v0=np.ones(N),
                                             return_eigenvectors=False)
             return float(abs(top[0]))
-        except scipy.sparse.linalg.ArpackError:
-            pass
     return float(np.max(np.abs(scipy.linalg.eigvalsh(A, check_finite=False))))
 
 

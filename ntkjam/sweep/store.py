@@ -52,13 +52,19 @@ from ntkjam.sweep.integrity import (
     atomic_savez,
     check_database_file,
     create_database,
-    load_verified,
-    query_readonly,
     remove_stray_temporaries,
     sqlite_error,
     verify_rows,
 )
-from ntkjam.sweep.spec import STORE_COLUMNS, SweepSpec, Task, canonical_json
+from ntkjam.sweep.reading import (
+    ROWS_SQL,
+    decode_rows,
+    is_run_directory,
+    read_arrays,
+    read_meta,
+    read_rows,
+)
+from ntkjam.sweep.spec import SweepSpec, Task, canonical_json
 
 try:  # POSIX advisory locks; released by the kernel when the holder dies, even on SIGKILL
     import fcntl
@@ -331,7 +337,7 @@ class Store:
         """Every stored row, as :func:`read_rows` gives them (through this connection)."""
         self._db.row_factory = sqlite3.Row
         try:
-            return _decode_rows(self._db.execute(_ROWS_SQL).fetchall())
+            return decode_rows(self._db.execute(ROWS_SQL).fetchall())
         finally:
             self._db.row_factory = None
 
@@ -427,94 +433,3 @@ class Store:
 
 # ---------------------------------------------------------------------------------------
 # readers (any process, never writing)
-
-_ROWS_SQL = (
-    "SELECT " + ", ".join(f"t.{c}" for c in STORE_COLUMNS)
-    + ", f.sha256 AS _sha256, f.size AS _size FROM tasks t "
-    "LEFT JOIN array_files f ON f.hash = t.hash ORDER BY t.hash"
-)
-# a store written before checksums were recorded has no array_files table
-_ROWS_SQL_LEGACY = (
-    "SELECT " + ", ".join(STORE_COLUMNS)
-    + ", NULL AS _sha256, NULL AS _size FROM tasks ORDER BY hash"
-)
-
-
-def is_run_directory(directory: str | Path) -> bool:
-    """Whether ``directory`` holds a sweep table."""
-    return (Path(directory) / DB_NAME).is_file()
-
-
-def read_meta(directory: str | Path) -> dict[str, str]:
-    """The ``meta`` table of a run directory."""
-    return query_readonly(
-        directory,
-        lambda db: {r["key"]: r["value"] for r in db.execute("SELECT key, value FROM meta")},
-    )
-
-
-def _has_files_table(db: sqlite3.Connection) -> bool:
-    return db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'array_files'"
-    ).fetchone() is not None
-
-
-def _decode_rows(raw: list[sqlite3.Row]) -> list[dict[str, Any]]:
-    rows = []
-    for r in raw:
-        row = dict(r)
-        sha256, size = row.pop("_sha256"), row.pop("_size")
-        row["params"] = json.loads(row["params"])
-        row["measurements"] = json.loads(row["measurements"]) if row["measurements"] else {}
-        row["arrays"] = json.loads(row["arrays"])
-        row["file"] = None if sha256 is None else (sha256, int(size))
-        rows.append(row)
-    return rows
-
-
-def read_rows(directory: str | Path) -> list[dict[str, Any]]:
-    """The fixed columns of every row, with ``params``, ``measurements`` and ``arrays`` decoded.
-
-    Each row also has ``file``: the (sha256, size) recorded for its array file, or None
-    (no arrays, or a store written before checksums were recorded).  Retries briefly if
-    the writer holds a lock at that instant.
-    """
-
-    def rows(db: sqlite3.Connection) -> list[sqlite3.Row]:
-        sql = _ROWS_SQL if _has_files_table(db) else _ROWS_SQL_LEGACY
-        return db.execute(sql).fetchall()
-
-    return _decode_rows(query_readonly(directory, rows))
-
-
-def read_arrays(directory: str | Path, key: str) -> dict[str, np.ndarray]:
-    """The named arrays of task ``key`` (an empty dict if it stored none), verified.
-
-    Loaded with ``allow_pickle=False``: object arrays are never read.
-
-    Raises
-    ------
-    StoreCorrupt
-        The task's array file is missing, or differs from the SHA-256 and size recorded
-        when it was written (a store from before checksums: is not a readable .npz with
-        the arrays its row lists).
-    ValueError
-        ``key`` is not a task key, or no task with that key is stored.
-    """
-    if not isinstance(key, str) or not all(c in "0123456789abcdef" for c in key) or len(key) != 64:
-        raise ValueError(f"key must be a task key (64 lowercase hex characters), got {key!r}")
-
-    def row(db: sqlite3.Connection) -> list[sqlite3.Row]:
-        sql = _ROWS_SQL if _has_files_table(db) else _ROWS_SQL_LEGACY
-        sql = sql.replace(" ORDER BY t.hash", " WHERE t.hash = ?").replace(
-            " ORDER BY hash", " WHERE hash = ?"
-        )
-        return db.execute(sql, (key,)).fetchall()
-
-    found = _decode_rows(query_readonly(directory, row))
-    if not found:
-        raise ValueError(f"no task with key {key!r} is stored in {str(directory)!r}")
-    names = found[0]["arrays"]
-    if not names:
-        return {}
-    return load_verified(Path(directory) / ARRAYS_DIR / f"{key}.npz", names, found[0]["file"])
