@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 import psutil
+from _device import add_device_option, use_device
 from _renamed import old_spelling
 
 import ntkjam  # noqa: F401  (float64)
@@ -105,7 +106,9 @@ def main() -> None:
                         help="skip the (slow) Jacobian-contraction baseline")
     parser.add_argument("--repeats", type=int, default=3)
     old_spelling(parser, "--repeat", "--repeats", type=int)
+    add_device_option(parser)
     args = parser.parse_args()
+    print(use_device(args.device))
 
     n_small, n_large = (300, 1000) if args.quick else (1000, 4000)
     width, wide = (256, 512) if args.quick else (512, 2048)

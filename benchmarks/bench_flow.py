@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import scipy.sparse.linalg
+from _device import add_device_option, use_device
 from _renamed import old_spelling
 from threadpoolctl import threadpool_limits
 
@@ -56,7 +57,9 @@ def main() -> None:
                              "multi-threaded LAPACK can be 10-100x slower)")
     parser.add_argument("--rtol", type=float, default=None,
                         help="controller rtol (default: the library default)")
+    add_device_option(parser)
     args = parser.parse_args()
+    print(use_device(args.device))
     rows = []
     with threadpool_limits(limits=args.blas_threads):
         for seed in args.seeds:

@@ -35,6 +35,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _device import add_device_option, use_device
 
 import ntkjam  # noqa: F401  (float64)
 from ntkjam.data import sphere
@@ -113,7 +114,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peer-n", type=int, default=16,
                         help="points of the Jacobian peer (its J is peer_n x P floats)")
+    add_device_option(parser)
     args = parser.parse_args()
+    print(use_device(args.device))
     width, N, d, depth = (512, 300, 10, 3) if args.quick else (2048, 1000, 10, 3)
     n_peer = 8 if args.quick else args.peer_n
 

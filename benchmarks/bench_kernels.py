@@ -38,6 +38,7 @@ import subprocess
 import sys
 import time
 
+from _device import add_device_option, use_device
 from _renamed import old_spelling
 
 DEPTH = 3
@@ -170,7 +171,9 @@ def main() -> None:
                         help="memory passes per entry and layer in the limit")
     parser.add_argument("--peer-python", help="a Python with neural-tangents 0.6.5")
     parser.add_argument("--old-tree", help="source tree of an earlier ntkjam to time too")
+    add_device_option(parser)
     args = parser.parse_args()
+    print(use_device(args.device))
     lim = measure_limit(args.threads)
     atan2 = min(lim["atan2_numpy"], lim["atan2_xla"], lim["atan2_ntkjam"])
     per_entry_layer = atan2 + args.passes * 8 / lim["bandwidth"]

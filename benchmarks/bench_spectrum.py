@@ -29,6 +29,7 @@ import sys
 import time
 
 import numpy as np
+from _device import add_device_option, use_device
 from _renamed import old_spelling
 
 import ntkjam  # noqa: F401  (float64 in JAX)
@@ -142,7 +143,9 @@ def main() -> None:
                         help="seconds for the N = 50000 Lanczos run (steps chosen to fit)")
     parser.add_argument("--part", choices=["all", "features", "ntk"], default="all",
                         help="'all' runs each part in its own process (separate peak memory)")
+    add_device_option(parser)
     args = parser.parse_args()
+    print(use_device(args.device))
     if args.part == "all":
         rest = [a for a in sys.argv[1:] if not a.startswith("--part")]
         for part in ("features", "ntk"):

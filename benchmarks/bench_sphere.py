@@ -42,6 +42,7 @@ import time
 
 import numpy as np
 import scipy.optimize
+from _device import add_device_option, use_device
 from threadpoolctl import threadpool_limits
 
 from ntkjam.experiments.sphere_jamming import jam_from_unsat, rs_jamming_margin
@@ -161,7 +162,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=1, help="instances per P")
     ap.add_argument("--budget", type=float, default=900.0, help="seconds per L-BFGS run")
     ap.add_argument("--quick", action="store_true", help="P = 100, 200 only")
+    add_device_option(ap)
     args = ap.parse_args()
+    print(use_device(args.device))
     sizes = [100, 200] if args.quick else [int(v) for v in args.P.split(",")]
     start = round(rs_jamming_margin(PHI) + 0.25, 12)
     print(f"phi = {PHI:.4f} (alpha_RS(-0.5)), start kappa = {start}, step {STEP}, "

@@ -33,6 +33,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _device import add_device_option, use_device
 
 HERE = Path(__file__).resolve().parent
 MODULE = "bench_sweep"
@@ -147,7 +148,9 @@ def main() -> None:
     parser.add_argument("--tiny", type=int, default=2000, help="tiny tasks (default 2000)")
     parser.add_argument("--tasks", type=int, default=16, help="CPU-bound tasks (default 16)")
     parser.add_argument("--seconds", type=float, default=1.0, help="seconds per task (1.0)")
+    add_device_option(parser)
     args = parser.parse_args()
+    print(use_device(args.device))
     parts = set(args.parts.split(","))
 
     # Dask workers and the `ntkjam` subprocesses import this module by name.

@@ -59,6 +59,19 @@ app = typer.Typer(
 )
 
 
+def _device(value: str) -> str:
+    from ntkjam.core.device import DEVICES, select_device
+
+    if value not in DEVICES:
+        raise typer.BadParameter(f"{value!r}: must be one of {', '.join(DEVICES)}")
+    if value != "auto":
+        try:
+            select_device(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc).removeprefix(f"device = {value!r}: ")) from exc
+    return value
+
+
 def _version(value: bool) -> None:
     if value:
         from ntkjam._version import __version__
@@ -74,6 +87,12 @@ def _main(
         typer.Option("--version", callback=_version, is_eager=True,
                      help="Print the version and exit."),
     ] = False,
+    device: Annotated[
+        str,
+        typer.Option("--device", callback=_device, metavar="auto|cpu|gpu",
+                     help="Where JAX computes (auto: a GPU when JAX sees one, else the CPU); "
+                          "give it before the command: ntkjam --device gpu spectrum ..."),
+    ] = "auto",
 ) -> None:
     """Jamming of neural networks in function space, through the neural tangent kernel.
 
