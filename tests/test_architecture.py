@@ -39,6 +39,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("ntkjam.experiments",),
     ("ntkjam.analysis",),
     ("ntkjam.figures", "ntkjam.plots"),
+    ("ntkjam.report",),
     ("ntkjam.cli",),
     ("ntkjam",),  # the package root re-exports the public API
 )

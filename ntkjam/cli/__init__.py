@@ -24,6 +24,7 @@ def _register() -> None:
         kernel,
         kernel_drift,
         phase_diagram,
+        report,
         spectrum,
         sphere,
         sweep,
