@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import scipy.optimize
 from threadpoolctl import threadpool_limits
@@ -21,8 +22,10 @@ from ntkjam import sweep
 from ntkjam.analysis.generalization import (
     Curve,
     analyze_generalization,
+    locate_cusp,
     locate_peak,
 )
+from ntkjam.analysis.generalization_theory import PSI1_LIMIT, error_scaling
 from ntkjam.cli import app
 from ntkjam.dynamics import StoppingRules, gradient_flow
 from ntkjam.experiments.generalization import (
@@ -180,6 +183,54 @@ def test_locate_peak_finds_a_known_maximum_and_refuses_an_edge():
     assert edge.status == "undetermined" and "edge" in edge.note
 
 
+def test_locate_cusp_finds_the_end_of_a_plateau_and_refuses_a_straight_line():
+    """A flat curve that falls linearly beyond φ* = 2.3 (the shape of the noisy teacher's
+    test error at φ_c): the two-segment break is at φ*, its interval holds it."""
+    rng = np.random.default_rng(1)
+    phi = np.linspace(1.5, 3.0, 16)
+    truth = 0.41 - 0.03 * np.maximum(phi - 2.3, 0.0)
+    V = truth[:, None] + 0.01 * rng.standard_normal((16, 40))
+    c = locate_cusp(_curve(phi, V), n_boot=100)
+    assert c.status == "located" and c.ci_low < 2.3 < c.ci_high and abs(c.phi_cusp - 2.3) < 0.15
+    assert abs(c.slope_left) < 3 * c.slope_left_err and c.slope_right < 0
+    line = locate_cusp(_curve(phi, (0.5 - 0.02 * phi)[:, None] + V - truth[:, None]), n_boot=20)
+    assert line.status == "undetermined" and "two standard errors" in line.note
+
+
+def _scaling_rows(P, error, theory=None, seeds=6, noise_sd=1e-3, seed=0):
+    """Rows of a fixed-N store (N = 200, d = 100) whose mean error at P is ``error(P)``."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, (p, e) in enumerate(zip(P, error, strict=True)):
+        for s in range(seeds):
+            rows.append(dict(size=200, n=200, n_params=p, phi_x=200 / p, seed=s,
+                             mean_test_error=e + noise_sd * rng.standard_normal(),
+                             theory="mei_montanari" if theory is not None else "",
+                             theory_test_error=None if theory is None else theory[i]))
+    return pd.DataFrame(rows)
+
+
+def test_error_scaling_recovers_a_known_law_and_the_mei_montanari_exponent():
+    """error = e∞ + A P^γ: the free-limit fit finds γ; with the theory stored and the
+    measurements equal to it, the measured and the theory's exponents coincide."""
+    from ntkjam.theory.random_features import random_features_risk
+
+    P = np.array([400, 560, 800, 1130, 1600, 2260, 3200])
+    settings = dict(d=100, ridge=0.0, sigma_w=2**0.5, signal=1.0, noise=0.25)
+    free = error_scaling(_scaling_rows(P, 0.3 + 40.0 * P ** -0.8, seeds=8), {200: 1.0}, settings)
+    (f,) = free
+    assert f.status == "measured" and f.limit_source == "fitted"
+    assert f.ci_low < -0.8 < f.ci_high and abs(f.limit - 0.3) < 0.02
+    th = random_features_risk(P / 100, 2.0, 0.0, signal=1.0, noise=0.25).test_error
+    (m,) = error_scaling(_scaling_rows(P, th, theory=th), {200: 1.0}, settings)
+    limit = random_features_risk(PSI1_LIMIT, 2.0, 0.0, signal=1.0, noise=0.25).test_error
+    assert m.limit_source == "mei_montanari" and m.limit == pytest.approx(float(limit))
+    assert m.status == "measured" and m.ci_low < m.theory_exponent < m.ci_high
+    assert -2.0 < m.theory_exponent < -1.0 and m.max_abs_rel_dev < 0.01
+    (u,) = error_scaling(_scaling_rows(P[:3], th[:3]), {200: 1.0}, settings)
+    assert u.status == "undetermined" and "fewer than 4" in u.note
+
+
 def _run(tmp_path, name, **kw):
     spec = generalization_spec(output=str(tmp_path / name), **kw)
     summary = sweep.run(spec, workers=1, progress=False)
@@ -213,6 +264,20 @@ def test_noisy_teacher_peak_is_near_phi_c(tmp_path):
     assert abs(shift["test_error"].shift) <= 0.15, (shift["test_error"], c)
     for q in ("test_loss", "w_norm"):  # the norm diverges at φ_c
         assert abs(shift[q].shift) <= 0.10, (shift[q], c)
+
+
+@pytest.mark.slow
+def test_a_lazy_trained_network_ends_at_its_linearization_s_min_norm_interpolant():
+    """Below the threshold (φ = 0.5) a network trained with the MSE at α = 10³ (lazy)
+    ends where the exact fit of its own Jacobian does (same seed: same net): the test
+    error, ‖f‖ and the norm of the displacement agree to O(1/α)."""
+    kw = dict(task="regression_mse", epsilon=0.0, P=66, phi=0.5, n_test=200, alpha=1e3,
+              max_steps=20_000)
+    net = generalization_task({**kw, "source": "network"}, 3)
+    lazy = generalization_task({**kw, "source": "ntk_jacobian"}, 3)
+    assert net["verdict"] == "converged" and net["train_loss"] < 1e-20
+    for k in ("test_error", "f_norm", "w_norm"):
+        assert net[k] == pytest.approx(lazy[k], rel=1e-3), k
 
 
 # -------------------------------------------------------- determinism, bad input, CLI

@@ -5,16 +5,19 @@
 * :func:`locate_peak` — where a curve has its maximum: a local quadratic fit (in log y)
   around the largest mean, with a bootstrap over seeds for the interval; "undetermined"
   when the maximum sits at an edge of the grid (or does in > 10 % of the resamples).
+* :func:`locate_cusp` — where a curve stops rising (or stays flat) and falls: the break of
+  a continuous two-segment fit, with a bootstrap interval (the hinge tasks' test error).
 * φ_c from P(SAT) = ½ for the hinge tasks: :func:`ntkjam.analysis.crossings` (the
   phase diagram's fit), on φ directly.
 * :func:`~ntkjam.analysis.generalization_theory.theory_comparisons` — the relative
   deviation from the theory the tasks stored (Hastie et al., Mei–Montanari, spectral),
   away from the ridgeless divergence; :func:`~ntkjam.analysis.generalization_theory.theory_curves`
   the same theories on a fine grid.
-* :func:`ensemble_effects` — the peak of the members' mean error against the ensemble's,
-  with a paired bootstrap of the relative reduction.
-* :func:`p_scaling` — at fixed N above the threshold (P > N/φ_threshold), the gap between
-  the single model and the ensemble ∝ P^γ.
+* from :mod:`ntkjam.analysis.generalization_theory`: ``ensemble_effects``, the peak of
+  the members' mean error against the ensemble's, with a paired bootstrap of the
+  relative reduction; at fixed N above the threshold (P > N/φ_threshold) ``p_scaling``,
+  the gap between the single model and the ensemble ∝ P^γ, and ``error_scaling``, the
+  test error's approach to its P → ∞ limit (Mei–Montanari's where it applies).
 * :func:`analyze_generalization` — all of it, as a :class:`GeneralizationAnalysis`.
 """
 
@@ -28,21 +31,27 @@ from typing import Any
 import numpy as np
 
 from ntkjam.analysis.generalization_theory import (
+    EnsembleEffect,
+    ErrorScaling,
+    PScaling,
     TheoryComparison,
     TheoryCurve,
+    ensemble_effects,
+    error_scaling,
+    p_scaling,
     theory_comparisons,
     theory_curves,
     value_matrix,
 )
 from ntkjam.analysis.sat import Crossing, crossings
-from ntkjam.analysis.stats import check_bootstrap, wls
+from ntkjam.analysis.stats import check_bootstrap
 from ntkjam.analysis.tables import jsonable, load_run, recorded_settings
 from ntkjam.core.reprs import SummaryRepr
 
-__all__ = ["Curve", "EnsembleEffect", "GeneralizationAnalysis", "PScaling", "Peak",
-           "PeakVsCrossing", "QUANTITIES", "TheoryComparison", "TheoryCurve",
+__all__ = ["Curve", "Cusp", "EnsembleEffect", "ErrorScaling", "GeneralizationAnalysis",
+           "PScaling", "Peak", "PeakVsCrossing", "QUANTITIES", "TheoryComparison", "TheoryCurve",
            "analyze_generalization", "ensemble_effects", "generalization_curves",
-           "locate_peak", "p_scaling"]
+           "locate_cusp", "locate_peak", "p_scaling"]
 
 #: Columns summarised vs φ (those a store has; the mean of ``sat`` is P(SAT)).
 QUANTITIES = ("test_error", "mean_test_error", "ens_test_error", "test_loss", "ens_test_loss",
@@ -130,11 +139,39 @@ class Peak(SummaryRepr):
 
 
 @dataclass(frozen=True, repr=False)
+class Cusp(SummaryRepr):
+    """Where a curve stops rising (or stays flat) and starts to fall: a two-segment fit.
+
+    ``y = a + b_left (φ − φ*)₋ + b_right (φ − φ*)₊``, continuous at φ*, weighted by the
+    standard errors of the means, φ* by minimising χ² (the profile over φ* between the
+    second and the second-to-last grid points); the 95 % interval of φ* from a bootstrap
+    over seeds.  ``status`` is ``"located"`` when the slope falls at φ* by more than two
+    standard errors (``b_left − b_right``), else ``"undetermined"``.  A true maximum has
+    ``slope_left > 0``; a plateau that ends has ``slope_left ≈ 0``.
+    """
+
+    status: str
+    quantity: str
+    group: str
+    size: int
+    phi_cusp: float
+    ci_low: float
+    ci_high: float
+    slope_left: float
+    slope_left_err: float
+    slope_right: float
+    slope_right_err: float
+    n_boot: int
+    note: str
+
+
+@dataclass(frozen=True, repr=False)
 class PeakVsCrossing(SummaryRepr):
     """A located maximum against φ_c (P(SAT) = ½) at the same size.
 
     ``shift = phi_peak/phi_c − 1`` with ``shift_low, shift_high`` from the peak's
-    interval (φ_c's own interval is in the crossing).
+    interval (φ_c's own interval is in the crossing); ``kind`` is ``"maximum"``
+    (:class:`Peak`) or ``"cusp"`` (:class:`Cusp`, ``phi_peak`` its breakpoint).
     """
 
     quantity: str
@@ -146,46 +183,7 @@ class PeakVsCrossing(SummaryRepr):
     shift: float
     shift_low: float
     shift_high: float
-
-
-@dataclass(frozen=True, repr=False)
-class EnsembleEffect(SummaryRepr):
-    """The peak of the single models' error against the ensemble's, at one size.
-
-    ``single_peak`` is the largest mean over φ of ``mean_test_error`` (the members'
-    mean), ``ens_peak`` that of ``ens_test_error``; ``reduction = 1 − ens/single`` with
-    a paired 95 % bootstrap interval over seeds.
-    """
-
-    status: str
-    group: str
-    size: int
-    n_ens: int
-    single_peak: float
-    ens_peak: float
-    phi_single: float
-    phi_ens: float
-    reduction: float
-    ci_low: float
-    ci_high: float
-
-
-@dataclass(frozen=True, repr=False)
-class PScaling(SummaryRepr):
-    """At fixed N: the single-minus-ensemble gap of the test error vs P, ∝ P^γ.
-
-    Points with φ < 0.8 φ_threshold (above the threshold in P) and a positive gap
-    enter a weighted log-log fit; ``exponent_err`` is its standard error.
-    """
-
-    status: str
-    n: int
-    P: np.ndarray
-    gap: np.ndarray
-    gap_sem: np.ndarray
-    exponent: float
-    exponent_err: float
-    note: str
+    kind: str = "maximum"
 
 
 @dataclass(frozen=True, repr=False)
@@ -198,12 +196,14 @@ class GeneralizationAnalysis(SummaryRepr):
     threshold: float
     curves: list
     peaks: list
+    cusps: list
     crossings: list
     peak_vs_crossing: list
     theory: list
     theory_curves: list
     ensemble: list
     p_scaling: list
+    error_scaling: list
     n_done: int
     n_failed: int
     n_inexact: int
@@ -315,17 +315,63 @@ def locate_peak(curve: Curve, *, n_boot: int = 200, seed: int = 0) -> Peak:
                 **kw)
 
 
-def _peak_vs_crossing(peaks: list[Peak], cross: list[Crossing]) -> list[PeakVsCrossing]:
+def _two_segments(phi: np.ndarray, mean: np.ndarray, sem: np.ndarray, grid: np.ndarray):
+    """``(φ*, coefficients (a, b_left, b_right), their covariance)`` of the best break on
+    ``grid`` (weighted least squares for every candidate at once)."""
+    keep = np.isfinite(mean) & np.isfinite(sem) & (sem > 0)
+    x, y, w = phi[keep], mean[keep], 1.0 / sem[keep] ** 2
+    u = x[None, :] - grid[:, None]  # (G, k)
+    X = np.stack([np.ones_like(u), np.minimum(u, 0.0), np.maximum(u, 0.0)], axis=-1)
+    A = np.einsum("gki,k,gkj->gij", X, w, X)
+    coef = np.linalg.solve(A, np.einsum("gki,k,k->gi", X, w, y)[..., None])[..., 0]
+    chi2 = np.einsum("gk,k->g", (y[None, :] - np.einsum("gki,gi->gk", X, coef)) ** 2, w)
+    g = int(np.argmin(chi2))
+    return float(grid[g]), coef[g], np.linalg.inv(A[g])
+
+
+def locate_cusp(curve: Curve, *, n_boot: int = 200, seed: int = 0) -> Cusp:
+    """The breakpoint of :class:`Cusp`'s two-segment model fitted to ``curve.mean``, with a
+    bootstrap over the seed columns of ``curve.values`` (the standard errors kept)."""
+    rng = np.random.default_rng(seed)
+    phi, V, sem = curve.phi, curve.values, curve.sem
+    kw = dict(quantity=curve.quantity, group=curve.group, size=curve.size, n_boot=n_boot)
+    if phi.size < 5 or V.shape[1] < 3:
+        return Cusp(status="undetermined", phi_cusp=math.nan, ci_low=math.nan,
+                    ci_high=math.nan, slope_left=math.nan, slope_left_err=math.nan,
+                    slope_right=math.nan, slope_right_err=math.nan,
+                    note="fewer than 5 φ or 3 seeds", **kw)
+    grid = np.linspace(phi[1], phi[-2], 121)
+    x, coef, cov = _two_segments(phi, curve.mean, sem, grid)
+    boot = []
+    for _ in range(n_boot):
+        cols = rng.integers(0, V.shape[1], size=V.shape[1])
+        with np.errstate(invalid="ignore"):
+            boot.append(_two_segments(phi, np.nanmean(V[:, cols], axis=1), sem, grid)[0])
+    lo, hi = np.nanquantile(boot, [0.025, 0.975])
+    err = np.sqrt(np.diag(cov))
+    drop = coef[1] - coef[2]
+    drop_err = math.sqrt(max(cov[1, 1] + cov[2, 2] - 2 * cov[1, 2], 0.0))
+    located = drop > 2 * drop_err
+    return Cusp(status="located" if located else "undetermined", phi_cusp=x,
+                ci_low=float(lo), ci_high=float(hi), slope_left=float(coef[1]),
+                slope_left_err=float(err[1]), slope_right=float(coef[2]),
+                slope_right_err=float(err[2]), note="" if located else
+                "the slope does not fall at the break by more than two standard errors", **kw)
+
+
+def _peak_vs_crossing(peaks: list, cross: list[Crossing]) -> list[PeakVsCrossing]:
+    """Located maxima and cusps against φ_c at the same size."""
     at = {c.P: c for c in cross if np.isfinite(c.phi_c)}
     out = []
     for p in peaks:
-        c = at.get(p.size)
+        c, cusp = at.get(p.size), isinstance(p, Cusp)
         if p.status != "located" or c is None:
             continue
+        x = p.phi_cusp if cusp else p.phi_peak
         out.append(PeakVsCrossing(
-            quantity=p.quantity, size=p.size, phi_peak=p.phi_peak, phi_c=c.phi_c,
-            phi_c_low=c.ci_low, phi_c_high=c.ci_high, shift=p.phi_peak / c.phi_c - 1,
-            shift_low=p.ci_low / c.phi_c - 1, shift_high=p.ci_high / c.phi_c - 1))
+            quantity=p.quantity, size=p.size, phi_peak=x, phi_c=c.phi_c, phi_c_low=c.ci_low,
+            phi_c_high=c.ci_high, shift=x / c.phi_c - 1, shift_low=p.ci_low / c.phi_c - 1,
+            shift_high=p.ci_high / c.phi_c - 1, kind="cusp" if cusp else "maximum"))
     return out
 
 
@@ -347,61 +393,6 @@ def _crossings(df, group: str, model: str, n_boot: int, seed: int) -> list[Cross
     out = crossings(rows, model=model, n_boot=n_boot, seed=seed, theory=False)
     if group == "N":  # P of a crossing is then N; one P or rank does not exist
         out = [replace(c, n_params=0, rank=0, phi_c_rank=math.nan) for c in out]
-    return out
-
-
-# --------------------------------------------------------------- ensembles, scaling
-def ensemble_effects(curves: list[Curve], n_ens: int, *, n_boot: int = 200,
-                     seed: int = 0) -> list[EnsembleEffect]:
-    """Peak of ``mean_test_error`` against that of ``ens_test_error``, per size."""
-    rng = np.random.default_rng(seed)
-    out = []
-    single = {c.size: c for c in curves if c.quantity == "mean_test_error"}
-    for c in curves:
-        if c.quantity != "ens_test_error" or c.size not in single or n_ens < 2:
-            continue
-        s = single[c.size]
-        reductions = []
-        for _ in range(n_boot):
-            cols = rng.integers(0, c.values.shape[1], size=c.values.shape[1])
-            with np.errstate(invalid="ignore"):
-                hs = np.nanmax(np.nanmean(s.values[:, cols], axis=1))
-                he = np.nanmax(np.nanmean(c.values[:, cols], axis=1))
-            reductions.append(1 - he / hs)
-        lo, hi = np.nanquantile(reductions, [0.025, 0.975])
-        hs, he = float(np.nanmax(s.mean)), float(np.nanmax(c.mean))
-        out.append(EnsembleEffect(
-            status="measured", group=c.group, size=c.size, n_ens=n_ens, single_peak=hs,
-            ens_peak=he, phi_single=float(s.phi[np.nanargmax(s.mean)]),
-            phi_ens=float(c.phi[np.nanargmax(c.mean)]), reduction=1 - he / hs,
-            ci_low=float(lo), ci_high=float(hi)))
-    return out
-
-
-def p_scaling(df, thresholds: dict[int, float]) -> list[PScaling]:
-    """At each fixed N: ``mean_test_error − ens_test_error`` vs P where φ < 0.8 φ_threshold."""
-    out = []
-    for size, g in df.groupby("size", sort=True):
-        thr = thresholds.get(int(size), math.nan)
-        g = g[g["phi_x"] < 0.8 * thr] if math.isfinite(thr) else g.iloc[:0]
-        gap = (g["mean_test_error"].astype(float) - g["ens_test_error"].astype(float))
-        agg = gap.groupby(g["n_params"]).agg(["mean", "std", "count"])
-        P = agg.index.to_numpy(dtype=float)
-        mean = agg["mean"].to_numpy(dtype=float)
-        sem = (agg["std"] / np.sqrt(agg["count"])).to_numpy(dtype=float)
-        keep = (mean > 0) & (sem > 0) & np.isfinite(sem)
-        base = dict(n=int(size), P=P, gap=mean, gap_sem=sem)
-        if keep.sum() < 3:
-            out.append(PScaling(status="undetermined", exponent=math.nan,
-                                exponent_err=math.nan, note="fewer than 3 sizes above the "
-                                "threshold with a positive gap", **base))
-            continue
-        X = np.column_stack([np.ones(keep.sum()), np.log(P[keep])])
-        coef, cov, chi2 = wls(X, np.log(mean[keep]), sem[keep] / mean[keep])
-        dof = int(keep.sum()) - 2
-        inflate = max(1.0, chi2 / dof) if dof > 0 else 1.0  # scatter beyond the errors
-        out.append(PScaling(status="measured", exponent=float(coef[1]),
-                            exponent_err=float(np.sqrt(cov[1, 1] * inflate)), note="", **base))
     return out
 
 
@@ -427,9 +418,12 @@ def _notes(df, settings: dict, theory: list, n_failed: int) -> list[str]:
                      "norm (violated rows not spanning range(Jᵀ))")
     if "verdict" in df.columns:
         undecided = int(df["verdict"].isin(["budget", "nan"]).sum())
-        if undecided:
+        if undecided and str(settings["task"]).endswith("_hinge"):
             notes.append(f"{undecided} training(s) ended undecided (budget or nan): counted as "
                          "not SAT in P(SAT), so φ_c is a lower bound; raise max_steps")
+        elif undecided:
+            notes.append(f"{undecided} training(s) ended on the budget (or nan) before the loss "
+                         "stopped falling: early-stopped, not the MSE's end point")
     if int(settings["n_ens"]) < 2:
         notes.append("n_ens = 1: no ensemble (ens_* equal the single model)")
     if not theory:
@@ -465,6 +459,8 @@ def analyze_generalization(directory: str | Path, *, model: str = "erf", n_boot:
     curves = generalization_curves(df, group)
     peaks = [locate_peak(c, n_boot=n_boot, seed=seed) for c in curves if c.quantity in PEAKED]
     hinge = str(settings["task"]).endswith("_hinge")
+    cusps = [locate_cusp(c, n_boot=n_boot, seed=seed) for c in curves
+             if c.quantity in PEAKED[:3]] if hinge else []
     cross = _crossings(df, group, model, n_boot, seed) if hinge else []
     thr = _interpolation_threshold(df, settings)
     sizes = sorted({int(v) for v in df["size"]})
@@ -473,10 +469,12 @@ def analyze_generalization(directory: str | Path, *, model: str = "erf", n_boot:
     theory = theory_comparisons(df, group)
     return GeneralizationAnalysis(
         directory=str(directory), settings=settings, group=group, threshold=thr, curves=curves,
-        peaks=peaks, crossings=cross, peak_vs_crossing=_peak_vs_crossing(peaks, cross),
+        peaks=peaks, cusps=cusps, crossings=cross,
+        peak_vs_crossing=_peak_vs_crossing(peaks + cusps, cross),
         theory=theory, theory_curves=theory_curves(directory, df, group, settings),
         ensemble=ensemble_effects(curves, int(settings["n_ens"]), n_boot=n_boot, seed=seed),
         p_scaling=p_scaling(df, thresholds) if group == "N" else [],
+        error_scaling=error_scaling(df, thresholds, settings) if group == "N" else [],
         n_done=int(len(df)), n_failed=n_failed,
         n_inexact=int((~df["exact"].astype(bool)).sum()) if "exact" in df.columns else 0,
         notes=_notes(df, settings, theory, n_failed),

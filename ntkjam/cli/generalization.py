@@ -112,8 +112,16 @@ def _lines(a) -> list[str]:
         lines.append(f"φ_c (P(SAT) = ½, {'P' if a.group == 'P' else 'N'} = {c.P}): "
                      f"{_fmt(c.phi_c)} [{_fmt(c.ci_low)}, {_fmt(c.ci_high)}], width "
                      f"{_fmt(c.width)}")
+    for c in a.cusps:
+        where = f"{'P' if a.group == 'P' else 'N'} = {c.size}"
+        lines.append(f"cusp of {c.quantity} ({where}): undetermined — {c.note}"
+                     if c.status != "located" else
+                     f"cusp of {c.quantity} ({where}, two-segment fit): φ = {c.phi_cusp:.3f} "
+                     f"[{c.ci_low:.3f}, {c.ci_high:.3f}], slopes {c.slope_left:+.3f} ± "
+                     f"{1.96 * c.slope_left_err:.3f} before, {c.slope_right:+.3f} ± "
+                     f"{1.96 * c.slope_right_err:.3f} after")
     for x in a.peak_vs_crossing:
-        lines.append(f"  maximum of {x.quantity} vs φ_c: {100 * x.shift:+.1f} % "
+        lines.append(f"  {x.kind} of {x.quantity} vs φ_c: {100 * x.shift:+.1f} % "
                      f"[{100 * x.shift_low:+.1f}, {100 * x.shift_high:+.1f}]")
     if math.isfinite(a.threshold) and not a.crossings:
         lines.append(f"interpolation threshold (N = rank): φ = {a.threshold:.3g}")
@@ -130,6 +138,16 @@ def _lines(a) -> list[str]:
         text = (f"P^{s.exponent:+.2f} ± {1.96 * s.exponent_err:.2f} (95 %)"
                 if s.status == "measured" else f"undetermined ({s.note})")
         lines.append(f"N = {s.n}, above the threshold: single − ensemble test error ∝ {text}")
+    for s in a.error_scaling:
+        if s.status != "measured":
+            lines.append(f"N = {s.n}: test error − its P → ∞ limit vs P: undetermined ({s.note})")
+            continue
+        theory = (f"; theory over the same P: P^{s.theory_exponent:+.2f}, largest |measured/"
+                  f"theory − 1| = {100 * s.max_abs_rel_dev:.1f} %"
+                  if math.isfinite(s.theory_exponent) else "")
+        lines.append(f"N = {s.n}, above the threshold: test error − {_fmt(s.limit)} "
+                     f"({s.limit_source} P → ∞ limit) ∝ P^{s.exponent:+.2f} [{s.ci_low:+.2f}, "
+                     f"{s.ci_high:+.2f}] (95 %){theory}")
     return lines
 
 
@@ -184,7 +202,7 @@ def generalization_command(
                     ] = "noisy_teacher_hinge",
     source: Annotated[str, typer.Option(help="relu_features, linear (J = X), ntk_jacobian, "
                                         "ntk_kernel (kernel regression) or network "
-                                        "(trained, hinge only).")] = "relu_features",
+                                        "(trained).")] = "relu_features",
     sizes: Annotated[str | None, typer.Option("--P", "-P", help="Feature counts P, "
                                               "comma-separated (default 100).")] = None,
     n: Annotated[str | None, typer.Option("--n", help="Fixed training-set sizes N, "

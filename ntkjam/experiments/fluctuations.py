@@ -253,6 +253,11 @@ def kernel_fluctuations(params: dict[str, Any], seed: int) -> dict[str, Any]:
     Parameters
     ----------
     params : dict
+        ``width`` (n of every hidden layer, required), ``n`` (points N ≥ 2 on the
+        sphere, required), ``depth`` (hidden layers L, 1), ``d`` (input dimension, 10),
+        ``activation`` ("relu"), ``sigma_w`` (√2), ``sigma_b`` (bias standard
+        deviation, 0.0: no biases), ``radius`` (of the sphere, 1.0), ``data_seed``
+        (the inputs, shared by every task seed, 0), ``n_ens`` (networks per task, 1).
         See :class:`FluctuationParams`.
     seed : int
         Task seed; network s is drawn with ``network_seed(seed, s)``.
@@ -293,6 +298,17 @@ def ntk_diagonal_moments(params: dict[str, Any], seed: int) -> dict[str, Any]:
     networks are independent, points within one are not, so these are what the
     analysis needs for E[K²]/E[K]² and its error.  Also ``k_inf`` (mean of K_∞(x, x)),
     ``n_params``, ``beta`` = Σ_l 1/n_l.
+
+    Parameters
+    ----------
+    params : dict
+        ``width`` (n of every hidden layer, required), ``depth`` (hidden layers L, 1),
+        ``n`` (points N ≥ 1, 16), ``d`` (input dimension, 10), ``activation``
+        ("relu"), ``sigma_w`` (√2), ``sigma_b`` (bias standard deviation, 0.0: no
+        biases), ``radius`` (of the sphere, 1.0), ``data_seed`` (the inputs, shared by
+        every task seed, 0), ``n_nets`` (networks per task, 32).
+    seed : int
+        Task seed; network s is drawn with ``network_seed(seed, s)``.
     """
     from ntkjam.networks import empirical_ntk_diagonal, init_params
 

@@ -17,8 +17,8 @@ features network at initialisation), ``linear`` (J = X with x ~ N(0, I_P): the m
 of Hastie et al.; f0 = σ₀ X v/√P), ``ntk_jacobian`` (the Jacobian of a one-hidden-
 layer ReLU net of width round(P/(d+1)); f0 = σ₀ × the net at initialisation),
 ``ntk_kernel`` (kernel regression with the analytic NTK: infinitely many features;
-P only sets the unit of φ), ``network`` (the same net *trained* by gradient descent
-on α (f − f0) with the quadratic hinge, :func:`train_to_convergence`).
+P only sets the unit of φ), ``network`` (the same net *trained*: heavy-ball gradient
+descent on α (f − f0) with the task's loss, through :func:`ntkjam.networks.train`).
 
 The lazy fits are the exact end points of the gradient flow from ``w = 0`` on
 ``L(w) + (λ/2)‖w‖²`` (``ridge`` = λ, L = (1/N) Σ ℓ): see :mod:`ntkjam.experiments.lazy_fit`;
@@ -112,9 +112,6 @@ class GeneralizationParams(StudyParams, study="generalization"):
                              "the parity task needs the digits: use another source")
         if self.source == "ntk_kernel" and hinge:
             raise ValueError(f"source 'ntk_kernel' fits the MSE only, got task {self.task!r}")
-        if self.source == "network" and not hinge:
-            raise ValueError(f"source 'network' trains with the quadratic hinge only, got "
-                             f"task {self.task!r}")
         if self.source in ("ntk_kernel", "network") and self.offset_scale > 0:
             raise ValueError(f"offset_scale must be 0 with source {self.source!r} (no offset: "
                              f"f0 = 0), got {self.offset_scale}")

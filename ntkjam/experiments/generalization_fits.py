@@ -27,7 +27,7 @@ it by gradient flow from ``w = 0`` on ``L(w) + (λ/2)‖w‖²``, with ntkjam's 
 
 The members of one task (:mod:`ntkjam.experiments.generalization`, params as a dict):
 :func:`member_features` draws a member's features and offset, :func:`fit_member`
-fits it (or trains the network: :func:`ntkjam.experiments.convergence.train_to_convergence`),
+fits it (or trains the network: :func:`ntkjam.networks.train`),
 :func:`kernel_member` is the kernel-regression model; :func:`seeds` spawns the streams.
 """
 
@@ -402,25 +402,48 @@ def _fit_lazy(p: dict[str, Any], J: np.ndarray, f0: np.ndarray, y: np.ndarray, f
     return w, res.verdict, True, int(res.rank)
 
 
+def _network_rules(p: dict[str, Any]) -> tuple:
+    """The stopping rules of a trained member: the trained diagram's (SAT; the best loss
+    fell by < 10⁻⁴ over 5000 steps; the budget), without the SAT rule for the MSE."""
+    from ntkjam.networks import Budget, SATReached, UNSATConverged
+
+    rules = (UNSATConverged(window=5_000, rtol=1e-4, best=True), Budget(max_steps=p["max_steps"]))
+    return rules if p["task"].endswith("_mse") else (SATReached(), *rules)
+
+
 def _train_network(p: dict[str, Any], net_params, X: np.ndarray, y: np.ndarray,
                    X_test: np.ndarray, first: bool):
-    """Train one network: ``(train outputs, test outputs, ‖Δθ‖·α, status, rank)``."""
-    from ntkjam.experiments.convergence import train_to_convergence
+    """Train one network with :func:`ntkjam.networks.train`: ``(train outputs, test
+    outputs, α‖θ − θ₀‖, status, rank)``.
+
+    Heavy ball (β = ``momentum``) with the step tracked at ``N/λ̂_max(K_t)`` (half the
+    lazy stability limit), on ``F = α (f − f₀)`` with the task's loss.  The MSE has no
+    SAT rule: its run ends ``"converged"`` when the best loss stopped falling (at the
+    interpolant's rounding level below the threshold, at the least-squares plateau above
+    it) or on the budget.
+    """
     from ntkjam.linalg import numerical_rank
-    from ntkjam.networks import Budget, SATReached, UNSATConverged, apply, jacobian
+    from ntkjam.networks import empirical_ntk, jacobian, momentum, train
+    from ntkjam.networks.optimizers import tracked_step
 
     net, params0 = net_params
-    stop = (SATReached(), UNSATConverged(window=5_000, rtol=1e-4, best=True),
-            Budget(max_steps=p["max_steps"]))
-    res = train_to_convergence(net, params0, X, y, alpha=p["alpha"], margin=p["margin"],
-                               lr_fraction=1.0, momentum=p["momentum"], stop=stop,
-                               sat_tol=1e-6)
-    g = p["alpha"] * (apply(net, res.params, X_test) - apply(net, params0, X_test)).reshape(-1)
+    mse = p["task"].endswith("_mse")
+    evals, evecs = np.linalg.eigh(empirical_ntk(net, params0, X))
+    step = tracked_step(1.0, net, X, evecs[:, -1], float(evals[-1]))
+    res = train(net, params0, X, y, loss="mse" if mse else "quadratic_hinge",
+                margin=p["margin"], alpha=p["alpha"], optimizer=momentum(step, p["momentum"]),
+                stop=_network_rules(p), X_test=X_test, unsat_tol=1e-6, records_per_decade=1,
+                kernel_times=[])
+    status = str(res.status)
+    if mse and status == "unsat":  # the loss stopped falling: the end point of the MSE
+        status = "converged"
     dtheta = np.concatenate([np.ravel(np.asarray(a) - np.asarray(b))
                              for (a, _), (b, _) in zip(res.params, params0, strict=True)])
     rank = numerical_rank(jacobian(net, params0, X)) if first else 0
-    return (np.asarray(res.outputs), np.asarray(g, dtype=np.float64),
-            p["alpha"] * float(np.linalg.norm(dtheta)), str(res.status), rank)
+    tr = res.trajectory
+    return (np.asarray(tr.f_train[-1], dtype=np.float64),
+            np.asarray(tr.f_test[-1], dtype=np.float64),
+            p["alpha"] * float(np.linalg.norm(dtheta)), status, rank)
 
 
 def kernel_member(p: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
