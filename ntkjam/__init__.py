@@ -1,6 +1,7 @@
 """ntkjam: the jamming transition of neural networks in function space.
 
-Conventions used everywhere in the package (see ``docs/glossary.md``):
+Conventions used everywhere in the package (see ``docs/concepts.md`` for the notation and
+``docs/glossary.md`` for the names; the user guide starts at ``docs/index.md``):
 
 * **N** = number of training points, **P** = number of parameters (or random
   features), **φ = N/P**.  The jamming papers of Geiger, Spigler et al. use the

@@ -37,6 +37,8 @@ class KernelPath(SummaryRepr):
     test_kernels : array_like, shape (T, N_test, N), optional
         Cross kernels K_t(X_test, X) at the same checkpoints.
 
+    Notes
+    -----
     Before the first checkpoint the first kernel is used, after the last one the last.
     """
 
