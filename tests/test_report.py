@@ -187,7 +187,7 @@ def test_number_words():
 
 def test_fixed_points_follow_the_theory():
     """N ≤ P: the flow ends at a minimum; N > P (MSE): a stable fixed point that is not."""
-    from ntkjam.report.fixed_points import fixed_point_task
+    from ntkjam.experiments.fixed_points import fixed_point_task
 
     below = fixed_point_task({"P": 20, "phi": 0.5, "loss": "mse"}, 3)
     above = fixed_point_task({"P": 20, "phi": 2.0, "loss": "mse"}, 3)

@@ -1,7 +1,7 @@
 """The report's own figures: the spectra across φ and the fixed points of the flow.
 
 Drawn from the rows of :mod:`ntkjam.report.spectra` and
-:mod:`ntkjam.report.fixed_points` only (the numbers come from the store); every
+:mod:`ntkjam.analysis.fixed_points` only (the numbers come from the store); every
 figure is a :class:`matplotlib.figure.Figure` on its own Agg canvas
 (:func:`ntkjam.figures.common.new_figure`), written as PNG.
 """

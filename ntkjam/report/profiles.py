@@ -236,7 +236,7 @@ def _drift(kw: dict, out: Path):
 
 
 def _fixed_points(kw: dict, out: Path):
-    from ntkjam.report.fixed_points import fixed_point_spec
+    from ntkjam.experiments.fixed_points import fixed_point_spec
 
     return (fixed_point_spec(output=str(out), **kw),)
 

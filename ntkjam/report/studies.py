@@ -1,7 +1,7 @@
 """Reading the report's run directories: each study's analysis and its figures.
 
 Only the store is read (the analyses of :mod:`ntkjam.analysis`, the fixed-point
-summary of :mod:`ntkjam.report.fixed_points`); the figures are the studies' own
+summary of :mod:`ntkjam.analysis.fixed_points`); the figures are the studies' own
 (:mod:`ntkjam.figures`) plus the report's (:mod:`ntkjam.report.plots`), written as
 PNG under ``output/figures/<study>/``.
 """
@@ -76,6 +76,7 @@ def analyze_studies(specs: dict[str, tuple], output: Path, *, n_boot: int = 200,
         analyze_kernel_drift,
         analyze_trained,
     )
+    from ntkjam.analysis.fixed_points import fixed_point_summary
     from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
     from ntkjam.figures import (
         save_figures,
@@ -86,7 +87,6 @@ def analyze_studies(specs: dict[str, tuple], output: Path, *, n_boot: int = 200,
     from ntkjam.figures.kernel_drift import save_kernel_drift_figures
     from ntkjam.figures.sphere import save_sphere_figures
     from ntkjam.report import plots
-    from ntkjam.report.fixed_points import fixed_point_summary
 
     fig_dir = Path(output) / "figures"
     res: dict[str, Any] = {}

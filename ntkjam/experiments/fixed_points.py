@@ -1,10 +1,9 @@
 """Section 5's study: are there stable fixed points of ḟ = −η K ∇L(f) that are not minima?
 
-No command had this study, so the report carries it: a pure task
-(:func:`fixed_point_task`, run by the sweep engine through its import path
-:data:`TASK`), its spec builder and the reading of its store
-(:func:`fixed_point_summary`).  It belongs with the studies
-(:mod:`ntkjam.experiments`, :mod:`ntkjam.analysis`) and can move there unchanged.
+A pure task (:func:`fixed_point_task`, run by the sweep engine through its import
+path :data:`TASK`) and its spec builder; the reading of its store is
+:func:`ntkjam.analysis.fixed_points.fixed_point_summary`.  ``ntkjam report`` runs it
+(section 5).
 
 A task draws N = round(φ P) random-label points on S^(d−1) and P random ReLU
 features J (N, P), takes the end point of gradient flow from f₀ = 0 for a convex
@@ -24,15 +23,14 @@ directions that move no violated constraint).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["LOSSES", "TASK", "fixed_point_spec", "fixed_point_summary", "fixed_point_task"]
+__all__ = ["LOSSES", "TASK", "fixed_point_spec", "fixed_point_task"]
 
 #: The import path the sweep engine runs.
-TASK = "ntkjam.report.fixed_points:fixed_point_task"
+TASK = "ntkjam.experiments.fixed_points:fixed_point_task"
 #: The convex losses whose end points are computed exactly.
 LOSSES = ("mse", "quadratic_hinge")
 
@@ -144,52 +142,3 @@ def fixed_point_spec(*, P: int, phi: object, losses: object = LOSSES, seeds: int
     if output is not None:
         data["output"] = str(output)
     return parse_spec(data, source="ntkjam report")
-
-
-def _theory(loss: str, n: np.ndarray, rank: np.ndarray) -> float:
-    """P(the end point is a fixed point that is not a minimum), mean over the tasks."""
-    if loss == "mse":
-        return float(np.mean(n > rank))
-    from ntkjam.theory import cover_probability
-
-    return float(np.mean([1.0 - cover_probability(int(a), int(b)) for a, b in zip(n, rank,
-                                                                              strict=True)]))
-
-
-def fixed_point_summary(directory: str | Path) -> list[dict[str, Any]]:
-    """One row per (loss, φ): counts, the fraction not minima with its 95 % CI, theory.
-
-    Returns
-    -------
-    list of dict
-        ``loss``, ``phi``, ``n_tasks``, ``n_not_minimum``, ``fraction``, ``ci_low``,
-        ``ci_high`` (Wilson), ``theory`` (P(not a minimum): N > rank for MSE, 1 − Cover
-        for the hinge), ``agree_unsat`` (fraction where "not a minimum" ⇔ UNSAT),
-        ``n_unstable_max``, ``lyapunov`` (fraction Lyapunov stable among the fixed
-        points), ``linearly_stable`` (fraction with every rate > 0), ``marginal_per_rank``
-        (mean marginal rates / rank).
-    """
-    from ntkjam.analysis.stats import wilson
-    from ntkjam.sweep import load
-
-    df = load(directory, status="done")
-    rows = []
-    for (loss, phi), g in df.groupby(["loss", "phi"], sort=True):
-        k, m = int(g["not_minimum"].astype(bool).sum()), len(g)
-        lo, hi = wilson(np.array(k), np.array(m))
-        fixed = g[g["kind"] != "not_fixed_point"]
-        rows.append({
-            "loss": str(loss), "phi": float(phi), "n_tasks": m, "n_not_minimum": k,
-            "fraction": k / m, "ci_low": float(lo), "ci_high": float(hi),
-            "theory": _theory(str(loss), g["n"].to_numpy(), g["rank"].to_numpy()),
-            "agree_unsat": float(np.mean(g["not_minimum"].astype(bool)
-                                         == ~g["sat"].astype(bool))),
-            "n_fixed": len(fixed),
-            "n_unstable_max": int(g["n_unstable"].max()),
-            "lyapunov": float(fixed["lyapunov_stable"].astype(bool).mean()) if len(fixed)
-            else float("nan"),
-            "linearly_stable": float((fixed["stability"] == "stable").mean()) if len(fixed)
-            else float("nan"),
-            "marginal_per_rank": float(np.mean(g["n_marginal"] / g["rank"])),
-        })
-    return rows
