@@ -20,14 +20,25 @@ returned (N, N) matrix, and it is a lower bound (a peak shorter than 5 ms can be
 missed).  Timings on a shared machine are noisy: compare the ratios measured in
 the same run, not absolute numbers across runs.
 
-Usage: ``python benchmarks/bench_empirical_ntk.py [--quick] [--skip-jacobian]``.
+Peers and limit, in the same run: with ``--peer-python PY`` (a side environment with
+neural-tangents 0.6.5, recipe in docs/kernels.md) the same network is timed through
+``neural_tangents.empirical_ntk_fn`` with structured derivatives, in a subprocess, at
+the same sizes and thread count, and the ratio printed.  The FLOP limit beside each
+structured time is ``4 N² Σ_l n_l`` flops (per layer, the Gram of the activations and
+the Gram of the backpropagated factors, N × N × n_l multiply-adds each) at the float64
+GEMM rate measured at the start of the run with the same threads.
+
+Usage: ``python benchmarks/bench_empirical_ntk.py [--quick] [--skip-jacobian]
+[--peer-python PY]``.
 The script prints measurements and never asserts timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
 import threading
 import time
 
@@ -41,6 +52,65 @@ from ntkjam.networks import empirical_ntk, init_params, mlp, param_count
 from ntkjam.networks.empirical_ntk import DEFAULT_MEMORY_BUDGET
 
 MiB = 2.0**20
+
+#: The peer, run by ``--peer-python``: argv = [N, d, width, depth, repeats]; prints JSON.
+PEER = r'''
+import json, sys, time
+import jax
+jax.config.update("jax_enable_x64", True)
+import numpy as np
+import neural_tangents as nt
+from neural_tangents import stax
+n, d, width, depth, repeats = (int(v) for v in sys.argv[1:6])
+layers = []
+for _ in range(depth):
+    layers += [stax.Dense(width, W_std=2.0 ** 0.5, b_std=None, parameterization="ntk"),
+               stax.Relu()]
+layers += [stax.Dense(1, W_std=1.0, b_std=None, parameterization="ntk")]
+init_fn, apply_fn, _ = stax.serial(*layers)
+X = np.random.default_rng(0).standard_normal((n, d))
+_, params = init_fn(jax.random.PRNGKey(0), X.shape)
+fn = jax.jit(nt.empirical_ntk_fn(
+    apply_fn, trace_axes=(), vmap_axes=0,
+    implementation=nt.NtkImplementation.STRUCTURED_DERIVATIVES))
+t0 = time.perf_counter(); fn(X, None, params).block_until_ready(); first = time.perf_counter() - t0
+best = float("inf")
+for _ in range(repeats):
+    t0 = time.perf_counter(); fn(X, None, params).block_until_ready()
+    best = min(best, time.perf_counter() - t0)
+print(json.dumps({"first": first, "best": best, "version": nt.__version__,
+                  "jax": jax.__version__}))
+'''
+
+
+def gemm_rate() -> float:
+    """Measured float64 GEMM rate (flop/s) with the threads this process uses."""
+    a = np.random.default_rng(1).standard_normal((2000, 2000))
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(5))
+    return 2 * 2000**3 / best
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def flop_limit(n: int, width: int, depth: int, rate: float) -> float:
+    """Seconds for ``4 N² Σ_l n_l`` flops at ``rate`` (the structured path's floor: two
+    N × N × n_l Gram products per layer, 2 flops per multiply-add)."""
+    return 4 * n**2 * width * depth / rate
+
+
+def peer(python: str, n: int, d: int, width: int, depth: int, repeats: int) -> dict | None:
+    """Time neural-tangents' structured empirical NTK in ``python``; None when it fails."""
+    done = subprocess.run([python, "-c", PEER, str(n), str(d), str(width), str(depth),
+                           str(repeats)], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"  peer N={n} width {width} failed: {done.stderr.strip()[-500:]}")
+        return None
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 class PeakRSS:
@@ -91,11 +161,23 @@ def measure(fn, repeat: int) -> dict:
     }
 
 
-def row(label: str, N: int, P: int, m: dict) -> None:
+def row(label: str, N: int, P: int, m: dict, limit: float | None = None) -> None:
     print(
         f"{label:<28} N={N:>5}  P={P:>9,}  first={m['first']:8.3f} s  "
         f"best={m['best']:8.3f} s  peak RSS +{m['peak'] / MiB:8.1f} MiB"
+        + ("" if limit is None else f"  (FLOP limit {limit:.3f} s: {m['best'] / limit:.2f}x)")
     )
+
+
+def compare(args, n: int, d: int, width: int, depth: int, mine: dict) -> None:
+    """The peer's time at the same size, and the ratio (> 1: ntkjam is faster)."""
+    if args.peer_python is None:
+        return
+    other = peer(args.peer_python, n, d, width, depth, max(1, args.repeats))
+    if other is not None:
+        print(f"  neural-tangents {other['version']} (jax {other['jax']}) structured: "
+              f"first={other['first']:.3f} s  best={other['best']:.3f} s  -> ntkjam "
+              f"{other['best'] / mine['best']:.2f}x faster")
 
 
 def main() -> None:
@@ -104,6 +186,8 @@ def main() -> None:
                         help="smaller sizes (N = 300/1000, widths 256/512) for a smoke run")
     parser.add_argument("--skip-jacobian", action="store_true",
                         help="skip the (slow) Jacobian-contraction baseline")
+    parser.add_argument("--peer-python", default=None,
+                        help="python of a side environment with neural-tangents 0.6.5")
     parser.add_argument("--repeats", type=int, default=3)
     old_spelling(parser, "--repeat", "--repeats", type=int)
     add_device_option(parser)
@@ -116,14 +200,19 @@ def main() -> None:
     rng = np.random.default_rng(0)
     X_small, X_large = rng.standard_normal((n_small, d)), rng.standard_normal((n_large, d))
     print(f"ntkjam empirical NTK benchmark — ReLU MLP depth {depth}, d = {d}, float64, "
-          f"{psutil.cpu_count()} CPU(s); timings are noisy on a shared machine")
+          f"{psutil.cpu_count()} CPU(s), XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}; "
+          "timings are noisy on a shared machine")
+    rate = gemm_rate()
+    print(f"float64 GEMM rate here: {rate / 1e9:.1f} GFLOP/s (sets the FLOP limits)")
 
     net = mlp(d, width, depth=depth)
     params = init_params(net, 0)
     P = param_count(net)
 
     m_struct = measure(lambda: empirical_ntk(net, params, X_small), args.repeats)
-    row(f"structured   width {width}", n_small, P, m_struct)
+    row(f"structured   width {width}", n_small, P, m_struct,
+        flop_limit(n_small, width, depth, rate))
+    compare(args, n_small, d, width, depth, m_struct)
 
     if not args.skip_jacobian:
         # Warm up the chunk-shaped compilation on one chunk, so that "best" is compute only.
@@ -140,7 +229,9 @@ def main() -> None:
               f"path holds 2 chunks of {rows} rows ({2 * rows * P * 8 / MiB:.0f} MiB)")
 
     m_large = measure(lambda: empirical_ntk(net, params, X_large), args.repeats)
-    row(f"structured   width {width}", n_large, P, m_large)
+    row(f"structured   width {width}", n_large, P, m_large,
+        flop_limit(n_large, width, depth, rate))
+    compare(args, n_large, d, width, depth, m_large)
     print(f"  N ratio {n_large // n_small}x -> time ratio "
           f"{m_large['best'] / m_struct['best']:.1f}x (N² scaling predicts "
           f"{(n_large / n_small) ** 2:.0f}x)")
@@ -149,7 +240,9 @@ def main() -> None:
     params_w = init_params(net_w, 0)
     P_w = param_count(net_w)
     m_wide = measure(lambda: empirical_ntk(net_w, params_w, X_large), max(1, args.repeats - 2))
-    row(f"structured   width {wide}", n_large, P_w, m_wide)
+    row(f"structured   width {wide}", n_large, P_w, m_wide,
+        flop_limit(n_large, wide, depth, rate))
+    compare(args, n_large, d, wide, depth, m_wide)
     print(f"  its Jacobian would take {8 * n_large * P_w / 2**30:,.0f} GiB; the output K "
           f"alone is {8 * n_large**2 / MiB:.0f} MiB")
 
