@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from typer.testing import CliRunner
 
 from ntkjam.analysis import analyze_trained, lazy_reference, trained_curves
+from ntkjam.analysis.trained import trained_scaling
 from ntkjam.cli import app
 from ntkjam.data import random_labels, sphere
 from ntkjam.experiments.trained import (
@@ -319,6 +320,60 @@ def test_trained_analysis_rejects_other_tables():
     df.loc[0, "train_status"] = "maybe"
     with pytest.raises(ValueError, match="train_status must be one of"):
         trained_curves(df)
+
+
+def _sized_table(shift: float, sizes=(40, 80, 160), seeds: int = 40):
+    """P(SAT) = Φ((φ_c(P) − φ)/w(P)) as exact counts over ``seeds``, at three sizes.
+
+    φ_c(P) = 1.5 − shift · P^(−1/2), w(P) = 2 P^(−1/2); the lazy verdicts are the same.
+    """
+    from scipy.special import ndtr
+
+    rows = []
+    for P in sizes:
+        phi_c, w = 1.5 - shift / math.sqrt(P), 2.0 / math.sqrt(P)
+        for phi in np.linspace(0.9, 2.1, 13):
+            k = round(seeds * float(ndtr((phi_c - phi) / w)))
+            n = round(phi * P)
+            for seed in range(seeds):
+                rows.append({
+                    "P": P, "alpha": 10.0, "phi": phi, "seed": seed, "n": n,
+                    "n_params": P, "rank": P, "train_status": "sat" if seed < k else "unsat",
+                    "sat": seed < k, "lazy_sat": seed < k, "kernel_change": 0.1,
+                    "steps": 100, "cover": 0.5, "status": "done",
+                })
+    return pd.DataFrame(rows)
+
+
+def test_trained_scaling_recovers_a_known_finite_size_law():
+    df = _sized_table(shift=3.0)
+    curves = trained_curves(df, n_boot=30)
+    _, lazy = lazy_reference(df, n_boot=30)
+    lower, upper, lz = trained_scaling(curves, lazy)
+    assert (lower.bound, upper.bound, lz.bound) == ("lower", "upper", "lazy")
+    assert lower.alpha == 10.0 and math.isnan(lz.alpha)
+    np.testing.assert_array_equal(lower.P, [40, 80, 160])
+    np.testing.assert_allclose(lower.n_star, lower.phi_c * lower.P)
+    # The crossings follow 1.5 − 3/√P (counts rounded: a few per cent of the shift).
+    np.testing.assert_allclose(lower.phi_c, 1.5 - 3.0 / np.sqrt(lower.P), atol=0.03)
+    fit = lower.fit
+    assert fit.inv_nu == pytest.approx(0.5, abs=0.1)
+    assert abs(fit.phi_c_inf - 1.5) < max(3 * fit.phi_c_inf_err, 0.05)
+    assert lower.verdict == "shifts with P" and lz.verdict == "shifts with P"
+    # No budget runs: the two bounds are the same curve.
+    np.testing.assert_array_equal(lower.phi_c, upper.phi_c)
+
+
+def test_trained_scaling_says_when_no_shift_is_resolved_or_too_few_sizes():
+    df = _sized_table(shift=0.0)
+    (lower, _, _) = trained_scaling(trained_curves(df, n_boot=30),
+                                    lazy_reference(df, n_boot=30)[1])
+    assert lower.verdict == "no shift resolved"
+    assert lower.fit.phi_c_inf == pytest.approx(1.5, abs=0.03)
+    df = _sized_table(shift=3.0, sizes=(40, 160))
+    (lower, _, _) = trained_scaling(trained_curves(df, n_boot=30),
+                                    lazy_reference(df, n_boot=30)[1])
+    assert lower.verdict == "undetermined" and "two sizes" in lower.note
 
 
 # ------------------------------------------------------------------------------ CLI

@@ -92,9 +92,11 @@ from ntkjam.analysis.trained import (
     TRAIN_STATUSES,
     TrainedCurve,
     TrainedDiagramAnalysis,
+    TrainedScaling,
     analyze_trained,
     lazy_reference,
     trained_curves,
+    trained_scaling,
 )
 
 __all__ = [
@@ -124,6 +126,7 @@ __all__ = [
     "SatCurve",
     "TrainedCurve",
     "TrainedDiagramAnalysis",
+    "TrainedScaling",
     "analyze",
     "analyze_fluctuations",
     "analyze_generalization",
@@ -151,4 +154,5 @@ __all__ = [
     "rs_comparison",
     "sat_curves",
     "trained_curves",
+    "trained_scaling",
 ]

@@ -7,7 +7,9 @@ lazy verdicts of the same initial networks as the reference.
 
 * :func:`trained_curves` — one :class:`TrainedCurve` per (P, α).
 * :func:`lazy_reference` — P(SAT) and φ_c of the stored lazy verdicts, per P.
-* :func:`analyze_trained` — both, as one frozen :class:`TrainedDiagramAnalysis`.
+* :func:`trained_scaling` — N*(P) = φ_c(P)·P across the sizes, per α (both bounds) and
+  for the lazy reference, with the finite-size law of :mod:`ntkjam.analysis.scaling`.
+* :func:`analyze_trained` — all three, as one frozen :class:`TrainedDiagramAnalysis`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy.stats import chi2 as chi2_dist
 
 from ntkjam._validate import as_choice
 from ntkjam.analysis.sat import Crossing, SatCurve, crossings, sat_curves
+from ntkjam.analysis.scaling import FSSFit, finite_size_scaling
 from ntkjam.analysis.stats import MODELS, check_bootstrap
 from ntkjam.analysis.tables import done_table, jsonable, load_run, recorded_settings
 from ntkjam.core.reprs import SummaryRepr
@@ -32,9 +36,11 @@ __all__ = [
     "UNRECORDED",
     "TrainedCurve",
     "TrainedDiagramAnalysis",
+    "TrainedScaling",
     "analyze_trained",
     "lazy_reference",
     "trained_curves",
+    "trained_scaling",
 ]
 
 #: Outcomes of a training run (the ``train_status`` column of a trained sweep).
@@ -199,6 +205,97 @@ def lazy_reference(df, *, model: str = "erf", n_boot: int = 200, seed: int = 0
 
 
 @dataclass(frozen=True, repr=False)
+class TrainedScaling(SummaryRepr):
+    """The threshold N*(P) = φ_c(P)·P of one curve family across the sizes P.
+
+    Attributes
+    ----------
+    bound : {"lower", "upper", "lazy"}
+        Which crossing: reached SAT (lower bound), SAT + out of budget (upper bound), or
+        the exact lazy verdicts of the same initial networks (all α pooled).
+    alpha : float
+        Output scale (NaN for the lazy reference).
+    P : numpy.ndarray of int, shape (k,)
+        Parameter counts ``n_params`` of the sizes whose crossing is on the grid.
+    phi_c, ci_low, ci_high : numpy.ndarray, shape (k,)
+        φ_c(P) and its bootstrap interval.
+    n_star, n_star_low, n_star_high : numpy.ndarray, shape (k,)
+        The same in points: N* = φ_c · P.
+    fit : FSSFit or None
+        ``φ_c(P) = φ_c(∞) + a P^(−1/ν)`` with ``w(P) = b P^(−1/ν)``
+        (:func:`~ntkjam.analysis.scaling.finite_size_scaling`); None below two sizes.
+    verdict : str
+        What the fit supports: ``"shifts with P"`` (the 95 % interval of the amplitude
+        a excludes 0), ``"no shift resolved"`` (it contains 0), or ``"undetermined"``
+        (fewer than three sizes, widths that do not shrink, so that no law was fitted, or
+        a law the crossings reject: χ² p-value < 0.05, said in ``note``).
+    note : str
+    """
+
+    bound: str
+    alpha: float
+    P: np.ndarray
+    phi_c: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    n_star: np.ndarray
+    n_star_low: np.ndarray
+    n_star_high: np.ndarray
+    fit: FSSFit | None
+    verdict: str
+    note: str = ""
+
+
+def _scaling(bound: str, alpha: float, cross: list[Crossing]) -> TrainedScaling:
+    """The :class:`TrainedScaling` of one family of crossings (one per size)."""
+    good = sorted((c for c in cross if np.isfinite(c.phi_c)), key=lambda c: c.n_params)
+    P = np.array([c.n_params for c in good], dtype=int)
+    get = lambda f: np.array([getattr(c, f) for c in good], dtype=float)  # noqa: E731
+    phi, lo, hi = get("phi_c"), get("ci_low"), get("ci_high")
+    fit, verdict = None, "undetermined"
+    note = f"{len(cross) - len(good)} size(s) without a crossing on the grid" if len(
+        good) < len(cross) else ""
+    if len(good) >= 2:
+        fit = finite_size_scaling(good)
+        note = "; ".join(x for x in (note, fit.note) if x)
+        p_fit = float(chi2_dist.sf(fit.chi2, fit.dof)) if fit.dof >= 1 else math.nan
+        if fit.dof >= 1 and not fit.note and p_fit < 0.05:
+            note = (f"the law does not fit the crossings (χ² = {fit.chi2:.3g} for "
+                    f"{fit.dof} dof, p = {p_fit:.2g})")
+        elif fit.dof >= 1 and not fit.note:
+            verdict = ("shifts with P" if abs(fit.a) > 1.96 * fit.a_err
+                       else "no shift resolved")
+    return TrainedScaling(bound=bound, alpha=float(alpha), P=P, phi_c=phi, ci_low=lo,
+                          ci_high=hi, n_star=phi * P, n_star_low=lo * P, n_star_high=hi * P,
+                          fit=fit, verdict=verdict, note=note)
+
+
+def trained_scaling(curves: list[TrainedCurve], lazy_crossings: list[Crossing]
+                    ) -> list[TrainedScaling]:
+    """N*(P) and its finite-size fit per α (lower and upper bounds) and for the lazy verdicts.
+
+    Parameters
+    ----------
+    curves : list of TrainedCurve
+        From :func:`trained_curves`.
+    lazy_crossings : list of Crossing
+        From :func:`lazy_reference`.
+
+    Returns
+    -------
+    list of TrainedScaling
+        Per α (increasing): the lower then the upper bound; then the lazy reference.
+    """
+    out = []
+    for alpha in sorted({c.alpha for c in curves}):
+        cs = [c for c in curves if c.alpha == alpha]
+        out.append(_scaling("lower", alpha, [c.crossing for c in cs]))
+        out.append(_scaling("upper", alpha, [c.crossing_upper for c in cs]))
+    out.append(_scaling("lazy", math.nan, lazy_crossings))
+    return out
+
+
+@dataclass(frozen=True, repr=False)
 class TrainedDiagramAnalysis(SummaryRepr):
     """What :func:`analyze_trained` measures for one trained-network run directory.
 
@@ -214,6 +311,8 @@ class TrainedDiagramAnalysis(SummaryRepr):
         The lazy verdicts of the same initial networks, per P (all α pooled).
     lazy_crossings : list of Crossing
     notes : list of str
+    scaling : list of TrainedScaling
+        N*(P) across the sizes with its finite-size fit (:func:`trained_scaling`).
     """
 
     directory: str
@@ -224,6 +323,7 @@ class TrainedDiagramAnalysis(SummaryRepr):
     lazy: list[SatCurve]
     lazy_crossings: list[Crossing]
     notes: list[str] = field(default_factory=list)
+    scaling: list[TrainedScaling] = field(default_factory=list)
 
     def phi_c_vs_alpha(self, P: int) -> dict[str, np.ndarray]:
         """φ_c(α) at one P: ``alpha``, ``phi_c``, ``ci_low``, ``ci_high`` (lower curve)
@@ -289,4 +389,5 @@ def analyze_trained(
                                                              UNRECORDED),
         n_done=int(len(df)), n_failed=n_failed, curves=curves, lazy=lazy,
         lazy_crossings=lazy_cross, notes=_notes(curves),
+        scaling=trained_scaling(curves, lazy_cross),
     )

@@ -68,13 +68,12 @@ def plot_trajectory(traj, meta: dict, path: Path) -> Path:
     path : pathlib.Path
         Output file (``.png``).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.figure import Figure
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    # A Figure of its own (no pyplot): the caller's matplotlib backend is left alone.
+    fig = Figure(figsize=(13, 3.8))
+    axes = fig.subplots(1, 3)
     t = traj.time
     pos = t > 0
     ax = axes[0]
@@ -103,7 +102,6 @@ def plot_trajectory(traj, meta: dict, path: Path) -> Path:
     )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
     return path
 
 

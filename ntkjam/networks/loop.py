@@ -134,21 +134,34 @@ def _advance(carry, data, threshold, *, net, loss, opt, rules):
     return lax.while_loop(cond, body, carry)
 
 
+@partial(jax.jit, static_argnames=("net", "loss", "size"))
+def _start(params, opt_state, data, *, net, loss, size):
+    """The carry at step 0: the objective at θ₀, the optimizer's state, empty rings.
+
+    Compiled once per (network, loss, ring size, shapes) — the data, α, θ₀ and the
+    optimizer's initial state are traced, as in :func:`_advance` — so a sweep of tasks
+    does not recompile.  (``opt.init`` runs outside: it closes over the step size, which
+    an ``Optimizer`` does not compare, so it must not be baked into a cached trace.)
+    """
+    X, y, f_ref, alpha, tol = data
+    L, F, g = objective(net, loss, alpha, X, y, f_ref)(params)
+    ring = jnp.zeros(size).at[0].set(L)
+    zero = jnp.zeros((), dtype=jnp.int64)
+    n_bad = n_unsatisfied(F, y, loss.margin, tol)
+    return _Carry(params, opt_state, L, F, g, zero, jnp.zeros(()), L, ring, ring, n_bad,
+                  zero)
+
+
 class CompiledEngine:
     """The compiled fast path (see the module docstring)."""
 
     def __init__(self, net, loss, opt: Optimizer, stop, X, y, f_ref, alpha, tol, params):
         windows = [r.window for r in stop if isinstance(r, UNSATConverged)]
-        size = max(windows, default=1) + 1
-        evaluate = jax.jit(objective(net, loss, alpha, X, y, f_ref))
-        L, F, g = evaluate(params)
-        ring = jnp.zeros(size).at[0].set(L)
-        zero = jnp.zeros((), dtype=jnp.int64)
-        n_bad = n_unsatisfied(F, y, loss.margin, tol)
-        self._carry = _Carry(params, opt.init(params), L, F, g, zero, jnp.zeros(()), L,
-                             ring, ring, n_bad, zero)
-        self._data = (X, y, f_ref, jnp.asarray(alpha, dtype=jnp.float64),
+        self._data = (jnp.asarray(X), jnp.asarray(y), jnp.asarray(f_ref),
+                      jnp.asarray(alpha, dtype=jnp.float64),
                       jnp.asarray(tol, dtype=jnp.float64))
+        self._carry = _start(params, opt.init(params), self._data, net=net, loss=loss,
+                             size=max(windows, default=1) + 1)
         self._static = {"net": net, "loss": loss, "opt": opt, "rules": tuple(stop)}
         self.stop = tuple(stop)
         self.opt = opt
