@@ -77,6 +77,14 @@ class FixedPointReport(SummaryRepr):
     gradient : numpy.ndarray, shape (N,)
         The (sub)gradient ∇L used for ``kgrad_norm`` and the split.
     message : str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.fixed_points import analyze
+    >>> rep = analyze(np.diag([1.0, 0.0]), np.array([1.0, 0.0]), np.array([1.0, 1.0]), "mse")
+    >>> rep.kind, rep.stability, rep.lyapunov_stable
+    ('fixed_point_not_minimum', 'stable', True)
     """
 
     kind: str
@@ -127,6 +135,14 @@ def range_kernel_split(K, v, *, rtol: float | None = None):
     Returns
     -------
     (v_range, v_ker) : two arrays of shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.fixed_points import range_kernel_split
+    >>> vr, vk = range_kernel_split(np.diag([2.0, 0.0, 1.0]), np.array([1.0, 2.0, 3.0]))
+    >>> vr.tolist(), vk.tolist()
+    ([1.0, 0.0, 3.0], [0.0, 2.0, 0.0])
     """
     K = as_square_symmetric("K", K)
     v = as_float_array("v", v, ndim=1)
@@ -153,6 +169,16 @@ def linearised_rates(K, hessian_diag, *, lr: float = 1.0, rtol: float | None = N
     K : (N, N) symmetric PSD
     hessian_diag : (N,)  diagonal of H = ∇²L (already divided by N)
     lr : float  η > 0
+
+    Examples
+    --------
+    For MSE, H = I/N: the rates are η λ_i(K)/N over range(K).
+
+    >>> import numpy as np
+    >>> from ntkjam.fixed_points import linearised_rates
+    >>> r = linearised_rates(np.diag([2.0, 0.0, 1.0]), np.full(3, 1 / 3), lr=3.0)
+    >>> r.shape, bool(np.allclose(r, [1.0, 2.0]))
+    ((2,), True)
     """
     K = as_square_symmetric("K", K)
     h = as_float_array("hessian_diag", hessian_diag, ndim=1)
@@ -208,6 +234,19 @@ def analyze(
     Returns
     -------
     FixedPointReport
+
+    Examples
+    --------
+    With K = diag(1, 0) and MSE, the point f = (1, 0) fits y₁ but not y₂: ∇L ≠ 0 lies in
+    Ker K, so it is a fixed point of the flow that is not a minimum of the loss.
+
+    >>> import numpy as np
+    >>> from ntkjam.fixed_points import analyze
+    >>> K, y = np.diag([1.0, 0.0]), np.array([1.0, 1.0])
+    >>> analyze(K, np.array([1.0, 0.0]), y, "mse").kind
+    'fixed_point_not_minimum'
+    >>> analyze(K, np.array([1.0, 1.0]), y, "mse").kind, analyze(K, np.zeros(2), y, "mse").kind
+    ('minimum', 'not_fixed_point')
     """
     loss = get_loss(loss)
     K = as_square_symmetric("K", K)

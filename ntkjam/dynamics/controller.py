@@ -59,6 +59,17 @@ class Controller:
         Minimum step relative to that time scale; a step there is accepted anyway
         and counted in ``n_forced`` (this is what happens while a hinge point
         chatters on its kink).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import Controller, gradient_flow
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> y = np.array([1.0, -1, 1, -1, 1, -1])
+    >>> loose = gradient_flow(np.zeros(6), y, "mse", features=J, controller=Controller(rtol=0.5))
+    >>> tight = gradient_flow(np.zeros(6), y, "mse", features=J, controller=Controller(rtol=1e-4))
+    >>> tight.n_steps >= loose.n_steps, loose.status.value
+    (True, 'converged')
     """
 
     rtol: float = 1e-2

@@ -70,6 +70,21 @@ def gradient_descent(
         ``times`` are step indices; ``n_rejected``/``n_refreshes``/``n_forced`` are 0.
         A step size beyond stability ends with status ``"nan"`` (non-finite
         outputs or loss) as soon as it is detected, never with ``"sat"``.
+
+    Examples
+    --------
+    Full-batch descent on MSE with P = 3 features for N = 6 points reaches the
+    least-squares fit (the projection of y on range(J)):
+
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import gradient_descent
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> y = np.array([1.0, -1, 1, -1, 1, -1])
+    >>> res = gradient_descent(np.zeros(6), y, "mse", features=J, lr=0.5, n_steps=5000)
+    >>> res.status.value, res.final_outputs.shape
+    ('converged', (6,))
+    >>> bool(np.allclose(res.final_outputs, J @ np.linalg.lstsq(J, y, rcond=None)[0]))
+    True
     """
     n_steps = as_int("n_steps", n_steps, minimum=1)
     seed = as_seed("seed", seed)

@@ -81,6 +81,19 @@ def gradient_flow(
     ------
     ValueError
         If the time scale N/(η tr K) is out of float64 range (rescale η or K).
+
+    Examples
+    --------
+    With more features than points (P = 8 > N = 4) the hinge loss reaches zero: SAT.
+
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import gradient_flow
+    >>> J = np.random.default_rng(0).standard_normal((4, 8))
+    >>> res = gradient_flow(np.zeros(4), np.array([1.0, -1, 1, -1]), "hinge", features=J)
+    >>> res.status.value, res.verdict, int(res.n_unsat[-1])
+    ('sat', 'SAT', 0)
+    >>> res.outputs.shape == (res.times.size, 4)
+    True
     """
     ctrl = controller if controller is not None else Controller()
     if not isinstance(ctrl, Controller):

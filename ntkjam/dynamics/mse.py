@@ -31,6 +31,15 @@ class ExactMSE(SummaryRepr):
     outputs : (T, N)
     test_outputs : (T, N_test) or None
     loss : (T,)  L = (1/N) Σ ½ (f_i − y_i)²
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import mse_exact
+    >>> K = np.eye(3)
+    >>> ex = mse_exact(np.zeros(3), np.ones(3), [0.0, 1.0], kernel=K)
+    >>> ex.outputs.shape, [round(float(v), 4) for v in ex.loss]
+    ((2, 3), [0.5, 0.2567])
     """
 
     times: np.ndarray
@@ -74,6 +83,24 @@ def mse_exact(
     Returns
     -------
     ExactMSE
+
+    Examples
+    --------
+    The closed form agrees with the adaptive integrator, and at late times reaches the
+    least-squares fit within range(J):
+
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import gradient_flow, mse_exact
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> y = np.array([1.0, -1, 1, -1, 1, -1])
+    >>> ex = mse_exact(np.zeros(6), y, [0.0, 10.0, 1e6], features=J)
+    >>> ex.outputs.shape, ex.loss.shape
+    ((3, 6), (3,))
+    >>> bool(np.allclose(ex.outputs[-1], J @ np.linalg.lstsq(J, y, rcond=None)[0]))
+    True
+    >>> num = gradient_flow(np.zeros(6), y, "mse", features=J, times=[0.0, 10.0])
+    >>> bool(np.allclose(num.outputs[1], ex.outputs[1], atol=1e-3))
+    True
     """
     f0, y, _ = check_problem(f0, y, "mse")
     n = f0.size

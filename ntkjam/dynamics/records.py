@@ -54,6 +54,19 @@ class FlowResult(SummaryRepr):
         accepted at the minimum step size despite the controller.
     loss_name : str
     margin, lr, unsat_tol : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import gradient_flow
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> res = gradient_flow(np.zeros(6), np.ones(6), "mse", features=J)
+    >>> res.status.value, res.loss_name, res.times.shape == res.loss.shape == res.n_unsat.shape
+    ('converged', 'mse', True)
+    >>> bool(np.all(np.diff(res.loss) <= 1e-12))  # the loss never increases along the flow
+    True
+    >>> sorted(res.as_arrays())[:3]
+    ['final_outputs', 'final_time', 'grad_norm']
     """
 
     status: str

@@ -40,6 +40,15 @@ class KernelPath(SummaryRepr):
     Notes
     -----
     Before the first checkpoint the first kernel is used, after the last one the last.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import KernelPath
+    >>> K = np.eye(3)
+    >>> path = KernelPath(times=[0.0, 1.0], kernels=[K, 3 * K])
+    >>> bool(np.allclose(path.at(0.5), 2 * K)), bool(np.allclose(path.at(5.0), 3 * K))
+    (True, True)
     """
 
     times: np.ndarray
@@ -136,7 +145,35 @@ def check_kernel_value(K: object, n: int, t: float) -> np.ndarray:
 
 
 def resolve_source(kernel, features, n: int, *, need_factor: bool):
-    """Validate the kernel source and build a fixed or moving source object."""
+    """Validate the kernel source and build a fixed or moving source object.
+
+    Parameters
+    ----------
+    kernel : (N, N) array, callable t ↦ (N, N), KernelPath or None
+    features : (N, P) array or None
+        Exactly one of ``kernel`` and ``features``.
+    n : int
+        N, the number of training points.
+    need_factor : bool
+        Whether the caller needs a factor F with F Fᵀ = K (the flow's coordinates): for
+        features wider than N (P > N) it is then computed from K = J Jᵀ, shape (N, r ≤ N).
+
+    Returns
+    -------
+    FixedSource or moving source
+        ``apply(v)`` maps v (N,) to K v (N,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import resolve_source
+    >>> J = np.ones((4, 2))
+    >>> src = resolve_source(None, J, 4, need_factor=True)
+    >>> src.apply(np.ones(4)).shape  # K v = J (Jᵀ v), shape (N,)
+    (4,)
+    >>> float(src.apply(np.ones(4))[0])
+    8.0
+    """
     if (kernel is None) == (features is None):
         raise ValueError("give exactly one of kernel= (Gram matrix, callable, KernelPath) "
                          "or features= (N, P) array")

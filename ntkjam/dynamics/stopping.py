@@ -56,6 +56,16 @@ class StoppingRules(DeprecatedNames):
     unsat_tol : float
         The explicit tolerance of N_Δ.  Positive by default: in continuous time the
         last unsatisfied margins of the quadratic hinge reach zero only asymptotically.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import StoppingRules, gradient_flow
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> res = gradient_flow(np.zeros(6), np.ones(6), "mse", features=J,
+    ...                     stopping=StoppingRules(max_time=1.0))
+    >>> res.status.value, float(res.final_time)
+    ('budget', 1.0)
     """
 
     sat: bool | None = None
@@ -124,6 +134,20 @@ class StopCheck:
     ``(status, message)``, or ``(None, "")`` while no rule fires.  Non-finite outputs,
     ‖K∇L‖ or loss end the run with status ``"nan"`` before any rule is looked at (NaN
     margins would otherwise count as satisfied).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import StoppingRules
+    >>> from ntkjam.dynamics.stopping import StopCheck
+    >>> from ntkjam.losses import get_loss
+    >>> y = np.array([1.0, -1.0])
+    >>> stop = StopCheck(StoppingRules(), get_loss("hinge"), y)
+    >>> status, message = stop(2 * y, np.zeros(2), 1.0, 3)  # both margins satisfied
+    >>> status.value, message.startswith("SAT")
+    ('sat', True)
+    >>> stop(np.zeros(2), np.ones(2), 1.0, 3)
+    (None, '')
     """
 
     def __init__(self, settings: StoppingRules, loss: Loss, y: np.ndarray, *,

@@ -102,6 +102,12 @@ class SphereMinimum(SummaryRepr):
         ``λ = (g·w)/‖w‖²``: ``g = λ w`` at a stationary point.
     message : str
         Why it stopped.
+
+    Examples
+    --------
+    >>> m = minimize_on_sphere(Problem(J=np.eye(2), y=np.array([1.0, -1.0]), margin=2.0), norm=1)
+    >>> m.status.value, m.n_unsat, np.round(m.w * np.sqrt(2), 6).tolist()  # w = (1, −1)/√2
+    ('unsat', 2, [1.0, -1.0])
     """
 
     status: Status
@@ -328,6 +334,12 @@ def minimize_on_sphere(
     Returns
     -------
     SphereMinimum
+
+    Examples
+    --------
+    >>> J, y = np.random.default_rng(0).standard_normal((20, 10)) / 10**0.5, np.resize([1., -1], 20)
+    >>> [minimize_on_sphere(Problem(J=J, y=y, margin=k)).status.value for k in (-0.5, 1.5)]
+    ['sat', 'unsat']
     """
     return _minimize(problem, norm=norm, w0=w0, seed=seed, max_iter=max_iter,
                      grad_tol=grad_tol, tol=tol, newton=newton, newton_after=newton_after,
@@ -421,6 +433,12 @@ class MarginCompression(SummaryRepr):
         ``unsat.n_unsat / unsat.rank``.
     history : tuple of (float, str, float, int)
         ``(κ, status, loss, n_unsat)`` of every minimisation, in order.
+
+    Examples
+    --------
+    >>> c = compress_margin(Problem(J=np.eye(2), y=np.array([1.0, -1.0])), kappas=[1, .5], norm=1)
+    >>> c.status, round(c.kappa_j, 3), c.history[0][1]  # κ_J = max_w min_i y_i w_i = 1/√2
+    ('jammed', 0.707, 'unsat')
     """
 
     status: str
@@ -443,14 +461,20 @@ def compress_margin(
 ) -> MarginCompression:
     """The jamming margin κ_J at fixed (N, P): compress κ from the UNSAT side, then bisect.
 
-    For each κ of the strictly decreasing sequence ``kappas`` (the problem's features,
-    labels and f0 with margin κ), minimise on the sphere starting from the previous
-    minimum (the first from the random start of ``seed``).  The first SAT κ and the
-    UNSAT κ before it bracket κ_J; the bracket is bisected to ``kappa_tol``, every
-    trial started from the UNSAT minimum at the upper end (the state being
-    compressed).  A "budget" or "nan" result is an error (the verdict is unknown).
+    For each κ of the strictly decreasing sequence ``kappas`` (the problem's features, labels
+    and f0 with margin κ), minimise on the sphere starting from the previous minimum (the
+    first from the random start of ``seed``).  The first SAT κ and the UNSAT κ before it
+    bracket κ_J; the bracket is bisected to ``kappa_tol``, every trial started from the
+    UNSAT minimum at the upper end (the state being compressed).  A "budget" or "nan"
+    result is an error (the verdict is unknown).  ``minimize_kwargs`` go to
+    :func:`minimize_on_sphere` (``max_iter``, ``grad_tol``, …).
 
-    ``minimize_kwargs`` go to :func:`minimize_on_sphere` (``max_iter``, ``grad_tol``, …).
+    Examples
+    --------
+    >>> J, y = np.random.default_rng(0).standard_normal((20, 10)) / 10**0.5, np.resize([1., -1], 20)
+    >>> c = compress_margin(Problem(J=J, y=y), kappas=[1.0, 0.5, 0.0, -0.5], kappa_tol=1e-2)
+    >>> c.status, bool(c.kappa_unsat - c.kappa_sat <= 1e-2), c.unsat.status.value
+    ('jammed', True, 'unsat')
     """
     ks = as_float_array("kappas", kappas, ndim=1)
     if ks.size == 0:

@@ -70,6 +70,16 @@ class SphereGeometry(SummaryRepr):
         ``γ_P = P u / (1 − P u)``, the rounding constant of a dot product of length P.
     row1, row2 : numpy.ndarray, shape (N,)
         ``‖A_i‖₁`` and ``‖A_i‖₂``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> geo.A.shape, geo.b.shape, geo.n, float(geo.R2)
+    ((6, 3), (6,), 6, 3.0)
     """
 
     A: np.ndarray
@@ -85,7 +95,25 @@ class SphereGeometry(SummaryRepr):
 
 @dataclass(frozen=True, repr=False)
 class LineResult(SummaryRepr):
-    """An accepted point of a line search: ``w``, its ``A w``, ``Δ``, loss and step ``t``."""
+    """An accepted point of a line search: ``w``, its ``A w``, ``Δ``, loss and step ``t``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> g = ss.gradient(geo, d)
+    >>> direction = -ss.tangent(g, w, geo.R2)
+    >>> slope = float(g @ direction)
+    >>> res = ss.cg_line_search(geo, w, geo.A @ w, direction, geo.A @ direction, d > 0, 0.0,
+    ...                         loss, slope, 1.0)
+    >>> res.loss < loss, bool(np.isclose(res.w @ res.w, 3.0))
+    (True, True)
+    """
 
     w: np.ndarray
     Aw: np.ndarray
@@ -95,7 +123,27 @@ class LineResult(SummaryRepr):
 
 
 def geometry(problem: Problem, R2: float, tol: float) -> SphereGeometry:
-    """The :class:`SphereGeometry` of ``problem`` on the sphere ``‖w‖² = R2``."""
+    """The :class:`SphereGeometry` of ``problem`` on the sphere ``‖w‖² = R2``.
+
+    Parameters
+    ----------
+    problem : Problem
+        Features J (N, P), labels y (N,), offset f0 (N,), margin κ.
+    R2 : float
+        ``R² = ‖w‖²``.
+    tol : float
+        Relative tolerance on Δ (scaled by ``max|b|``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> bool(np.allclose(geo.b, 1.0)), bool(np.isclose(geo.R, np.sqrt(3)))
+    (True, True)
+    """
     A = problem.y[:, None] * problem.features()
     b = problem.offsets
     P = A.shape[1]
@@ -106,31 +154,110 @@ def geometry(problem: Problem, R2: float, tol: float) -> SphereGeometry:
 
 
 def tangent(g: np.ndarray, w: np.ndarray, R2: float) -> np.ndarray:
-    """The projection ``g − (g·w) w/R²`` of ``g`` (P,) onto the tangent space at ``w``."""
+    """The projection ``g − (g·w) w/R²`` of ``g`` (P,) onto the tangent space at ``w``.
+
+    Parameters
+    ----------
+    g, w : numpy.ndarray, shape (P,)
+    R2 : float
+        ``‖w‖²``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (P,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.jamming.sphere_steps import tangent
+    >>> w = np.array([1.0, 1.0, 1.0])
+    >>> t = tangent(np.array([1.0, 2.0, 3.0]), w, 3.0)
+    >>> t.shape, bool(np.isclose(t @ w, 0.0))
+    ((3,), True)
+    """
     return g - (float(g @ w) / R2) * w
 
 
 def evaluate(geo: SphereGeometry, Aw: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(Δ, L)`` from ``A w`` (N,)."""
+    """``(Δ, L)`` from ``A w`` (N,): ``Δ = b − A w`` (N,) and the loss, a float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> d.shape, bool(np.isclose(loss, 0.5 * np.sum(np.maximum(d, 0) ** 2) / 6))
+    ((6,), True)
+    """
     d = geo.b - Aw
     r = np.maximum(d, 0.0)
     return d, 0.5 * float(r @ r) / geo.n
 
 
 def gradient(geo: SphereGeometry, d: np.ndarray) -> np.ndarray:
-    """The Euclidean gradient ``−Aᵀ max(0, Δ)/N``, shape (P,)."""
+    """The Euclidean gradient ``−Aᵀ max(0, Δ)/N``, shape (P,), from ``Δ`` (N,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> g = ss.gradient(geo, d)
+    >>> e = 1e-6 * np.array([1.0, 0.0, 0.0])  # finite-difference check of the first entry
+    >>> fd = (ss.evaluate(geo, geo.A @ (w + e))[1] - ss.evaluate(geo, geo.A @ (w - e))[1]) / 2e-6
+    >>> g.shape, bool(np.isclose(g[0], fd, rtol=1e-5))
+    ((3,), True)
+    """
     return -(geo.A.T @ np.maximum(d, 0.0)) / geo.n
 
 
 def loss_noise(geo: SphereGeometry, d: np.ndarray) -> float:
-    """The typical rounding of the computed loss: ``Σ r_i ε (|b_i| + √P ‖A_i‖ R) / N``."""
+    """The typical rounding of the computed loss: ``Σ r_i ε (|b_i| + √P ‖A_i‖ R) / N``.
+
+    ``d`` is Δ, shape (N,), and ``r = max(0, Δ)``; returns a float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> bool(0 <= ss.loss_noise(geo, d) < 1e-12 * max(loss, 1.0))
+    True
+    """
     r = np.maximum(d, 0.0)
     sqrt_p = np.sqrt(geo.A.shape[1])
     return EPS * float(r @ (np.abs(geo.b) + sqrt_p * geo.R * geo.row2)) / geo.n
 
 
 def is_sat(geo: SphereGeometry, w: np.ndarray, d: np.ndarray) -> bool:
-    """Every ``Δ_i ≤ abs_tol + γ_P Σ_p |A_ip||w_p|`` (the bound is tried first)."""
+    """Every ``Δ_i ≤ abs_tol + γ_P Σ_p |A_ip||w_p|`` (the bound is tried first).
+
+    ``w`` has shape (P,), ``d`` = Δ shape (N,).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> ss.is_sat(geo, w, d), ss.is_sat(geo, w, np.full(6, -1.0))
+    (False, True)
+    """
     wmax = float(np.max(np.abs(w)))
     if np.any(d > geo.abs_tol + geo.gamma * wmax * geo.row1):
         return False
@@ -150,6 +277,22 @@ def cg_line_search(geo, w, Aw, direction, Ad, active, lam, loss, slope, step):
     The model's curvature along d is ``‖A_S d‖²/N − λ‖d‖²``; without positive
     curvature the first trial is twice the last step.  Returns a :class:`LineResult`
     or None (60 halvings without the Armijo decrease).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> g = ss.gradient(geo, d)
+    >>> direction = -ss.tangent(g, w, geo.R2)
+    >>> res = ss.cg_line_search(geo, w, geo.A @ w, direction, geo.A @ direction, d > 0,
+    ...                         float(g @ w) / geo.R2, loss, float(g @ direction), 1.0)
+    >>> res.loss < loss, res.w.shape, bool(np.isclose(res.w @ res.w, 3.0))
+    (True, (3,), True)
     """
     Ads = Ad[active]
     curv = float(Ads @ Ads) / geo.n - lam * float(direction @ direction)
@@ -169,6 +312,20 @@ class NewtonCache:
     ``A_SᵀA_S`` for the active set S, updated by the rows that enter or leave S
     (recomputed when more than a quarter of S changed or after 50 updates, so the
     updates' rounding stays bounded), and ``mu``, the last shift of the Hessian.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> cache = ss.NewtonCache(geo.A)
+    >>> active = d > 0
+    >>> bool(np.allclose(cache.gram(active), geo.A[active].T @ geo.A[active]))
+    True
     """
 
     def __init__(self, A: np.ndarray) -> None:
@@ -253,6 +410,22 @@ def newton_step(geo, cache: NewtonCache, w, Aw, d, active, lam, rg, loss):
     Accepted on the Armijo decrease, or — where the loss is flat to rounding
     (:func:`loss_noise`) — when the loss stays within rounding and the Riemannian
     gradient halves.  Returns ``(LineResult, g)`` or None.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
+    >>> d, loss = ss.evaluate(geo, geo.A @ w)
+    >>> g = ss.gradient(geo, d)
+    >>> lam = float(g @ w) / geo.R2
+    >>> out = ss.newton_step(geo, ss.NewtonCache(geo.A), w, geo.A @ w, d, d > 0, lam,
+    ...                      ss.tangent(g, w, geo.R2), loss)
+    >>> out[0].loss < loss, out[1].shape
+    (True, (3,))
     """
     P = w.shape[0]
     if P < 2:
@@ -290,6 +463,19 @@ def saddle_escape(geo, w, d, lam, loss):
     The Hessian on T_w is ``Π(A_SᵀA_S/N − λI)Π``; at a minimum it is PSD.  Returns None
     when its smallest eigenvalue is above ``−1e3·ε·max(‖H‖_F, 1)`` (a minimum, to
     rounding) or no step along it lowers the loss.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> from ntkjam.jamming import sphere_steps as ss
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
+    >>> from ntkjam.jamming import minimize_on_sphere
+    >>> m = minimize_on_sphere(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), norm=3.0)
+    >>> d, loss = ss.evaluate(geo, geo.A @ m.w)
+    >>> m.status.value, ss.saddle_escape(geo, m.w, d, m.multiplier, loss) is None  # a minimum
+    ('unsat', True)
     """
     P = w.shape[0]
     if P < 2:

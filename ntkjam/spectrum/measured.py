@@ -33,6 +33,13 @@ def gram_eigenvalues(K: object) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import gram_eigenvalues
+    >>> gram_eigenvalues(np.array([[2.0, 1.0], [1.0, 2.0]])).round(12).tolist()
+    [1.0, 3.0]
     """
     K = as_square_symmetric("K", K)
     if K.shape[0] == 0:
@@ -56,6 +63,17 @@ def feature_eigenvalues(J: object, *, scale: float = 1.0) -> np.ndarray:
     numpy.ndarray, shape (N,)
         When ``N > P`` the first ``N - P`` entries are exact zeros (the kernel of
         ``Jᵀ``); the remaining ones are the eigenvalues of ``scale · Jᵀ J``.
+
+    Examples
+    --------
+    N = 6 points, P = 3 features: N − P = 3 exact zeros, the rest equal to the Gram's.
+
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import feature_eigenvalues, gram_eigenvalues
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> lam = feature_eigenvalues(J)
+    >>> lam.shape, int(np.sum(lam == 0)), bool(np.allclose(lam, gram_eigenvalues(J @ J.T)))
+    ((6,), 3, True)
     """
     J = as_float_array("J", J, ndim=2)
     scale = as_real("scale", scale, positive=True)
@@ -115,6 +133,14 @@ class SpectrumReport(SummaryRepr):
         ``exp(-Σ p log p)`` with ``p = λ / Σλ``: the effective rank of Roy & Vetterli.
     condition_number : float
         ``largest / smallest_nonzero`` (nan if there is no nonzero mode).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import spectrum_report
+    >>> rep = spectrum_report([0.0, 0.0, 1.0, 2.0], phi=2.0)
+    >>> rep.n_zero, rep.rank, rep.zero_fraction, rep.expected_zero_fraction, rep.largest
+    (2, 2, 0.5, 0.5, 2.0)
     """
 
     eigenvalues: np.ndarray
@@ -165,6 +191,17 @@ def spectrum_report(
     Returns
     -------
     SpectrumReport
+
+    Examples
+    --------
+    At φ = N/P = 2 half of the modes of J Jᵀ are zero, as Marchenko–Pastur predicts:
+
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import feature_eigenvalues, spectrum_report
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> rep = spectrum_report(feature_eigenvalues(J), phi=2.0)
+    >>> rep.n_zero, rep.zero_fraction == rep.expected_zero_fraction, rep.gap
+    (3, True, inf)
     """
     lam = np.sort(as_float_array("eigenvalues", eigenvalues, ndim=1))
     n = lam.size

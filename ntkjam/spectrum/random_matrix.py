@@ -50,6 +50,16 @@ class SpectralLaw(SummaryRepr):
     mass_error : float
         ``|atom + ∫ density - 1|`` before that normalisation: how well the grid
         resolves the law (a large value means part of the support was missed).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import mp_law
+    >>> law = mp_law(2.0)  # φ = 2: half the mass at zero
+    >>> law.atom, float(law.cdf(-1.0)), round(float(law.cdf(100.0)), 8), round(law.mean(), 4)
+    (0.5, 0.0, 1.0, 1.0)
+    >>> law.x.shape == law.density.shape == law.cumulative.shape
+    True
     """
 
     x: np.ndarray
@@ -106,6 +116,12 @@ def mp_edges(phi: float, sigma2: float = 1.0) -> tuple[float, float]:
         φ = N/P > 0.
     sigma2 : float
         Variance of the entries of ``J`` (> 0).
+
+    Examples
+    --------
+    >>> from ntkjam.spectrum import mp_edges
+    >>> [float(e) for e in mp_edges(0.25)]  # (1 ∓ 1/2)²
+    [0.25, 2.25]
     """
     phi = _check_phi(phi)
     sigma2 = as_real("sigma2", sigma2, positive=True)
@@ -114,7 +130,14 @@ def mp_edges(phi: float, sigma2: float = 1.0) -> tuple[float, float]:
 
 
 def mp_atom(phi: float) -> float:
-    """Mass of the Marchenko–Pastur atom at zero: ``max(0, 1 - 1/φ)``."""
+    """Mass of the Marchenko–Pastur atom at zero: ``max(0, 1 - 1/φ)``.
+
+    Examples
+    --------
+    >>> from ntkjam.spectrum import mp_atom
+    >>> mp_atom(0.5), mp_atom(1.0), mp_atom(4.0)
+    (0.0, 0.0, 0.75)
+    """
     phi = _check_phi(phi)
     return max(0.0, 1.0 - 1.0 / phi)
 
@@ -135,6 +158,15 @@ def mp_density(x: object, phi: float, sigma2: float = 1.0) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, same shape as ``x``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import mp_density
+    >>> x = np.linspace(0.0, 4.0, 40001)
+    >>> rho = mp_density(x, 0.5)
+    >>> rho.shape, round(float(np.trapezoid(rho, x)), 3), float(rho[x > 3.0].max())  # edge 2.91
+    ((40001,), 1.0, 0.0)
     """
     a, b = mp_edges(phi, sigma2)
     x = np.asarray(x, dtype=np.float64)
@@ -161,6 +193,13 @@ def mp_law(phi: float, sigma2: float = 1.0, *, n_grid: int = 4001) -> SpectralLa
     Returns
     -------
     SpectralLaw
+
+    Examples
+    --------
+    >>> from ntkjam.spectrum import mp_law
+    >>> law = mp_law(0.5)
+    >>> law.atom, round(law.mean(), 6), bool(law.mass_error < 1e-6)
+    (0.0, 1.0, True)
     """
     a, b = mp_edges(phi, sigma2)
     phi = float(phi)
@@ -376,6 +415,19 @@ def silverstein_law(
     -------
     SpectralLaw
         Density of the continuous part and the atom ``1 - min(1/φ, P(τ > 0))``.
+
+    Examples
+    --------
+    With a population of equal eigenvalues it is Marchenko–Pastur; its mean is the
+    population's mean, and φ > 1 puts 1 − 1/φ of the mass at zero:
+
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import mp_density, silverstein_law
+    >>> law = silverstein_law(np.ones(4), 0.5, grid=np.linspace(0.05, 3.0, 60))
+    >>> law.atom, bool(np.isclose(law.pdf(1.0), mp_density(1.0, 0.5), rtol=1e-2))
+    (0.0, True)
+    >>> silverstein_law([1.0, 4.0], 2.0, grid=np.linspace(0.01, 20.0, 100)).atom
+    0.5
     """
     tau = check_population(population)
     phi = _check_phi(phi)

@@ -28,6 +28,32 @@ _SEED_KEYS = ("count", "start")
 
 
 def check_name(name: object, where: str) -> str:
+    """``name`` if it may name a grid axis or a parameter, else a :class:`SpecError`.
+
+    Parameters
+    ----------
+    name : object
+        The candidate: letters, digits and ``_``, not starting with a digit, and not one
+        of the reserved column names of the store.
+    where : str
+        What the name is for (``"grid"``, ``"params"``), for the message.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ntkjam.sweep import SpecError
+    >>> from ntkjam.sweep.axes import check_name
+    >>> check_name("n_points", "grid")
+    'n_points'
+    >>> try:
+    ...     check_name("n-points", "grid")
+    ... except SpecError as err:
+    ...     print(str(err).split(":")[0])
+    grid name 'n-points' is not allowed
+    """
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise SpecError(
             f"{where} name {show(name)} is not allowed: use letters, digits and '_', "
@@ -46,6 +72,29 @@ _TOP_LEVEL = ("experiment", "description", "output", "params", "grid", "seeds")
 
 def check_not_top_level(name: str, table: str) -> None:
     # The classic TOML trap: `seeds = [...]` written after a [grid] header is grid.seeds.
+    """Refuse a ``table`` entry named like a top-level spec field.
+
+    ``seeds = [...]`` written after a ``[grid]`` header is, in TOML, ``grid.seeds``: the
+    classic trap, refused with a :class:`SpecError` that says so.
+
+    Parameters
+    ----------
+    name : str
+        The entry's name.
+    table : str
+        The table it was found in (``"grid"`` or ``"params"``).
+
+    Examples
+    --------
+    >>> from ntkjam.sweep import SpecError
+    >>> from ntkjam.sweep.axes import check_not_top_level
+    >>> check_not_top_level("n", "grid")  # fine: returns None
+    >>> try:
+    ...     check_not_top_level("seeds", "grid")  # `seeds = ...` written under [grid]
+    ... except SpecError:
+    ...     print("refused")
+    refused
+    """
     if name in _TOP_LEVEL:
         raise SpecError(
             f"{table}.{name}: {name!r} is a top-level spec field, not a {table} entry; in TOML "
@@ -55,6 +104,22 @@ def check_not_top_level(name: str, table: str) -> None:
 
 
 def is_number(value: object) -> bool:
+    """Whether ``value`` is an int or a float (a bool is not a number here).
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.axes import is_number
+    >>> is_number(3), is_number(0.5), is_number(True), is_number("3")
+    (True, True, False, False)
+    """
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -141,6 +206,31 @@ def list_values(axis: str, values: list[Any]) -> list[Any]:
 
 
 def axis_values(axis: str, value: Any) -> tuple[Any, ...]:
+    """The values of grid axis ``axis``: a list as written, or a range table expanded.
+
+    Parameters
+    ----------
+    axis : str
+        The axis name (for messages).
+    value : list or mapping
+        A non-empty list of values, or a table ``{start, stop, num[, log]}`` /
+        ``{start, stop, step}`` expanded to a list.
+
+    Returns
+    -------
+    tuple, shape (n_values,)
+
+    Raises
+    ------
+    SpecError
+        Naming ``grid.<axis>``, the value and what is allowed.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.axes import axis_values
+    >>> axis_values("n", [4, 8]), axis_values("n", {"start": 1, "stop": 100, "num": 3, "log": True})
+    ((4, 8), (1, 10, 100))
+    """
     if isinstance(value, Mapping):
         return tuple(range_values(axis, value))
     if isinstance(value, (list, tuple)):
@@ -152,6 +242,27 @@ def axis_values(axis: str, value: Any) -> tuple[Any, ...]:
 
 
 def seed_values(value: Any) -> tuple[int, ...]:
+    """The seeds of a spec: a list of ints, or a table ``{count[, start]}``.
+
+    Parameters
+    ----------
+    value : list or mapping
+
+    Returns
+    -------
+    tuple of int, shape (n_seeds,)
+
+    Raises
+    ------
+    SpecError
+        Naming ``seeds``, the value and what is allowed.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.axes import seed_values
+    >>> seed_values([3, 1]), seed_values({"count": 3}), seed_values({"start": 10, "count": 2})
+    ((3, 1), (0, 1, 2), (10, 11))
+    """
     if isinstance(value, Mapping):
         unknown = sorted(set(value) - set(_SEED_KEYS))
         if unknown:

@@ -77,16 +77,50 @@ IMPORT_PATH_RE = re.compile(rf"^{_IDENT}(\.{_IDENT})*:{_IDENT}\Z")
 
 
 class SpecError(ValueError):
-    """A spec that cannot be used; the message names the field, the value and what is allowed."""
+    """A spec that cannot be used; the message names the field, the value and what is allowed.
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> try:
+    ...     sweep.parse_spec({"experiment": "kernel_summary", "seeds": -1})
+    ... except sweep.SpecError as err:
+    ...     print(isinstance(err, ValueError), "seeds" in str(err))
+    True True
+    """
 
 
 def show(value: object) -> str:
+    """``repr(value)``, cut to 60 characters, for error messages.
+
+    Parameters
+    ----------
+    value : object
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.canonical import show
+    >>> show([1, 2]), len(show(list(range(100))))
+    ('[1, 2]', 60)
+    """
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
 def plain(value: object, where: str) -> object:
-    """``value`` as plain JSON data (numpy scalars unwrapped), rejecting what JSON cannot hold."""
+    """``value`` as plain JSON data (numpy scalars unwrapped), rejecting what JSON cannot hold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.sweep.canonical import plain
+    >>> plain({"n": np.int64(3), "x": [np.float64(0.5)]}, "params")
+    {'n': 3, 'x': [0.5]}
+    """
     if isinstance(value, np.generic):
         value = value.item()
     if value is None or isinstance(value, (bool, int, str)):
@@ -114,6 +148,14 @@ def canonical_json(value: object) -> str:
     """Canonical JSON: sorted keys, no spaces, floats as their exact shortest repr.
 
     ``1`` and ``1.0`` are different values here (an int and a float).
+
+    Examples
+    --------
+    >>> from ntkjam.sweep import canonical_json
+    >>> canonical_json({"b": 1.0, "a": [1, 0.1]})
+    '{"a":[1,0.1],"b":1.0}'
+    >>> canonical_json({"x": 1}) == canonical_json({"x": 1.0})  # an int is not a float
+    False
     """
     return json.dumps(
         plain(value, "value"),
@@ -146,6 +188,15 @@ def task_key(experiment: str, params: Mapping[str, Any], seed: int, *,
     -------
     str
         64 hexadecimal characters.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep import task_key
+    >>> key = task_key("kernel_summary", {"n": 4, "d": 3}, 0)
+    >>> len(key), key == task_key("kernel_summary", {"d": 3, "n": 4}, 0)  # order-free
+    (64, True)
+    >>> key == task_key("kernel_summary", {"n": 4, "d": 3}, 1)
+    False
     """
     scheme = HASH_SCHEME if scheme is None else scheme
     if scheme not in KEY_SCHEMES:
@@ -165,6 +216,12 @@ def key_scheme(meta: dict[str, str]) -> int:
     A store records the scheme it was first written with and keeps it: one that holds a
     sweep but no ``key_scheme`` entry was written before resolved keys (scheme 1), so
     resuming it recomputes nothing; a new store gets the current scheme.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.canonical import HASH_SCHEME, key_scheme
+    >>> key_scheme({"key_scheme": "1"}), key_scheme({}) == HASH_SCHEME
+    (1, True)
     """
     if "key_scheme" in meta:
         return int(meta["key_scheme"])
@@ -177,6 +234,13 @@ def derive_seed(key: str) -> int:
     32 bits so that every consumer accepts it (NumPy, JAX without x64, scikit-learn's
     ``random_state``); a task needing more streams spawns them from it, e.g.
     ``np.random.SeedSequence(seed).spawn(k)``.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep import derive_seed, task_key
+    >>> seed = derive_seed(task_key("kernel_summary", {"n": 4, "d": 3}, 0))
+    >>> 0 <= seed < 2**32, seed == derive_seed(task_key("kernel_summary", {"n": 4, "d": 3}, 0))
+    (True, True)
     """
     if not (isinstance(key, str) and re.fullmatch(r"[0-9a-f]{64}", key)):
         raise ValueError(f"key must be 64 lowercase hex characters (a task key), got {show(key)}")

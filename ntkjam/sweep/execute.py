@@ -62,6 +62,19 @@ def clean_result(result: object, params: Mapping[str, Any]) -> tuple[dict, dict]
     ------
     TypeError, ValueError
         Naming the offending entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.sweep.execute import clean_result
+    >>> m, a = clean_result({"loss": np.float64(0.5), "arrays": {"w": [1.0, 2.0]}}, {"n": 4})
+    >>> m, type(m["loss"]).__name__, a["w"].shape
+    ({'loss': 0.5}, 'float', (2,))
+    >>> try:
+    ...     clean_result({"n": 5}, {"n": 4})  # a measurement may not shadow a parameter
+    ... except (TypeError, ValueError):
+    ...     print("refused")
+    refused
     """
     if not isinstance(result, Mapping):
         raise TypeError(f"an experiment must return a dict of measurements, got {type(result)}")
@@ -116,6 +129,26 @@ def execute_task(experiment: str, params: Mapping[str, Any], seed: int) -> dict[
     dict
         ``status`` ('done' | 'failed'), ``measurements``, ``arrays``, ``error``
         (traceback text or None), ``wall_time``, ``host``, ``version``.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> out = sweep.execute_task("doc_tasks:square", {"x": 3}, 0)
+    >>> out["status"], out["measurements"], out["arrays"]["noise"].shape
+    ('done', {'x2': 9}, (3,))
+    >>> bad = sweep.execute_task("doc_tasks:square", {}, 0)  # raises KeyError inside
+    >>> bad["status"], "KeyError" in bad["error"]
+    ('failed', True)
     """
     from ntkjam._version import __version__
 
@@ -159,5 +192,23 @@ def execute_chunk(items: Sequence[tuple[str, Mapping[str, Any], int]]) -> list[d
     -------
     list of dict
         One outcome per item (see :func:`execute_task`).
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> from ntkjam.sweep.execute import execute_chunk
+    >>> outs = execute_chunk([("doc_tasks:square", {"x": x}, 0) for x in (1, 2, 3)])
+    >>> [o["measurements"]["x2"] for o in outs]
+    [1, 4, 9]
     """
     return [execute_task(experiment, params, seed) for experiment, params, seed in items]

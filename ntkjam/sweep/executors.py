@@ -48,7 +48,27 @@ OnResult = Callable[[Task, Outcome], None]
 
 
 def run_local(tasks: Iterable[Task], on_result: OnResult) -> None:
-    """Run ``tasks`` in this process, one after the other, handing each outcome on."""
+    """Run ``tasks`` in this process, one after the other, handing each outcome on.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> from ntkjam.sweep.executors import run_local
+    >>> got = {}
+    >>> run_local(sweep.expand(spec), lambda task, out: got.update({task.key: out}))
+    >>> len(got), sorted(o["measurements"]["x2"] for o in got.values())
+    (6, [1, 1, 4, 4, 9, 9])
+    """
     for task in tasks:
         on_result(task, execute_task(task.experiment, task.params, task.task_seed))
 
@@ -70,6 +90,26 @@ def run_sample(
     rest : list of Task
         The tasks not run, in their order.
     timings : Timings
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> from ntkjam.sweep.executors import run_sample
+    >>> tasks, got = sweep.expand(spec), []
+    >>> left, timings = run_sample(tasks, lambda task, out: got.append(task), count=2)
+    >>> len(got) + len(left) == len(tasks), timings.tasks <= 2, {t.key for t in got} & {
+    ...     t.key for t in left}
+    (True, True, set())
     """
     stride = max(1, len(tasks) // (count + 1))
     ran: set[int] = set()
@@ -94,7 +134,15 @@ def run_sample(
 
 
 def worker_failure(exc: BaseException) -> Outcome:
-    """Outcome for a task whose worker died or that Dask could not run."""
+    """Outcome for a task whose worker died or that Dask could not run.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.executors import worker_failure
+    >>> out = worker_failure(RuntimeError("worker killed"))
+    >>> out["status"], "not the experiment itself" in out["error"], out["measurements"]
+    ('failed', True, {})
+    """
     text = "".join(traceback.format_exception(exc))
     return {
         "status": "failed",
@@ -127,6 +175,17 @@ def dask_client(
     wait : bool
         Return once the local workers are up; otherwise at once, the workers starting
         in the background (:func:`n_workers` counts those that have joined).
+
+    Examples
+    --------
+    >>> import distributed
+    >>> cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                                    dashboard_address=None)  # in this process
+    >>> from ntkjam.sweep.executors import dask_client, n_workers
+    >>> with dask_client(1, cluster.scheduler_address, False, say=lambda line: None) as client:
+    ...     print(n_workers(client))
+    1
+    >>> cluster.close()
     """
     from distributed import Client, LocalCluster
 
@@ -218,7 +277,19 @@ def __getattr__(name: str) -> Any:
 
 
 def n_workers(client: Any) -> int:
-    """Current number of workers of the cluster (0 if it cannot be asked)."""
+    """Current number of workers of the cluster (0 if it cannot be asked).
+
+    Examples
+    --------
+    >>> import distributed
+    >>> cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                                    dashboard_address=None)  # in this process
+    >>> from ntkjam.sweep.executors import n_workers
+    >>> with distributed.Client(cluster) as client:
+    ...     print(n_workers(client))
+    1
+    >>> cluster.close()
+    """
     try:
         try:  # recent distributed: cluster totals without the per-worker details
             info = client.scheduler_info(n_workers=0)
@@ -236,6 +307,18 @@ class Window:
     tasks.  With ``fixed``: at most that many tasks, in at most that many chunks (so an
     adaptive cluster sees that many queued tasks at the start, while chunks are single
     tasks).
+
+    Examples
+    --------
+    >>> import distributed
+    >>> cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                                    dashboard_address=None)  # in this process
+    >>> from ntkjam.sweep.executors import Window
+    >>> with distributed.Client(cluster) as client:
+    ...     free, fixed = Window(client, None), Window(client, 5)
+    ...     print(free.chunks(), free.tasks(), fixed.chunks(), fixed.tasks())
+    2 inf 5 5
+    >>> cluster.close()
     """
 
     def __init__(self, client: Any, fixed: int | None):
@@ -274,6 +357,32 @@ def run_dask(
     that Dask could not run (its worker died) is split: its tasks run again one at a
     time with nothing else submitted, on workers only, and one that fails so is stored
     as a worker failure.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> import distributed
+    >>> cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+    ...                                    dashboard_address=None)  # in this process
+    >>> from ntkjam.sweep.executors import Window, run_dask
+    >>> from ntkjam.sweep.plan import ChunkSizer
+    >>> got = {}
+    >>> with distributed.Client(cluster) as client:
+    ...     run_dask(sweep.expand(spec), lambda task, out: got.update({task.key: out}), client,
+    ...              Window(client, None), ChunkSizer())
+    >>> cluster.close()
+    >>> sorted(o["measurements"]["x2"] for o in got.values())
+    [1, 1, 4, 4, 9, 9]
     """
     from distributed import as_completed
 

@@ -71,6 +71,13 @@ class Timings:
     first : float
         Seconds inside the experiment of the first task, which paid for its imports
         and caches (as each new worker process will).
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.plan import Timings, plan_local
+    >>> sample = Timings(tasks=4, inside=0.004, total=0.008, first=0.01)  # 2 ms per task
+    >>> plan_local(sample, remaining=100, workers=4, cores=4).workers  # not worth a cluster
+    0
     """
 
     tasks: int
@@ -95,6 +102,16 @@ class ChunkSizer:
         Seconds of task time per call.
     on_change : callable, optional
         Called with the new size whenever the size handed out changes.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.plan import ChunkSizer
+    >>> sizer = ChunkSizer(target=0.1)
+    >>> sizer.size(remaining=1000, executors=2)  # nothing measured yet: one task
+    1
+    >>> sizer.observe([{"wall_time": 0.001}] * 10)  # 1 ms per task
+    >>> sizer.size(remaining=1000, executors=2), sizer.size(remaining=20, executors=2)
+    (100, 5)
     """
 
     def __init__(self, fixed: int | None = None, target: float = CHUNK_SECONDS,
@@ -139,6 +156,13 @@ class Plan:
         Worker processes to start beside this process (0: the rest runs in-process).
     text : str
         The choice and its reason, as shown on the progress line and in the summary.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.plan import Plan, Timings, plan_local
+    >>> plan = plan_local(Timings(tasks=4, inside=40.0, total=40.1), 100, 4, 4)  # 10 s tasks
+    >>> isinstance(plan, Plan), plan.workers, plan.text.startswith("this process + 3 worker")
+    (True, 3, True)
     """
 
     workers: int
@@ -171,6 +195,18 @@ def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Pl
     Returns
     -------
     Plan
+
+    Examples
+    --------
+    Tiny tasks stay in this process; long ones get ``workers - 1`` helpers, capped by the
+    usable cores:
+
+    >>> from ntkjam.sweep.plan import Timings, plan_local
+    >>> plan_local(Timings(tasks=4, inside=0.004, total=0.008), 100, 4, 4).workers
+    0
+    >>> long = Timings(tasks=4, inside=40.0, total=40.1)
+    >>> plan_local(long, 100, 4, 4).workers, plan_local(long, 100, 4, 1).workers
+    (3, 0)
     """
     if remaining == 0:
         return Plan(0, "in-process (every task ran in the sample)")
@@ -207,6 +243,29 @@ def tasks_to_run(
     A task runs when it is not stored, its row is damaged, or (``retry_failed``) it is
     stored as failed; damaged rows of earlier versions of the spec (keys the spec no
     longer expands to) are rebuilt from their stored row and run after the others.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> from ntkjam.sweep.plan import tasks_to_run
+    >>> from ntkjam.sweep.store import Store
+    >>> _ = sweep.run(sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1]},
+    ...                                 "seeds": [0, 1], "output": tmp + "/run"}))
+    >>> with Store(tmp + "/run") as store:
+    ...     todo, skipped = tasks_to_run(store, sweep.expand(spec), spec, store.statuses(),
+    ...                                  set(), retry_failed=False)
+    >>> len(todo), skipped  # x = 1 is stored for both seeds
+    (4, 2)
     """
     todo = [
         t for t in tasks

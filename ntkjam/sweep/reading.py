@@ -42,12 +42,51 @@ ROWS_SQL_LEGACY = (
 
 
 def is_run_directory(directory: str | Path) -> bool:
-    """Whether ``directory`` holds a sweep table."""
+    """Whether ``directory`` holds a sweep table.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> from ntkjam.sweep.reading import is_run_directory
+    >>> is_run_directory(directory), is_run_directory(tmp)
+    (True, False)
+    """
     return (Path(directory) / DB_NAME).is_file()
 
 
 def read_meta(directory: str | Path) -> dict[str, str]:
-    """The ``meta`` table of a run directory."""
+    """The ``meta`` table of a run directory.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> from ntkjam.sweep.reading import read_meta
+    >>> meta = read_meta(directory)
+    >>> meta["experiment"], meta["axes"]
+    ('doc_tasks:square', '["x"]')
+    """
     return query_readonly(
         directory,
         lambda db: {r["key"]: r["value"] for r in db.execute("SELECT key, value FROM meta")},
@@ -55,14 +94,57 @@ def read_meta(directory: str | Path) -> dict[str, str]:
 
 
 def has_files_table(db: sqlite3.Connection) -> bool:
-    """Whether the store records array checksums (stores from before them do not)."""
+    """Whether the store records array checksums (stores from before them do not).
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> import sqlite3
+    >>> from ntkjam.sweep.reading import has_files_table
+    >>> db = sqlite3.connect(Path(directory, "sweep.sqlite"))
+    >>> has_files_table(db), has_files_table(sqlite3.connect(":memory:"))
+    (True, False)
+    """
     return db.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'array_files'"
     ).fetchone() is not None
 
 
 def decode_rows(raw: list[sqlite3.Row]) -> list[dict[str, Any]]:
-    """Rows of :data:`ROWS_SQL` with ``params``, ``measurements``, ``arrays`` decoded."""
+    """Rows of :data:`ROWS_SQL` with ``params``, ``measurements``, ``arrays`` decoded.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> import sqlite3
+    >>> from ntkjam.sweep.reading import ROWS_SQL, decode_rows
+    >>> db = sqlite3.connect(Path(directory, "sweep.sqlite")); db.row_factory = sqlite3.Row
+    >>> rows = decode_rows(db.execute(ROWS_SQL).fetchall()); db.close()
+    >>> sorted((r["params"]["x"], r["measurements"]["x2"]) for r in rows)[::2]
+    [(1, 1), (2, 4), (3, 9)]
+    """
     rows = []
     for r in raw:
         row = dict(r)
@@ -81,6 +163,25 @@ def read_rows(directory: str | Path) -> list[dict[str, Any]]:
     Each row also has ``file``: the (sha256, size) recorded for its array file, or None
     (no arrays, or a store written before checksums were recorded).  Retries briefly if
     the writer holds a lock at that instant.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> from ntkjam.sweep.reading import read_rows
+    >>> rows = read_rows(directory)
+    >>> len(rows), sorted(r["measurements"]["x2"] for r in rows), {r["status"] for r in rows}
+    (6, [1, 1, 4, 4, 9, 9], {'done'})
     """
 
     def rows(db: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -103,6 +204,25 @@ def read_arrays(directory: str | Path, key: str) -> dict[str, np.ndarray]:
         the arrays its row lists).
     ValueError
         ``key`` is not a task key, or no task with that key is stored.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> from ntkjam.sweep.reading import read_arrays, read_rows
+    >>> key = read_rows(directory)[0]["hash"]
+    >>> read_arrays(directory, key)["noise"].shape
+    (3,)
     """
     if not isinstance(key, str) or not all(c in "0123456789abcdef" for c in key) or len(key) != 64:
         raise ValueError(f"key must be a task key (64 lowercase hex characters), got {key!r}")

@@ -74,6 +74,17 @@ def register(
     ------
     ValueError
         If ``name`` is not an identifier, or is already taken by another function.
+
+    Examples
+    --------
+    Names must be identifiers (the registered experiments are in :mod:`ntkjam.experiments`):
+
+    >>> from ntkjam import sweep
+    >>> try:
+    ...     sweep.register("not a name")
+    ... except ValueError as err:
+    ...     print(str(err).split(",")[0])
+    experiment name must be an identifier (letters
     """
     if not isinstance(name, str) or not _NAME.match(name):
         raise ValueError(
@@ -113,7 +124,14 @@ def _load_builtins() -> None:
 
 
 def names() -> list[str]:
-    """Sorted names of the registered experiments (built-ins loaded first)."""
+    """Sorted names of the registered experiments (built-ins loaded first).
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.registry import names
+    >>> "kernel_summary" in names(), names() == sorted(names())
+    (True, True)
+    """
     _load_builtins()
     return sorted(_REGISTRY)
 
@@ -125,6 +143,12 @@ def get(name: str) -> Experiment:
     ------
     ValueError
         Unknown name (the message lists the registered ones).
+
+    Examples
+    --------
+    >>> from ntkjam.sweep.registry import get
+    >>> get("kernel_summary").__name__
+    'kernel_summary'
     """
     if name not in _REGISTRY:
         _load_builtins()
@@ -146,6 +170,12 @@ def resolve(ref: str) -> Experiment:
     ValueError
         Malformed reference, module that cannot be imported, missing or non-callable
         attribute, unknown name.
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> sweep.resolve("kernel_summary").__name__, sweep.resolve("math:hypot").__name__
+    ('kernel_summary', 'hypot')
     """
     if ref in _resolved:
         return _resolved[ref]
@@ -193,6 +223,20 @@ def check_spec(spec: Any, *, source: str = "") -> None:
     ------
     ntkjam.sweep.SpecError
         ``invalid sweep spec SOURCE: <the check's message> (grid point {...})``.
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> from ntkjam.sweep.registry import check_spec
+    >>> check_spec(sweep.parse_spec({"experiment": "kernel_summary", "params": {"d": 3},
+    ...                              "grid": {"n": [4, 8]}}))  # every grid point is valid
+    >>> bad = sweep.parse_spec({"experiment": "kernel_summary", "params": {"d": 1},
+    ...                         "grid": {"n": [4]}})
+    >>> try:
+    ...     check_spec(bad)
+    ... except sweep.SpecError as err:
+    ...     print("d" in str(err))
+    True
     """
     ref = spec.experiment
     if not _NAME.match(ref):
@@ -226,6 +270,24 @@ def load_spec(path: str | Path) -> SweepSpec:
     ------
     SpecError
         Unreadable file, invalid TOML, invalid fields or parameters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> path = Path(tempfile.mkdtemp(), "kernel.toml")
+    >>> _ = path.write_text('experiment = "kernel_summary"\\n'
+    ...                     '[params]\\nd = 3\\n[grid]\\nn = [4, 8]\\n')
+    >>> sweep.load_spec(path).grid
+    {'n': (4, 8)}
+    >>> _ = path.write_text('experiment = "kernel_summary"\\n'
+    ...                     '[params]\\nd = 1\\n[grid]\\nn = [4]\\n')
+    >>> try:
+    ...     sweep.load_spec(path)  # the experiment's own check: d >= 2
+    ... except sweep.SpecError:
+    ...     print("refused")
+    refused
     """
     spec = read_spec(path)
     check_spec(spec, source=repr(str(path)))

@@ -60,7 +60,25 @@ def _cell(value: Any) -> Any:
 
 
 def stored_spec(directory: str | Path) -> SweepSpec | None:
-    """The last spec run into ``directory`` (None for a directory with no run yet)."""
+    """The last spec run into ``directory`` (None for a directory with no run yet).
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> sweep.stored_spec(directory) == spec  # the spec last run there
+    True
+    """
     meta = read_meta(directory)
     if "spec" not in meta:
         return None
@@ -95,6 +113,26 @@ def load(directory: str | Path, *, status: str | None = None) -> pd.DataFrame:
         :func:`summarize` compare checksums).  Resuming the sweep recomputes them.
     ValueError
         ``directory`` is not a readable run directory.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> df = sweep.load(directory)
+    >>> df[["x", "seed", "x2", "status"]].values.tolist()[:3]
+    [[1, 0, 1, 'done'], [1, 1, 1, 'done'], [2, 0, 4, 'done']]
+    >>> len(df), bool((df.x2 == df.x ** 2).all())
+    (6, True)
     """
     return _table(directory, status)[0]
 
@@ -152,6 +190,24 @@ def load_arrays(directory: str | Path, key: str) -> dict[str, Any]:
         (stores from before checksums: is not a readable .npz of the listed arrays).
     ValueError
         ``key`` is not the key of a stored task.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> df = sweep.load(directory)
+    >>> {name: a.shape for name, a in sweep.load_arrays(directory, df.hash[0]).items()}
+    {'noise': (3,)}
     """
     return read_arrays(directory, key)
 
@@ -177,6 +233,24 @@ class SweepStatus(SummaryRepr):
     damaged : list[tuple[str, Path, str]]
         Every ``done`` row whose array file is missing or fails its checksum:
         (key, file, problem).  Resuming the sweep recomputes exactly these.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> status = sweep.summarize(directory)
+    >>> status.total, status.done, status.failed, status.missing, status.damaged
+    (6, 6, 0, 0, [])
     """
 
     directory: Path
@@ -200,6 +274,28 @@ def summarize(directory: str | Path) -> SweepStatus:
     """Counts by status, per-axis coverage and damaged array files (see :class:`SweepStatus`).
 
     Reads every array file once to compare its SHA-256 with the recorded one.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> _ = sweep.run(sweep.parse_spec({"experiment": "doc_tasks:square",
+    ...                                 "grid": {"x": [1]}, "output": tmp + "/run"}))
+    >>> status = sweep.summarize(tmp + "/run")  # against the last spec: x = 1 only
+    >>> status.total, status.done
+    (1, 1)
+    >>> _ = sweep.run(spec)  # the larger spec: 6 tasks, 1 of them stored
+    >>> sweep.summarize(tmp + "/run").done
+    6
     """
     spec = stored_spec(directory)
     if spec is None:
@@ -246,6 +342,24 @@ def to_dataset(directory: str | Path) -> xr.Dataset:
     ValueError
         If a fixed parameter takes several values among the stored rows (the store
         then holds several sweeps that one grid cannot represent).
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> ds = sweep.to_dataset(directory)
+    >>> dict(ds.sizes), ds["x2"].sel(x=3).values.tolist()
+    ({'x': 3, 'seed': 2}, [9, 9])
     """
     import xarray as xr
 
@@ -330,6 +444,24 @@ def export(
         directory that does not exist.
     OSError
         The file cannot be written (disk full, read-only), naming it.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> path = sweep.export(directory, "csv")
+    >>> path.suffix, path.read_text().count("\\n")  # a header and 6 rows
+    ('.csv', 7)
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"format must be one of {sorted(EXPORT_FORMATS)}, got {fmt!r}")

@@ -97,6 +97,24 @@ class RunSummary(SummaryRepr):
     execution : str
         Where the tasks ran and why (e.g. ``"in-process (est. 0.4 s of work left: …)"``,
         ``"this process + 1 worker process (…), chunks of up to 40 tasks"``).
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> directory = sweep.run(spec).directory
+    >>> again = sweep.run(spec)  # resume: everything is already stored
+    >>> again.total, again.skipped, again.done, again.execution
+    (6, 6, 0, 'nothing to run')
     """
 
     directory: Path
@@ -121,6 +139,13 @@ def git_revision() -> str | None:
 
     None when ntkjam is not run from a git checkout (e.g. installed from a wheel) or
     git is unavailable.
+
+    Examples
+    --------
+    >>> from ntkjam.sweep import git_revision
+    >>> rev = git_revision()
+    >>> isinstance(rev, str) and rev == git_revision()
+    True
     """
     root = Path(__file__).resolve().parents[2]
     if not (root / ".git").exists():
@@ -392,6 +417,25 @@ def run(
         Another process is running a sweep in the same directory.
     KeyboardInterrupt
         Re-raised after the finished tasks are stored and the cluster is shut down.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> summary = sweep.run(spec)  # in this process (workers=1)
+    >>> summary.total, summary.done, summary.failed, summary.skipped
+    (6, 6, 0, 0)
+    >>> sweep.run(spec).skipped  # a second run reuses what is stored
+    6
     """
     started = time.perf_counter()
     spec, spec_text = _checked_spec(spec)

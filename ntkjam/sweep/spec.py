@@ -111,6 +111,14 @@ class SweepSpec(BaseModel):
     base_dir : str or None
         Directory a relative ``output`` is resolved against (the spec file's directory
         when read from a file; the working directory otherwise).
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> spec = sweep.parse_spec({"experiment": "kernel_summary", "params": {"d": 3},
+    ...                          "grid": {"n": [4, 8, 16]}, "seeds": {"count": 2}})
+    >>> spec.experiment, spec.grid, spec.seeds
+    ('kernel_summary', {'n': (4, 8, 16)}, (0, 1))
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
@@ -268,6 +276,18 @@ def parse_spec(
     ------
     SpecError
         Naming the field, the value and what is allowed.
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> spec = sweep.parse_spec({"experiment": "kernel_summary", "params": {"d": 3},
+    ...                          "grid": {"n": {"start": 4, "stop": 16, "num": 3}}})
+    >>> spec.grid["n"], len(sweep.expand(spec))
+    ((4, 10, 16), 3)
+    >>> sweep.parse_spec({"experiment": "kernel_summary", "grid": {"n": []}})
+    Traceback (most recent call last):
+    ...
+    ntkjam.sweep.canonical.SpecError: ...grid.n must have at least one value, got []...
     """
     if not isinstance(data, Mapping):
         raise SpecError(f"invalid sweep spec {source}: expected a table, got {show(data)}")
@@ -299,6 +319,18 @@ def read_spec(path: str | Path) -> SweepSpec:
     ------
     SpecError
         Unreadable file, TOML syntax error, or invalid content.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> path = Path(tempfile.mkdtemp(), "kernel.toml")
+    >>> _ = path.write_text('experiment = "kernel_summary"\\n'
+    ...                     '[params]\\nd = 3\\n[grid]\\nn = [4, 8]\\n')
+    >>> spec = sweep.read_spec(path)
+    >>> spec.grid, Path(spec.output).name  # output defaults to runs/<file name>
+    ({'n': (4, 8)}, 'kernel')
     """
     p = Path(path)
     try:
@@ -336,6 +368,15 @@ class Task(SummaryRepr):
         Stable task key (:func:`task_key`), the resume key.
     task_seed : int
         Seed handed to the experiment (:func:`derive_seed` of the key).
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> spec = sweep.parse_spec({"experiment": "kernel_summary", "params": {"d": 3},
+    ...                          "grid": {"n": [4, 8]}})
+    >>> task = sweep.expand(spec)[1]
+    >>> task.point, task.params["d"], task.seed, len(task.key)
+    ({'n': 8}, 3, 0, 64)
     """
 
     experiment: str
@@ -372,6 +413,19 @@ def expand(
     same task, and a changed default is a new one.  The RNG seed handed to the task is
     derived from the scheme-1 key of the params as given, so results are bit-identical
     to those of stores written before (the seed is stored with each row).
+
+    Examples
+    --------
+    Axes in the order written, seeds innermost; every task has its own key and seed:
+
+    >>> from ntkjam import sweep
+    >>> spec = sweep.parse_spec({"experiment": "kernel_summary", "params": {"d": 3},
+    ...                          "grid": {"n": [4, 8]}, "seeds": [0, 1]})
+    >>> tasks = sweep.expand(spec)
+    >>> [(t.point["n"], t.seed) for t in tasks]
+    [(4, 0), (4, 1), (8, 0), (8, 1)]
+    >>> len({t.key for t in tasks}), len({t.task_seed for t in tasks})
+    (4, 4)
     """
     scheme = HASH_SCHEME if scheme is None else scheme
     names = spec.axes

@@ -109,7 +109,21 @@ CREATE TABLE IF NOT EXISTS tasks (
 
 
 class RunDirectoryBusy(RuntimeError):
-    """Another process holds the run directory's lock."""
+    """Another process holds the run directory's lock.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.sweep.store import DirectoryLock
+    >>> directory = tempfile.mkdtemp()
+    >>> with DirectoryLock(directory):
+    ...     try:
+    ...         DirectoryLock(directory).acquire()  # a second sweep on the same directory
+    ...     except sweep.RunDirectoryBusy as err:
+    ...         print("in use by another sweep" in str(err))
+    True
+    """
 
 
 @dataclass(frozen=True, repr=False)
@@ -136,6 +150,29 @@ class TaskRecord(SummaryRepr):
         Git revision of the ntkjam checkout that launched the sweep (``-dirty`` if modified).
     finished_at : str
         UTC time the row was written, ISO 8601.
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> from ntkjam.sweep.store import Store, TaskRecord
+    >>> task = sweep.expand(spec)[0]
+    >>> with Store(tmp + "/run") as store:
+    ...     store.bind(spec)
+    ...     store.write(TaskRecord(task=task, status="done", measurements={"x2": 1}))
+    ...     print(store.statuses())
+    {'...': 'done'}
+    >>> sweep.run(spec).skipped  # the stored task is not run again
+    1
     """
 
     task: Task
@@ -169,6 +206,23 @@ class DirectoryLock:
     Uses ``flock``: the kernel releases it when the holder exits or is killed, so a
     crashed run never leaves a stale lock.  (Advisory, and not reliable on some network
     file systems: do not point two hosts at the same run directory.)
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam.sweep.store import DirectoryLock, RunDirectoryBusy
+    >>> directory = tempfile.mkdtemp()
+    >>> lock = DirectoryLock(directory)
+    >>> lock.acquire()
+    >>> try:
+    ...     DirectoryLock(directory).acquire()
+    ... except RunDirectoryBusy:
+    ...     print("busy")
+    busy
+    >>> lock.release()
+    >>> with DirectoryLock(directory):  # free again
+    ...     print("acquired")
+    acquired
     """
 
     def __init__(self, directory: str | Path):
@@ -223,6 +277,25 @@ class Store:
         ``sweep.sqlite`` is empty (0 bytes) or not an SQLite database.
     OSError
         The directory cannot be created or written (naming the path).
+
+    Examples
+    --------
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
+    >>> _ = Path(tmp, "doc_tasks.py").write_text(
+    ...     "import numpy as np\\n"
+    ...     "def square(params, seed):\\n"
+    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
+    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
+    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
+    ...                          "seeds": [0, 1], "output": tmp + "/run"})
+    >>> from ntkjam.sweep.store import Store
+    >>> summary = sweep.run(spec)
+    >>> with Store(summary.directory) as store:
+    ...     print(len(store.statuses()), store.damaged(), store.meta()["experiment"])
+    6 [] doc_tasks:square
     """
 
     def __init__(self, directory: str | Path):
