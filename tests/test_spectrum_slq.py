@@ -140,3 +140,16 @@ def test_jax_kernel_operator_matches_dense():
     V = np.random.default_rng(0).standard_normal((45, 4))
     op = jax_kernel_operator(rbf, X, block_size=8)
     np.testing.assert_allclose(op.matmat(V), analytic.rbf(X) @ V, atol=1e-12)
+
+
+@pytest.mark.parametrize(("shape", "b", "m"), [((8, 2), 4, 2), ((30, 5), 8, 3), ((40, 3), 6, 6)])
+def test_a_block_wider_than_the_rank_keeps_the_rayleigh_ritz_bounds(shape, b, m):
+    """Deflated blocks (b > rank K) get random replacement directions; T must stay the
+    projection QᵀKQ, so every node lies in [0, λ_max] (a PSD operator) up to rounding."""
+    J = np.random.default_rng(0).standard_normal(shape)
+    top = np.linalg.eigvalsh(J.T @ J).max()
+    r = slq(feature_operator(J), n_probes=b, n_steps=m, seed=1)
+    assert r.nodes.min() >= -1e-12 * top
+    assert r.nodes.max() <= top * (1 + 1e-12)
+    assert r.norm == pytest.approx(top, rel=1e-10)  # the Krylov space holds range(K)
+    assert r.weights.sum() == pytest.approx(1.0, abs=1e-12)

@@ -5,6 +5,7 @@ N = training points, P = parameters/features, φ = N/P (see ``docs/spectrum.md``
 * :mod:`~ntkjam.spectrum.measured` — dense eigenvalues, zero modes, gap, effective rank.
 * :mod:`~ntkjam.spectrum.random_matrix` — Marchenko–Pastur and Silverstein laws.
 * :mod:`~ntkjam.spectrum.funk_hecke` — eigenvalues of dot-product kernels on S^{d-1}.
+* :mod:`~ntkjam.spectrum.operators` — Gram operators known by their products ``K V``;
 * :mod:`~ntkjam.spectrum.slq` — block stochastic Lanczos quadrature, matrix-free.
 * :mod:`~ntkjam.spectrum.compare` — KS / Wasserstein distances and figures.
 * the sweep task behind ``ntkjam spectrum`` is :mod:`ntkjam.experiments.spectrum`.
@@ -30,6 +31,14 @@ from ntkjam.spectrum.measured import (
     gram_eigenvalues,
     spectrum_report,
 )
+from ntkjam.spectrum.operators import (
+    GramOperator,
+    default_strip_rows,
+    dense_operator,
+    feature_operator,
+    jax_kernel_operator,
+    kernel_operator,
+)
 from ntkjam.spectrum.random_matrix import (
     SpectralLaw,
     mp_atom,
@@ -38,16 +47,7 @@ from ntkjam.spectrum.random_matrix import (
     mp_law,
     silverstein_law,
 )
-from ntkjam.spectrum.slq import (
-    GramOperator,
-    SLQDensity,
-    default_strip_rows,
-    dense_operator,
-    feature_operator,
-    jax_kernel_operator,
-    kernel_operator,
-    slq,
-)
+from ntkjam.spectrum.slq import SLQDensity, slq
 
 __all__ = [
     "FunkHecke",

@@ -1,5 +1,7 @@
 """Stochastic Lanczos quadrature (SLQ): spectral densities from Gram-vector products only.
 
+The operators it takes (``K V`` for blocks V) are in :mod:`ntkjam.spectrum.operators`.
+
 For a symmetric ``K`` (N, N) and random probes, ``(1/N) tr f(K)`` is estimated by
 Hutchinson's ``(1/b) tr(Vᵀ f(K) V)`` with ``V`` (N, b) of Rademacher entries ``±1/√N``,
 and ``Vᵀ f(K) V`` by Gauss quadrature from Lanczos.  The ``b`` probes form one block:
@@ -29,200 +31,18 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
-from ntkjam._validate import (
-    as_float_array,
-    as_inputs,
-    as_int,
-    as_real,
-    as_seed,
-    as_square_symmetric,
-)
+from ntkjam._validate import as_int, as_real, as_seed
 from ntkjam.core.reprs import SummaryRepr
 
-
-@dataclass(frozen=True, repr=False)
-class GramOperator(SummaryRepr):
-    """A symmetric positive semi-definite operator known by its products with blocks.
-
-    Attributes
-    ----------
-    n : int
-        Size N.
-    matmat : callable
-        ``matmat(V)`` with ``V`` of shape (N, b) returns ``K V``, shape (N, b).
-    description : str
-        Human-readable origin, for reports.
-    """
-
-    n: int
-    matmat: Callable[[np.ndarray], np.ndarray]
-    description: str = ""
-
-
-def dense_operator(K: object) -> GramOperator:
-    """Wrap a symmetric matrix ``K`` (N, N) (symmetry checked)."""
-    K = as_square_symmetric("K", K)
-    return GramOperator(n=K.shape[0], matmat=lambda V: K @ V, description="dense matrix")
-
-
-def feature_operator(J: object, *, scale: float = 1.0) -> GramOperator:
-    """``V ↦ scale · J (Jᵀ V)`` for features ``J`` (N, P): never forms ``J Jᵀ``.
-
-    Cost per block of b probes: ``4 N P b`` flops; memory: J itself.
-    """
-    J = as_float_array("J", J, ndim=2)
-    scale = as_real("scale", scale, positive=True)
-    if J.shape[0] < 1 or J.shape[1] < 1:
-        raise ValueError(f"J must have shape (N, P) with N, P >= 1, got {J.shape}")
-    J = np.ascontiguousarray(J)
-
-    def matmat(V: np.ndarray) -> np.ndarray:
-        return scale * (J @ (J.T @ V))
-
-    return GramOperator(n=J.shape[0], matmat=matmat, description=f"features {J.shape}")
-
-
-def default_strip_rows(n: int, *, align: int = 256, max_entries: int = 2**24) -> int:
-    """Rows per strip of :func:`kernel_operator`: a multiple of ``align``, ≤ ``max_entries/n``.
-
-    Never fewer than ``align`` rows (a strip of ``align × N`` entries), and ``n`` when
-    ``n <= align``.
-    """
-    n = as_int("n", n, minimum=1)
-    if n <= align:
-        return n
-    return min(n, max(align, (max_entries // n) // align * align))
-
-
-def _strip_arguments(
-    kernel_fn: object,
-    X: object,
-    scale: object,
-    block_size: object,
-    default_rows: Callable[[int], int],
-) -> tuple[np.ndarray, float, int]:
-    """The checked ``(X (N, d), scale, block_size)`` of an operator built from row strips.
-
-    ``block_size`` None becomes ``default_rows(N)``.
-    """
-    if not callable(kernel_fn):
-        raise TypeError(f"kernel_fn must be callable, got {kernel_fn!r}")
-    X = as_inputs("X", X)
-    scale = as_real("scale", scale, positive=True)
-    if block_size is None:
-        block_size = default_rows(X.shape[0])
-    return X, scale, as_int("block_size", block_size, minimum=1)
-
-
-def kernel_operator(
-    kernel_fn: Callable[..., object],
-    X: object,
-    *,
-    block_size: int | None = None,
-    scale: float = 1.0,
-    **kwargs: object,
-) -> GramOperator:
-    """Matrix-free ``V ↦ scale · K(X, X) V`` for a kernel evaluated in row strips.
-
-    Each product evaluates the upper triangle of K strip by strip (row block ``I``
-    against columns ``I, I+1, ...``) and uses every strip twice (``K_IJ`` and its
-    transpose), so one product costs ``N²/2`` kernel entries and ``block_size × N``
-    memory; the ``N × N`` Gram is never stored.  For the analytic ``ntk`` and
-    ``nngp`` the kernels' own blocked product
-    (:func:`ntkjam.kernels.analytic.kernel_vector_product`, one fixed-shape block
-    alive at a time) is used instead and ``block_size`` is ignored.
-
-    Parameters
-    ----------
-    kernel_fn : callable
-        ``kernel_fn(X1, X2, **kwargs) -> (N1, N2)``, symmetric in its arguments,
-        e.g. :func:`ntkjam.kernels.analytic.ntk`.
-    X : array_like, shape (N, d)
-    block_size : int, optional
-        Rows per strip of a generic ``kernel_fn``.  Default
-        (:func:`default_strip_rows`): a multiple of 256 rows, at most 2**24 entries
-        (128 MB) per strip when N allows; N itself when N <= 256.
-    scale : float
-        Positive factor applied to K.
-    **kwargs
-        Passed to ``kernel_fn``.
-    """
-    X, scale, block_size = _strip_arguments(kernel_fn, X, scale, block_size, default_strip_rows)
-    n = X.shape[0]
-    from ntkjam.kernels import analytic
-
-    if kernel_fn is analytic.ntk or kernel_fn is analytic.nngp:
-        # The analytic kernels' own blocked product (the same numbers to rounding,
-        # never an N × N strip): ``block_size`` is not needed.
-        def product(V: np.ndarray) -> np.ndarray:
-            return scale * analytic.kernel_vector_product(
-                X, np.asarray(V, dtype=np.float64), kernel=kernel_fn.__name__, **kwargs)
-
-        return GramOperator(n=n, matmat=product,
-                            description=f"kernel {kernel_fn!r} on {X.shape}")
-
-    def matmat(V: np.ndarray) -> np.ndarray:
-        V = np.asarray(V, dtype=np.float64)
-        out = np.zeros_like(V)
-        for start in range(0, n, block_size):
-            stop = min(start + block_size, n)
-            strip = np.asarray(kernel_fn(X[start:stop], X[start:], **kwargs), dtype=np.float64)
-            out[start:stop] += strip @ V[start:]
-            out[stop:] += strip[:, stop - start :].T @ V[start:stop]
-        return scale * out
-
-    return GramOperator(n=n, matmat=matmat, description=f"kernel {kernel_fn!r} on {X.shape}")
-
-
-def jax_kernel_operator(
-    kernel_fn: Callable[..., object],
-    X: object,
-    *,
-    block_size: int | None = None,
-    scale: float = 1.0,
-) -> GramOperator:
-    """Matrix-free ``V ↦ scale · K(X, X) V`` with each row strip fused by XLA.
-
-    ``kernel_fn(X1, X2)`` must be traceable by JAX (``jax.numpy`` operations); the
-    strip ``K(X_I, X) V`` is one jitted function, so the ``block_size × N`` strip is
-    never materialised in Python and elementwise work is fused with the product.
-    Strips have a fixed shape (the last is padded) so that one compilation serves
-    every strip; this costs ``N²`` kernel entries per product (no symmetry saving)
-    but is several times faster per entry than NumPy on the CPU, and runs on an
-    accelerator when JAX has one.
-
-    Parameters
-    ----------
-    kernel_fn : callable
-        JAX-traceable ``(X1 (B, d), X2 (N, d)) -> (B, N)``.
-    X : array_like, shape (N, d)
-    block_size : int, optional
-        Rows per strip (default: strips of about 2**22 entries).
-    scale : float
-        Positive factor applied to K.
-    """
-    import jax
-    import jax.numpy as jnp
-
-    X, scale, block_size = _strip_arguments(
-        kernel_fn, X, scale, block_size, lambda n: max(1, min(n, 2**22 // n))
-    )
-    n = X.shape[0]
-    n_blocks = -(-n // block_size)
-    X_pad = np.zeros((n_blocks * block_size, X.shape[1]))
-    X_pad[:n] = X
-    X_all = jnp.asarray(X)
-
-    @jax.jit
-    def strip(Xb, V):
-        return kernel_fn(Xb, X_all) @ V
-
-    def matmat(V: np.ndarray) -> np.ndarray:
-        Vj = jnp.asarray(V)
-        parts = [strip(X_pad[i * block_size : (i + 1) * block_size], Vj) for i in range(n_blocks)]
-        return scale * np.asarray(jnp.concatenate(parts, axis=0))[:n]
-
-    return GramOperator(n=n, matmat=matmat, description=f"jax kernel {kernel_fn!r} on {X.shape}")
+# The operators live in :mod:`ntkjam.spectrum.operators`; they stay importable from here.
+from ntkjam.spectrum.operators import (  # noqa: F401
+    GramOperator,
+    default_strip_rows,
+    dense_operator,
+    feature_operator,
+    jax_kernel_operator,
+    kernel_operator,
+)
 
 
 @dataclass(frozen=True, repr=False)
@@ -386,15 +206,17 @@ def _orthonormalise(W, basis, rng, scale):
     Qb, R = np.linalg.qr(W)
     small = np.abs(np.diag(R)) <= 1e-12 * max(scale, np.finfo(float).tiny)
     if small.any():
-        for col in np.flatnonzero(small):
-            v = rng.standard_normal(W.shape[0])
-            for _ in range(2):
-                if basis.shape[0]:
-                    v -= basis.T @ (basis @ v)
-                others = np.delete(Qb, col, axis=1)
-                v -= others @ (others.T @ v)
-            Qb[:, col] = v / np.linalg.norm(v)
-            R[col, :] = 0.0
+        # The QR columns of vanished directions are rounding noise, not orthogonal to
+        # the basis: replace them all at once, projected against the basis and the kept
+        # columns (which are orthonormal and orthogonal to the basis).
+        kept = Qb[:, ~small]
+        V = rng.standard_normal((W.shape[0], int(small.sum())))
+        for _ in range(2):
+            if basis.shape[0]:
+                V -= basis.T @ (basis @ V)
+            V -= kept @ (kept.T @ V)
+        Qb[:, small] = np.linalg.qr(V)[0]
+        R[small, :] = 0.0
     return Qb, R
 
 
@@ -409,7 +231,8 @@ def slq(
 
     The ``b`` Rademacher probes form one block ``V`` (N, b); block Lanczos with full
     reorthogonalisation builds the block Krylov space of dimension ``b m`` and the
-    block tridiagonal ``T``; its eigenpairs ``(θ_i, s_i)`` give the quadrature
+    projection ``T = QᵀKQ`` (block tridiagonal up to rounding); its eigenpairs
+    ``(θ_i, s_i)`` give the quadrature
     ``(1/N) tr f(K) ≈ Σ_i w_i f(θ_i)`` with ``w_i = ‖R₀ᵀ s_i[:b]‖² / b`` (``V = Q₁R₀``).
     A block gives ``b m`` nodes, so isolated outliers and gaps (ReLU features have
     both) cost nodes once rather than once per probe.
@@ -441,8 +264,7 @@ def slq(
     V = rng.choice([-1.0, 1.0], size=(n, b)) / np.sqrt(n)
     store = np.empty((m * b, n))  # the Lanczos basis, one row per vector
     Q, R0 = _orthonormalise(V.copy(), store[:0], rng, 1.0)
-    A_blocks, B_blocks = [], []
-    Q_prev, B_prev = np.zeros_like(Q), np.zeros((b, b))
+    couplings, B_blocks = [], []
     scale = 0.0
     for j in range(m):
         store[j * b : (j + 1) * b] = Q.T
@@ -450,21 +272,21 @@ def slq(
         W = np.array(operator.matmat(Q), dtype=np.float64)  # a writable copy
         if W.shape != (n, b):
             raise ValueError(f"operator.matmat must return shape {(n, b)}, got {W.shape}")
-        A = Q.T @ W
-        A = 0.5 * (A + A.T)
-        W -= Q @ A + Q_prev @ B_prev.T
-        scale = max(scale, float(np.max(np.abs(A))), float(np.linalg.norm(W, 2)))
-        A_blocks.append(A)
-        Q_next, B = _orthonormalise(W, basis, rng, scale)
+        # Q_iᵀ K Q_j for every block so far: T is the exact Rayleigh quotient QᵀKQ (PSD
+        # for a PSD K), not only its block tridiagonal part, which a deflated block's
+        # random replacement directions would break (their couplings reach older blocks).
+        C = basis @ W
+        C[j * b :] = 0.5 * (C[j * b :] + C[j * b :].T)
+        W -= basis.T @ C
+        scale = max(scale, float(np.max(np.abs(C))), float(np.linalg.norm(W, 2)))
+        couplings.append(C)
+        Q, B = _orthonormalise(W, basis, rng, scale)
         B_blocks.append(B)
-        Q_prev, B_prev, Q = Q, B, Q_next
-    k = len(A_blocks)
+    k = len(couplings)
     T = np.zeros((k * b, k * b))
-    for j in range(k):
-        T[j * b : (j + 1) * b, j * b : (j + 1) * b] = A_blocks[j]
-        if j + 1 < k:
-            T[(j + 1) * b : (j + 2) * b, j * b : (j + 1) * b] = B_blocks[j]
-            T[j * b : (j + 1) * b, (j + 1) * b : (j + 2) * b] = B_blocks[j].T
+    for j, C in enumerate(couplings):
+        T[: (j + 1) * b, j * b : (j + 1) * b] = C
+        T[j * b : (j + 1) * b, : (j + 1) * b] = C.T
     theta, S = scipy.linalg.eigh(T, check_finite=False)
     head = R0.T @ S[:b]  # (b, kb): row p is probe p's component
     probe_w = head**2 / b
