@@ -17,9 +17,10 @@ from ntkjam.experiments.spectrum import (
     spectrum_task,
     taylor_degree,
 )
+from ntkjam.figures.spectrum import plot_spectra
 from ntkjam.kernels.analytic import ntk, polynomial
 from ntkjam.kernels.features import taylor_feature_count, taylor_rank_on_sphere
-from ntkjam.spectrum.compare import Panel, ks_two_sample, plot_spectra
+from ntkjam.spectrum.compare import Panel, ks_two_sample
 from ntkjam.spectrum.funk_hecke import funk_hecke, kernel_on_sphere
 from ntkjam.spectrum.measured import gram_eigenvalues
 from ntkjam.spectrum.slq import default_strip_rows, dense_operator, kernel_operator, slq

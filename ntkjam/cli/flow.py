@@ -20,43 +20,16 @@ KERNELS = ("ntk", "nngp", "rbf")
 FEATURES = ("none", "relu", "erf", "tanh", "fourier")
 METHODS = ("flow", "gd")
 
-#: Largest value drawn on the figure's log axes (matplotlib cannot place decade
-#: ticks much closer to the float64 limit).
-_PLOT_MAX = 1e200
 
+def __getattr__(name: str):
+    """``plot_trajectory``: moved to :func:`ntkjam.figures.flow.save_flow_figure` (same
+    arguments; it now writes PNG and PDF), a deprecated alias for one release."""
+    if name == "plot_trajectory":
+        from ntkjam.core.deprecation import deprecated_alias
+        from ntkjam.figures.flow import save_flow_figure
 
-def plot_trajectory(result, path: Path, *, title: str = "", xlabel: str = "flow time t") -> None:
-    """Save loss, N_Δ and ‖K∇L‖ against time (log axes, t > 0 only) as a figure.
-
-    Only positive values up to ``1e200`` are drawn (a diverged run's inf/NaN tail
-    is left out).
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    t = np.asarray(result.times)
-    keep = t > 0
-    fig, axes = plt.subplots(3, 1, figsize=(6.0, 7.5), sharex=True)
-    series = [
-        (result.loss, "loss L = (1/N) Σ ℓ"),
-        (result.n_unsat, f"N_Δ  (Δ > {result.unsat_tol:g})"),
-        (result.kgrad_norm, "‖K ∇L‖₂"),
-    ]
-    for ax, (values, label) in zip(axes, series, strict=True):
-        v = np.asarray(values, dtype=float)[keep]
-        # A diverged run's tail (inf, NaN, or values so large that a log axis cannot
-        # place its ticks) is not drawn.
-        positive = (v > 0) & (v <= _PLOT_MAX)
-        ax.loglog(t[keep][positive], v[positive], marker=".", lw=1)
-        ax.set_ylabel(label)
-        ax.grid(True, which="both", alpha=0.3)
-    axes[-1].set_xlabel(xlabel)
-    axes[0].set_title(title or f"{result.loss_name}: {result.status}", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+        return deprecated_alias(save_flow_figure, "plot_trajectory")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -155,14 +128,16 @@ def _check_options(src: _GramSource, *, data: str, method: str, labels: str, n: 
 
 def _save(output: Path, res, ds, *, data: str, n: int, seed: int, what: str, title: str,
           method: str) -> None:
-    """Write OUTPUT/trajectory.npz (plain arrays) and its figure OUTPUT/flow.png."""
+    """Write OUTPUT/trajectory.npz (plain arrays) and its figure OUTPUT/flow.png, flow.pdf."""
+    from ntkjam.figures.flow import save_flow_figure
+
     output.mkdir(parents=True, exist_ok=True)
     arrays = res.as_arrays()
     arrays.update(y_train=ds.y_train, y_test=ds.y_test, n=np.array(n), seed=np.array(seed),
                   source=np.array(what), data=np.array(data))
     np.savez(output / "trajectory.npz", **arrays)
-    plot_trajectory(res, output / "flow.png", title=title,
-                    xlabel="flow time t" if method == "flow" else "step k")
+    save_flow_figure(res, output / "flow.png", title=title,
+                     xlabel="flow time t" if method == "flow" else "step k")
 
 
 def _print_summary(res, ds, *, title: str, method: str, output: Path) -> None:
@@ -190,7 +165,8 @@ def _print_summary(res, ds, *, title: str, method: str, output: Path) -> None:
     console = Console()
     console.print(table)
     console.print(res.message, highlight=False)
-    console.print(f"wrote {output / 'trajectory.npz'} and {output / 'flow.png'}", highlight=False)
+    console.print(f"wrote {output / 'trajectory.npz'}, {output / 'flow.png'} and "
+                  f"{output / 'flow.pdf'}", highlight=False)
 
 
 @app.command()
@@ -247,7 +223,7 @@ def flow(
     output: Annotated[
         Path,
         typer.Option(help="Output directory: trajectory.npz (plain arrays, "
-                          "np.load(allow_pickle=False)) and flow.png."),
+                          "np.load(allow_pickle=False)), flow.png and flow.pdf."),
     ] = Path("flow_out"),
     p_old: Annotated[int | None, old_spelling("--p", "--P")] = None,
     t_max_old: Annotated[float | None, old_spelling("--t-max", "--max-time")] = None,

@@ -153,7 +153,7 @@ def _panel(row, arrays, source: str, label: str):
     """The figure's panel of one stored task: its eigenvalues against the prediction."""
     import numpy as np
 
-    from ntkjam.spectrum.compare import Panel
+    from ntkjam.figures.spectrum import Panel
     from ntkjam.spectrum.random_matrix import make_law
 
     title = (f"φ = {row.phi:g}, N = {row.n}" if source == "analytic"
@@ -224,7 +224,8 @@ def spectrum_command(
     workers: Workers = 1,
     figure: Annotated[
         Path | None,
-        typer.Option(help="Write a figure (histograms and predicted densities) here."),
+        typer.Option(help="Write a figure (histograms and predicted densities) here, as PNG "
+                     "and PDF: f.png writes f.png and f.pdf."),
     ] = None,
     logx: Annotated[
         bool, typer.Option("--logx", metavar="", help="Logarithmic eigenvalue axis.")
@@ -244,13 +245,16 @@ def spectrum_command(
     from rich.console import Console
 
     from ntkjam import sweep
-    from ntkjam.spectrum.compare import plot_spectra
+    from ntkjam.figures.spectrum import save_spectra
 
     phis = _parse_phis(phi)
     # Checked here, not inside the tasks: a bad value must not create a run directory.
     d, probes_steps = _check_options(phis, source=source, fixed=fixed, size=size, d=d,
                                      depth=depth, seeds=seeds, workers=workers,
                                      activation=activation, slq=slq)
+    if figure is not None and figure.suffix.lower() not in (".png", ".pdf"):
+        raise ValueError(f"figure must be a path ending in .png or .pdf (both are written), "
+                         f"got {str(figure)!r}")
     params = _task_params(source, fixed, size, d, activation=activation, depth=depth,
                           degree=degree, probes_steps=probes_steps)
     spec = sweep.parse_spec(
@@ -279,7 +283,6 @@ def spectrum_command(
     if summary.failed:
         raise ValueError(f"{summary.failed} task(s) failed; see `ntkjam sweep status {output}`")
     if figure is not None:
-        fig = plot_spectra(panels, logx=logx)
-        figure.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(figure, dpi=120)
-        Console(stderr=True).print(f"figure written to {figure}")
+        written = save_spectra(panels, figure, logx=logx)
+        Console(stderr=True).print("figure written to " + " and ".join(map(str, written)),
+                                   highlight=False)

@@ -58,7 +58,9 @@ def _check_memory(n_train: int, n_test: int, d: int, widths: list[int], records:
 
 
 def plot_trajectory(traj, meta: dict, path: Path) -> Path:
-    """Loss and N_Δ vs time, and ‖K_t − K_0‖_F / ‖K_0‖_F vs time, in one PNG.
+    """Loss and N_Δ vs time, and ‖K_t − K_0‖_F / ‖K_0‖_F vs time: PATH (PNG) and its PDF.
+
+    Drawn by :func:`ntkjam.figures.training.save_training_figure`.
 
     Parameters
     ----------
@@ -66,43 +68,16 @@ def plot_trajectory(traj, meta: dict, path: Path) -> Path:
     meta : dict
         Status, message and config (as written by ``save_trajectory``).
     path : pathlib.Path
-        Output file (``.png``).
-    """
-    import numpy as np
-    from matplotlib.figure import Figure
+        Output file (``.png``; the ``.pdf`` is written beside it).
 
-    # A Figure of its own (no pyplot): the caller's matplotlib backend is left alone.
-    fig = Figure(figsize=(13, 3.8))
-    axes = fig.subplots(1, 3)
-    t = traj.time
-    pos = t > 0
-    ax = axes[0]
-    ax.loglog(t[pos], np.maximum(traj.loss[pos], 1e-300), "o-", ms=3)
-    ax.set_xlabel("time t")
-    ax.set_ylabel("loss  (1/N) Σ ℓ(F_i, y_i)")
-    ax.set_title(f"status: {meta['status']}")
-    ax = axes[1]
-    ax.semilogx(t[pos], traj.n_unsat[pos], "o-", ms=3, color="C1")
-    ax.set_xlabel("time t")
-    ax.set_ylabel("N_Δ (unsatisfied constraints)")
-    ax.set_ylim(bottom=0)
-    ax = axes[2]
-    kpos = traj.kernel_time > 0
-    if np.any(kpos):
-        ax.loglog(traj.kernel_time[kpos], np.maximum(traj.kernel_change[kpos], 1e-300), "o-",
-                  ms=3, color="C2")
-    ax.set_xlabel("time t")
-    ax.set_ylabel("‖K_t − K_0‖_F / ‖K_0‖_F")
-    cfg = meta["config"]
-    fig.suptitle(
-        f"widths {cfg['widths']}, {cfg['activation']}, α = {cfg['alpha']:g}, "
-        f"loss {cfg['loss']} (κ = {cfg['margin']:g}), N = {cfg['n_train']}, "
-        f"{cfg['optimizer']}",
-        fontsize=10,
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    return path
+    Returns
+    -------
+    pathlib.Path
+        The PNG.
+    """
+    from ntkjam.figures.training import save_training_figure
+
+    return save_training_figure(traj, meta, path)[0]
 
 
 def _check_options(*, data: str, n: int, optimizer: str, kernel_records: str, lr: float,

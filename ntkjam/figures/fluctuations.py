@@ -21,7 +21,15 @@ import numpy as np
 
 from ntkjam.analysis.fluctuations import FluctuationAnalysis
 from ntkjam.analysis.power_law import PowerLawFit
-from ntkjam.figures.common import colors, log_axes, new_figure, no_data, write_figures
+from ntkjam.figures.common import (
+    FORMATS,
+    colors,
+    log_axes,
+    new_figure,
+    no_data,
+    positive_floor,
+    write_figures,
+)
 
 __all__ = ["plot_ensembles", "plot_hanin_nica", "plot_n_scaling", "plot_width_scaling",
            "save_fluctuation_figures"]
@@ -29,18 +37,25 @@ __all__ = ["plot_ensembles", "plot_hanin_nica", "plot_n_scaling", "plot_width_sc
 REL_F = r"$\Vert K_n - K_\infty \Vert_F \,/\, \Vert K_\infty \Vert_F$"
 REL_OP = r"$\Vert K_n - K_\infty \Vert_{op} \,/\, \Vert K_\infty \Vert_{op}$"
 _FS = 7
-G, G_P, G_N = "γ", "γ_P", "γ_N"
+G, G_P, G_N = "γ", r"$\gamma_P$", r"$\gamma_N$"
 
 
 def _slope(f: PowerLawFit, symbol: str) -> str:
-    """``γ = −0.50 ± 0.03`` (95 % half-width), plain text: mathtext is slow to lay out
-    in long legends."""
+    """``γ = −0.50 ± 0.03`` (95 % half-width); the numbers in plain text (mathtext is
+    slow to lay out in long legends)."""
     half = 0.5 * (f.ci_high - f.ci_low)
     return f"{symbol} = {f.exponent:.2f} ± {half:.2f}".replace("-", "−")
 
 
+def _log_bars(y, err) -> np.ndarray:
+    """Error bars for a log axis: the lower ends kept above zero."""
+    y, err = np.asarray(y, dtype=float), np.nan_to_num(np.asarray(err, dtype=float))
+    return np.vstack([y - positive_floor(y, y - err), err])
+
+
 def _draw_fit(ax, f: PowerLawFit, color, label: str, marker: str = "o", filled: bool = True):
-    ax.errorbar(f.x, f.y, yerr=f.y_err, fmt=marker, ms=4, color=color, capsize=2, lw=0.8,
+    ax.errorbar(f.x, f.y, yerr=_log_bars(f.y, f.y_err), fmt=marker, ms=4, color=color,
+                capsize=2, lw=0.8,
                 mfc=color if filled else "white", label=label)
     xs = np.geomspace(f.x.min(), f.x.max(), 50)
     ax.plot(xs, f.amplitude * xs**f.exponent, "-", color=color, lw=1, alpha=0.8)
@@ -203,7 +218,7 @@ def plot_ensembles(a: FluctuationAnalysis, axes=None):
     laws = [e for e in laws if e.width in ends[e.depth]]
     if not laws:
         for ax in axes:
-            no_data(ax, "no ensemble law (n_ens ≥ 3 and ≥ 3 seeds needed)")
+            no_data(ax, r"no ensemble law ($n_{ens}$ ≥ 3 and ≥ 3 seeds needed)")
         return axes
     for e, c in zip(laws, colors(len(laws)), strict=True):
         lab = f"L = {e.depth}, n = {e.width}, N = {e.n}"
@@ -213,7 +228,7 @@ def plot_ensembles(a: FluctuationAnalysis, axes=None):
     for ax, fit_of in ((axes[0], "distance_fit"), (axes[1], "random_fit")):
         f = next((getattr(e, fit_of) for e in laws if getattr(e, fit_of) is not None), None)
         if f is None:
-            no_data(ax, "fewer than 3 ensemble sizes (the random part needs n_ens ≥ 6)")
+            no_data(ax, r"fewer than 3 ensemble sizes (the random part needs $n_{ens}$ ≥ 6)")
         else:
             _guide(ax, f.x, f.y[0], -0.5, r"$n_{ens}^{-1/2}$")
             log_axes(ax, x=f.x, y=f.y)
@@ -229,7 +244,7 @@ def plot_ensembles(a: FluctuationAnalysis, axes=None):
 
 
 def save_fluctuation_figures(a: FluctuationAnalysis, directory: str | Path, *,
-                             formats: tuple[str, ...] = ("png", "pdf"),
+                             formats=FORMATS,
                              dpi: int = 120) -> list[Path]:
     """Write ``width_scaling``, ``n_scaling``, ``hanin_nica``, ``ensembles`` in each format.
 
@@ -240,7 +255,8 @@ def save_fluctuation_figures(a: FluctuationAnalysis, directory: str | Path, *,
     """
     s = a.settings
     title = (f"MLPs in the NTK parameterization: activation {s.get('activation')}, "
-             f"d = {s.get('d')}, σ_w = {s.get('sigma_w', 0):.3g}, σ_b = {s.get('sigma_b')}  "
+             f"d = {s.get('d')}, $\\sigma_w$ = {s.get('sigma_w', 0):.3g}, $\\sigma_b$ = "
+             f"{s.get('sigma_b')}  "
              "(n = width, N = points, P = parameters)")
     panels = [
         ("width_scaling", lambda f: plot_width_scaling(a, f.subplots(1, 2)), (12, 4.8)),
@@ -248,4 +264,4 @@ def save_fluctuation_figures(a: FluctuationAnalysis, directory: str | Path, *,
         ("hanin_nica", lambda f: plot_hanin_nica(a, f.subplots()), (7, 5)),
         ("ensembles", lambda f: plot_ensembles(a, f.subplots(1, 2)), (12, 4.8)),
     ]
-    return write_figures(directory, panels, title, fmt=tuple(formats), dpi=dpi, title_size=8)
+    return write_figures(directory, panels, title, formats=formats, dpi=dpi, title_size=8)

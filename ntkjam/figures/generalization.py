@@ -127,8 +127,10 @@ def plot_norms(a: GeneralizationAnalysis, axes=None):
             continue
         for c, col in zip(cs, colors(len(cs)), strict=True):
             _band(ax, c, col, _size_label(a, c.size), log=log, median=log)
-        if log:
-            log_axes(ax, y=np.concatenate([c.median for c in cs]))
+        if log:  # the ticks follow the whole drawn range: medians and quartiles
+            with np.errstate(invalid="ignore"):
+                drawn = [np.nanquantile(c.values, [0.25, 0.75], axis=1).ravel() for c in cs]
+            log_axes(ax, y=np.concatenate([c.median for c in cs] + drawn))
         elif q == "sat":
             ax.set_ylim(-0.03, 1.03)
         _thresholds(a, ax)
@@ -179,7 +181,7 @@ def plot_p_scaling(a: GeneralizationAnalysis, ax=None):
         ax = new_figure((6.4, 4.2)).subplots()
     rows = [s for s in a.p_scaling if s.P.size]
     if not rows:
-        no_data(ax, "no fixed-N sizes (run with n_train) or n_ens = 1")
+        no_data(ax, "no fixed-N sizes (run with n_train) or single models only")
         return ax
     for s, col in zip(rows, colors(len(rows)), strict=True):
         keep = s.gap > 0
@@ -212,7 +214,7 @@ def save_generalization_figures(a: GeneralizationAnalysis, directory: str | Path
     s = a.settings
     title = (f"generalization: task {s.get('task')}, source {s.get('source')}, d = {s.get('d')}"
              f"\nε = {s.get('epsilon')}, noise σ² = {s.get('noise')}, ridge λ = "
-             f"{s.get('ridge')}, n_ens = {s.get('n_ens')}  ({CONVENTION})")
+             f"{s.get('ridge')}, ensembles of {s.get('n_ens')}  ({CONVENTION})")
     panels = [
         ("test_error", lambda fig: plot_test_error(a, fig.subplots()), (7.2, 5.0)),
         ("test_error_single", lambda fig: plot_test_error(a, fig.subplots(), ensemble=False),
@@ -222,4 +224,4 @@ def save_generalization_figures(a: GeneralizationAnalysis, directory: str | Path
     ]
     if a.group == "N":
         panels.append(("p_scaling", lambda fig: plot_p_scaling(a, fig.subplots()), (7.2, 4.6)))
-    return write_figures(directory, panels, title, fmt=tuple(formats), dpi=dpi, title_size=8)
+    return write_figures(directory, panels, title, formats=tuple(formats), dpi=dpi, title_size=8)

@@ -21,7 +21,15 @@ import numpy as np
 
 from ntkjam.analysis.kernel_drift import KernelDriftAnalysis
 from ntkjam.analysis.power_law import PowerLawFit
-from ntkjam.figures.common import colors, log_axes, new_figure, no_data, write_figures
+from ntkjam.figures.common import (
+    FORMATS,
+    colors,
+    log_axes,
+    new_figure,
+    no_data,
+    positive_floor,
+    write_figures,
+)
 
 __all__ = ["plot_drift_alpha", "plot_drift_sides", "plot_drift_width",
            "plot_mechanism_width", "save_kernel_drift_figures"]
@@ -36,9 +44,16 @@ def _slope(f: PowerLawFit, symbol: str = "γ") -> str:
     return f"{symbol} = {f.exponent:.2f} ± {half:.2f}".replace("-", "−")
 
 
+def _log_bars(y, err) -> np.ndarray:
+    """Error bars for a log axis: the lower ends kept above zero."""
+    y, err = np.asarray(y, dtype=float), np.nan_to_num(np.asarray(err, dtype=float))
+    return np.vstack([y - positive_floor(y, y - err), err])
+
+
 def _draw_fit(ax, f: PowerLawFit, color, label: str, marker: str = "o",
               filled: bool = True) -> None:
-    ax.errorbar(f.x, f.y, yerr=f.y_err, fmt=marker, ms=4, color=color, capsize=2, lw=0.8,
+    ax.errorbar(f.x, f.y, yerr=_log_bars(f.y, f.y_err), fmt=marker, ms=4, color=color,
+                capsize=2, lw=0.8,
                 mfc=color if filled else "white", label=label)
     xs = np.geomspace(f.x.min(), f.x.max(), 50)
     ax.plot(xs, f.amplitude * xs**f.exponent, "-" if filled else "--", color=color, lw=1,
@@ -146,7 +161,8 @@ def plot_drift_alpha(a: KernelDriftAnalysis, axes=None):
             label = _short(s.label)
             if s.fit is not None:
                 label += f": {_slope(s.fit)} (α ≥ {s.alpha_min:g})"
-            ax.errorbar(s.alphas, s.drift, yerr=s.drift_err, fmt="o" if s.side == "sat"
+            ax.errorbar(s.alphas, s.drift, yerr=_log_bars(s.drift, s.drift_err),
+                        fmt="o" if s.side == "sat"
                         else "s", ms=4, color=c, capsize=2, lw=0.8, label=label,
                         mfc=c if s.side == "sat" else "white")
             ax.plot(s.alphas, s.drift, "-", color=c, lw=0.6, alpha=0.5)
@@ -180,6 +196,7 @@ def plot_drift_sides(a: KernelDriftAnalysis, ax=None):
         no_data(ax, "no scan in N or φ (≥ 2 sizes needed)")
         return ax
     ratios = {(c.label, c.width, c.alpha): c for c in a.sides}
+    drawn = []
     for ((_, width, alpha), pts), c in zip(groups.items(), colors(len(groups)), strict=True):
         head = pts[0].label.split(", ")
         base = ", ".join(h for h in head if not h.startswith(("N =", "φ =")))
@@ -191,17 +208,19 @@ def plot_drift_sides(a: KernelDriftAnalysis, ax=None):
             sp = sorted((p for p in pts if p.side == side), key=lambda p: p.size)
             if not sp:
                 continue
-            ax.errorbar([p.size for p in sp], [p.means["rel_frobenius"] for p in sp],
-                        yerr=[p.errors["rel_frobenius"] for p in sp], fmt=marker + "-",
+            y = np.array([p.means["rel_frobenius"] for p in sp], dtype=float)
+            err = np.array([p.errors["rel_frobenius"] for p in sp], dtype=float)
+            drawn.append(y)
+            ax.errorbar([p.size for p in sp], y, yerr=_log_bars(y, err), fmt=marker + "-",
                         ms=4, color=c, capsize=2, lw=0.8, mfc=c if side == "sat" else "white",
                         label=label if side == "sat" else None)
-    ax.set_yscale("log")
+    log_axes(ax, y=np.concatenate(drawn) if drawn else None)
     _legend(ax, _FS - 1)
     return ax
 
 
 def save_kernel_drift_figures(a: KernelDriftAnalysis, directory: str | Path, *,
-                              formats: tuple[str, ...] = ("png", "pdf"),
+                              formats=FORMATS,
                               dpi: int = 120) -> list[Path]:
     """Write ``drift_width``, ``mechanism_width``, ``drift_alpha``, ``drift_sides``.
 
@@ -212,7 +231,8 @@ def save_kernel_drift_figures(a: KernelDriftAnalysis, directory: str | Path, *,
     """
     s = a.settings
     title = (f"NTK drift after training: {s.get('activation')}, depth {s.get('depth')}, "
-             f"d = {s.get('d')}, step {s.get('step_rule')} {s.get('lr')} N/λ_max, momentum "
+             f"d = {s.get('d')}, step {s.get('step_rule')} {s.get('lr')} $N/\\lambda_{{max}}$, "
+             "momentum "
              f"{s.get('momentum')}\nF = α (f − f₀), loss/α²;  n = width, N = points, "
              "P = parameters, φ = N/P")
     n_loss = max(1, min(2, len({p.loss for p in a.points})))
@@ -224,4 +244,4 @@ def save_kernel_drift_figures(a: KernelDriftAnalysis, directory: str | Path, *,
          (6.2 * n_loss, 5.0)),
         ("drift_sides", lambda f: plot_drift_sides(a, f.subplots()), (7.2, 5.2)),
     ]
-    return write_figures(directory, panels, title, fmt=tuple(formats), dpi=dpi, title_size=8)
+    return write_figures(directory, panels, title, formats=formats, dpi=dpi, title_size=8)

@@ -23,29 +23,56 @@ from pathlib import Path
 
 import numpy as np
 
-from ntkjam.analysis import PhaseDiagramAnalysis, cover_curve
-from ntkjam.figures.common import CONVENTION, colors, log_axes, new_figure, no_data, write_figures
+from ntkjam.analysis import PhaseDiagramAnalysis, cover_curve, model_probability
+from ntkjam.core.deprecation import renamed_keywords
+from ntkjam.figures.common import (
+    CONVENTION,
+    FORMATS,
+    colors,
+    log_axes,
+    new_figure,
+    no_data,
+    positive_floor,
+    write_figures,
+)
 
 __all__ = ["plot_crossings", "plot_sat_probability", "plot_unsat_observables", "save_figures"]
 
 
+PHI = r"$\varphi = N/P$  (N points, P features)"
+
+
+def _fitted(a: PhaseDiagramAnalysis, ax, c, col) -> None:
+    """The crossing model fitted to one size's counts (solid), where there is a crossing."""
+    cr = next((x for x in a.crossings if x.P == c.P), None)
+    if cr is None or not (np.isfinite(cr.phi_c) and np.isfinite(cr.width) and cr.width > 0):
+        return
+    phi = np.linspace(float(c.phi.min()), float(c.phi.max()), 200)
+    ax.plot(phi, model_probability(phi, cr.phi_c, cr.width, a.model), "-", color=col, lw=1.3,
+            label=rf"fit: $\varphi_c$ = {cr.phi_c:.3f} [{cr.ci_low:.3f}, {cr.ci_high:.3f}]")
+
+
 def plot_sat_probability(a: PhaseDiagramAnalysis, ax=None):
-    """P(SAT) vs φ per P, with Cover's curves (dashed) when they apply."""
+    """P(SAT) vs φ per P: the counts, the fitted crossing model (solid) and Cover's
+    finite-size curves (dashed; for reference only when they do not apply)."""
     if ax is None:
         ax = new_figure((6.4, 4.4)).subplots()
-    for c, col in zip(a.sat, colors(len(a.sat)), strict=True):
+    for i, (c, col) in enumerate(zip(a.sat, colors(len(a.sat)), strict=True)):
         yerr = np.clip([c.p_sat - c.lo, c.hi - c.p_sat], 0, None)
         ax.errorbar(c.phi, c.p_sat, yerr=yerr, fmt="o", ms=3.5,
                     color=col, capsize=2, lw=1, label=f"P = {c.n_params} (rank {c.rank})")
+        _fitted(a, ax, c, col)
         phi_t, p_t = cover_curve(c.n_params, c.rank, float(c.phi.min()), float(c.phi.max()))
-        ax.plot(phi_t, p_t, "--", color=col, lw=1.2, alpha=0.9 if a.cover_applies else 0.4)
+        what = "Cover (N points in rank dimensions)" if a.cover_applies else (
+            "Cover, for reference (does not apply)")
+        ax.plot(phi_t, p_t, "--", color=col, lw=1.2, alpha=0.9 if a.cover_applies else 0.4,
+                label=what if i == 0 else None)
     ax.axhline(0.5, color="0.6", lw=0.8)
     ax.axvline(2.0, color="0.6", lw=0.8, ls=":")
-    ax.set_xlabel("φ = N/P")
+    ax.set_xlabel(PHI)
     ax.set_ylabel("P(SAT)")
-    what = "Cover (dashed)" if a.cover_applies else "Cover, for reference (dashed)"
-    ax.set_title(f"SAT probability; {what}", fontsize=10)
-    ax.legend(fontsize=8, frameon=False)
+    ax.set_title(f"SAT probability: {a.model} fit (solid), Cover (dashed)", fontsize=10)
+    ax.legend(fontsize=7, frameon=False)
     ax.set_ylim(-0.03, 1.03)
     return ax
 
@@ -80,8 +107,8 @@ def plot_unsat_observables(a: PhaseDiagramAnalysis, axes=None):
     cols = colors(len(a.loss))
     for curves, ax, ylabel, unsat in (
         (a.loss, axes[0], "loss per sample at the minimum", False),
-        (a.n_delta_frac, axes[1], "N_Δ / N", False),
-        (a.isostaticity, axes[2], "N_Δ / rank (UNSAT instances)", True),
+        (a.n_delta_frac, axes[1], r"$N_\Delta / N$ (violated constraints)", False),
+        (a.isostaticity, axes[2], r"$N_\Delta$ / rank (UNSAT instances)", True),
     ):
         for c, col in zip(curves, cols, strict=True):
             y = c.mean_unsat if unsat else c.mean
@@ -91,7 +118,7 @@ def plot_unsat_observables(a: PhaseDiagramAnalysis, axes=None):
             if not unsat:  # the UNSAT instances alone: the jump at φ_c
                 ax.plot(c.phi, c.mean_unsat, "--", lw=0.9, color=col, alpha=0.8)
         ax.axvline(a.phi_c, color="0.5", lw=0.8, ls=":")
-        ax.set_xlabel("φ = N/P")
+        ax.set_xlabel(PHI)
         ax.set_ylabel(ylabel)
     col_of = {c.P: col for c, col in zip(a.loss, cols, strict=True)}
     for onset, ax in ((a.loss_onset, axes[0]), (a.isostaticity_onset, axes[2])):
@@ -103,8 +130,9 @@ def plot_unsat_observables(a: PhaseDiagramAnalysis, axes=None):
                 first = False
     _plot_rs(a, axes)
     axes[2].axhline(1.0, color="0.4", lw=0.8, ls="--")
-    axes[0].legend(fontsize=8, frameon=False)
-    axes[2].legend(fontsize=8, frameon=False)
+    for ax in axes:
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7, frameon=False)
     axes[0].set_title("exact minimum: all instances (dots), UNSAT ones (dashed)", fontsize=10)
     if not a.theory.applies:
         axes[2].set_title("no exact theory for these settings", fontsize=9)
@@ -119,19 +147,20 @@ def _plot_shift(a: PhaseDiagramAnalysis, ax, cs, P: np.ndarray, x_exp: float) ->
     hi = np.array([c.ci_high for c in cs])
     yerr = np.clip(np.nan_to_num([y - lo, hi - y]), 0, None)
     ax.errorbar(x, y, yerr=yerr, fmt="o", color="C0",
-                capsize=3, label="φ_c(P), 95 % bootstrap")
+                capsize=3, label=r"$\varphi_c(P)$, 95 % bootstrap")
     if a.fss is not None:
         xs = np.linspace(0, float(x.max()) * 1.1, 50)
         ax.plot(xs, a.fss.phi_c_inf + a.fss.a * xs, "-", color="C0", lw=1,
-                label=f"φ_c(∞) = {a.fss.phi_c_inf:.3f} ± {a.fss.phi_c_inf_err:.3f}")
+                label=rf"$\varphi_c(\infty)$ = {a.fss.phi_c_inf:.3f} ± {a.fss.phi_c_inf_err:.3f}")
         ax.errorbar([0], [a.fss.phi_c_inf], yerr=[a.fss.phi_c_inf_err], fmt="s", color="C3",
                     capsize=3)
     theory = [c.phi_c_cover for c in cs]
     if a.cover_applies and np.all(np.isfinite(theory)):
         ax.plot(x, theory, "x", color="C2", label="same fit to Cover's curve")
-        ax.axhline(2.0, color="C2", lw=0.8, ls="--", label="Cover: φ_c = 2 (units of rank)")
-    ax.set_xlabel(f"P^(−1/ν),  1/ν = {x_exp:.3f}")
-    ax.set_ylabel("φ_c(P)  (P(SAT) = ½)")
+        ax.axhline(2.0, color="C2", lw=0.8, ls="--",
+                   label=r"Cover: $\varphi_c = 2$ (units of rank)")
+    ax.set_xlabel(rf"$P^{{-1/\nu}}$,  $1/\nu$ = {x_exp:.3f}  (P = features)")
+    ax.set_ylabel(r"$\varphi_c(P)$  (P(SAT) = ½)")
     ax.legend(fontsize=8, frameon=False)
     ax.set_title("Finite-size scaling of the crossing", fontsize=10)
 
@@ -140,14 +169,18 @@ def _plot_width(a: PhaseDiagramAnalysis, ax, cs, P: np.ndarray) -> None:
     """The width w(P) and its power-law fit."""
     w = np.array([c.width for c in cs])
     we = np.array([c.width_err for c in cs])
-    ax.errorbar(P, w, yerr=np.nan_to_num(we), fmt="o", color="C1", capsize=3, label="width w(P)")
+    we = np.nan_to_num(we)
+    lower = w - positive_floor(w, w - we)  # a log axis: no bar down to zero
+    ax.errorbar(P, w, yerr=[lower, we], fmt="o", color="C1", capsize=3, label="width w(P)")
     if a.fss is not None:
         ps = np.geomspace(P.min() / 1.3, P.max() * 1.3, 50)
         ax.plot(ps, a.fss.b * ps ** (-a.fss.inv_nu), "-", color="C1", lw=1,
-                label=f"ν = {a.fss.nu:.2f} ± {a.fss.nu_err:.2f}")
+                label=rf"$w = b P^{{-1/\nu}}$, $\nu$ = {a.fss.nu:.2f} ± {a.fss.nu_err:.2f}")
     log_axes(ax, x=P, y=w)
-    ax.set_xlabel("P")
-    ax.set_ylabel("transition width in φ")
+    ax.set_xticks(P, [f"{p:g}" for p in P])  # the sizes themselves, not 9×10⁰
+    ax.set_xticks([], minor=True)
+    ax.set_xlabel("P (features)")
+    ax.set_ylabel(r"transition width $w$ in $\varphi$")
     ax.legend(fontsize=8, frameon=False)
 
 
@@ -159,7 +192,7 @@ def plot_crossings(a: PhaseDiagramAnalysis, axes=None):
     if not cs:  # all SAT or all UNSAT on the grid: nothing to extrapolate
         for ax in axes:
             no_data(ax, "no P(SAT) = ½ crossing fitted on this φ grid\n(all instances on one "
-                    "side of φ_c: widen the φ range)")
+                    r"side of $\varphi_c$: widen the φ range)")
         axes[0].set_title("Finite-size scaling of the crossing", fontsize=10)
         return axes
     P = np.array([c.n_params for c in cs], dtype=float)
@@ -169,20 +202,22 @@ def plot_crossings(a: PhaseDiagramAnalysis, axes=None):
     return axes
 
 
-def save_figures(a: PhaseDiagramAnalysis, directory: str | Path, *, fmt: str = "png",
+@renamed_keywords(fmt="formats")
+def save_figures(a: PhaseDiagramAnalysis, directory: str | Path, *, formats=FORMATS,
                  dpi: int = 120) -> list[Path]:
-    """Write ``sat_probability``, ``unsat_observables`` and ``crossings`` figures.
+    """Write ``sat_probability``, ``unsat_observables`` and ``crossings`` in each format
+    (PNG and PDF by default; ``fmt=`` is the deprecated name of ``formats=``).
 
     Returns
     -------
     list of Path
-        The files written (``directory`` is created if needed).
+        The files written (``directory`` is created if needed), the first format first.
     """
     src = ", ".join(f"{k}={v}" for k, v in a.settings.items())
     panels = [
         ("sat_probability", lambda f: plot_sat_probability(a, f.subplots()), (6.4, 4.6)),
-        ("unsat_observables", lambda f: plot_unsat_observables(a, f.subplots(1, 3)), (13, 4.2)),
-        ("crossings", lambda f: plot_crossings(a, f.subplots(1, 2)), (10, 4.2)),
+        ("unsat_observables", lambda f: plot_unsat_observables(a, f.subplots(1, 3)), (13, 4.4)),
+        ("crossings", lambda f: plot_crossings(a, f.subplots(1, 2)), (10, 4.4)),
     ]
-    return write_figures(directory, panels, f"{src}   ({CONVENTION})", fmt=fmt, dpi=dpi,
-                         title_size=8)
+    return write_figures(directory, panels, f"{src}   ({CONVENTION})", formats=formats,
+                         dpi=dpi, title_size=8)

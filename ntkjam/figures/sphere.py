@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ntkjam.analysis.jamming_critical import SphereJammingAnalysis
-from ntkjam.figures.common import colors, new_figure, no_data, write_figures
+from ntkjam.figures.common import FORMATS, colors, new_figure, no_data, write_figures
 
 __all__ = ["plot_distributions", "plot_jamming_line", "save_sphere_figures"]
 
@@ -48,8 +48,10 @@ def _panel(ax, pts, which: str) -> None:
     cols = colors(len(pts))
     for p, col in zip(pts, cols, strict=True):
         x, F = (p.gap_x, p.gap_cdf) if which == "gaps" else (p.force_x, p.force_cdf)
-        if x.size:
-            ax.loglog(x, F, "-", color=col, lw=1.4, label=f"P = {p.P} ({p.n_instances} inst.)")
+        keep = (x > 0) & (F > 0)  # log–log: a gap of exactly 0 is not drawn
+        if keep.any():
+            ax.loglog(x[keep], F[keep], "-", color=col, lw=1.4,
+                      label=f"P = {p.P} ({p.n_instances} inst.)")
     big = pts[-1]
     fit = big.gamma if which == "gaps" else big.theta
     x, F = (big.gap_x, big.gap_cdf) if which == "gaps" else (big.force_x, big.force_cdf)
@@ -123,9 +125,10 @@ def plot_jamming_line(a: SphereJammingAnalysis, ax=None):
 
 
 def save_sphere_figures(a: SphereJammingAnalysis, directory: str | Path, *,
-                        formats: tuple[str, ...] = ("png", "pdf"), dpi: int = 150,
+                        formats=FORMATS, dpi: int = 150,
                         prefix: str = "sphere") -> list[Path]:
-    """Write ``PREFIX_distributions`` and ``PREFIX_jamming_line`` in each format.
+    """Write ``PREFIX_distributions`` and ``PREFIX_jamming_line`` in each format (PNG and
+    PDF by default), all of the first format first.
 
     Returns
     -------
@@ -140,7 +143,4 @@ def save_sphere_figures(a: SphereJammingAnalysis, directory: str | Path, *,
          (6.6, 4.8)),
     ]
     title = "N = training points, P = features, φ = N/rank; jamming on the sphere"
-    paths: list[Path] = []
-    for fmt in formats:
-        paths += write_figures(directory, panels, title, fmt=fmt, dpi=dpi, title_size=10)
-    return paths
+    return write_figures(directory, panels, title, formats=formats, dpi=dpi, title_size=10)

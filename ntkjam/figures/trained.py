@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ntkjam.analysis import TrainedDiagramAnalysis, cover_curve
-from ntkjam.figures.common import CONVENTION, colors, log_axes, new_figure, write_figures
+from ntkjam.core.deprecation import renamed_keywords
+from ntkjam.figures.common import CONVENTION, FORMATS, colors, log_axes, new_figure, write_figures
 
 __all__ = [
     "plot_phi_c_alpha",
@@ -26,6 +27,8 @@ __all__ = [
     "plot_trained_sat_probability",
     "save_trained_figures",
 ]
+
+PHI = r"$\varphi = N/P$  (N points, P parameters)"
 
 
 def _trained_P(a: TrainedDiagramAnalysis, P: int | None) -> int:
@@ -61,7 +64,8 @@ def _plot_lazy_sat(a: TrainedDiagramAnalysis, ax, P: int) -> None:
         ax.errorbar(lz.phi, lz.p_sat, yerr=yerr, fmt="s-", ms=4.5, lw=1, color="k",
                     capsize=2, label=f"lazy (exact), rank {lz.rank}")
         phi_t, p_t = cover_curve(lz.n_params, lz.rank, float(lz.phi.min()), float(lz.phi.max()))
-        ax.plot(phi_t, p_t, "--", color="0.45", lw=1.1, label="Cover, N = 2·rank")
+        ax.plot(phi_t, p_t, "--", color="0.45", lw=1.1,
+                label="Cover (N points in rank dimensions)")
 
 
 def plot_trained_sat_probability(a: TrainedDiagramAnalysis, ax=None, *, P: int | None = None,
@@ -87,7 +91,7 @@ def plot_trained_sat_probability(a: TrainedDiagramAnalysis, ax=None, *, P: int |
                 label=f"α = {c.alpha:g}: SAT + out of budget")
     _plot_lazy_sat(a, ax, P)
     ax.axhline(0.5, color="0.7", lw=0.8)
-    ax.set_xlabel("φ = N/P")
+    ax.set_xlabel(PHI)
     ax.set_ylabel("P(SAT)")
     ax.set_ylim(-0.03, 1.03)
     ax.set_title(f"P = {P}: trained networks vs the lazy prediction", fontsize=10)
@@ -135,14 +139,15 @@ def plot_phi_c_alpha(a: TrainedDiagramAnalysis, ax=None, *, P: int | None = None
     for lz, cr in zip(a.lazy, a.lazy_crossings, strict=True):
         if lz.P != P:
             continue
-        ax.axhline(cr.phi_c, color="k", lw=1.2, label=f"lazy (exact): φ_c = {cr.phi_c:.2f}")
+        ax.axhline(cr.phi_c, color="k", lw=1.2,
+                   label=rf"lazy (exact): $\varphi_c$ = {cr.phi_c:.2f}")
         if np.isfinite(cr.ci_low):
             ax.axhspan(cr.ci_low, cr.ci_high, color="k", alpha=0.1, lw=0)
         ax.axhline(2 * lz.rank / lz.n_params, color="0.45", ls="--", lw=1,
                    label=f"Cover: 2·rank/P = {2 * lz.rank / lz.n_params:.2f}")
     log_axes(ax, x=r["alpha"])
-    ax.set_xlabel("output scale α  (large: lazy, small: feature learning)")
-    ax.set_ylabel("φ_c = N*/P")
+    ax.set_xlabel(r"output scale $\alpha$  (large: lazy, small: feature learning)")
+    ax.set_ylabel(r"$\varphi_c = N^*/P$  (N points, P parameters)")
     ax.set_title(f"P = {P}: jamming threshold of trained networks vs α", fontsize=10)
     ax.legend(fontsize=7.5, frameon=False)
     return ax
@@ -167,28 +172,31 @@ def plot_trained_outcomes(a: TrainedDiagramAnalysis, axes=None, *, P: int | None
         axes[1].plot(c.sat.phi, c.n_beyond_lazy / n, "^-", color=col, ms=4, lw=1,
                      label=f"α = {c.alpha:g}")
         axes[1].plot(c.sat.phi, c.n_stuck / n, "v--", color=col, ms=4, lw=1)
-        axes[2].plot(c.sat.phi, c.kernel_change, "o-", color=col, ms=3.5, lw=1,
-                     label=f"α = {c.alpha:g}")
+        change = np.asarray(c.kernel_change, dtype=float)
+        axes[2].plot(c.sat.phi, np.where(change > 0, change, np.nan), "o-", color=col,
+                     ms=3.5, lw=1, label=f"α = {c.alpha:g}")  # log axis: no zeros
     for ax, title in (
         (axes[0], "UNSAT (squares) and out of budget (crosses, dashed)"),
         (axes[1], "SAT where lazy is UNSAT (▲), UNSAT where lazy is SAT (▼)"),
     ):
-        ax.set_xlabel("φ = N/P")
+        ax.set_xlabel(PHI)
         ax.set_ylabel("fraction of runs")
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7.5, frameon=False)
     log_axes(axes[2], y=np.concatenate([np.ravel(c.kernel_change) for c in curves]
                                        or [np.zeros(0)]))
-    axes[2].set_xlabel("φ = N/P")
-    axes[2].set_ylabel("median ‖K_T − K_0‖_F / ‖K_0‖_F")
+    axes[2].set_xlabel(PHI)
+    axes[2].set_ylabel(r"median $\Vert K_T - K_0 \Vert_F \,/\, \Vert K_0 \Vert_F$")
     axes[2].set_title("Kernel change at the end of training", fontsize=10)
     axes[2].legend(fontsize=7.5, frameon=False)
     return axes
 
 
-def save_trained_figures(a: TrainedDiagramAnalysis, directory: str | Path, *, fmt: str = "png",
+@renamed_keywords(fmt="formats")
+def save_trained_figures(a: TrainedDiagramAnalysis, directory: str | Path, *, formats=FORMATS,
                          dpi: int = 120, P: int | None = None, alphas=None) -> list[Path]:
-    """Write ``trained_sat_probability``, ``phi_c_alpha`` and ``trained_outcomes``.
+    """Write ``trained_sat_probability``, ``phi_c_alpha`` and ``trained_outcomes`` in each
+    format (PNG and PDF by default; ``fmt=`` is the deprecated name of ``formats=``).
 
     ``P`` (default: the largest) and ``alphas`` (for the P(SAT) figure) select what
     is drawn.
@@ -199,7 +207,7 @@ def save_trained_figures(a: TrainedDiagramAnalysis, directory: str | Path, *, fm
         The files written (``directory`` is created if needed).
     """
     s = a.settings
-    src = (f"1 hidden ReLU layer, d = {s.get('d')}, labels {s.get('labels')}, κ = "
+    src = (f"1 hidden ReLU layer, d = {s.get('d')}, labels {s.get('labels')}, margin κ = "
            f"{s.get('margin')}, step {s.get('step_rule')} lr = {s.get('lr')}, momentum "
            f"{s.get('momentum')}, budget {s.get('max_steps')} steps")
     panels = [
@@ -210,5 +218,5 @@ def save_trained_figures(a: TrainedDiagramAnalysis, directory: str | Path, *, fm
         ("trained_outcomes", lambda f: plot_trained_outcomes(a, f.subplots(1, 3), P=P),
          (15, 4.3)),
     ]
-    return write_figures(directory, panels, f"{src}\n({CONVENTION})", fmt=fmt, dpi=dpi,
+    return write_figures(directory, panels, f"{src}\n({CONVENTION})", formats=formats, dpi=dpi,
                          title_size=7)

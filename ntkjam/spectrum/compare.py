@@ -1,14 +1,20 @@
-"""Distances between measured eigenvalues and a predicted law, and comparison figures.
+"""Distances between measured eigenvalues and a predicted law; the panels of the figures.
 
 A *law* is anything with ``cdf(x)`` (right-continuous, atom included) and ``atom``
 (the mass at exactly zero): :class:`~ntkjam.spectrum.random_matrix.SpectralLaw`,
 :class:`~ntkjam.spectrum.slq.SLQDensity`.  Measured eigenvalues within ``zero_tol``
 of zero count as zero modes, so the atom is compared as an atom rather than smeared
 by rounding.
+
+A :class:`Panel` describes one panel of :func:`ntkjam.figures.spectrum.plot_spectra`
+(the figure itself is drawn by the figures stage; ``plot_spectra`` here is its
+deprecated alias).
 """
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -154,7 +160,8 @@ def compare(eigenvalues: object, law: Law, *, zero_tol: float | None = None) -> 
 
 @dataclass(frozen=True, repr=False)
 class Panel(SummaryRepr):
-    """One panel of :func:`plot_spectra`: measured eigenvalues and optional predictions.
+    """One panel of :func:`ntkjam.figures.spectrum.plot_spectra`: measured eigenvalues and
+    optional predictions.
 
     Attributes
     ----------
@@ -177,88 +184,15 @@ class Panel(SummaryRepr):
     label: str = "measured"
 
 
-def plot_spectra(
-    panels: Sequence[Panel],
-    *,
-    logx: bool = False,
-    bins: int = 60,
-    zero_tol: float | None = None,
-    ncols: int | None = None,
-):
-    """Histograms of the nonzero eigenvalues with predicted densities overlaid.
+def plot_spectra(panels: Sequence[Panel], *, logx: bool = False, bins: int = 60,
+                 zero_tol: float | None = None, ncols: int | None = None):
+    """Deprecated: use :func:`ntkjam.figures.spectrum.plot_spectra` (same arguments).
 
-    Histograms are normalised to the total number of eigenvalues, so they match the
-    continuous part of a law with an atom; each panel's legend reports the measured
-    zero fraction and the predicted atom.  Discrete predictions (``Panel.predicted``)
-    are drawn as outlines of their own histograms on the same bins, which span the
-    nonzero values of both.
-
-    Parameters
-    ----------
-    panels : sequence of Panel
-    logx : bool
-        Log-spaced bins and a logarithmic x axis; the density shown is then per unit
-        ``ln λ`` (``λ ρ(λ)``), which keeps a spectrum spanning decades readable.
-    bins : int
-    zero_tol : float, optional
-        Zero-mode tolerance (see :func:`snap_zeros`).
-    ncols : int, optional
-        Columns of the grid of panels (default: all in one row up to 4).
-
-    Returns
-    -------
-    matplotlib.figure.Figure
+    Figures belong to the figures stage; this alias warns and calls it (found by name,
+    so that the spectrum stage does not import the figures).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    if not panels:
-        raise ValueError("panels must contain at least one Panel, got none")
-    ncols = ncols or min(len(panels), 4)
-    nrows = -(-len(panels) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
-    for ax, panel in zip(axes.ravel(), panels, strict=False):
-        lam = snap_zeros(panel.eigenvalues, zero_tol)
-        nz = lam[lam > 0]
-        zero_frac = 1.0 - nz.size / lam.size
-        preds = [(label, snap_zeros(values, zero_tol)) for label, values in panel.predicted]
-        span = np.concatenate([nz, *[p[p > 0] for _, p in preds]])
-        if nz.size:
-            lo, hi = float(span.min()), float(span.max())
-            edges = (
-                np.geomspace(lo * 0.98, hi * 1.02, bins + 1)
-                if logx
-                else np.linspace(0.0, hi * 1.02, bins + 1)
-            )
-            counts, _ = np.histogram(nz, bins=edges)
-            # On a log axis show the density per unit ln λ (λ ρ(λ)); otherwise per unit λ.
-            widths = np.diff(np.log(edges)) if logx else np.diff(edges)
-            heights = counts / (lam.size * widths)
-            ax.stairs(heights, edges, fill=True, alpha=0.4,
-                      label=f"{panel.label} (zero modes {zero_frac:.3f})")
-            xs = np.geomspace(edges[0], edges[-1], 800) if logx else np.linspace(
-                edges[0], edges[-1], 800)
-            for label, law in panel.laws:
-                curve = xs * law.pdf(xs) if logx else law.pdf(xs)
-                ax.plot(xs, curve, lw=1.5, label=f"{label} (atom {law.atom:.3f})")
-            top = float(np.max(heights))
-            for label, pred in preds:
-                pred_counts, _ = np.histogram(pred[pred > 0], bins=edges)
-                pred_heights = pred_counts / (pred.size * widths)
-                ax.stairs(pred_heights, edges, lw=1.5,
-                          label=f"{label} (zero modes {np.mean(pred == 0):.3f})")
-                top = max(top, float(np.max(pred_heights)))
-            # A hard edge (φ = 1) diverges like x^{-1/2}: scale to the histograms.
-            ax.set_ylim(0.0, 1.4 * top if top > 0 else None)
-        if logx:
-            ax.set_xscale("log")
-        ax.set_title(panel.title)
-        ax.set_xlabel("eigenvalue λ")
-        ax.set_ylabel("density per unit ln λ" if logx else "density")
-        ax.legend(fontsize=7)
-    for ax in axes.ravel()[len(panels):]:
-        ax.set_visible(False)
-    fig.tight_layout()
-    return fig
+    warnings.warn("ntkjam.spectrum.compare.plot_spectra is deprecated: use "
+                  "ntkjam.figures.spectrum.plot_spectra (same arguments)",
+                  DeprecationWarning, stacklevel=2)
+    figures = importlib.import_module("ntkjam.figures.spectrum")
+    return figures.plot_spectra(panels, logx=logx, bins=bins, zero_tol=zero_tol, ncols=ncols)
