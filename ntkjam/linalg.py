@@ -21,6 +21,25 @@ def default_rank_tolerance(shape: tuple[int, int], largest: float) -> float:
     This is the convention of ``numpy.linalg.matrix_rank`` (and of LAPACK's rank-
     revealing routines): singular values below the rounding error of the largest
     one, accumulated over ``max(shape)`` operations, are zero.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(N, P)``, the shape of the matrix.
+    largest : float
+        Its largest singular value.
+
+    Returns
+    -------
+    float
+        The absolute cutoff.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.linalg import default_rank_tolerance
+    >>> bool(default_rank_tolerance((10, 4), 2.0) == 10 * np.finfo(float).eps * 2.0)
+    True
     """
     return max(shape) * np.finfo(np.float64).eps * largest
 
@@ -34,6 +53,28 @@ def rank_cutoff(
     ``atol`` if given, else ``rtol · largest``, else :func:`default_rank_tolerance`
     (``max(shape) · eps · largest``).  Used for singular values of J and, with the
     eigenvalues of K, for its factor.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(N, P)``, the shape of the matrix.
+    largest : float
+        Its largest singular value (or eigenvalue, for a PSD matrix).
+    rtol, atol : float, optional
+        Relative or absolute cutoff; ``atol`` wins when both are given.
+
+    Returns
+    -------
+    float
+        The absolute cutoff.
+
+    Examples
+    --------
+    >>> from ntkjam.linalg import default_rank_tolerance, rank_cutoff
+    >>> rank_cutoff((3, 3), 4.0, rtol=0.25), rank_cutoff((3, 3), 4.0, rtol=0.25, atol=0.5)
+    (1.0, 0.5)
+    >>> bool(rank_cutoff((3, 3), 4.0) == default_rank_tolerance((3, 3), 4.0))
+    True
     """
     if atol is not None:
         return as_real("atol", atol, nonnegative=True)
@@ -59,6 +100,14 @@ class RankReport(SummaryRepr):
         matrix has full rank or rank 0).  A small gap (say < 1e3) means the rank
         depends on the tolerance: near φ = 1 the smallest nonzero singular value
         of a random matrix closes like ``1 - sqrt(φ)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.linalg import rank_report
+    >>> r = rank_report(np.diag([1.0, 1e-3, 0.0]))
+    >>> r.rank, r.singular_values.shape, bool(r.gap > 1e10)     # zero across the cutoff
+    (2, (3,), True)
     """
 
     rank: int
@@ -84,6 +133,17 @@ def rank_report(
     Returns
     -------
     RankReport
+
+    Examples
+    --------
+    A rank-2 product of a (5, 2) and a (2, 4) matrix:
+
+    >>> import numpy as np
+    >>> from ntkjam.linalg import rank_report
+    >>> rng = np.random.default_rng(0)
+    >>> r = rank_report(rng.standard_normal((5, 2)) @ rng.standard_normal((2, 4)), rtol=1e-10)
+    >>> r.rank, r.singular_values.shape, r.gap > 1e10
+    (2, (4,), True)
     """
     A = as_float_array("A", A, ndim=2)
     s = scipy.linalg.svdvals(A, check_finite=False) if A.size else np.zeros(0)
@@ -101,6 +161,25 @@ def numerical_rank(A: object, *, rtol: float | None = None, atol: float | None =
     """Numerical rank of ``A``: the number of singular values above the tolerance.
 
     See :func:`rank_report` for the tolerance convention and the gap diagnostic.
+
+    Parameters
+    ----------
+    A : array_like, shape (N, P)
+    rtol, atol : float, optional
+        As in :func:`rank_report`.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.linalg import numerical_rank
+    >>> numerical_rank(np.ones((4, 3)), rtol=1e-10), numerical_rank(np.eye(3))
+    (1, 3)
+    >>> numerical_rank(np.diag([1, 1e-3]), rtol=1e-2)
+    1
     """
     return rank_report(A, rtol=rtol, atol=atol).rank
 
@@ -111,6 +190,21 @@ def live_rows(A: object) -> np.ndarray:
     A zero row of features ``J`` (or of a PSD Gram ``K``) is an input the model cannot
     move at all, e.g. a dead input of a ReLU network.  The test is exact (``!= 0``):
     such rows are recognised before any factorisation, never after rounding.
+
+    Parameters
+    ----------
+    A : array_like, shape (N, P)
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.linalg import live_rows
+    >>> live_rows(np.array([[0.0, 0.0], [1e-300, 0.0], [1.0, 2.0]])).tolist()
+    [False, True, True]
     """
     A = np.asarray(A)
     if A.ndim != 2:
@@ -140,6 +234,17 @@ def psd_features(
     -------
     numpy.ndarray, shape (N, r)
         Rows of ``K`` that are exactly zero give exactly zero rows.
+
+    Examples
+    --------
+    A rank-2 Gram matrix of 4 points gives 2 features that reproduce it:
+
+    >>> import numpy as np
+    >>> from ntkjam.linalg import psd_features
+    >>> F = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0], [0.0, 0.0]])
+    >>> J = psd_features(F @ F.T, rtol=1e-10)
+    >>> J.shape, np.allclose(J @ J.T, F @ F.T), bool(np.all(J[3] == 0))
+    ((4, 2), True, True)
     """
     K = as_square_symmetric("K", K)
     # Exactly zero rows (dead inputs) are kept out of the eigenproblem: an eigenvector

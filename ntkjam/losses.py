@@ -86,6 +86,20 @@ class Loss:
         κ in ``Δ = κ − y f``.
     beta : float
         Sharpness β of ``soft_hinge`` and ``sigmoid`` (ignored by the others).
+
+    Examples
+    --------
+    The hinge at κ = 1: a point with y f = 0.25 is unsatisfied (Δ = 0.75), one with
+    y f = 2 is not:
+
+    >>> import numpy as np
+    >>> from ntkjam.losses import get_loss
+    >>> loss = get_loss("hinge", margin=1.0)
+    >>> f, y = np.array([0.25, 2.0]), np.array([1.0, 1.0])
+    >>> loss.value(f, y).tolist(), loss.grad(f, y).tolist(), loss.hessian(f, y).shape
+    ([0.75, 0.0], [-1.0, 0.0], (2,))
+    >>> loss.convex, loss.kinked, round(float(loss.mean(f, y)), 6)
+    (True, True, 0.375)
     """
 
     name: str
@@ -213,6 +227,16 @@ def get_loss(name: str | Loss, *, margin: float = 1.0, beta: float = 10.0) -> Lo
     Returns
     -------
     Loss
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.losses import get_loss
+    >>> get_loss("logistic").beta, get_loss("sigmoid", beta=4.0).beta, get_loss("sigmoid").convex
+    (1.0, 4.0, False)
+    >>> loss = get_loss("quadratic_hinge", margin=0.5)
+    >>> float(loss.value(np.array([0.0]), np.array([1.0]))[0])   # ½ (0.5 − 0)²
+    0.125
     """
     if isinstance(name, Loss):
         return name
@@ -225,7 +249,26 @@ def get_loss(name: str | Loss, *, margin: float = 1.0, beta: float = 10.0) -> Lo
 
 
 def margins(f, y, margin: float = 1.0):
-    """Margin variables ``Δ_i = κ − y_i f_i``, shape (N,); Δ_i > 0 is unsatisfied."""
+    """Margin variables ``Δ_i = κ − y_i f_i``, shape (N,); Δ_i > 0 is unsatisfied.
+
+    Parameters
+    ----------
+    f, y : array_like, shape (N,)
+        Outputs and labels (NumPy or JAX).
+    margin : float
+        κ.
+
+    Returns
+    -------
+    array, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.losses import margins
+    >>> margins(np.array([0.5, -1.0, 2.0]), np.array([1.0, -1.0, -1.0])).tolist()
+    [0.5, 0.0, 3.0]
+    """
     return margin - y * f
 
 
@@ -241,6 +284,19 @@ def n_unsatisfied(f, y, margin: float, tol: float):
         Explicit tolerance (≥ 0): a constraint counts as unsatisfied only if its
         margin variable exceeds ``tol``.  A Python ``int`` for NumPy input, a JAX
         integer scalar for JAX input.
+
+    Returns
+    -------
+    int or jax.Array
+        The count.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.losses import n_unsatisfied
+    >>> f, y = np.array([0.5, 1.0, 3.0]), np.ones(3)      # Δ = 0.5, 0, −2
+    >>> n_unsatisfied(f, y, margin=1.0, tol=0.0), n_unsatisfied(f, y, margin=1.0, tol=0.6)
+    (1, 0)
     """
     xp = _xp(f, y)
     count = xp.sum(margins(f, y, margin) > tol)
@@ -248,7 +304,25 @@ def n_unsatisfied(f, y, margin: float, tol: float):
 
 
 def n_errors(f, y):
-    """Number of classification errors #{i : y_i f_i ≤ 0} (f = 0 counts as an error)."""
+    """Number of classification errors #{i : y_i f_i ≤ 0} (f = 0 counts as an error).
+
+    Parameters
+    ----------
+    f, y : array_like, shape (N,)
+        Outputs and labels (NumPy or JAX).
+
+    Returns
+    -------
+    int or jax.Array
+        A Python ``int`` for NumPy input, a JAX integer scalar for JAX input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.losses import n_errors
+    >>> n_errors(np.array([0.3, 0.0, -2.0]), np.array([1.0, 1.0, 1.0]))
+    2
+    """
     xp = _xp(f, y)
     count = xp.sum(y * f <= 0)
     return int(count) if xp is np else count

@@ -73,6 +73,21 @@ class Problem(SummaryRepr):
     Arrays are copied and made read-only.  Derived quantities (features, Gram,
     rank, orthonormal basis of the reachable directions) are computed once, on
     first use.
+
+    Examples
+    --------
+    Three points in P = 2 features; ``w = (1, 1)`` meets every constraint at κ = 1:
+
+    >>> import numpy as np
+    >>> from ntkjam.problem import Problem
+    >>> J = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> prob = Problem(y=np.array([1.0, 1.0, 1.0]), J=J, margin=1.0)
+    >>> prob.n_points, prob.n_features, prob.phi, prob.rank
+    (3, 2, 1.5, 2)
+    >>> prob.deltas(np.array([1.0, 1.0])).tolist(), prob.loss(np.array([1.0, 1.0]))
+    ([0.0, 0.0, -1.0], 0.0)
+    >>> prob.loss(np.zeros(2))                         # all Δ = 1: ½ · 1² per point
+    0.5
     """
 
     y: np.ndarray
@@ -291,12 +306,69 @@ class Problem(SummaryRepr):
 def from_features(
     J: object, y: object, *, f0: object = None, margin: float = 1.0, rtol: float | None = None
 ) -> Problem:
-    """A :class:`Problem` from features ``J`` (N, P) and labels ``y`` (N,)."""
+    """A :class:`Problem` from features ``J`` (N, P) and labels ``y`` (N,).
+
+    Parameters
+    ----------
+    J : array_like, shape (N, P)
+        Features.
+    y : array_like, shape (N,)
+        Labels ±1.
+    f0 : array_like, shape (N,), optional
+        Output offset (zeros by default).
+    margin : float
+        κ.
+    rtol : float, optional
+        Relative rank cutoff (see :class:`Problem`).
+
+    Returns
+    -------
+    Problem
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.problem import from_features
+    >>> prob = from_features(np.ones((4, 1)), np.array([1.0, -1.0, 1.0, 1.0]))
+    >>> prob.phi, prob.rank, prob.gram().shape
+    (4.0, 1, (4, 4))
+    """
     return Problem(y=y, J=J, f0=f0, margin=margin, rtol=rtol)
 
 
 def from_kernel(
     K: object, y: object, *, f0: object = None, margin: float = 1.0, rtol: float | None = None
 ) -> Problem:
-    """A :class:`Problem` from a PSD Gram matrix ``K`` (N, N) and labels ``y`` (N,)."""
+    """A :class:`Problem` from a PSD Gram matrix ``K`` (N, N) and labels ``y`` (N,).
+
+    Features are ``J = U Λ^{1/2}`` (:func:`ntkjam.linalg.psd_features`), so P = rank(K).
+
+    Parameters
+    ----------
+    K : array_like, shape (N, N)
+        Symmetric positive semi-definite Gram matrix.
+    y : array_like, shape (N,)
+        Labels ±1.
+    f0 : array_like, shape (N,), optional
+        Output offset (zeros by default).
+    margin : float
+        κ.
+    rtol : float, optional
+        Relative cutoff for the eigenvalues of ``K``.
+
+    Returns
+    -------
+    Problem
+
+    Examples
+    --------
+    A rank-1 kernel of three points gives one feature that reproduces it:
+
+    >>> import numpy as np
+    >>> from ntkjam.problem import from_kernel
+    >>> v = np.array([1.0, 2.0, 0.0])
+    >>> prob = from_kernel(np.outer(v, v), np.ones(3), rtol=1e-10)
+    >>> prob.n_features, prob.n_dead, np.allclose(prob.gram_matvec(np.ones(3)), v * 3.0)
+    (1, 1, True)
+    """
     return Problem(y=y, K=K, f0=f0, margin=margin, rtol=rtol)

@@ -28,7 +28,26 @@ __all__ = ["DeprecatedNames", "deprecated_alias", "renamed_keywords", "same_valu
 
 
 def same_value(a: object, b: object) -> bool:
-    """Whether two values of one keyword are the same (arrays compared elementwise)."""
+    """Whether two values of one keyword are the same (arrays compared elementwise).
+
+    Parameters
+    ----------
+    a, b : object
+        The two values; arrays of any shape are compared with ``np.array_equal``.
+
+    Returns
+    -------
+    bool
+        True when ``a is b`` or their arrays are equal in shape and values; False also when
+        they cannot be compared.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.core.deprecation import same_value
+    >>> same_value(np.arange(3), [0, 1, 2]), same_value(np.zeros(2), np.zeros(3))
+    (True, False)
+    """
     if a is b:
         return True
     try:
@@ -43,6 +62,28 @@ def renamed_keywords(**renames: str) -> Callable[[F], F]:
     The old keyword warns (``DeprecationWarning``: "``f(old=)`` is deprecated: use
     ``new=``") and is passed on as ``new``; both given with different values is a
     ``ValueError`` naming the two.
+
+    Parameters
+    ----------
+    **renames : str
+        ``old="new"`` pairs; each ``new`` must be a parameter of the decorated function.
+
+    Returns
+    -------
+    callable
+        The decorator.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from ntkjam.core.deprecation import renamed_keywords
+    >>> @renamed_keywords(n="N")
+    ... def count(N):
+    ...     return 2 * N
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     count(n=3), caught[0].category.__name__
+    (6, 'DeprecationWarning')
     """
 
     def decorate(func: F) -> F:
@@ -73,7 +114,32 @@ def renamed_keywords(**renames: str) -> Callable[[F], F]:
 
 
 def deprecated_alias(func: F, old: str) -> F:
-    """``old``: a deprecated function name for ``func`` (warns on every call)."""
+    """``old``: a deprecated function name for ``func`` (warns on every call).
+
+    Parameters
+    ----------
+    func : callable
+        The function under its new name.
+    old : str
+        The retired name the alias carries.
+
+    Returns
+    -------
+    callable
+        Same arguments and result as ``func``; every call warns (``DeprecationWarning``).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from ntkjam.core.deprecation import deprecated_alias
+    >>> def n_points(n):
+    ...     return n + 1
+    >>> old = deprecated_alias(n_points, "n_samples")
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     old.__name__, old(1), "use n_points" in str(caught[0].message)
+    ('n_samples', 2, True)
+    """
 
     @functools.wraps(func)
     def alias(*args: Any, **kwargs: Any) -> Any:
@@ -90,6 +156,20 @@ class DeprecatedNames:
 
     A subclass lists ``_renamed = {"old": "new"}``; ``result.old`` warns and returns
     ``result.new``.  Assigning ``result.old`` fails like any field of a frozen result.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from dataclasses import dataclass
+    >>> from ntkjam.core.deprecation import DeprecatedNames
+    >>> @dataclass(frozen=True)
+    ... class Result(DeprecatedNames):
+    ...     N: int
+    ...     _renamed = {"n": "N"}
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     Result(N=4).n, caught[0].category.__name__
+    (4, 'DeprecationWarning')
     """
 
     _renamed: dict[str, str] = {}

@@ -81,12 +81,65 @@ def Checked(base: Any, check: Callable[[str, Any], Any]) -> Any:  # noqa: N802 -
     ``check`` raises ``ValueError`` or ``TypeError`` naming the parameter, or returns
     the value to keep (converted, or as given: with ``base = Any`` nothing else touches
     it).  For a bound with its own message, or a value validated by another module.
+
+    Parameters
+    ----------
+    base : type
+        The field's annotation (``Any`` to keep the value as given).
+    check : callable
+        ``check(name, value) -> value``, raising ``ValueError``/``TypeError`` when refused.
+
+    Returns
+    -------
+    typing.Annotated
+        A field type for a :class:`StudyParams` subclass.
+
+    Examples
+    --------
+    >>> from ntkjam.core.params import Checked, StudyParams
+    >>> def even(name, value):
+    ...     if value % 2:
+    ...         raise ValueError(f"{name} must be even, got {value}")
+    ...     return value
+    >>> fields = {"__annotations__": {"k": Checked(int, even)}, "k": 2}
+    >>> Even = type("Even", (StudyParams,), fields, study="even")
+    >>> Even.resolve({"k": 4})
+    {'k': 4}
+    >>> try:
+    ...     Even.resolve({"k": 3})
+    ... except ValueError as exc:
+    ...     print(exc)
+    k must be even, got 3
     """
     return Annotated[base, _field_check(check)]
 
 
 def Nullable(field_type: Any) -> Any:  # noqa: N802 - a type factory
-    """``field_type`` or ``None`` (e.g. a default that depends on another field)."""
+    """``field_type`` or ``None`` (e.g. a default that depends on another field).
+
+    Parameters
+    ----------
+    field_type : typing.Annotated
+        A field type of this module (``PositiveInt``, ``Choice(...)``, ``Checked(...)``).
+
+    Returns
+    -------
+    typing.Annotated
+        The same check, with ``None`` passed through.
+
+    Raises
+    ------
+    TypeError
+        ``field_type`` is not a field type of this module.
+
+    Examples
+    --------
+    >>> from ntkjam.core.params import Nullable, PositiveInt, StudyParams
+    >>> class Width(StudyParams, study="width"):
+    ...     width: Nullable(PositiveInt) = None
+    >>> Width.resolve({}), Width.resolve({"width": 8})
+    ({'width': None}, {'width': 8})
+    """
     if get_origin(field_type) is not Annotated:
         raise TypeError(f"Nullable needs a field type of this module, got {field_type!r}")
     base, *metadata = get_args(field_type)
@@ -98,7 +151,31 @@ def Nullable(field_type: Any) -> Any:  # noqa: N802 - a type factory
 
 
 def Int(minimum: int | None = None) -> Any:  # noqa: N802 - a type factory, like typing's
-    """An integer field (bools refused), optionally ``>= minimum``."""
+    """An integer field (bools refused), optionally ``>= minimum``.
+
+    Parameters
+    ----------
+    minimum : int or None
+        The smallest allowed value (None: no bound).
+
+    Returns
+    -------
+    typing.Annotated
+        A field type for a :class:`StudyParams` subclass.
+
+    Examples
+    --------
+    >>> from ntkjam.core.params import Int, StudyParams
+    >>> class Depth(StudyParams, study="depth"):
+    ...     depth: Int(minimum=1) = 1
+    >>> Depth.resolve({"depth": 3})
+    {'depth': 3}
+    >>> try:
+    ...     Depth.resolve({"depth": 0})
+    ... except ValueError as exc:
+    ...     print("depth" in str(exc))
+    True
+    """
     return Annotated[int, _field_check(lambda n, v: as_int(n, v, minimum=minimum))]
 
 
@@ -123,7 +200,26 @@ def _bool(name: str, value: Any) -> bool:
 
 
 def Choice(*allowed: str) -> Any:  # noqa: N802 - a type factory
-    """A string field that must be one of ``allowed``."""
+    """A string field that must be one of ``allowed``.
+
+    Parameters
+    ----------
+    *allowed : str
+        The allowed values.
+
+    Returns
+    -------
+    typing.Annotated
+        A field type for a :class:`StudyParams` subclass.
+
+    Examples
+    --------
+    >>> from ntkjam.core.params import Choice, StudyParams
+    >>> class Source(StudyParams, study="source"):
+    ...     source: Choice("relu", "fourier") = "relu"
+    >>> Source.resolve({}), Source.resolve({"source": "fourier"})
+    ({'source': 'relu'}, {'source': 'fourier'})
+    """
     return Annotated[str, _field_check(lambda n, v: as_choice(n, v, allowed))]
 
 
@@ -140,6 +236,23 @@ class StudyParams(BaseModel):
 
     Subclass with ``class X(StudyParams, study="name")``; ``name`` prefixes the
     messages about unknown and missing parameters.  Instances are frozen.
+
+    Examples
+    --------
+    >>> from ntkjam.core.params import PositiveInt, PositiveReal, Real, StudyParams
+    >>> class Toy(StudyParams, study="toy"):
+    ...     P: PositiveInt
+    ...     phi: PositiveReal
+    ...     margin: Real = 1.0
+    >>> Toy.resolve({"P": 100, "phi": 2})
+    {'P': 100, 'phi': 2.0, 'margin': 1.0}
+    >>> Toy.defaults()
+    {'P': None, 'phi': None, 'margin': 1.0}
+    >>> try:
+    ...     Toy.resolve({"P": 100})
+    ... except ValueError as exc:
+    ...     print(exc)
+    toy: parameter 'phi' is required
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)

@@ -40,7 +40,26 @@ def _is_scalar(value: Any) -> bool:
 
 
 def summarize(value: Any) -> str:
-    """A short text for one field's value (never the values of an array)."""
+    """A short text for one field's value (never the values of an array).
+
+    Parameters
+    ----------
+    value : object
+        A scalar, enum, string, array of any shape, dataclass, list, tuple or dict.
+
+    Returns
+    -------
+    str
+        Scalars to 4 significant digits, arrays as ``<array shape dtype>``, containers by
+        their length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.core.reprs import summarize
+    >>> summarize(np.zeros((3, 2))), summarize(2 / 3), summarize(7), summarize({"a": 1})
+    ('<array (3, 2) float64>', '0.6667', '7', '<dict of 1>')
+    """
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, (bool, np.bool_)) or value is None:
@@ -76,7 +95,31 @@ def summarize(value: Any) -> str:
 
 def summary_repr(self: Any) -> str:
     """``ClassName(status=…, scalars…, arrays as <array shape dtype>, …)``, near
-    :data:`MAX_LENGTH` characters at most (a ``__repr__`` for frozen result classes)."""
+    :data:`MAX_LENGTH` characters at most (a ``__repr__`` for frozen result classes).
+
+    Parameters
+    ----------
+    self : dataclass instance
+        The result to describe.
+
+    Returns
+    -------
+    str
+        Status-like fields first, then scalars, then the rest.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dataclasses import dataclass
+    >>> from ntkjam.core.reprs import summary_repr
+    >>> @dataclass(frozen=True)
+    ... class Fit:
+    ...     w: np.ndarray
+    ...     loss: float
+    ...     status: str
+    >>> summary_repr(Fit(np.ones(4), 0.25, "sat"))
+    "Fit(status='sat', loss=0.25, w=<array (4,) float64>)"
+    """
     fields = [f for f in dataclasses.fields(self) if f.repr]
     values = {f.name: getattr(self, f.name) for f in fields}
     first = [n for n in STATUS_FIELDS if n in values]
@@ -97,7 +140,20 @@ def summary_repr(self: Any) -> str:
 
 
 class SummaryRepr:
-    """Mixin: :func:`summary_repr` as ``__repr__`` (declare the dataclass ``repr=False``)."""
+    """Mixin: :func:`summary_repr` as ``__repr__`` (declare the dataclass ``repr=False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dataclasses import dataclass
+    >>> from ntkjam.core.reprs import SummaryRepr
+    >>> @dataclass(frozen=True, repr=False)
+    ... class Minimum(SummaryRepr):
+    ...     verdict: str
+    ...     outputs: np.ndarray
+    >>> Minimum("unsat", np.zeros(10))
+    Minimum(verdict='unsat', outputs=<array (10,) float64>)
+    """
 
     __slots__ = ()
     __repr__ = summary_repr

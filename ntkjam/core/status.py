@@ -25,6 +25,12 @@ class Status(StrEnum):
         The step or time budget ran out first (undecided).
     NAN
         The loss or the outputs stopped being finite (a step beyond stability).
+
+    Examples
+    --------
+    >>> from ntkjam.core import Status
+    >>> Status.SAT == "sat", Status("budget") is Status.BUDGET
+    (True, True)
     """
 
     SAT = "sat"
@@ -35,7 +41,14 @@ class Status(StrEnum):
 
 
 class Verdict(StrEnum):
-    """What a result says about the problem: SAT, UNSAT, or why it cannot say."""
+    """What a result says about the problem: SAT, UNSAT, or why it cannot say.
+
+    Examples
+    --------
+    >>> from ntkjam.core import Verdict
+    >>> Verdict("unsat") is Verdict.UNSAT, [v.value for v in Verdict][:2]
+    (True, ['sat', 'unsat'])
+    """
 
     SAT = "sat"
     UNSAT = "unsat"
@@ -50,7 +63,28 @@ STATUS_ALIASES = {"max_steps": Status.BUDGET}
 
 
 def as_status(value: object) -> Status:
-    """The :class:`Status` of a string, accepting the old aliases."""
+    """The :class:`Status` of a string, accepting the old aliases.
+
+    Parameters
+    ----------
+    value : object
+        A status string (or member); ``"max_steps"`` is read as ``"budget"``.
+
+    Returns
+    -------
+    Status
+
+    Raises
+    ------
+    ValueError
+        ``value`` is no status, naming the allowed ones.
+
+    Examples
+    --------
+    >>> from ntkjam.core import Status, as_status
+    >>> as_status("max_steps") is Status.BUDGET, as_status("sat") is Status.SAT
+    (True, True)
+    """
     text = str(value)
     if text in STATUS_ALIASES:
         return STATUS_ALIASES[text]

@@ -37,6 +37,22 @@ class LossHistory:
 
     Also keeps the running minimum (the *best* loss so far) for
     ``UNSATConverged(best=True)``.
+
+    Parameters
+    ----------
+    keep_steps : int
+        Accepted steps that must stay available to ``steps_back``.
+    keep_time : float
+        Time span that must stay available to ``at_or_before``.
+
+    Examples
+    --------
+    >>> from ntkjam.core.stopping import LossHistory
+    >>> h = LossHistory(keep_steps=10, keep_time=1.0)
+    >>> for t, L in [(0.0, 3.0), (0.5, 1.0), (1.0, 2.0)]:
+    ...     h.append(t, L)
+    >>> len(h), h.best(), h.steps_back(1), h.steps_back(1, best=True), h.at_or_before(0.7)
+    (3, 1.0, 1.0, 1.0, 1.0)
     """
 
     def __init__(self, keep_steps: int, keep_time: float) -> None:
@@ -83,6 +99,28 @@ class TrainState:
 
     ``grad_norm`` is the speed of a function-space flow, ‖K∇L‖ (or a lower bound of
     it), for :class:`Converged`; ``None`` where the loop does not compute it (training).
+
+    Parameters
+    ----------
+    step : int
+        Accepted steps so far.
+    time : float
+        The run's clock.
+    loss : float
+        The loss after the step.
+    n_unsat : int
+        N_Δ, the unsatisfied constraints after the step.
+    history : LossHistory, optional
+        The losses of the earlier steps (for :class:`UNSATConverged`).
+    grad_norm : float, optional
+        ‖K∇L‖ (for :class:`Converged`).
+
+    Examples
+    --------
+    >>> from ntkjam.core.stopping import SATReached, TrainState
+    >>> state = TrainState(step=12, time=0.5, loss=0.0, n_unsat=0)
+    >>> SATReached().check(state)
+    'SAT: all constraints satisfied at t = 0.5 (step 12)'
     """
 
     step: int
@@ -99,6 +137,24 @@ class DeviceContext:
 
     ``ring_loss`` / ``ring_best`` hold the loss and the best loss of the last
     ``len(ring) `` accepted steps, step ``s`` at index ``s % len(ring)``.
+
+    Parameters
+    ----------
+    step, time, loss, best, n_unsat : jax.Array, shape ()
+        As in :class:`TrainState`; ``best`` is the smallest loss so far.
+    ring_loss, ring_best : jax.Array, shape (R,)
+        The last R losses and best losses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.core.stopping import Budget, DeviceContext
+    >>> ring = np.zeros(4)
+    >>> ctx = DeviceContext(step=np.int64(5), time=np.float64(0.1), loss=np.float64(1.0),
+    ...                     best=np.float64(1.0), n_unsat=np.int64(3), ring_loss=ring,
+    ...                     ring_best=ring)
+    >>> [bool(Budget(max_steps=m).fires_on_device(ctx)) for m in (5, 6)]
+    [True, False]
     """
 
     step: Any
@@ -120,7 +176,15 @@ class _Rule:
 
 @dataclass(frozen=True)
 class SATReached(_Rule):
-    """Stop with status ``"sat"`` when every constraint holds: N_Δ = 0."""
+    """Stop with status ``"sat"`` when every constraint holds: N_Δ = 0.
+
+    Examples
+    --------
+    >>> from ntkjam.core.stopping import SATReached, TrainState
+    >>> rule = SATReached()
+    >>> rule.status == "sat", [rule.fires(TrainState(1, 0.1, 0.2, n_unsat=k)) for k in (3, 0)]
+    (True, [False, True])
+    """
 
     status: Status = field(default=Status.SAT, init=False)
 
@@ -146,6 +210,31 @@ class UNSATConverged(_Rule):
     lazy regime), and robust when it oscillates (momentum, catapults): this is the rule
     of the trained phase diagram.  The loss compared is the weight-space L = L̃/α², so
     the test does not depend on α.  ``time_window`` is evaluated on the host loop only.
+
+    Parameters
+    ----------
+    window : int
+        Accepted steps back to compare with, ≥ 1.
+    rtol : float
+        Relative decrease below which the loss has stopped, ≥ 0.
+    time_window : float, optional
+        Compare with the loss this much time back instead (host loop only).
+    best : bool
+        Compare the running minimum of the loss instead of the loss.
+
+    Examples
+    --------
+    A loss stuck at 0.5 over the last two steps fires the rule; a decreasing one does not:
+
+    >>> from ntkjam.core.stopping import LossHistory, TrainState, UNSATConverged
+    >>> rule = UNSATConverged(window=2, rtol=1e-3)
+    >>> flat, falling = LossHistory(10, 1.0), LossHistory(10, 1.0)
+    >>> for step in range(3):
+    ...     flat.append(float(step), 0.5)
+    ...     falling.append(float(step), 1.0 / (1 + step))
+    >>> rule.fires(TrainState(2, 2.0, 0.5, 4, flat)), rule.fires(TrainState(2, 2.0, 1 / 3, 4,
+    ...                                                                      falling))
+    (True, False)
     """
 
     window: int = 1000
@@ -202,6 +291,18 @@ class Converged(_Rule):
     The stationarity test of the function-space dynamics, which know ‖K∇L‖
     (``TrainState.grad_norm``); it never fires where the loop leaves it ``None``, and
     the training loop does not take it (its UNSAT test is :class:`UNSATConverged`).
+
+    Parameters
+    ----------
+    grad_tol : float
+        The speed ‖K∇L‖ at or below which the flow is stationary, ≥ 0.
+
+    Examples
+    --------
+    >>> from ntkjam.core.stopping import Converged, TrainState
+    >>> rule = Converged(grad_tol=1e-8)
+    >>> [rule.fires(TrainState(5, 1.0, 0.1, 2, grad_norm=g)) for g in (1e-9, 1e-6, None)]
+    [True, False, False]
     """
 
     grad_tol: float = 1e-10
@@ -231,6 +332,24 @@ class Budget(_Rule):
     10⁻¹⁴ for the adaptive flows, whose last step lands on ``max_time`` up to the
     rounding of ``t + h``.  (Before the vocabulary was unified this status was
     spelled ``"max_steps"``; :func:`ntkjam.core.status.as_status` still reads it.)
+
+    Parameters
+    ----------
+    max_steps : int
+        Accepted steps allowed, ≥ 1.
+    max_time : float
+        Time allowed, > 0 (``inf``: no limit).
+    time_rtol : float
+        Relative slack of the time test, in [0, 1).
+
+    Examples
+    --------
+    >>> from ntkjam.core.stopping import Budget, TrainState
+    >>> rule = Budget(max_steps=100, max_time=10.0)
+    >>> rule.fires(TrainState(100, 1.0, 0.3, 2)), rule.fires(TrainState(5, 10.0, 0.3, 2))
+    (True, True)
+    >>> rule.fires(TrainState(5, 9.0, 0.3, 2)), rule.status == "budget"
+    (False, True)
     """
 
     max_steps: int = 10_000
@@ -275,6 +394,29 @@ def check_step_multipliers(grow: object, shrink: object) -> tuple[float, float]:
     Returns
     -------
     (grow, shrink) : tuple of float
+
+    Parameters
+    ----------
+    grow : float
+        Largest factor a step grows by after a success, ``>= 1``.
+    shrink : float
+        Factor a step shrinks by after a rejection, in ``(0, 1)``.
+
+    Raises
+    ------
+    ValueError
+        A multiplier outside its range, naming it.
+
+    Examples
+    --------
+    >>> from ntkjam.core.stopping import check_step_multipliers
+    >>> check_step_multipliers(2, 0.5)
+    (2.0, 0.5)
+    >>> try:
+    ...     check_step_multipliers(2.0, 1.5)
+    ... except ValueError as exc:
+    ...     print(exc)
+    shrink must be in (0, 1), got 1.5
     """
     grow = as_real("grow", grow)
     if not grow >= 1.0:

@@ -71,6 +71,15 @@ class Dataset(SummaryRepr):
         Norm of the inputs (``None`` for Gaussian inputs).
     beta : numpy.ndarray or None, shape (d,)
         The linear teacher's direction when ``labels == "teacher"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import Dataset
+    >>> ds = Dataset(X_train=np.ones((3, 2)), y_train=[1, -1, 1], X_test=np.zeros((0, 2)),
+    ...              y_test=np.zeros(0), name="gaussian", labels="random", seed=0, test_seed=1)
+    >>> ds.n_train, ds.n_test, ds.d, ds.X_train.flags.writeable
+    (3, 0, 2, False)
     """
 
     X_train: np.ndarray
@@ -175,6 +184,21 @@ def load_dataset(
     Returns
     -------
     Dataset
+
+    Examples
+    --------
+    The test set does not change with ``n_train``, and training sets are nested:
+
+    >>> import numpy as np
+    >>> from ntkjam.data import load_dataset
+    >>> small = load_dataset("sphere", n_train=5, n_test=4, d=3, labels="teacher", seed=0)
+    >>> large = load_dataset("sphere", n_train=9, n_test=4, d=3, labels="teacher", seed=0)
+    >>> small.X_train.shape, small.y_test.shape, small.beta.shape
+    ((5, 3), (4,), (3,))
+    >>> np.array_equal(small.X_test, large.X_test), np.array_equal(small.X_train, large.X_train[:5])
+    (True, True)
+    >>> sorted(set(load_dataset("gaussian", n_train=50, d=2).y_train.tolist()))
+    [-1.0, 1.0]
     """
     name = as_choice("name", name, DATASETS)
     n_train = as_int("n_train", n_train, minimum=1)

@@ -43,6 +43,12 @@ def resolve_radius(radius: float | str, d: int) -> float:
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> from ntkjam.data import resolve_radius
+    >>> resolve_radius("sqrt_d", 16), resolve_radius(2, 16)
+    (4.0, 2.0)
     """
     if isinstance(radius, str):
         as_choice("radius", radius, ("sqrt_d",))
@@ -68,6 +74,16 @@ def sphere(n: int, d: int, *, seed: int, radius: float | str = 1.0) -> np.ndarra
     Returns
     -------
     numpy.ndarray, shape (n, d), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import sphere
+    >>> X = sphere(5, 4, seed=0, radius="sqrt_d")
+    >>> X.shape, np.allclose(np.linalg.norm(X, axis=1), 2.0)
+    ((5, 4), True)
+    >>> np.array_equal(sphere(8, 4, seed=0, radius="sqrt_d")[:5], X)      # nested in n
+    True
     """
     n = as_int("n", n, minimum=1)
     d = as_int("d", d, minimum=2)
@@ -94,6 +110,14 @@ def gaussian(n: int, d: int, *, seed: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (n, d), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import gaussian
+    >>> X = gaussian(3, 2000, seed=1)
+    >>> X.shape, np.allclose((X**2).mean(axis=1), 1.0, atol=0.1)
+    ((3, 2000), True)
     """
     n = as_int("n", n, minimum=1)
     d = as_int("d", d, minimum=1)
@@ -102,7 +126,26 @@ def gaussian(n: int, d: int, *, seed: int) -> np.ndarray:
 
 
 def digits_all(radius: float | str) -> tuple[np.ndarray, np.ndarray]:
-    """All 1797 digit images, centred by the mean image, rows scaled to ``radius``."""
+    """All 1797 digit images, centred by the mean image, rows scaled to ``radius``.
+
+    Parameters
+    ----------
+    radius : float or "sqrt_d"
+        Norm of every centred image (``"sqrt_d"`` = 8).
+
+    Returns
+    -------
+    X : numpy.ndarray, shape (1797, 64), float64
+    classes : numpy.ndarray, shape (1797,), int64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data.inputs import digits_all
+    >>> X, classes = digits_all(1.0)
+    >>> X.shape, classes.shape, np.allclose(np.linalg.norm(X, axis=1), 1.0)
+    ((1797, 64), (1797,), True)
+    """
     from sklearn.datasets import load_digits
 
     bunch = load_digits()
@@ -145,6 +188,16 @@ def digits_with_classes(
         Flattened images minus the mean image of all 1797, scaled to norm ``radius``.
     classes : numpy.ndarray, shape (n,), int64
         The digit shown, 0–9.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import digits_with_classes
+    >>> X, classes = digits_with_classes(n=10, seed=0, radius="sqrt_d")
+    >>> X.shape, classes.dtype.name, np.allclose(np.linalg.norm(X, axis=1), 8.0)
+    ((10, 64), 'int64', True)
+    >>> bool(np.all((0 <= classes) & (classes <= 9)))
+    True
     """
     n = _check_digits_n(n, DIGITS_SIZE)
     seed = as_seed("seed", seed)
@@ -158,5 +211,13 @@ def digits(*, n: int | None = None, seed: int, radius: float | str = 1.0) -> np.
 
     See :func:`digits_with_classes` (same arguments) for the normalisation; this
     returns only the inputs, shape ``(n, 64)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import digits, digits_with_classes
+    >>> X = digits(n=6, seed=2)
+    >>> X.shape, np.array_equal(X, digits_with_classes(n=6, seed=2)[0])
+    ((6, 64), True)
     """
     return digits_with_classes(n=n, seed=seed, radius=radius)[0]

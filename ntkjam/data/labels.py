@@ -24,7 +24,25 @@ __all__ = [
 
 
 def sign(values: np.ndarray) -> np.ndarray:
-    """±1.0 with sign(0) = +1."""
+    """±1.0 with sign(0) = +1.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Real values, any shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape, float64 in {-1, +1}.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data.labels import sign
+    >>> sign(np.array([-0.5, 0.0, 3.0])).tolist()
+    [-1.0, 1.0, 1.0]
+    """
     return np.where(values >= 0, 1.0, -1.0)
 
 
@@ -41,6 +59,16 @@ def random_labels(n: int, *, seed: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (n,), float64 in {-1, +1}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import random_labels
+    >>> y = random_labels(1000, seed=0)
+    >>> y.shape, sorted(set(y.tolist())), abs(float(y.mean())) < 0.1
+    ((1000,), [-1.0, 1.0], True)
+    >>> np.array_equal(random_labels(10, seed=0), y[:10])
+    True
     """
     n = as_int("n", n, minimum=1)
     seed = as_seed("seed", seed)
@@ -54,6 +82,22 @@ def teacher_direction(d: int, *, seed: int) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (d,), float64
+
+    Parameters
+    ----------
+    d : int
+        Input dimension, ≥ 1.
+    seed : int
+        Non-negative seed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import teacher_direction, teacher_labels
+    >>> X = np.random.default_rng(0).standard_normal((5, 3))
+    >>> beta = teacher_direction(3, seed=7)
+    >>> beta.shape, np.array_equal(teacher_labels(X, seed=7), teacher_labels(X, beta=beta))
+    ((3,), True)
     """
     d = as_int("d", d, minimum=1)
     seed = as_seed("seed", seed)
@@ -74,6 +118,14 @@ def teacher_labels(X: object, *, seed: int | None = None, beta: object | None = 
     Returns
     -------
     numpy.ndarray, shape (N,), float64 in {-1, +1}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import teacher_labels
+    >>> X = np.array([[1.0, 0.0], [-2.0, 1.0], [0.0, 0.0]])
+    >>> teacher_labels(X, beta=[1.0, 0.5]).tolist()          # sign(x·β), sign(0) = +1
+    [1.0, -1.0, 1.0]
     """
     X = as_inputs("X", X)
     if (seed is None) == (beta is None):
@@ -107,6 +159,14 @@ def callable_labels(X: object, fn: Callable[[np.ndarray], object]) -> np.ndarray
     Returns
     -------
     numpy.ndarray, shape (N,), float64 in {-1, +1}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import callable_labels
+    >>> X = np.array([[0.5, 0.0], [2.0, 0.0], [0.0, 1.0]])
+    >>> callable_labels(X, lambda X: (X**2).sum(axis=1) - 1.0).tolist()   # outside the unit circle
+    [-1.0, 1.0, 1.0]
     """
     X = as_inputs("X", X)
     if not callable(fn):
@@ -131,6 +191,12 @@ def parity_labels(classes: object) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (N,), float64 in {-1, +1}
+
+    Examples
+    --------
+    >>> from ntkjam.data import parity_labels
+    >>> parity_labels([0, 1, 2, 7, 8]).tolist()
+    [1.0, -1.0, 1.0, -1.0, 1.0]
     """
     c = as_float_array("classes", classes, ndim=1)
     bad = (c != np.round(c)) | (c < 0) | (c > 9)

@@ -39,6 +39,17 @@ class Activation:
         any one-sided value may be returned (a null set for Gaussian integrals).
     kinks : tuple of float
         Points where ``fn`` or ``derivative`` is not smooth (ReLU: ``(0.0,)``).
+
+    Examples
+    --------
+    A user activation (the square, smooth everywhere):
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Activation
+    >>> square = Activation("square", lambda z: z**2, lambda z: 2 * z)
+    >>> z = np.array([-1.0, 0.5])
+    >>> np.asarray(square.fn(z)).tolist(), np.asarray(square.derivative(z)).tolist(), square.kinks
+    ([1.0, 0.25], [-2.0, 1.0], ())
     """
 
     name: str
@@ -123,6 +134,26 @@ def get_activation(activation: str | Activation) -> Activation:
         Unknown name (the message lists the allowed ones).
     TypeError
         Neither a string nor an :class:`Activation`.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        ``relu``, ``erf``, ``tanh``, ``gelu``, ``softplus``, ``identity``, or an
+        :class:`Activation` (returned unchanged).
+
+    Returns
+    -------
+    Activation
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import get_activation
+    >>> relu = get_activation("relu")
+    >>> relu.kinks, np.asarray(relu.fn(np.array([-2.0, 3.0]))).tolist()
+    ((0.0,), [0.0, 3.0])
+    >>> get_activation(relu) is relu
+    True
     """
     if isinstance(activation, Activation):
         return activation

@@ -53,6 +53,17 @@ def rbf(X1, X2=None, *, lengthscale: float = 1.0) -> np.ndarray:
     and a lengthscale whose square underflows is divided out in two steps
     (distinct points then get exactly 0, identical ones 1).  The result is always
     finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import rbf
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]])
+    >>> K = rbf(X, lengthscale=1.0)
+    >>> K.shape, np.allclose(np.diag(K), 1.0), bool(np.isclose(K[0, 1], np.exp(-0.5)))
+    ((3, 3), True, True)
+    >>> rbf(X, X[:1]).shape
+    (3, 1)
     """
     ell = lengthscale = as_real("lengthscale", lengthscale, positive=True)
     X1, X2 = as_input_pair(X1, X2)
@@ -108,6 +119,14 @@ def polynomial(
         ``|scale · x·x' + coef0| > 1``): never inf or NaN.  An inner product that
         overflows while ``scale · x·x'`` does not is computed as
         ``(√scale X1)(√scale X2)ᵀ`` instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import polynomial
+    >>> X = np.array([[1.0, 2.0], [0.0, 1.0]])
+    >>> polynomial(X, degree=2, coef0=1.0).tolist()      # (x·x' + 1)²
+    [[36.0, 9.0], [9.0, 4.0]]
     """
     degree = as_int("degree", degree, minimum=0)
     coef0 = as_real("coef0", coef0, nonnegative=True)

@@ -70,6 +70,16 @@ def arctan2(y, x):
     jax.Array
         The angle, within 2 ulp of ``numpy.arctan2`` (``atan2(±0, −0)`` is ``±0``,
         not ``±π``: the kernels never reach it with a nonzero weight).
+
+    Examples
+    --------
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels.elementary import arctan2
+    >>> y, x = np.array([1.0, -1.0, 0.5, 0.0]), np.array([1.0, -2.0, -3.0, 1.0])
+    >>> a = np.asarray(jax.jit(arctan2)(y, x))          # traced, as in the kernel blocks
+    >>> a.shape, np.allclose(a, np.arctan2(y, x), rtol=1e-14, atol=0)
+    ((4,), True)
     """
     ay, ax = jnp.abs(y), jnp.abs(x)
     swap = ay > ax
@@ -114,6 +124,17 @@ def relu_pi_minus_j(theta, sin_t, cos_t):
     jax.Array
         ``π − J(θ) ≥ 0``; below :data:`SMALL_ANGLE` from its Taylor series in θ
         (``π θ²/2 − θ³/3 + …``, no cancellation), elsewhere from ``sin_t``, ``cos_t``.
+
+    Examples
+    --------
+    At θ = π/2, J = 1; at small θ, π − J ≈ π θ²/2:
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels.elementary import relu_pi_minus_j
+    >>> t = np.array([np.pi / 2, 1e-4])
+    >>> v = np.asarray(relu_pi_minus_j(t, np.sin(t), np.cos(t)))
+    >>> np.allclose(v, [np.pi - 1, np.pi * 1e-8 / 2], rtol=1e-4, atol=0)
+    True
     """
     t2 = theta * theta
     series = t2 * (_horner(_EVEN, t2) + theta * _horner(_ODD, t2))
@@ -122,12 +143,52 @@ def relu_pi_minus_j(theta, sin_t, cos_t):
 
 
 def safe_sqrt(x):
-    """``√x`` for ``x ≥ 0`` with derivative 0 (not inf) where ``x = 0``."""
+    """``√x`` for ``x ≥ 0`` with derivative 0 (not inf) where ``x = 0``.
+
+    Parameters
+    ----------
+    x : array_like
+        Non-negative values, any shape.
+
+    Returns
+    -------
+    jax.Array
+        Same shape as ``x``.
+
+    Examples
+    --------
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels.elementary import safe_sqrt
+    >>> np.asarray(safe_sqrt(np.array([0.0, 4.0]))).tolist(), float(jax.grad(safe_sqrt)(0.0))
+    ([0.0, 2.0], 0.0)
+    """
     positive = x > 0
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, x, 1.0)), 0.0)
 
 
 def safe_reciprocal(x):
-    """``1/x`` for ``x > 0`` and 0 where ``x = 0`` (a zero-variance input), derivative finite."""
+    """``1/x`` for ``x > 0`` and 0 where ``x = 0`` (a zero-variance input), derivative finite.
+
+    Parameters
+    ----------
+    x : array_like
+        Non-negative values, any shape.
+
+    Returns
+    -------
+    jax.Array
+        Same shape as ``x``.
+
+    Examples
+    --------
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels.elementary import safe_reciprocal
+    >>> np.asarray(safe_reciprocal(np.array([0.0, 4.0]))).tolist()
+    [0.0, 0.25]
+    >>> float(jax.grad(safe_reciprocal)(0.0))
+    0.0
+    """
     positive = x > 0
     return jnp.where(positive, 1.0 / jnp.where(positive, x, 1.0), 0.0)

@@ -78,6 +78,13 @@ class Quadrature:
     radius : float
         Truncation of the radial integral, in units of the standard deviation;
         the Gaussian tail beyond 12 is ``e^{-72}`` ≈ 5e-32.
+
+    Examples
+    --------
+    >>> from ntkjam.kernels import Quadrature
+    >>> q = Quadrature(n_angle=8)
+    >>> q.n_angle, q.n_radial, q.radius, q == Quadrature(8, 48, 12.0)
+    (8, 48, 12.0, True)
     """
 
     n_angle: int = 16
@@ -99,6 +106,14 @@ class Side(NamedTuple):
         ``E[φ(u)²]`` for ``u ~ N(0, a)``.
     root_p : jax.Array, same shape
         ``√p``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels.expectations import CLOSED_FORMS, side
+    >>> s = side(CLOSED_FORMS["relu"][1], np.array([[2.0], [8.0]]))      # rows (B, 1) = (2, 1)
+    >>> np.shape(s.var), np.ravel(s.p).tolist(), np.ravel(s.root_p).tolist()
+    ((2, 1), [1.0, 4.0], [1.0, 2.0])
     """
 
     var: object
@@ -286,6 +301,41 @@ def quadrature_pair(activation: Activation, order: Quadrature, rows: Side, cols:
 
     The pairs are flattened to ``(M,)`` (memory ``M × A × R`` doubles per array, A
     angular and R radial nodes: keep blocks of a few hundred pairs).
+
+    Parameters
+    ----------
+    activation : Activation
+        The activation φ.
+    order : Quadrature
+        Orders of the polar rule.
+    rows, cols : Side
+        Broadcastable sides, e.g. ``(B, 1)`` and ``(1, C)``.
+    c, D : array_like
+        Pair covariances and determinants ``ab − c²``, broadcastable with the sides.
+    one : float or jax.Array
+        A traced 1.0 (see :func:`expectation_functions`).
+
+    Returns
+    -------
+    h, g, sdot : jax.Array
+        Each of the broadcast pair shape.
+
+    Examples
+    --------
+    The polar rule reproduces the ReLU closed form (unit variances, three pairs), here
+    traced into one jitted call as in the kernel blocks:
+
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature, get_activation
+    >>> from ntkjam.kernels.expectations import CLOSED_FORMS, quadrature_pair, side
+    >>> pair, diag = CLOSED_FORMS["relu"]
+    >>> s = side(diag, np.ones(3))
+    >>> c = np.array([0.3, 0.0, -0.5]); D = 1 - c**2
+    >>> jitted = jax.jit(quadrature_pair, static_argnums=(0, 1))
+    >>> rule = jitted(get_activation("relu"), Quadrature(), s, s, c, D)
+    >>> [np.asarray(x).shape for x in rule], np.allclose(rule, pair(s, s, c, D), atol=1e-12)
+    ([(3,), (3,), (3,)], True)
     """
     shape = jnp.broadcast_shapes(jnp.shape(c), jnp.shape(D), jnp.shape(rows.var),
                                  jnp.shape(cols.var))
@@ -295,7 +345,35 @@ def quadrature_pair(activation: Activation, order: Quadrature, rows: Side, cols:
 
 
 def quadrature_diag(activation: Activation, order: Quadrature, a):
-    """``(E[φ(u)²], E[φ'(u)²])`` for ``u ~ N(0, a)``, ``a`` of any shape."""
+    """``(E[φ(u)²], E[φ'(u)²])`` for ``u ~ N(0, a)``, ``a`` of any shape.
+
+    Parameters
+    ----------
+    activation : Activation
+        The activation φ.
+    order : Quadrature
+        Orders of the polar rule.
+    a : array_like
+        Variances, any shape.
+
+    Returns
+    -------
+    p, pdot : jax.Array
+        Same shape as ``a``.
+
+    Examples
+    --------
+    For ReLU, ``E[φ(u)²] = a/2`` and ``E[φ'(u)²] = 1/2``:
+
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature, get_activation
+    >>> from ntkjam.kernels.expectations import quadrature_diag
+    >>> rule = jax.jit(quadrature_diag, static_argnums=(0, 1))         # as in the kernel blocks
+    >>> p, pdot = rule(get_activation("relu"), Quadrature(), np.array([[2.0, 6.0]]))
+    >>> np.asarray(p).shape, np.allclose(p, [[1.0, 3.0]]), np.allclose(pdot, 0.5)
+    ((1, 2), True, True)
+    """
     a = jnp.asarray(a)
     p, pdot = _quadrature_diag_impl(activation, order, jnp.ravel(a))
     return p.reshape(a.shape), pdot.reshape(a.shape)
@@ -315,6 +393,28 @@ def expectation_functions(kind: str | Activation, order: Quadrature) -> tuple[Ca
     the polar rule of ``order`` (``kind`` an :class:`~ntkjam.kernels.Activation`).
 
     ``pair(rows, cols, c, D, one) -> (h, g, sdot)`` and ``diag(a) -> (p, pdot)``.
+
+    Parameters
+    ----------
+    kind : str or Activation
+        ``"relu"``, ``"erf"``, ``"identity"``, or an :class:`~ntkjam.kernels.Activation`.
+    order : Quadrature
+        Orders of the polar rule (ignored for a closed form).
+
+    Returns
+    -------
+    pair, diag : callable
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature, get_activation
+    >>> from ntkjam.kernels.expectations import CLOSED_FORMS, expectation_functions
+    >>> expectation_functions("relu", Quadrature()) == CLOSED_FORMS["relu"]
+    True
+    >>> pair, diag = expectation_functions(get_activation("tanh"), Quadrature(n_angle=8))
+    >>> pair.func.__name__, diag.func.__name__, diag.args[1].n_angle      # the polar rule
+    ('quadrature_pair', 'quadrature_diag', 8)
     """
     if isinstance(kind, str):
         return CLOSED_FORMS[kind]
@@ -324,7 +424,28 @@ def expectation_functions(kind: str | Activation, order: Quadrature) -> tuple[Ca
 
 
 def side(diag: Callable, var) -> Side:
-    """The :class:`Side` of variances ``var``: ``(var, p, √p)`` with ``p = E[φ(u)²]``."""
+    """The :class:`Side` of variances ``var``: ``(var, p, √p)`` with ``p = E[φ(u)²]``.
+
+    Parameters
+    ----------
+    diag : callable
+        ``diag(a) -> (p, pdot)``, from :func:`expectation_functions`.
+    var : array_like
+        Variances ``a``, e.g. shape ``(B, 1)`` or ``(M,)``.
+
+    Returns
+    -------
+    Side
+        Each field of the shape of ``var``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels.expectations import CLOSED_FORMS, side
+    >>> s = side(CLOSED_FORMS["relu"][1], np.array([0.0, 2.0, 8.0]))     # ReLU: p = a/2
+    >>> np.asarray(s.p).tolist(), np.asarray(s.root_p).tolist()
+    ([0.0, 1.0, 4.0], [0.0, 1.0, 2.0])
+    """
     p, _ = diag(var)
     return Side(var, p, jnp.sqrt(p))
 
@@ -342,10 +463,37 @@ def next_layer(sigma_w2, sigma_b2, rows: Side, cols: Side, h, g, sdot, theta_pre
       diagonal and otherwise enters only through its square next to ``2h``),
     * ``Θ' = c' + σ_w² sdot Θ``.
 
+    Parameters
+    ----------
+    sigma_w2, sigma_b2 : float or scalar array
+        σ_w², σ_b².
+    rows, cols : Side
+        The two sides, e.g. shapes ``(B, 1)`` and ``(1, C)``, or ``(M,)`` each.
+    h, g, sdot : array
+        The transition's outputs (:func:`expectation_functions`), of the pairs' shape.
+    theta_prev : array
+        The NTK Θ of the previous layer, of the pairs' shape.
+
     Returns
     -------
     a, b, c, D, theta
         Shapes of ``rows.var``, ``cols.var`` and of the pairs.
+
+    Examples
+    --------
+    Two orthogonal unit-variance inputs after a ReLU: ``p = ½``, ``E[φφ] = J(π/2)/(2π) =
+    1/(2π)`` and ``sdot = ¼``.  A layer with σ_w² = 2, σ_b² = 0 gives ``a' = 1`` and
+    ``c' = Θ' = 1/π`` (the previous Θ is 0):
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels.expectations import Side, next_layer
+    >>> s = Side(var=np.ones(1), p=np.full(1, 0.5), root_p=np.sqrt(np.full(1, 0.5)))
+    >>> h, g, sdot = 0.5 - 1 / (2 * np.pi), 0.5 + 1 / (2 * np.pi), 0.25
+    >>> a, b, c1, D1, theta = next_layer(2.0, 0.0, s, s, h, g, sdot, np.zeros(1))
+    >>> np.allclose([a[0], c1[0], theta[0]], [1.0, 1 / np.pi, 1 / np.pi])
+    True
+    >>> np.allclose(D1, a * b - c1**2)                 # the determinant, free of cancellation
+    True
     """
     c_new = sigma_w2 * (rows.root_p * cols.root_p - h) + sigma_b2
     spread = rows.root_p - cols.root_p

@@ -8,32 +8,19 @@ standard deviation ∝ P^{-1/2}; the same ``seed`` gives bit-identical ``J``; th
 first P' columns of a P-feature map are, up to the overall factor √(P'/P), the
 P'-feature map, so features are nested in P):
 
-* :func:`random_features` — one hidden layer in NTK parameterization,
-  ``J[i, p] = σ_w φ(σ_w w_p·x_i/√d + σ_b b_p) / √P`` with ``w_p ~ N(0, I_d)``,
-  ``b_p ~ N(0, 1)``.  ``J Jᵀ → σ_w² E_{w,b}[φ(u)φ(u')]``, which is
-  ``ntkjam.kernels.analytic.nngp(X, depth=1, activation=φ, sigma_w=σ_w, sigma_b=σ_b)``
-  minus the readout-bias constant ``σ_b²`` — and exactly that NNGP with
-  ``readout_bias=True`` (one extra constant column σ_b) or with ``σ_b = 0``.
-* :func:`random_relu_features` — the same for ReLU: with ``σ_b = 0`` the limit is
-  the first-order arc-cosine kernel (Cho & Saul 2009),
-  ``σ_w⁴ ‖x‖‖x'‖/(2π d) · (sin θ + (π − θ) cos θ)``, θ the angle between x and x'.
-* :func:`random_fourier_features` — Rahimi & Recht (2007):
-  ``J[i, p] = √(2/P) cos(ω_p·x_i/ℓ + b_p)``, ``ω_p ~ N(0, I_d)``, ``b_p ~ U[0, 2π)``;
-  ``J Jᵀ → exp(−‖x − x'‖²/(2ℓ²))``.
+* :func:`random_features` — one hidden layer in NTK parameterization; ``J Jᵀ`` tends
+  to the depth-1 ``nngp`` of :mod:`ntkjam.kernels.analytic` (minus σ_b², or exactly
+  it with ``readout_bias=True``).
+* :func:`random_relu_features` — the same for ReLU (the arc-cosine kernel at σ_b = 0).
+* :func:`random_fourier_features` — Rahimi & Recht (2007), ``J Jᵀ → exp(−‖x − x'‖²/(2ℓ²))``.
 
-Deterministic maps:
+Deterministic maps: :func:`taylor_features` (the Gaussian kernel's Taylor series to
+degree k as weighted monomials, ``J Jᵀ`` = :func:`taylor_kernel` exactly) and
+:func:`gram_features` (``J = U Λ^{1/2}`` of a PSD Gram, rank = number of columns).
+The rank of any ``J`` is :func:`ntkjam.linalg.numerical_rank`.
 
-* :func:`taylor_features` — the Gaussian kernel's Taylor series truncated at degree
-  k, as explicit weighted monomials: ``J Jᵀ`` equals :func:`taylor_kernel` exactly.
-* :func:`gram_features` — ``J = U Λ^{1/2}`` of any PSD Gram matrix, keeping the
-  eigenvalues above a documented tolerance (rank = number of columns).
-
-The numerical rank of any ``J`` is :func:`ntkjam.linalg.numerical_rank` (singular
-values above ``rtol · s_max``, default ``rtol = max(N, P) · eps``).
-
-Every map checks its output once: features that overflow float64 raise
-:class:`~ntkjam._validate.NumericalRangeError` (a ``ValueError``) naming the
-parameters, never NaN or inf.
+Every map checks its output once: features beyond float64 raise
+:class:`~ntkjam._validate.NumericalRangeError` naming the parameters, never NaN or inf.
 """
 
 from __future__ import annotations
@@ -133,15 +120,11 @@ def random_features(
     ``J[i, p] = σ_w φ(z_p(x_i)) / √P`` with ``z_p(x) = σ_w w_p·x/√d + σ_b b_p``,
     ``w_p ~ N(0, I_d)``, ``b_p ~ N(0, 1)`` independent.  These are the readout
     features of the network ``f(x) = σ_w/√P Σ_p v_p φ(z_p(x)) + σ_b v_0``, so
-
-        E[J Jᵀ] = σ_w² E_{w,b}[φ(z(x)) φ(z(x'))]
-                = nngp(X, depth=1, activation, sigma_w, sigma_b) − σ_b²,
-
-    the NNGP kernel of :mod:`ntkjam.kernels.analytic` without the readout bias's
-    constant ``σ_b²`` (zero for the default ``σ_b = 0``).  With
-    ``readout_bias=True`` a constant column ``σ_b`` is appended (shape (N, P + 1))
-    and ``E[J Jᵀ]`` is that NNGP exactly.  Each entry of ``J Jᵀ`` is a mean of P
-    iid terms: its error is O(P^{-1/2}).
+    ``E[J Jᵀ] = σ_w² E_{w,b}[φ(z(x)) φ(z(x'))] = nngp(X, depth=1, activation, sigma_w,
+    sigma_b) − σ_b²``, the NNGP kernel of :mod:`ntkjam.kernels.analytic` without the
+    readout bias's constant ``σ_b²`` (zero for the default ``σ_b = 0``).  With
+    ``readout_bias=True`` a constant column ``σ_b`` is appended (shape (N, P + 1)) and
+    ``E[J Jᵀ]`` is that NNGP exactly.  Each entry of ``J Jᵀ`` has an error O(P^{-1/2}).
 
     Parameters
     ----------
@@ -164,6 +147,15 @@ def random_features(
     Returns
     -------
     numpy.ndarray, shape (N, P) (or (N, P + 1) with ``readout_bias``), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import nngp
+    >>> from ntkjam.kernels.features import random_features
+    >>> X = np.array([[1.0, 1.0], [1.0, -1.0]]); J = random_features(X, 4000, seed=0)
+    >>> J.shape, bool(np.abs(J @ J.T - nngp(X, depth=1)).max() < 0.2)      # O(P^(-1/2))
+    ((2, 4000), True)
     """
     X, P, seed, sigma_w, sigma_b = _check_random_args(X, P, seed, sigma_w, sigma_b)
     act = get_activation(activation)
@@ -196,17 +188,20 @@ def random_relu_features(
 ) -> np.ndarray:
     """Random ReLU features: :func:`random_features` with ``activation="relu"``.
 
-    ``J[i, p] = σ_w max(0, σ_w w_p·x_i/√d + σ_b b_p) / √P``.  With σ_b = 0,
+    ``J[i, p] = σ_w max(0, σ_w w_p·x_i/√d + σ_b b_p) / √P``.  With σ_b = 0, ``E[J Jᵀ] =
+    σ_w⁴ ‖x‖‖x'‖ (sin θ + (π − θ) cos θ)/(2π d)`` (θ the angle between x and x'), the
+    first-order arc-cosine kernel of Cho & Saul (2009) times ``σ_w⁴/(2d)``, which is
+    ``nngp(X, depth=1, activation="relu", sigma_w=σ_w)`` (diagonal ``2‖x‖²/d`` at the
+    default σ_w² = 2); with σ_b > 0 that NNGP minus σ_b² (see :func:`random_features`).
+    Same arguments, shapes and seeding as :func:`random_features`.
 
-        E[J Jᵀ](x, x') = σ_w⁴ ‖x‖‖x'‖ / (2π d) · (sin θ + (π − θ) cos θ),
-
-    θ the angle between x and x': the first-order arc-cosine kernel of Cho & Saul
-    (2009), ``k₁(x, x') = ‖x‖‖x'‖ (sin θ + (π − θ) cos θ)/π``, times ``σ_w⁴/(2d)``;
-    this is ``nngp(X, depth=1, activation="relu", sigma_w=σ_w, sigma_b=0)``.  For
-    the default σ_w² = 2 the diagonal is ``2‖x‖²/d``.  With σ_b > 0 the limit is
-    that NNGP minus σ_b² (see :func:`random_features`; ``readout_bias=True`` adds it).
-    Same arguments, shapes and seeding as :func:`random_features` (the same seed
-    gives bit-identical features).
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels.features import random_features, random_relu_features
+    >>> X = np.eye(3)
+    >>> np.array_equal(random_relu_features(X, 50, seed=3), random_features(X, 50, seed=3))
+    True
     """
     X, P, seed, sigma_w, sigma_b = _check_random_args(X, P, seed, sigma_w, sigma_b)
     Z = _hidden_preactivations(X, P, seed, sigma_w, sigma_b)
@@ -220,11 +215,8 @@ def random_fourier_features(
     """Random Fourier features of the Gaussian kernel (Rahimi & Recht 2007).
 
     ``J[i, p] = √(2/P) cos(ω_p·x_i/ℓ + b_p)`` with ``ω_p ~ N(0, I_d)`` (the Fourier
-    transform of the kernel) and ``b_p ~ U[0, 2π)``, so that
-
-        E[J Jᵀ](x, x') = exp(−‖x − x'‖² / (2ℓ²)),
-
-    the kernel ``ntkjam.kernels.analytic.rbf(X, lengthscale=ℓ)``; the diagonal of
+    transform of the kernel) and ``b_p ~ U[0, 2π)``, so that ``E[J Jᵀ](x, x') =
+    exp(−‖x − x'‖² / (2ℓ²))``, the kernel ``rbf(X, lengthscale=ℓ)``; the diagonal of
     ``J Jᵀ`` fluctuates too (it is 1 only on average), with error O(P^{-1/2}).
 
     Parameters
@@ -240,6 +232,15 @@ def random_fourier_features(
     Returns
     -------
     numpy.ndarray, shape (N, P), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import rbf
+    >>> from ntkjam.kernels.features import random_fourier_features
+    >>> X = np.array([[0.0, 0.0], [1.0, 0.0]]); J = random_fourier_features(X, 40000, seed=0)
+    >>> J.shape, bool(np.abs(J @ J.T - rbf(X)).max() < 0.05)
+    ((2, 40000), True)
     """
     X = as_inputs("X", X)
     P = as_int("P", P, minimum=1)
@@ -269,7 +270,14 @@ def _check_taylor_dims(d: int, degree: int) -> tuple[int, int]:
 
 
 def taylor_feature_count(d: int, degree: int) -> int:
-    """Number of Taylor features: monomials of degree ≤ k in d variables, C(d + k, k)."""
+    """Number of Taylor features: monomials of degree ≤ k in d variables, C(d + k, k).
+
+    Examples
+    --------
+    >>> from ntkjam.kernels.features import taylor_feature_count
+    >>> taylor_feature_count(3, 2), taylor_feature_count(10, 0)     # C(5, 2), 1
+    (10, 1)
+    """
     d, degree = _check_taylor_dims(d, degree)
     return comb(d + degree, degree)
 
@@ -284,11 +292,19 @@ def _harmonic_dimension(d: int, k: int) -> int:
 def taylor_rank_on_sphere(d: int, degree: int) -> int:
     """Rank of the Taylor features of points spread over a sphere in R^d (d ≥ 2).
 
-    On a sphere every feature is a monomial of degree ≤ k times the same constant
-    ``exp(−r²/2ℓ²)``, so the rank is the dimension of the polynomials of degree ≤ k
-    restricted to the sphere, ``Σ_{j=0}^{k} N(d, j) = C(d+k−1, k) + C(d+k−2, k−1)``
-    (N(d, j) the number of degree-j spherical harmonics).  This is what a sample
-    of N ≥ that many generic points on the sphere reaches; see :func:`taylor_features`.
+    On a sphere every feature is a monomial of degree ≤ k times one constant
+    ``exp(−r²/2ℓ²)``: the rank is the dimension of the polynomials of degree ≤ k on the
+    sphere, ``Σ_{j≤k} N(d, j) = C(d+k−1, k) + C(d+k−2, k−1)`` (N(d, j) the number of
+    degree-j spherical harmonics), reached by N ≥ that many generic points.
+
+    Examples
+    --------
+    >>> from ntkjam.data import sphere
+    >>> from ntkjam.kernels.features import taylor_features, taylor_rank_on_sphere
+    >>> from ntkjam.linalg import numerical_rank
+    >>> J = taylor_features(sphere(40, 3, seed=0), 2)        # on S²: 1 + 3 + 5 of 10 monomials
+    >>> taylor_rank_on_sphere(3, 2), numerical_rank(J, rtol=1e-10)
+    (9, 9)
     """
     d, degree = _check_taylor_dims(d, degree)
     if d < 2:
@@ -327,6 +343,12 @@ def taylor_exponents(d: int, degree: int) -> np.ndarray:
     -------
     numpy.ndarray, shape (C(d + k, k), d), int64
         Row q is the exponent vector of column q of :func:`taylor_features`.
+
+    Examples
+    --------
+    >>> from ntkjam.kernels.features import taylor_exponents
+    >>> taylor_exponents(2, 2).tolist()
+    [[0, 0], [1, 0], [0, 1], [2, 0], [1, 1], [0, 2]]
     """
     d, degree = _check_taylor_dims(d, degree)
     blocks = [np.zeros((1, d), dtype=np.int64)]
@@ -351,16 +373,10 @@ def taylor_features(X: object, degree: int, *, lengthscale: float = 1.0) -> np.n
         J Jᵀ = e^{−‖x‖²/2ℓ²} e^{−‖x'‖²/2ℓ²} Σ_{j=0}^{k} (x·x'/ℓ²)^j / j!.
 
     **Feature count versus rank.**  There are ``C(d + k, k)`` features
-    (:func:`taylor_feature_count`), and for generic points in R^d (e.g. Gaussian)
-    the rank of ``J`` reaches that count.  On a sphere ‖x‖ = r it does not: the
-    factor e^{−r²/2ℓ²} is the same for every point, and
-    ``x₁² + ... + x_d² = r²`` makes every monomial of degree j ≥ 2 of the form
-    ``x^β ‖x‖²`` (|β| = j − 2) equal to ``r² x^β``, a lower-degree feature — one
-    linear relation per monomial of degree ≤ k − 2.  What is left is the space of
-    polynomials of degree ≤ k on the sphere, i.e. spherical harmonics of degrees
-    0..k, so the rank is ``Σ_{j≤k} N(d, j) = C(d+k−1, k) + C(d+k−2, k−1)``
-    (:func:`taylor_rank_on_sphere`), smaller than the count by ``C(d+k−2, k−2)``.
-    Example: d = 3, k = 4: 35 features, rank 25 on S².
+    (:func:`taylor_feature_count`), the rank of ``J`` for generic points in R^d.  On a
+    sphere ‖x‖ = r, ``x^β ‖x‖² = r² x^β`` gives one linear relation per monomial of
+    degree ≤ k − 2: the rank is ``C(d+k−1, k) + C(d+k−2, k−1)``
+    (:func:`taylor_rank_on_sphere`), e.g. 25 of 35 features for d = 3, k = 4 on S².
 
     Parameters
     ----------
@@ -379,6 +395,14 @@ def taylor_features(X: object, degree: int, *, lengthscale: float = 1.0) -> np.n
     ------
     ValueError
         If ``N · C(d + k, k)`` exceeds :data:`MAX_TAYLOR_ENTRIES`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels.features import taylor_features, taylor_kernel
+    >>> X = np.random.default_rng(0).standard_normal((4, 2)); J = taylor_features(X, 3)
+    >>> J.shape, np.allclose(J @ J.T, taylor_kernel(X, degree=3))      # C(2 + 3, 3) = 10
+    ((4, 10), True)
     """
     X = as_inputs("X", X)
     degree = as_int("degree", degree, minimum=0)
@@ -431,6 +455,15 @@ def taylor_kernel(
     Returns
     -------
     numpy.ndarray, shape (N1, N2)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import rbf
+    >>> from ntkjam.kernels.features import taylor_kernel
+    >>> X = np.array([[0.0, 0.0], [0.5, 0.0], [0.0, 0.3]])
+    >>> taylor_kernel(X, degree=2).shape, np.allclose(taylor_kernel(X, degree=12), rbf(X))
+    ((3, 3), True)
     """
     X1 = as_inputs("X1", X1)
     X2 = X1 if X2 is None else as_inputs("X2", X2, dim=X1.shape[1])
@@ -460,14 +493,11 @@ def taylor_kernel(
 def gram_features(K: object, *, rtol: float | None = None, atol: float | None = None) -> np.ndarray:
     """Features ``J = U Λ^{1/2}`` of a symmetric PSD Gram matrix, ``J Jᵀ ≈ K``.
 
-    Eigenpairs with eigenvalue ``<= rtol · λ_max`` (or ``<= atol``) are dropped, so
-    the number of columns is the numerical rank r of ``K`` and ``‖J Jᵀ − K‖₂`` is at
-    most the tolerance.  Default ``rtol = N · eps`` (machine epsilon), the
-    convention of ``numpy.linalg.matrix_rank``; pass a larger ``rtol`` (say 1e-10)
-    to drop eigenvalues that are rounding noise of a smooth kernel.  An eigenvalue
-    below minus the tolerance raises ``ValueError`` (K not PSD).  Thin wrapper of
-    :func:`ntkjam.linalg.psd_features`; the rank alone is
-    :func:`ntkjam.linalg.numerical_rank`.
+    Eigenvalues ``<= rtol · λ_max`` (or ``<= atol``) are dropped: r is the numerical
+    rank of ``K`` and ``‖J Jᵀ − K‖₂`` at most the tolerance.  Default ``rtol = N · eps``
+    (as ``numpy.linalg.matrix_rank``); a larger ``rtol`` (say 1e-10) drops the rounding
+    noise of a smooth kernel.  An eigenvalue below minus the tolerance raises
+    ``ValueError`` (K not PSD).  Wraps :func:`ntkjam.linalg.psd_features`.
 
     Parameters
     ----------
@@ -477,6 +507,14 @@ def gram_features(K: object, *, rtol: float | None = None, atol: float | None = 
     Returns
     -------
     numpy.ndarray, shape (N, r), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels.features import gram_features
+    >>> F = np.array([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    >>> J = gram_features(F @ F.T, rtol=1e-10); J.shape, np.allclose(J @ J.T, F @ F.T)
+    ((3, 2), True)
     """
     K = as_float_array("K", K, ndim=2)
     return psd_features(K, rtol=rtol, atol=atol)

@@ -71,6 +71,18 @@ def first_layer_gram(x1, x2, n1, n2, d, sw2, sb2, shift):
     c, D : (B, C)
     near : bool (B, C)
         Pairs to recompute with :func:`first_layer_exact` (never the diagonal).
+
+    Examples
+    --------
+    Two orthogonal inputs with ``‖x‖²/d = 1``, σ_w² = 2, σ_b² = 0, a diagonal block:
+
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels.recursion import first_layer_gram
+    >>> X, n = np.sqrt(2) * np.eye(2), np.ones(2)
+    >>> a, b, c, D, near = jax.jit(first_layer_gram)(X, X, n, n, 2, 2.0, 0.0, 0)
+    >>> a.shape, b.shape, np.asarray(c).tolist(), np.asarray(D).tolist(), bool(near.any())
+    ((2, 1), (1, 2), [[2.0, 0.0], [0.0, 2.0]], [[0.0, 4.0], [4.0, 0.0]], False)
     """
     G = jnp.matmul(x1, x2.T) / d
     outer = n1[:, None] * n2[None, :]
@@ -106,6 +118,17 @@ def first_layer_exact(x1, x2, n1, n2, d, sw2, sb2):
     Returns
     -------
     a, b, c, D : arrays of the broadcast shapes of ``n1``, ``n2`` and of the pairs
+
+    Examples
+    --------
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels.recursion import first_layer_exact
+    >>> x1 = np.array([[1.0, 1.0], [1.0, 1.0]]); x2 = np.array([[1.0, 1.0], [1.0, -1.0]])
+    >>> n = np.ones(2)
+    >>> a, b, c, D = jax.jit(first_layer_exact)(x1, x2, n, n, 2, 2.0, 0.0)
+    >>> np.asarray(c).tolist(), np.round(D, 6).tolist()      # identical pair: D = 0 exactly
+    ([2.0, 0.0], [0.0, 4.0])
     """
     g = jnp.sum(x1 * x2, axis=-1) / d
     diff = x1 - x2
@@ -147,6 +170,19 @@ def layers(kind, order, depth, sw2, sb2, a, b, c, D, one=1.0):
     -------
     nngp, ntk : arrays of the pairs' shape
         ``Σ^{L+1}`` and ``Θ^{L+1}``.
+
+    Examples
+    --------
+    One ReLU layer (σ_w² = 2) on an orthogonal pair of first-layer variance 2:
+    the NNGP is ``2 · 2/(2π) · J(π/2) = 2/π`` and so is the NTK (``Θ¹ = c = 0``).
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.recursion import layers
+    >>> two = np.array([2.0])
+    >>> nngp, ntk = layers("relu", Quadrature(), 1, 2.0, 0.0, two, two, np.zeros(1), two**2)
+    >>> np.allclose([nngp[0], ntk[0]], 2 / np.pi)
+    True
     """
     pair, diag = expectation_functions(kind, order)
 
@@ -200,9 +236,39 @@ Returns
 nngp, ntk : (B, C)
 near : bool (B, C) or None
     The pairs whose entries must be replaced from :func:`pair_list`.
+
+Examples
+--------
+Two orthogonal inputs with ``‖x‖²/d = 1``, one ReLU layer, σ_w² = 2, σ_b² = 0:
+NNGP ``[[2, 2/π], [2/π, 2]]`` and NTK ``[[4, 2/π], [2/π, 4]]``.
+
+>>> import numpy as np
+>>> from ntkjam.kernels import Quadrature
+>>> from ntkjam.kernels.recursion import block
+>>> X, n = np.sqrt(2) * np.eye(2), np.ones(2)
+>>> nngp, ntk, near = block("relu", Quadrature(), False, X, X, n, n, 2, 2.0, 0.0, 1, 0, 1.0)
+>>> nngp.shape, np.allclose(nngp, [[2, 2 / np.pi], [2 / np.pi, 2]])
+((2, 2), True)
+>>> np.allclose(ntk, [[4, 2 / np.pi], [2 / np.pi, 4]]), bool(near.any())
+(True, False)
 """
 
 block_static = jax.jit(_block, static_argnames=(*_STATIC, "depth"))
+block_static.__doc__ = """:func:`block` with a static ``depth``: the layer loop is a ``scan``, so
+``jax.grad`` can differentiate it in reverse mode (one compilation per depth).
+
+Parameters and returns as in :func:`block`: ``nngp, ntk`` of shape (B, C) and ``near``.
+
+Examples
+--------
+>>> import numpy as np
+>>> from ntkjam.kernels import Quadrature
+>>> from ntkjam.kernels.recursion import block, block_static
+>>> X, n = np.sqrt(2) * np.eye(2), np.ones(2)
+>>> args = ("relu", Quadrature(), False, X, X, n, n, 2, 2.0, 0.0, 1, 0, 1.0)
+>>> np.allclose(block_static(*args)[1], block(*args)[1])
+True
+"""
 
 
 @functools.partial(jax.jit, static_argnames=("kind", "order", "which"))
@@ -224,6 +290,19 @@ def block_product(kind, order, which, x1, x2, n1, n2, d, sw2, sb2, depth, shift,
     right : (C, k)
     near : bool (B, C)
         The entries left out (add them from :func:`pair_list`).
+
+    Examples
+    --------
+    The NTK block of two orthogonal inputs (``[[4, 2/π], [2/π, 4]]``) times ones:
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.recursion import block_product
+    >>> X, n, v = np.sqrt(2) * np.eye(2), np.ones(2), np.ones((2, 1))
+    >>> left, right, near = block_product("relu", Quadrature(), 1, X, X, n, n, 2, 2.0, 0.0,
+    ...                                   1, 0, 1.0, v, v)
+    >>> left.shape, np.allclose(left, 4 + 2 / np.pi), np.allclose(right, left)
+    ((2, 1), True, True)
     """
     *kernels, near = _block(kind, order, False, x1, x2, n1, n2, d, sw2, sb2, depth, shift, one)
     K = jnp.where(near, 0.0, kernels[which])
@@ -247,6 +326,16 @@ def pair_list(kind, order, x1, x2, n1, n2, d, sw2, sb2, depth):
     Returns
     -------
     nngp, ntk : (M,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.recursion import pair_list
+    >>> X, n = np.sqrt(2) * np.eye(2), np.ones(2)
+    >>> nngp, ntk = pair_list("relu", Quadrature(), X, X[::-1], n, n, 2, 2.0, 0.0, 1)
+    >>> nngp.shape, np.allclose(ntk, 2 / np.pi)
+    ((2,), True)
     """
     a, b, c, D = first_layer_exact(x1, x2, n1, n2, d, sw2, sb2)
     return layers(kind, order, depth, sw2, sb2, a, b, c, D)
@@ -254,6 +343,30 @@ def pair_list(kind, order, x1, x2, n1, n2, d, sw2, sb2, depth):
 
 @functools.partial(jax.jit, static_argnames=("kind", "order"))
 def row_step(kind, order, sw2, sb2, a):
-    """The next layer's variances ``σ_w² E[φ(u)²] + σ_b²`` of inputs of variances ``a`` (M,)."""
+    """The next layer's variances ``σ_w² E[φ(u)²] + σ_b²`` of inputs of variances ``a`` (M,).
+
+    Parameters
+    ----------
+    kind, order
+        As in :func:`block` (static).
+    sw2, sb2 : scalar
+        σ_w², σ_b².
+    a : array, shape (M,)
+        Variances of the current layer.
+
+    Returns
+    -------
+    jax.Array, shape (M,)
+
+    Examples
+    --------
+    ReLU at σ_w² = 2 preserves the variance (He initialisation):
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.recursion import row_step
+    >>> np.asarray(row_step("relu", Quadrature(), 2.0, 0.0, np.array([1.0, 3.0]))).tolist()
+    [1.0, 3.0]
+    """
     _, diag = expectation_functions(kind, order)
     return sw2 * diag(a)[0] + sb2

@@ -64,6 +64,15 @@ class KernelSpec:
         Hidden layers.
     sw2, sb2 : float or traced scalar
         σ_w², σ_b².
+
+    Examples
+    --------
+    >>> from ntkjam.kernels import Quadrature, get_activation
+    >>> from ntkjam.kernels.strips import KernelSpec
+    >>> KernelSpec("relu", Quadrature(), 2, 2.0, 0.0).closed
+    True
+    >>> KernelSpec(get_activation("tanh"), Quadrature(), 2, 1.0, 0.1).closed
+    False
     """
 
     kind: object
@@ -78,7 +87,23 @@ class KernelSpec:
 
 
 def block_edge(n: int) -> int:
-    """Edge of the blocks covering ``n`` rows (64, 256 or :data:`BLOCK`)."""
+    """Edge of the blocks covering ``n`` rows (64, 256 or :data:`BLOCK`).
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from ntkjam.kernels.strips import block_edge
+    >>> [block_edge(n) for n in (10, 64, 100, 300, 5000)]
+    [64, 64, 256, 512, 512]
+    """
     return next((e for e in _EDGES if n <= e), BLOCK)
 
 
@@ -177,6 +202,35 @@ def gram(spec: KernelSpec, X1: np.ndarray, X2: np.ndarray | None, n1: np.ndarray
     result exactly symmetric).  ``n1``, ``n2`` are ``‖x‖²/d`` (NumPy, computed once so
     that every program sees the same values).  ``edge`` overrides the block edge
     (:func:`block_edge`; the closed forms only).  Returns float64 NumPy arrays.
+
+    Parameters
+    ----------
+    spec : KernelSpec
+    X1 : numpy.ndarray, shape (N1, d)
+    X2 : numpy.ndarray, shape (N2, d), or None
+    n1 : numpy.ndarray, shape (N1,)
+    n2 : numpy.ndarray, shape (N2,), or None
+    wanted : tuple of int
+        0 for the NNGP, 1 for the NTK.
+    edge : int, optional
+        Block edge.
+
+    Returns
+    -------
+    tuple of numpy.ndarray, each shape (N1, N2)
+
+    Examples
+    --------
+    Two orthogonal inputs with ``‖x‖²/d = 1``, one ReLU layer, σ_w² = 2:
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.strips import KernelSpec, gram
+    >>> spec = KernelSpec("relu", Quadrature(), 1, 2.0, 0.0)
+    >>> X, n = np.sqrt(2) * np.eye(2), np.ones(2)
+    >>> nngp, ntk = gram(spec, X, None, n, None, (0, 1))
+    >>> ntk.shape, np.allclose(ntk, [[4, 2 / np.pi], [2 / np.pi, 4]]), bool((nngp == nngp.T).all())
+    ((2, 2), True, True)
     """
     symmetric = X2 is None
     X2_, n2_ = (X1, n1) if symmetric else (X2, n2)
@@ -239,6 +293,34 @@ def gram_vector_product(spec: KernelSpec, X: np.ndarray, n: np.ndarray, V: np.nd
     ``K_IJᵀ V_I``; the nearly collinear pairs, left out of the blocks, are added from
     :func:`recursion.pair_list` (for the quadrature path, every pair of the upper
     triangle).  Equals ``gram(...) @ V`` to rounding.  ``edge`` as in :func:`gram`.
+
+    Parameters
+    ----------
+    spec : KernelSpec
+    X : numpy.ndarray, shape (N, d)
+    n : numpy.ndarray, shape (N,)
+        ``‖x‖²/d``.
+    V : numpy.ndarray, shape (N, k)
+    which : int
+        0: NNGP, 1: NTK.
+    edge : int, optional
+        Block edge.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, k)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.strips import KernelSpec, gram, gram_vector_product
+    >>> spec = KernelSpec("relu", Quadrature(), 2, 2.0, 0.1)
+    >>> X = np.random.default_rng(0).standard_normal((5, 3)); n = (X**2).sum(1) / 3
+    >>> V = np.ones((5, 2))
+    >>> KV = gram_vector_product(spec, X, n, V, 1)
+    >>> KV.shape, np.allclose(KV, gram(spec, X, None, n, None, (1,))[0] @ V)
+    ((5, 2), True)
     """
     out = np.zeros((X.shape[0], V.shape[1]))
     direct, mirrored = [], []
@@ -293,6 +375,28 @@ def row_variances(spec: KernelSpec, q: np.ndarray) -> list[np.ndarray]:
 
     For the range checks: one jitted layer step on ``q`` padded to a power of two
     (NaN and inf propagate; nothing warns).
+
+    Parameters
+    ----------
+    spec : KernelSpec
+    q : numpy.ndarray, shape (M,)
+        ``‖x‖²/d`` of the inputs.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``depth`` arrays of shape (M,).
+
+    Examples
+    --------
+    ReLU at σ_w² = 2, σ_b² = 0 keeps ``Σ^l(x, x) = 2 q`` at every layer:
+
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.strips import KernelSpec, row_variances
+    >>> out = row_variances(KernelSpec("relu", Quadrature(), 3, 2.0, 0.0), np.array([1.0, 2.0]))
+    >>> len(out), [v.tolist() for v in out]
+    (3, [[2.0, 4.0], [2.0, 4.0], [2.0, 4.0]])
     """
     m = q.shape[0]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -310,6 +414,30 @@ def gram_traced(spec: KernelSpec, X1, X2, wanted: tuple[int, ...]) -> tuple:
     The same blocks (rows against columns, unpadded), concatenated; every pair's first
     layer from differences (exact, and differentiable); a symmetric Gram mirrored from
     its upper triangle.  ``spec.depth`` must be a Python int (static).
+
+    Parameters
+    ----------
+    spec : KernelSpec
+    X1 : jax.Array, shape (N1, d)
+    X2 : jax.Array, shape (N2, d), or None
+    wanted : tuple of int
+        0: NNGP, 1: NTK.
+
+    Returns
+    -------
+    tuple of jax.Array, each shape (N1, N2)
+
+    Examples
+    --------
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.kernels import Quadrature
+    >>> from ntkjam.kernels.strips import KernelSpec, gram_traced
+    >>> spec = KernelSpec("relu", Quadrature(), 1, 2.0, 0.0)
+    >>> X = np.sqrt(2) * np.eye(2)
+    >>> (ntk,) = jax.jit(lambda X: gram_traced(spec, X, None, (1,)))(X)
+    >>> ntk.shape, np.allclose(ntk, [[4, 2 / np.pi], [2 / np.pi, 4]])
+    ((2, 2), True)
     """
     symmetric = X2 is None
     X2_ = X1 if symmetric else X2

@@ -65,6 +65,27 @@ def cover_log_probability(n: int, r: int) -> float:
 
     Finite for every ``n ≥ 1, r ≥ 1`` (values like −7·10⁵ at n = 10⁶, r = 10³
     instead of underflowing to 0).
+
+    Parameters
+    ----------
+    n : int
+        N ≥ 1, number of points.
+    r : int
+        Dimension r ≥ 0.
+
+    Returns
+    -------
+    float
+        ``log P``, ≤ 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import cover_log_probability
+    >>> bool(np.isclose(cover_log_probability(4, 2), np.log(0.5)))      # N = 2r: P = ½
+    True
+    >>> bool(cover_log_probability(10**6, 10**3) < -1e5)
+    True
     """
     n = as_int("n", n, minimum=1)
     r = as_int("r", r, minimum=0)
@@ -99,6 +120,17 @@ def cover_probability(n: int | np.ndarray, r: int | np.ndarray, *, affine: bool 
     float or numpy.ndarray
         Computed in log space (:func:`cover_log_probability`), stable for N up to
         10⁶ and beyond.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import cover_probability
+    >>> [round(cover_probability(n, 10), 9) for n in (20, 5)]      # ½ at N = 2r, 1 for N ≤ r
+    [0.5, 1.0]
+    >>> round(cover_probability(4, 2, affine=True), 9)                 # r → r + 1
+    0.875
+    >>> cover_probability(np.array([10, 20, 40]), 10).shape
+    (3,)
     """
     extra = 1 if affine else 0
     if isinstance(n, numbers.Integral) and isinstance(r, numbers.Integral):
@@ -124,6 +156,25 @@ def cover_probability_offset(n: int, r: int) -> float:
     For κ > 0 comparable with |f0| the true value lies between
     ``cover_probability(N, r)`` (large κ: the offset is negligible) and this.
     (Derived here from Cover's counting; not a formula quoted from a paper.)
+
+    Parameters
+    ----------
+    n : int
+        N ≥ 1, number of points.
+    r : int
+        Rank r ≥ 0 of the features.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import cover_probability, cover_probability_offset
+    >>> p = cover_probability_offset(4, 2)
+    >>> round(p, 9), bool(np.isclose(p, (cover_probability(4, 2) + cover_probability(4, 3)) / 2))
+    (0.6875, True)
     """
     return 0.5 * (cover_probability(n, r) + cover_probability(n, r, affine=True))
 
@@ -162,6 +213,15 @@ def gardner_capacity(margin: float | np.ndarray = 0.0):
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import gardner_capacity
+    >>> gardner_capacity(0.0)                                # Cover's φ_c = 2
+    2.0
+    >>> np.round(gardner_capacity([0.0, 1.0, 10.0]), 4).tolist()
+    [2.0, 0.5196, 0.0099]
     """
     k = as_float_array("margin", margin)
     if np.any(k < 0):
@@ -224,6 +284,14 @@ def candes_sur_threshold(gamma: float) -> float:
     Returns
     -------
     float
+
+    Examples
+    --------
+    >>> from ntkjam.theory import candes_sur_threshold
+    >>> candes_sur_threshold(0.0), round(candes_sur_threshold(1.0), 4)
+    (0.5, 0.4389)
+    >>> candes_sur_threshold(2.0) < candes_sur_threshold(1.0)
+    True
     """
     gamma = as_real("gamma", gamma, nonnegative=True)
     if gamma == 0.0:
@@ -239,7 +307,23 @@ def candes_sur_threshold(gamma: float) -> float:
 
 
 def candes_sur_phi_c(gamma: float) -> float:
-    """The Candès–Sur threshold in ntkjam's φ = N/P: ``φ_c(γ) = 1 / h(γ)`` (2 at γ = 0)."""
+    """The Candès–Sur threshold in ntkjam's φ = N/P: ``φ_c(γ) = 1 / h(γ)`` (2 at γ = 0).
+
+    Parameters
+    ----------
+    gamma : float
+        Teacher strength γ ≥ 0, finite.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from ntkjam.theory import candes_sur_phi_c, candes_sur_threshold
+    >>> candes_sur_phi_c(0.0), round(candes_sur_phi_c(1.0) * candes_sur_threshold(1.0), 9)
+    (2.0, 1.0)
+    """
     return 1.0 / candes_sur_threshold(gamma)
 
 

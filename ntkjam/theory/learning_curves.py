@@ -73,6 +73,14 @@ class LearningCurve(SummaryRepr):
     mode_errors : numpy.ndarray, shape S + (M,)
         ``κ²/((κ + Nη_k)² (1 − γ))``: the fraction of the target power of group k
         that is not learned (the bias is ``Σ_k v_k mode_errors_k``); read-only.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import kernel_learning_curve
+    >>> curve = kernel_learning_curve(np.ones(4), np.full(4, 0.25), n=[1.0, 2.0, 8.0])
+    >>> curve.risk.shape, curve.mode_errors.shape, curve.mode_errors.flags.writeable
+    ((3,), (3, 4), False)
     """
 
     n: float | np.ndarray
@@ -181,6 +189,18 @@ def effective_ridge(eigenvalues, n, ridge=0.0, *, multiplicities=None,
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    One mode (η = 1), N = 1, λ = 1: κ solves ``κ² − κ − 1 = 0``, the golden ratio; four
+    equal modes and N = 2 without ridge: ``1 = 4/(κ + 2)``, so κ = 2:
+
+    >>> import numpy as np
+    >>> from ntkjam.theory import effective_ridge
+    >>> round(effective_ridge([1.0], 1.0, 1.0), 9) == round((1 + 5**0.5) / 2, 9)
+    True
+    >>> round(effective_ridge(np.ones(4), 2.0), 9), effective_ridge(np.ones(4), 5.0)
+    (2.0, 0.0)
     """
     no_target = np.zeros(np.shape(as_float_array("eigenvalues", eigenvalues)))
     return kernel_learning_curve(eigenvalues, no_target, n, ridge, multiplicities=multiplicities,
@@ -232,6 +252,17 @@ def kernel_learning_curve(
     Returns
     -------
     LearningCurve
+
+    Examples
+    --------
+    Four equal modes, N = 2, ridgeless: κ = 2, γ = 4·2/4² = ½, each mode keeps
+    ``κ²/(κ + N)²/(1 − γ) = ½`` of its power; a noise σ² = 0.1 adds ``σ²γ/(1 − γ) = 0.1``:
+
+    >>> import numpy as np
+    >>> from ntkjam.theory import kernel_learning_curve
+    >>> c = kernel_learning_curve(np.ones(4), np.full(4, 0.25), 2.0, noise=0.1)
+    >>> [round(float(x), 9) for x in (c.effective_ridge, c.gamma, c.bias, c.variance, c.test_error)]
+    [2.0, 0.5, 0.5, 0.1, 0.7]
     """
     eta, mult, power = _spectrum(eigenvalues, multiplicities, target_power)
     nb, lam = broadcast_named(n=n, ridge=ridge)

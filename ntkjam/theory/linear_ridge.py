@@ -60,6 +60,15 @@ class LinearRidgeRisk(SummaryRepr):
         noise > 0).
     test_error : float or numpy.ndarray
         ``risk + σ²``: the expected squared error on a fresh labelled point.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import linear_ridge_risk
+    >>> r = linear_ridge_risk(np.array([0.5, 1.5, 4.0]), 0.1, noise=0.2)
+    >>> r.risk.shape, np.allclose(r.risk, r.bias + r.variance), np.allclose(r.test_error,
+    ...                                                                    r.risk + 0.2)
+    ((3,), True, True)
     """
 
     phi: float | np.ndarray
@@ -126,6 +135,22 @@ def linear_ridge_risk(phi, ridge=0.0, *, signal: float = 1.0,
     LinearRidgeRisk
         ``bias``, ``variance``, ``risk = bias + variance`` (no label noise) and
         ``test_error = risk + noise``.
+
+    Examples
+    --------
+    The optimal ridge λ* = σ²/(φ r²) beats its neighbours, and λ → 0⁺ is the ridgeless limit:
+
+    >>> import numpy as np
+    >>> from ntkjam.theory import linear_ridge_risk, linear_ridgeless_risk
+    >>> phi, noise = 2.0, 0.5
+    >>> best = noise / phi
+    >>> risks = [linear_ridge_risk(phi, lam, noise=noise).risk
+    ...          for lam in (best / 2, best, 2 * best)]
+    >>> risks[1] < min(risks[0], risks[2])
+    True
+    >>> bool(np.isclose(linear_ridge_risk(phi, 1e-9, noise=noise).risk,
+    ...                 linear_ridgeless_risk(phi, noise=noise).risk, rtol=1e-6))
+    True
     """
     p, lam = broadcast_named(phi=phi, ridge=ridge)
     check_range("phi", p, positive=True, what="phi = N/P")
@@ -168,5 +193,14 @@ def linear_ridgeless_risk(phi, *, signal: float = 1.0, noise: float = 0.0) -> Li
     -------
     LinearRidgeRisk
         With ``ridge = 0``.
+
+    Examples
+    --------
+    >>> from ntkjam.theory import linear_ridgeless_risk
+    >>> r = linear_ridgeless_risk([0.5, 2.0], noise=0.1)
+    >>> r.bias.round(9).tolist(), r.variance.round(9).tolist()   # 1 − φ; σ²φ/(1 − φ), σ²/(φ − 1)
+    ([0.5, 0.0], [0.1, 0.1])
+    >>> linear_ridgeless_risk(1.0, noise=0.1).risk
+    inf
     """
     return linear_ridge_risk(phi, 0.0, signal=signal, noise=noise)

@@ -71,6 +71,14 @@ class ActivationCoefficients(SummaryRepr):
         μ₁ = E G σ(G).
     mu_star : float
         μ* = √(E σ(G)² − μ₀² − μ₁²) ≥ 0, the nonlinear part.
+
+    Examples
+    --------
+    >>> import math
+    >>> from ntkjam.theory import ActivationCoefficients
+    >>> c = ActivationCoefficients(mu0=0.0, mu1=1.0, mu_star=0.5)
+    >>> c.zeta, ActivationCoefficients(0.0, 1.0, 0.0).zeta == math.inf
+    (2.0, True)
     """
 
     mu0: float
@@ -91,6 +99,14 @@ def relu_coefficients() -> ActivationCoefficients:
     Returns
     -------
     ActivationCoefficients
+
+    Examples
+    --------
+    >>> import math
+    >>> from ntkjam.theory import relu_coefficients
+    >>> c = relu_coefficients()
+    >>> c.mu1, round(c.mu0 * math.sqrt(2 * math.pi), 9), round(c.mu_star**2 + 1 / (2 * math.pi), 9)
+    (0.5, 1.0, 0.25)
     """
     return ActivationCoefficients(
         mu0=1.0 / math.sqrt(2.0 * math.pi), mu1=0.5,
@@ -141,6 +157,19 @@ def activation_coefficients(
     Returns
     -------
     ActivationCoefficients
+
+    Examples
+    --------
+    The quadrature reproduces ReLU's closed forms; the identity has μ₁ = 1, μ* = 0:
+
+    >>> import numpy as np
+    >>> from ntkjam.theory import activation_coefficients, relu_coefficients
+    >>> a, c = activation_coefficients(lambda u: np.maximum(u, 0.0)), relu_coefficients()
+    >>> bool(np.allclose([a.mu0, a.mu1, a.mu_star], [c.mu0, c.mu1, c.mu_star], rtol=1e-10, atol=0))
+    True
+    >>> lin = activation_coefficients(lambda u: u, breakpoints=None)
+    >>> round(lin.mu1, 9), round(lin.mu_star, 6)
+    (1.0, 0.0)
     """
     if not callable(activation):
         raise TypeError(f"activation must be callable (a function of u), got {activation!r}")
@@ -188,6 +217,14 @@ class RandomFeaturesRisk(SummaryRepr):
         ``bias + variance + F*² = E_x[(f*(x) − f(x))²]`` (no label noise).
     test_error : float or numpy.ndarray
         ``risk + τ²``: the squared error on a fresh noisy label.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import random_features_risk
+    >>> r = random_features_risk(np.array([0.5, 2.0]), 1.0, noise=0.1, nonlinear_signal=0.2)
+    >>> r.phi.tolist(), np.allclose(r.risk, r.bias + r.variance + 0.2)
+    ([2.0, 0.5], True)
     """
 
     psi1: float | np.ndarray
@@ -294,6 +331,18 @@ def random_features_chi(psi1, psi2, ridge=0.0, *, coefficients=None) -> float | 
     Returns
     -------
     float or numpy.ndarray
+
+    Examples
+    --------
+    The ridgeless closed form at ψ = min(ψ₁, ψ₂) = ½, ReLU (ζ = μ₁/μ*):
+
+    >>> import numpy as np
+    >>> from ntkjam.theory import random_features_chi, relu_coefficients
+    >>> z2, psi = relu_coefficients().zeta ** 2, 0.5
+    >>> b = psi * z2 - z2 - 1
+    >>> closed = -(b + np.sqrt(b * b + 4 * psi * z2)) / (2 * z2)
+    >>> bool(np.isclose(random_features_chi(0.5, 1.0), closed))
+    True
     """
     return random_features_risk(psi1, psi2, ridge, coefficients=coefficients).chi
 
@@ -336,6 +385,19 @@ def random_features_risk(
     Returns
     -------
     RandomFeaturesRisk
+
+    Examples
+    --------
+    The ridgeless risk (ReLU features, noisy labels) diverges at the interpolation
+    threshold P = N (ψ₁ = ψ₂) and falls on both sides; a ridge regularises it:
+
+    >>> import numpy as np
+    >>> from ntkjam.theory import random_features_risk
+    >>> r = random_features_risk([0.5, 1.0, 2.0, 50.0], 1.0, noise=0.1)
+    >>> r.risk.shape, float(r.risk[1]), bool(r.risk[3] < r.risk[2] < r.risk[0])
+    ((4,), inf, True)
+    >>> bool(random_features_risk(1.0, 1.0, 0.1, noise=0.1).risk < np.inf)
+    True
     """
     coef = _coefficients(coefficients)
     p1, p2, lam = broadcast_named(psi1=psi1, psi2=psi2, ridge=ridge)

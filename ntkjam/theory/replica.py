@@ -98,6 +98,14 @@ class RSUnsatPhase(SummaryRepr):
     chi : float or numpy.ndarray
         ``χ = lim β(1 − q) = 1/(√(φ I(κ')) − 1)``, the RS susceptibility; ``inf``
         when SAT (there q < 1 at zero temperature).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import rs_unsat_spherical
+    >>> r = rs_unsat_spherical(np.array([1.0, 4.0]), 0.0)
+    >>> r.constraint, r.unsat.tolist(), r.loss_per_sample.shape, float(r.chi[0])
+    ('sphere', [False, True], (2,), inf)
     """
 
     constraint: str
@@ -266,6 +274,18 @@ def rs_unsat_spherical(phi, margin=0.0, *, allow_negative_margin: bool = False) 
     -------
     RSUnsatPhase
         At ``φ ≤ α_c(κ)`` (SAT): ``unsat=False``, loss, N_Δ fractions 0, ``χ = inf``.
+
+    Examples
+    --------
+    At κ = 0, I(0) = ½ and α_c = 2; at φ = 4, s = √2:
+
+    >>> import numpy as np
+    >>> from ntkjam.theory import rs_unsat_spherical
+    >>> r = rs_unsat_spherical(4.0, 0.0)
+    >>> r.phi_c, r.unsat, r.unsat_fraction, r.unsat_per_rank
+    (2.0, True, 0.5, 2.0)
+    >>> np.allclose([r.loss_per_sample, r.chi], [(np.sqrt(2) - 1) ** 2 / 8, 1 + np.sqrt(2)])
+    True
     """
     rule = "any" if allow_negative_margin else "nonnegative"
     pb, kb = _inputs(phi, margin, margin_rule=rule)
@@ -303,6 +323,23 @@ def rs_unsat_free_norm(phi, margin=1.0) -> RSUnsatPhase:
         At ``φ ≤ 2`` (SAT, by convention including φ = 2 itself): ``unsat=False``,
         loss and N_Δ fractions 0, ``χ = inf``, and ``norm2_per_P`` the smallest norm of
         a zero-loss solution, ``(κ/κ_G(φ))²`` (``inf`` at φ = 2).
+
+    Examples
+    --------
+    The effective margin solves ``φ Φ(a)² = I(a)``; the loss scales as κ²:
+
+    >>> import numpy as np
+    >>> from scipy.stats import norm
+    >>> from ntkjam.theory import rs_unsat_free_norm
+    >>> r = rs_unsat_free_norm(3.0, 1.0)
+    >>> a = r.effective_margin
+    >>> I = (1 + a**2) * norm.cdf(a) + a * norm.pdf(a)
+    >>> np.allclose([3.0 * norm.cdf(a) ** 2, r.unsat_per_rank], [I, np.sqrt(3.0 * I)])
+    True
+    >>> round(rs_unsat_free_norm(3.0, 2.0).loss_per_sample / r.loss_per_sample, 9)
+    4.0
+    >>> rs_unsat_free_norm(1.5).unsat, rs_unsat_free_norm(1.5).loss_per_sample
+    (False, 0.0)
     """
     pb, kb = _inputs(phi, margin, margin_rule="positive")
     return _evaluate("free", _free_point, pb, kb)
@@ -315,6 +352,29 @@ def rs_unsat_free_norm_onset(margin=1.0) -> RSUnsatPhase:
     ``N_Δ/rank → 1`` (isostatic), ``‖w‖²/P → ∞``, κ' → 0, χ → ∞.  Near the onset
     ``N_Δ/rank − 1 ≈ c √(φ − 2)`` with ``c = 2φ(0)/√(8(1/4 − 1/(2π)))`` ≈ 0.936
     and ``a ≈ √((φ − 2)/(8(1/4 − 1/(2π))))``.
+
+    Parameters
+    ----------
+    margin : float or array_like
+        κ > 0, finite.
+
+    Returns
+    -------
+    RSUnsatPhase
+        At ``phi = phi_c = 2``, ``unsat=True``; fields of the shape of ``margin``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import rs_unsat_free_norm, rs_unsat_free_norm_onset
+    >>> onset = rs_unsat_free_norm_onset(1.0)
+    >>> bool(np.isclose(onset.loss_per_sample, 1 / (2 * np.pi)))
+    True
+    >>> onset.unsat_per_rank, onset.unsat_fraction
+    (1.0, 0.5)
+    >>> near = rs_unsat_free_norm(2.0 + 1e-8, 1.0)          # the limit from the UNSAT side
+    >>> bool(np.isclose(near.loss_per_sample, onset.loss_per_sample, rtol=1e-3))
+    True
     """
     k = as_float_array("margin", margin)
     if np.any(k <= 0):
@@ -337,6 +397,27 @@ def rs_unsat_spherical_onset(margin=0.0) -> RSUnsatPhase:
 
     ``L/N → 0`` (continuously, as (φ − α_c)²), ``N_Δ/N → Φ(κ)`` (a jump),
     ``N_Δ/rank → Φ(κ) max(α_c, 1)`` (< 1 for κ > 0: hypostatic; 1 at κ = 0), χ → ∞.
+
+    Parameters
+    ----------
+    margin : float or array_like
+        κ ≥ 0, finite.
+
+    Returns
+    -------
+    RSUnsatPhase
+        At ``phi = phi_c = α_c(κ)``, ``unsat=True``; fields of the shape of ``margin``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.theory import gardner_capacity, rs_unsat_spherical_onset
+    >>> r = rs_unsat_spherical_onset(0.0)                   # κ = 0: isostatic
+    >>> r.phi_c, r.unsat_fraction, r.unsat_per_rank, r.loss_per_sample
+    (2.0, 0.5, 1.0, 0.0)
+    >>> r1 = rs_unsat_spherical_onset([0.5, 1.0])
+    >>> np.allclose(r1.phi_c, gardner_capacity([0.5, 1.0])), bool(np.all(r1.unsat_per_rank < 1))
+    (True, True)
     """
     k = as_float_array("margin", margin)
     if np.any(k < 0):
