@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ntkjam.core.reprs import SummaryRepr
+
 __all__ = ["Figure", "Report", "Section", "Table", "against", "ci", "mean_ci", "num", "overlap",
            "pm"]
 
@@ -24,8 +26,8 @@ class Figure:
     caption: str
 
 
-@dataclass(frozen=True)
-class Table:
+@dataclass(frozen=True, repr=False)
+class Table(SummaryRepr):
     """A caption, a header row and rows of already formatted cells."""
 
     caption: str
@@ -33,8 +35,8 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
-@dataclass(frozen=True)
-class Section:
+@dataclass(frozen=True, repr=False)
+class Section(SummaryRepr):
     """One question of the study: what was run, tables, figures, and the answer.
 
     ``answer`` is the closing paragraph: what was measured, with numbers and
@@ -54,8 +56,8 @@ class Section:
         return f"{self.number}. {self.title}"
 
 
-@dataclass(frozen=True)
-class Report:
+@dataclass(frozen=True, repr=False)
+class Report(SummaryRepr):
     """Everything the writers render (see :mod:`ntkjam.report.html`, ``.markdown``)."""
 
     title: str
