@@ -39,6 +39,12 @@ class GramOperator(SummaryRepr):
         ``matmat(V)`` with ``V`` of shape (N, b) returns ``K V``, shape (N, b).
     description : str
         Human-readable origin, for reports.
+
+    Examples
+    --------
+    >>> op = GramOperator(n=3, matmat=lambda V: 2.0 * V, description="2 I")
+    >>> op.matmat(np.ones((3, 2))).shape, op.n
+    ((3, 2), 3)
     """
 
     n: int
@@ -47,7 +53,13 @@ class GramOperator(SummaryRepr):
 
 
 def dense_operator(K: object) -> GramOperator:
-    """Wrap a symmetric matrix ``K`` (N, N) (symmetry checked)."""
+    """Wrap a symmetric matrix ``K`` (N, N) (symmetry checked).
+
+    Examples
+    --------
+    >>> dense_operator(np.diag([1.0, 2.0])).matmat(np.ones((2, 1))).ravel().tolist()
+    [1.0, 2.0]
+    """
     K = as_square_symmetric("K", K)
     return GramOperator(n=K.shape[0], matmat=lambda V: K @ V, description="dense matrix")
 
@@ -56,6 +68,12 @@ def feature_operator(J: object, *, scale: float = 1.0) -> GramOperator:
     """``V ↦ scale · J (Jᵀ V)`` for features ``J`` (N, P): never forms ``J Jᵀ``.
 
     Cost per block of b probes: ``4 N P b`` flops; memory: J itself.
+
+    Examples
+    --------
+    >>> J = np.random.default_rng(0).standard_normal((6, 3))
+    >>> bool(np.allclose(feature_operator(J, scale=1 / 3).matmat(np.eye(6)), J @ J.T / 3))
+    True
     """
     J = as_float_array("J", J, ndim=2)
     scale = as_real("scale", scale, positive=True)
@@ -74,6 +92,11 @@ def default_strip_rows(n: int, *, align: int = 256, max_entries: int = 2**24) ->
 
     Never fewer than ``align`` rows (a strip of ``align × N`` entries), and ``n`` when
     ``n <= align``.
+
+    Examples
+    --------
+    >>> default_strip_rows(100), default_strip_rows(10_000), default_strip_rows(10**6)
+    (100, 1536, 256)
     """
     n = as_int("n", n, minimum=1)
     if n <= align:
@@ -133,6 +156,13 @@ def kernel_operator(
         Positive factor applied to K.
     **kwargs
         Passed to ``kernel_fn``.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((5, 2))
+    >>> op = kernel_operator(lambda A, B: A @ B.T, X, block_size=2)  # strips of 2 rows
+    >>> bool(np.allclose(op.matmat(np.eye(5)), X @ X.T))
+    True
     """
     X, scale, block_size = _strip_arguments(kernel_fn, X, scale, block_size, default_strip_rows)
     n = X.shape[0]
@@ -187,6 +217,13 @@ def jax_kernel_operator(
         Rows per strip (default: strips of about 2**22 entries).
     scale : float
         Positive factor applied to K.
+
+    Examples
+    --------
+    >>> X = np.random.default_rng(0).standard_normal((5, 2))
+    >>> op = jax_kernel_operator(lambda A, B: A @ B.T, X, block_size=2)
+    >>> bool(np.allclose(op.matmat(np.eye(5)), X @ X.T))
+    True
     """
     import jax
     import jax.numpy as jnp

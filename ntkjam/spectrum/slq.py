@@ -72,6 +72,12 @@ class SLQDensity(SummaryRepr):
         Krylov space, which makes the quadrature exact).
     norm : float
         Largest Ritz value (a lower bound on ‖K‖).
+
+    Examples
+    --------
+    >>> d = slq(np.diag([0.0, 0.0, 1.0, 2.0]), n_probes=2, n_steps=2)
+    >>> d.nodes.shape, d.probe_weights.shape, round(float(d.weights.sum()), 12)
+    ((4,), (2, 4), 1.0)
     """
 
     nodes: np.ndarray
@@ -252,6 +258,13 @@ def slq(
     Returns
     -------
     SLQDensity
+
+    Examples
+    --------
+    >>> J = np.random.default_rng(0).standard_normal((8, 2))  # rank 2: 6 zero modes of J Jᵀ
+    >>> d = slq(feature_operator(J), n_probes=1, n_steps=8, seed=1)  # m = N: exact nodes
+    >>> bool(np.allclose(d.nodes[~d.is_zero], np.linalg.eigvalsh(J.T @ J))), 0 < d.atom < 1
+    (True, True)
     """
     if not isinstance(operator, GramOperator):
         operator = dense_operator(operator)
