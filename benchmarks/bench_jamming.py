@@ -40,6 +40,7 @@ import warnings
 
 import numpy as np
 import scipy.optimize
+from _device import add_device_option, use_device
 from _renamed import old_spelling
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
@@ -190,7 +191,9 @@ def main() -> None:
     old_spelling(parser, "--eps", "--rtol", type=float)
     parser.add_argument("--part", choices=("all", "compare", "lp"), default="all",
                         help="run only the solver comparison or only the LP scaling")
+    add_device_option(parser)
     args = parser.parse_args()
+    print(use_device(args.device))
     with threadpool_limits(limits=1):
         if args.quick:
             compare(200, 100, seeds=(0, 1), rtol=args.rtol)

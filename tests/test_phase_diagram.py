@@ -14,6 +14,7 @@ from ntkjam.cli import app
 from ntkjam.experiments.phase_diagram import (
     build_problem,
     check_params,
+    parameter_count,
     phase_diagram_spec,
     phase_diagram_task,
 )
@@ -203,6 +204,14 @@ def test_gaussian_offset_changes_the_problem():
                                          "offset_scale": 0.5}), 3)
     np.testing.assert_array_equal(base.features(), off.features())
     assert np.all(base.f0 == 0) and np.std(off.f0) > 0.2
+
+
+def test_parameter_count_is_the_p_a_task_uses():
+    assert parameter_count({"P": 37, "phi": 2.0}) == 37
+    # The network Jacobian: width round(P/(d+1)) = 4 units of d + 1 = 6 weights each.
+    assert parameter_count({"P": 25, "phi": 2.0, "source": "ntk_jacobian", "d": 5}) == 24
+    out = phase_diagram_task({"P": 25, "phi": 1.5, "source": "ntk_jacobian", "d": 5}, 0)
+    assert out["n_params"] == 24 and out["n"] == 36
 
 
 def test_ntk_jacobian_source():

@@ -58,6 +58,7 @@ from ntkjam.analysis.generalization import GeneralizationAnalysis, analyze_gener
 from ntkjam.analysis.hanin_nica import HaninNicaFit, hanin_nica
 from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, analyze_kernel_drift
 from ntkjam.analysis.onset import (
+    PHYSICAL_MIN,
     RS_SOURCES,
     OnsetLimit,
     RSComparison,
@@ -66,18 +67,20 @@ from ntkjam.analysis.onset import (
     onset_limit,
     rs_comparison,
 )
-from ntkjam.analysis.phase_diagram import PhaseDiagramAnalysis, analyze
+from ntkjam.analysis.phase_diagram import FitWarning, PhaseDiagramAnalysis, analyze, fit_warnings
 from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.analysis.sat import (
+    RESOLVED,
     CoverTest,
     Crossing,
     SatCurve,
     cover_chi2,
     cover_curve,
     crossings,
+    grid_step,
     sat_curves,
 )
-from ntkjam.analysis.scaling import FSSFit, finite_size_scaling
+from ntkjam.analysis.scaling import FSS_P_MIN, FSSFit, finite_size_scaling
 from ntkjam.analysis.stats import (
     MAX_N_BOOT,
     MODELS,
@@ -100,6 +103,12 @@ from ntkjam.analysis.trained import (
 )
 
 __all__ = [
+    "FSS_P_MIN",
+    "PHYSICAL_MIN",
+    "RESOLVED",
+    "FitWarning",
+    "fit_warnings",
+    "grid_step",
     "EXPONENT_RANGE",
     "MAX_N_BOOT",
     "MODELS",

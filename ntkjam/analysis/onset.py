@@ -25,6 +25,7 @@ from ntkjam.core.reprs import SummaryRepr
 from ntkjam.theory import rs_unsat_free_norm, rs_unsat_free_norm_onset
 
 __all__ = [
+    "PHYSICAL_MIN",
     "RS_SOURCES",
     "OnsetLimit",
     "RSComparison",
@@ -38,6 +39,8 @@ __all__ = [
 #: features; random ReLU features checked against exact minima in
 #: ``docs/theory_replica.md``).
 RS_SOURCES = ("relu_features",)
+#: The smallest physical value of each limit at φ_c⁺.
+PHYSICAL_MIN = {"loss": 0.0, "isostaticity": 1.0}
 _Z95 = 1.959963984540054
 
 
@@ -181,6 +184,10 @@ class OnsetLimit(SummaryRepr):
     theory_value, theory_exponent : float
         The RS values at φ_c⁺ (NaN where no exact theory applies).
     notes : tuple of str
+    supported : bool
+        False when the limit lies outside the physical range (a loss below 0, N_Δ/rank
+        of UNSAT minima below 1): then it is reported with a warning, not as a result,
+        and the verdict is ``undetermined``.
 
     The repr summarises the verdict, the limit, the exponent and the RS values; the
     per-size limits, the interval ends and the agreement's χ² are left out of it.
@@ -208,6 +215,7 @@ class OnsetLimit(SummaryRepr):
     theory_value: float
     theory_exponent: float
     notes: tuple[str, ...]
+    supported: bool = True
 
 
 def _combine(values, errs) -> tuple[float, float, float, int, float]:
@@ -281,7 +289,15 @@ def onset_limit(
         notes.append(f"the free exponent {a:.2f} ± {a_err:.2f} is not the RS value "
                      f"{theory_exponent:g} within its 95 % interval")
     scale = max((float(np.max(np.abs(f.y))) for f in fits if f.y.size), default=nan)
-    if kind == "isostaticity":
+    floor = PHYSICAL_MIN[kind]
+    supported = not (np.isfinite(value) and value < floor)
+    if not supported:
+        why = ("a loss cannot be negative" if kind == "loss"
+               else "UNSAT minima in general position have N_Δ > rank")
+        notes.append(f"the limit {value:.3g} is below the physical minimum {floor:g} ({why}): "
+                     "the approach law does not describe these data; not a result")
+        verdict = "undetermined"
+    elif kind == "isostaticity":
         verdict = isostatic_verdict(value, err)
     else:
         verdict = jump_verdict(value, err, scale=scale)
@@ -291,7 +307,7 @@ def onset_limit(
         ci_high=value + _Z95 * err, basis=basis, chi2=chi2, dof=dof, p_value=p,
         exponent=float(a), exponent_err=float(a_err), exponent_P=tuple(f.P for f in det),
         scale=scale, verdict=verdict, theory_value=float(theory_value),
-        theory_exponent=float(theory_exponent), notes=tuple(notes),
+        theory_exponent=float(theory_exponent), notes=tuple(notes), supported=supported,
     )
 
 
@@ -362,7 +378,9 @@ def describe_onset(o: OnsetLimit, theory: RSComparison) -> str:
         return f"{label} at φ_c⁺: not measured ({why}) — {rs}"
     fixed = [f for f in o.fits if not f.exponent_free]
     how = f"a = {_exp(fixed[0].exponent)}" if fixed else "a free"
-    per = ", ".join(_pm(v, e) for v, e in zip(o.limits, o.limit_errs, strict=True))
+    floor = PHYSICAL_MIN[kind]
+    per = ", ".join(_pm(v, e) + (f" (below {floor:g}: not a result)" if v < floor else "")
+                    for v, e in zip(o.limits, o.limit_errs, strict=True))
     sizes = f"P = {', '.join(map(str, o.P))}"
     if o.basis == "combined":
         where = f"{sizes}: {per}, combined, the sizes agree with χ² p = {o.p_value:.2f}"
@@ -371,6 +389,10 @@ def describe_onset(o: OnsetLimit, theory: RSComparison) -> str:
                  f"P = {o.P[-1]} reported")
     else:
         where = sizes
+    if not o.supported:
+        return (f"{label} at φ_c⁺: unsupported fit, not a result (the approach law, {how}, "
+                f"{where}, gives {_pm(o.value, o.err)}, below the physical minimum "
+                f"{PHYSICAL_MIN[kind]:g}) — {rs}")
     return (f"{label} at φ_c⁺: {_pm(o.value, o.err)} (fit of the approach, {how}, {where}): "
             f"{_interval_text(o, kind)} — {rs}")
 

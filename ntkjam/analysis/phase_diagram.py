@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam.analysis.approach import RS_EXPONENT, fit_approach
+from ntkjam.analysis.approach import P_MIN, RS_EXPONENT, fit_approach
 from ntkjam.analysis.criticality import ObservableCurve, observable_curves
 from ntkjam.analysis.onset import OnsetLimit, RSComparison, onset_limit, rs_comparison
 from ntkjam.analysis.sat import CoverTest, Crossing, SatCurve, cover_chi2, crossings, sat_curves
@@ -38,7 +38,8 @@ from ntkjam.analysis.tables import (
 )
 from ntkjam.core.reprs import SummaryRepr
 
-__all__ = ["SETTINGS", "UNRECORDED", "PhaseDiagramAnalysis", "analyze"]
+__all__ = ["SETTINGS", "UNRECORDED", "FitWarning", "PhaseDiagramAnalysis", "analyze",
+           "fit_warnings"]
 
 #: The fixed settings reported in :attr:`PhaseDiagramAnalysis.settings`.
 SETTINGS = ("source", "labels", "margin", "offset", "d", "dataset")
@@ -54,6 +55,71 @@ UNRECORDED: dict[str, Any] = {
     "d": 10,
     "dataset": "auto",
 }
+
+
+@dataclass(frozen=True, repr=False)
+class FitWarning(SummaryRepr):
+    """A fit the data do not support: reported with this warning, not as a result.
+
+    Attributes
+    ----------
+    kind : str
+        ``"grid_step"`` (a crossing narrower than the φ grid step), ``"cover_chi2"``
+        (P(SAT) rejected by Cover's curve, p < 0.01), ``"fss"`` (the finite-size
+        scaling: an unresolved width or a χ² rejecting its law) or ``"physical_range"``
+        (a limit at φ_c⁺ outside the physical range).
+    P : int or None
+        The size concerned (None: all sizes together).
+    message : str
+    """
+
+    kind: str
+    P: int | None
+    message: str
+
+
+def fit_warnings(
+    cross: list[Crossing], fss: FSSFit | None, cover_tests: list[CoverTest],
+    onsets: list[OnsetLimit], dead: dict[int, int] | None = None,
+) -> list[FitWarning]:
+    """Every fit of a phase-diagram analysis that its data do not support.
+
+    Parameters
+    ----------
+    cross : list of Crossing
+    fss : FSSFit or None
+    cover_tests : list of CoverTest
+    onsets : list of OnsetLimit
+    dead : dict[int, int], optional
+        Dead inputs per P (said beside a χ² that rejects Cover's curve).
+
+    Returns
+    -------
+    list of FitWarning
+    """
+    dead = dead or {}
+    out = []
+    for c in cross:
+        if not c.resolved:
+            out.append(FitWarning("grid_step", c.P, (
+                f"P = {c.n_params}: the transition (width {c.width:.3g}) is narrower than "
+                f"half the φ grid step {c.grid_step:.3g} at φ_c: it falls between two grid "
+                "points, so φ_c is known only to within the step and the width is an upper "
+                "bound (refine the grid, e.g. --grid adaptive)")))
+    for t in cover_tests:
+        if t.p_value < P_MIN:
+            n_dead = dead.get(t.P, 0)
+            out.append(FitWarning("cover_chi2", t.P, (
+                f"P = {t.P}: P(SAT) is not Cover's curve (χ²/dof = {t.chi2:.1f}/{t.dof}, "
+                f"p = {t.p_value:.2g} < {P_MIN:g}); {n_dead} dead input(s) at this P"
+                + (" cannot explain it" if n_dead == 0 else "")
+                + ": the Cover columns are not a result for it")))
+    if fss is not None:
+        out += [FitWarning("fss", None, f"finite-size scaling: {w}") for w in fss.warnings]
+    for o in onsets:
+        if not o.supported:
+            out.append(FitWarning("physical_range", None, f"{o.name} at φ_c⁺: {o.notes[-1]}"))
+    return out
 
 
 @dataclass(frozen=True, repr=False)
@@ -98,6 +164,7 @@ class PhaseDiagramAnalysis(SummaryRepr):
     gaps: PowerLawTail | None = field(repr=False)
     forces: PowerLawTail | None = field(repr=False)
     notes: list[str] = field(default_factory=list)
+    warnings: list[FitWarning] = field(default_factory=list)
 
     @property
     def phi_c(self) -> float:
@@ -251,6 +318,9 @@ def analyze(
     if distributions and cross and np.isfinite(cross[-1].phi_c):
         gaps, forces = _tails(directory, df, cross[-1])
     n_lp, n_dis = _lp_counts(df)
+    dead = ({int(P): int(g["n_dead"].sum()) for P, g in df.groupby("P")}
+            if "n_dead" in df.columns else {})
+    warns = fit_warnings(cross, fss, tests, [loss_on, iso_on], dead)
     return PhaseDiagramAnalysis(
         directory=str(directory), settings=settings, n_done=int(len(df)), n_failed=n_failed,
         n_lp_checked=n_lp, n_lp_disagree=n_dis,
@@ -259,5 +329,5 @@ def analyze(
         fss_cover=fss_cover, cover_tests=tests, loss=loss,
         n_delta_frac=ndf, isostaticity=iso,
         loss_onset=loss_on, isostaticity_onset=iso_on, theory=theory, gaps=gaps,
-        forces=forces, notes=notes,
+        forces=forces, notes=notes, warnings=warns,
     )

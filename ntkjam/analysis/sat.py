@@ -29,12 +29,14 @@ from ntkjam.core.reprs import SummaryRepr
 from ntkjam.theory import cover_probability
 
 __all__ = [
+    "RESOLVED",
     "CoverTest",
     "Crossing",
     "SatCurve",
     "cover_chi2",
     "cover_curve",
     "crossings",
+    "grid_step",
     "sat_curves",
 ]
 
@@ -129,6 +131,15 @@ class Crossing(SummaryRepr):
         The same fit applied to Cover's expected curve on the same points (NaN
         when the table has no Cover column).
     n_boot, n_seeds : int
+    grid_step : float
+        Spacing of the two measured φ that bracket φ_c (NaN when φ_c is not between
+        two of them): the resolution of the grid at the crossing.
+    resolved : bool
+        ``width ≥ grid_step / 2``: the interval φ_c ± 2w, where P(SAT) runs from 0.98
+        to 0.02, holds at least two grid points, so the data see the slope.  A
+        transition narrower than that falls between two points: its fitted width is
+        only an upper bound (any sharper step fits as well) and φ_c is known to the
+        step; not a width to fit ν to.
     """
 
     P: int
@@ -145,6 +156,23 @@ class Crossing(SummaryRepr):
     width_cover: float
     n_boot: int
     n_seeds: int
+    grid_step: float = math.nan
+    resolved: bool = True
+
+
+#: A crossing is resolved by its grid when its width is at least this many grid steps.
+RESOLVED = 0.5
+
+
+def grid_step(phi: np.ndarray, phi_c: float) -> float:
+    """Spacing of the measured φ values (increasing) that bracket ``phi_c`` (NaN if none)."""
+    phi = np.asarray(phi, dtype=float)
+    if not np.isfinite(phi_c) or phi.size < 2:
+        return math.nan
+    j = int(np.searchsorted(phi, phi_c))
+    if j <= 0 or j >= phi.size:
+        return math.nan
+    return float(phi[j] - phi[j - 1])
 
 
 def _seed_counts(g) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -207,13 +235,15 @@ def crossings(
             expected = g.groupby("n", sort=True)["cover"].mean().to_numpy(dtype=float)
             weight = have.sum(0)
             c_cover, w_cover = fit_counts(phi, expected * weight, weight, model)
+        h = grid_step(phi, phi_c)
         out.append(
             Crossing(
                 P=P, n_params=n_params, rank=rank, phi_c=phi_c, width=width,
                 ci_low=float(lo), ci_high=float(hi), stderr=se, width_err=we,
                 phi_c_rank=phi_c * n_params / rank if rank > 0 else math.nan,
                 phi_c_cover=float(c_cover), width_cover=float(w_cover), n_boot=n_boot,
-                n_seeds=int(seeds.size),
+                n_seeds=int(seeds.size), grid_step=h,
+                resolved=not (np.isfinite(h) and np.isfinite(width) and width < RESOLVED * h),
             )
         )
     return out

@@ -12,12 +12,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 
 from ntkjam.analysis.sat import Crossing
 from ntkjam.analysis.stats import positive_errors, wls
 from ntkjam.core.reprs import SummaryRepr
 
-__all__ = ["FSSFit", "finite_size_scaling"]
+__all__ = ["FSS_P_MIN", "FSSFit", "finite_size_scaling"]
+
+#: χ² p-value below which a scaling law is not supported by the data.
+FSS_P_MIN = 0.01
 
 
 @dataclass(frozen=True, repr=False)
@@ -44,6 +48,16 @@ class FSSFit(SummaryRepr):
         The sizes used.
     note : str
         How the fit was done (e.g. a shift fixed to 0 with too few sizes).
+    p_value : float
+        χ² survival probability of the crossing fit (NaN when ``dof`` is 0).
+    width_chi2, width_dof, width_p_value : float, int, float
+        The same for the width law ``w(P) = b P^{−1/ν}`` (dof = sizes − 2).
+    supported : bool
+        No warning: every width resolved by its grid (:attr:`Crossing.resolved`) and
+        neither χ² rejecting its law (p ≥ :data:`FSS_P_MIN`).  An unsupported fit is
+        reported with its warnings, not as a result.
+    warnings : tuple of str
+        Why the fit is not supported.
     """
 
     phi_c_inf: float
@@ -59,6 +73,35 @@ class FSSFit(SummaryRepr):
     dof: int
     P: tuple[int, ...]
     note: str = ""
+    p_value: float = math.nan
+    width_chi2: float = math.nan
+    width_dof: int = 0
+    width_p_value: float = math.nan
+    supported: bool = True
+    warnings: tuple[str, ...] = ()
+
+
+def _sf(chi2: float, dof: int) -> float:
+    return float(scipy.stats.chi2.sf(chi2, dof)) if dof > 0 else math.nan
+
+
+def _fss_warnings(cs: list[Crossing], chi2: float, dof: int, w_chi2: float,
+                  w_dof: int) -> list[str]:
+    """Why a finite-size-scaling fit is not supported (empty when it is)."""
+    out = []
+    narrow = [c for c in cs if not c.resolved]
+    if narrow:
+        sizes = ", ".join(f"P = {c.n_params} (w = {c.width:.3g} < step {c.grid_step:.3g})"
+                          for c in narrow)
+        out.append(f"the transition is narrower than half the φ grid step at {sizes}: those "
+                   "widths are upper bounds, so ν is not measured (refine the grid near φ_c)")
+    for what, c2, k in (("width law w(P) = b P^(-1/ν)", w_chi2, w_dof),
+                        ("crossing law φ_c(P) = φ_c(∞) + a P^(-1/ν)", chi2, dof)):
+        p = _sf(c2, k)
+        if np.isfinite(p) and p < FSS_P_MIN:
+            out.append(f"the {what} does not describe the sizes: χ²/dof = {c2:.1f}/{k} "
+                       f"(p = {p:.2g} < {FSS_P_MIN:g})")
+    return out
 
 
 def _shift_fit(P: np.ndarray, c_val: np.ndarray, c_err: np.ndarray, x: float):
@@ -90,7 +133,8 @@ def finite_size_scaling(cross: list[Crossing]) -> FSSFit:
     c_val = np.array([c.phi_c for c in cs])
     c_err = positive_errors(np.array([c.stderr for c in cs]), c_val)
     X = np.column_stack([np.ones_like(P), -np.log(P)])
-    (logb, x), cov_w, _ = wls(X, np.log(w), w_err / w)
+    (logb, x), cov_w, w_chi2 = wls(X, np.log(w), w_err / w)
+    w_dof = P.size - 2
     x_err = float(math.sqrt(cov_w[1, 1]))
     note = ""
     if not (np.isfinite(x) and x > 0):
@@ -107,6 +151,7 @@ def finite_size_scaling(cross: list[Crossing]) -> FSSFit:
         hi, _, _ = _shift_fit(P, c_val, c_err, x + x_err)
         var_x = (0.5 * (hi[0] - lo[0])) ** 2
     nu = 1.0 / x if x != 0 else math.inf
+    warns = _fss_warnings(cs, chi2, dof, w_chi2, w_dof)
     return FSSFit(
         phi_c_inf=float(beta[0]),
         phi_c_inf_err=float(math.sqrt(cov[0, 0] + var_x)),
@@ -121,4 +166,10 @@ def finite_size_scaling(cross: list[Crossing]) -> FSSFit:
         dof=int(dof),
         P=tuple(int(p) for p in P),
         note=note,
+        p_value=_sf(chi2, dof),
+        width_chi2=float(w_chi2),
+        width_dof=int(w_dof),
+        width_p_value=_sf(w_chi2, w_dof),
+        supported=not warns,
+        warnings=tuple(warns),
     )

@@ -29,8 +29,8 @@ from ntkjam.cli._options import (
     check_run_directory,
     check_workers,
 )
+from ntkjam.cli._summary import describe_lazy as _describe_lazy
 from ntkjam.cli._summary import one_sided as _one_sided
-from ntkjam.cli._summary import side as _side
 from ntkjam.experiments.phase_diagram import PhaseDiagramParams, phase_diagram_spec
 from ntkjam.experiments.trained import TrainedParams, trained_spec
 
@@ -88,98 +88,18 @@ def _fmt(v: float, digits: int = 3) -> str:
     return "—" if v is None or not math.isfinite(v) else f"{v:.{digits}f}"
 
 
-def _onset_lines(a) -> list[str]:
-    """The UNSAT side at φ_c⁺: the limits from the approach fits, beside the RS theory."""
-    from ntkjam.analysis import describe_exponent, describe_onset
-    from ntkjam.analysis.phase_diagram import WINDOW_WIDTHS
-
-    th = a.theory
-    form = "a = ½ (the RS form) for the limits" if th.applies else "a free"
-    lines = [f"UNSAT minima as φ → φ_c⁺: y = y_c + A t + C t², t = (φ − φ_c(P))^a, fitted to "
-             f"the UNSAT means at φ − φ_c(P) ≥ {WINDOW_WIDTHS:g} w(P) at each P, φ_c(P)'s "
-             f"error propagated; {form}"
-             + ("" if th.applies else f" — {th.note}")]
-    for o in (a.loss_onset, a.isostaticity_onset):
-        lines.append("  " + describe_onset(o, th))
-        lines += [f"    warning: {n}" for n in o.notes if o.basis != "none"]
-    lines += ["  " + describe_exponent(o, th) for o in (a.loss_onset, a.isostaticity_onset)]
+def _grid_text(summary) -> list[str]:
+    """What an adaptive grid did: rounds, and per P its points and last crossing fit."""
+    designs = getattr(summary, "designs", None)
+    if designs is None:
+        return []
+    lines = [f"adaptive φ grid: {summary.rounds} rounds (probes, bisection on P(SAT) = ½, "
+             "then design points φ_c + z·w, z = −1, 0, 1)"]
+    for d in designs:
+        pts = ", ".join(f"{n / d.n_params:.3f}×{k}" for n, k in d.points.items())
+        lines.append(f"  P = {d.n_params}: φ×instances {pts}" + (f" — {d.note}" if d.note
+                                                                 else ""))
     return lines
-
-
-def _crossing_table(a):
-    """φ_c(P) (P(SAT) = ½) with its CI and width, in units of the rank and Cover's, per P."""
-    from rich.table import Table
-
-    s = a.settings
-    title = (
-        f"Jamming phase diagram — source {s.get('source')}, labels {s.get('labels')}, "
-        f"margin κ = {s.get('margin')}, {a.crossings[0].n_seeds if a.crossings else 0} seeds "
-        "per point  (N = points, P = features, φ = N/P)"
-    )
-    table = Table(title=title, title_justify="left")
-    units_rank = any(c.rank != c.n_params for c in a.crossings)
-    cols = ["P", "rank", "φ_c", "95 % CI", "width"]
-    if units_rank:
-        cols.append("φ_c·P/r")
-    cols += ["Cover", "χ²/dof (p)"]
-    for col in cols:
-        table.add_column(col, justify="center" if col == "95 % CI" else "right", no_wrap=True)
-    tests = {t.P: t for t in a.cover_tests}
-    sat = {c.P: c for c in a.sat}
-    for c in a.crossings:
-        t = tests.get(c.P)
-        row = [str(c.n_params), str(c.rank), _side(sat.get(c.P), c.phi_c),
-               f"{_fmt(c.ci_low)}–{_fmt(c.ci_high)}", _fmt(c.width)]
-        if units_rank:
-            row.append(_fmt(c.phi_c_rank))
-        row += [
-            _fmt(c.phi_c_cover) if a.cover_applies else "n/a",
-            f"{t.chi2:.1f}/{t.dof} ({t.p_value:.2f})" if t is not None else "n/a",
-        ]
-        table.add_row(*row)
-    table.caption = (
-        "theory (Cover 1965, random labels, general position): φ_c = 2 in units of the "
-        "rank r at every P; width ∝ P^(-1/2), ν = 2. φ_c: P(SAT) = ½ in units of P; "
-        + ("φ_c·P/r: in units of the rank; " if units_rank else "")
-        + "Cover: the same fit to Cover's curve on this grid; χ²: the SAT counts against "
-        "Cover's."
-    )
-    return table
-
-
-def _phase_lines(a) -> list[str]:
-    """Undetermined φ_c, the finite-size scaling, the UNSAT onset, the gap and force tails."""
-    sat = {c.P: c for c in a.sat}
-    lines = [line for c in a.crossings if (line := _one_sided(sat.get(c.P), c.phi_c))]
-    if a.fss is not None:
-        f = a.fss
-        text = (f"[bold]φ_c(∞) = {_fmt(f.phi_c_inf)} ± {_fmt(f.phi_c_inf_err)}[/], "
-                f"ν = {_fmt(f.nu, 2)} ± {_fmt(f.nu_err, 2)}  (finite-size scaling over P = "
-                f"{', '.join(str(p) for p in f.P)})")
-        if a.fss_cover is not None:
-            text += (f"; Cover's curves on the same grid give φ_c(∞) = "
-                     f"{_fmt(a.fss_cover.phi_c_inf)}, ν = {_fmt(a.fss_cover.nu, 2)}")
-        lines.append(text)
-    lines += _onset_lines(a)
-    for tail in (a.gaps, a.forces):
-        if tail is None:
-            continue
-        if tail.supported:
-            lines.append(f"{tail.name} near 0: density ∝ x^θ, θ = {_fmt(tail.theta, 2)} ± "
-                         f"{_fmt(tail.theta_err, 2)} ({tail.n_tail} values, "
-                         f"{_fmt(tail.decades, 1)} decades, KS p = {_fmt(tail.ks_pvalue, 2)})")
-        else:
-            lines.append(f"{tail.name}: no power law supported ({tail.note})")
-    lines.append(
-        f"tasks: {a.n_done} done, {a.n_failed} failed; LP cross-checks {a.n_lp_checked} "
-        f"({a.n_lp_disagree} disagreements); dead inputs {a.n_dead_total}"
-    )
-    return lines
-
-
-def _describe_lazy(a) -> tuple[object, list[str]]:
-    """The summary of a lazy phase diagram: its table and its lines."""
-    return _crossing_table(a), _phase_lines(a)
 
 
 def _print_report(table, lines: list[str], a, directory: Path, summary, figures) -> None:
@@ -190,6 +110,7 @@ def _print_report(table, lines: list[str], a, directory: Path, summary, figures)
     console.print(table)
     lines = [
         *lines,
+        *_grid_text(summary),
         f"run: {summary.total} tasks, {summary.skipped} already stored, ran "
         f"{summary.done + summary.failed} in {summary.wall_time:.1f} s → {directory}",
         "figures: " + ", ".join(str(p.name) for p in figures),
@@ -199,12 +120,14 @@ def _print_report(table, lines: list[str], a, directory: Path, summary, figures)
         console.print(line, highlight=False)
 
 
-def _run_and_report(spec, kind: tuple[str, str], workers: int, quiet: bool, analyze_run,
+def _run_and_report(target: tuple[Path, dict], kind: tuple[str, str], run_sweep, analyze_run,
                     save, describe) -> None:
     """Run (or resume) the sweep, analyse the store, write analysis.json and figures.
 
-    ``kind`` is the experiment's name and what to call it in messages
-    (:func:`_check_directory`); ``analyze_run(directory)`` analyses the store,
+    ``target`` is the run directory and the fixed params; ``kind`` is the experiment's
+    name and what to call it in messages (:func:`_check_directory`); ``run_sweep()``
+    runs the tasks (one sweep, or the rounds of an adaptive grid) and returns their
+    summary; ``analyze_run(directory)`` analyses the store,
     ``describe(analysis)`` gives the summary's table and lines.  The
     run directory is checked first (creatable, and holding no other experiment or
     fixed settings).  Exit status 2 when the run directory is busy, 130 on Ctrl-C
@@ -212,16 +135,15 @@ def _run_and_report(spec, kind: tuple[str, str], workers: int, quiet: bool, anal
     """
     from threadpoolctl import threadpool_limits
 
-    from ntkjam import sweep
     from ntkjam.sweep.store import RunDirectoryBusy
 
-    directory = check_output_dir(spec.output_dir())
-    _check_directory(directory, dict(spec.params), *kind)
+    directory = check_output_dir(target[0])
+    _check_directory(directory, dict(target[1]), *kind)
     try:
         # One BLAS thread per task: the instances are small, and threads fighting over
         # the cores slow them down many times on a loaded machine.
         with threadpool_limits(limits=1):
-            summary = sweep.run(spec, workers=workers, progress=not quiet)
+            summary = run_sweep()
     except RunDirectoryBusy as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(code=2) from None
@@ -279,6 +201,11 @@ def phase_diagram_command(
     output: RunDir = DEFAULT_OUTPUT,
     model: Model = "erf",
     n_boot: Annotated[int, typer.Option(help="Bootstrap samples (over seeds) per P.")] = 200,
+    grid: Annotated[
+        str, typer.Option(help="φ grid: uniform (--phi-num values in [--phi-min, --phi-max]) "
+                          "or adaptive (rounds that refine around P(SAT) = ½ per P, --seeds "
+                          "instances per design point; --phi-num unused).")
+    ] = "uniform",
     quiet: Quiet = False,
 ) -> None:
     """The jamming (SAT/UNSAT) phase diagram in the lazy regime.
@@ -295,21 +222,64 @@ def phase_diagram_command(
 
     The defaults (random ReLU features, d = 10, random labels, P = 50, 100, 200,
     41 values of φ in [1, 3], 25 seeds) take about 20 s of CPU on one core.
+
+    --grid adaptive chooses the φ values per P in rounds (probes, bisection on
+    P(SAT) = ½, then design points around the fitted crossing with --seeds
+    instances each), replayed from the store on every run; see
+    docs/phase_diagram.md.  Fits the data do not support are printed as warnings.
     """
 
     from ntkjam.analysis import analyze
     from ntkjam.figures import save_figures
 
     check_workers(workers)
+    grid = _check_grid(grid)
     model, n_boot = check_analysis(model, n_boot)
+    params = dict(source=source, labels=labels, margin=float(margin), offset=offset,
+                  offset_scale=float(offset_scale), d=int(d), lp_fraction=float(lp_fraction))
     spec = phase_diagram_spec(
         P=parse_sizes(sizes), phi_min=phi_min, phi_max=phi_max, phi_num=phi_num, seeds=seeds,
-        output=str(output), source=source, labels=labels, margin=float(margin), offset=offset,
-        offset_scale=float(offset_scale), d=int(d), lp_fraction=float(lp_fraction),
-    )
-    _run_and_report(spec, ("phase_diagram", "phase diagram"), workers, quiet,
-                    lambda directory: analyze(directory, model=model, n_boot=n_boot),
+        output=str(output), **params,
+    )  # checks every argument, for the adaptive grid too
+    if grid == "adaptive":
+        runner = _adaptive_runner(spec, params, phi_min, phi_max, seeds, model, workers, quiet)
+    else:
+        runner = _sweep_runner(spec, workers, quiet)
+    _run_and_report((spec.output_dir(), spec.params), ("phase_diagram", "phase diagram"),
+                    runner, lambda directory: analyze(directory, model=model, n_boot=n_boot),
                     save_figures, _describe_lazy)
+
+
+GRIDS = ("uniform", "adaptive")
+
+
+def _check_grid(grid: str) -> str:
+    if grid not in GRIDS:
+        raise ValueError(f"--grid must be one of {', '.join(GRIDS)}, got {grid!r}")
+    return grid
+
+
+def _sweep_runner(spec, workers: int, quiet: bool):
+    """Run one sweep spec (the uniform grid)."""
+    def run():
+        from ntkjam import sweep
+
+        return sweep.run(spec, workers=workers, progress=not quiet)
+    return run
+
+
+def _adaptive_runner(spec, params: dict, phi_min: float, phi_max: float, seeds: int,
+                     model: str, workers: int, quiet: bool):
+    """Run the rounds of the adaptive grid (``ntkjam.experiments.adaptive_grid``)."""
+    def run():
+        from ntkjam.analysis import fit_counts
+        from ntkjam.experiments.adaptive_grid import run_adaptive
+
+        return run_adaptive(
+            P=list(spec.grid["P"]), phi_min=phi_min, phi_max=phi_max, seeds=seeds,
+            output=spec.output_dir(), params=params, workers=workers, progress=not quiet,
+            fit=lambda phi, k, n: fit_counts(phi, k, n, model))
+    return run
 
 
 # ------------------------------------------------------------------ trained networks
@@ -480,6 +450,7 @@ def trained_diagram_command(
         margin=float(margin), lr=float(lr), step_rule=step_rule, momentum=float(momentum),
         max_steps=int(max_steps), window=int(window), rtol=float(rtol), sat_tol=float(sat_tol),
     )
-    _run_and_report(spec, ("trained_phase_diagram", "trained diagram"), workers, quiet,
+    _run_and_report((spec.output_dir(), spec.params), ("trained_phase_diagram", "trained diagram"),
+                    _sweep_runner(spec, workers, quiet),
                     lambda directory: analyze_trained(directory, model=model, n_boot=n_boot),
                     save_trained_figures, _describe_trained)

@@ -52,6 +52,7 @@ __all__ = [
     "PhaseDiagramParams",
     "build_problem",
     "check_params",
+    "parameter_count",
     "phase_diagram_spec",
     "phase_diagram_task",
     "resolve_params",
@@ -199,6 +200,22 @@ def _width(P: int, d: int) -> int:
 
 def _n_params(source: str, P: int, d: int) -> int:
     return _width(P, d) * (d + 1) if source == "ntk_jacobian" else P
+
+
+def parameter_count(params: dict[str, Any]) -> int:
+    """The P a task actually uses (its ``n_params``): ``P``, or ``width·(d + 1)`` for the
+    network Jacobian (φ = N / n_params, N = round(φ · n_params)).
+
+    Parameters
+    ----------
+    params : dict
+        Task parameters (validated by :func:`resolve_params`).
+    """
+    from ntkjam.data import DIGITS_DIM
+
+    p = resolve_params(params)
+    input_dim = DIGITS_DIM if p["dataset"] == "digits" else p["d"]
+    return _n_params(p["source"], p["P"], input_dim)
 
 
 def build_problem(params: dict[str, Any], seed: int):
