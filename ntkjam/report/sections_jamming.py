@@ -31,6 +31,14 @@ def _rank_units(c) -> tuple[float, float, float]:
     return c.phi_c * s, c.ci_low * s, c.ci_high * s
 
 
+def _supported(c, t) -> bool:
+    """A crossing is a result when it is positive, inside its interval and resolved by
+    its grid (a χ² against Cover with p < 0.01 is a deviation from Cover, flagged in its
+    own column, not a failed fit)."""
+    return (np.isfinite(c.phi_c) and c.phi_c > 0 and c.ci_low <= c.phi_c <= c.ci_high
+            and bool(getattr(c, "resolved", True)))
+
+
 def _crossing_rows(res: dict) -> tuple[tuple[str, ...], ...]:
     rows = []
     for name, label in _SOURCES.items():
@@ -39,9 +47,11 @@ def _crossing_rows(res: dict) -> tuple[tuple[str, ...], ...]:
         for c in a.crossings:
             r, lo, hi = _rank_units(c)
             t = tests.get(c.P)
-            rows.append((label, str(c.n_params), str(c.rank), num(c.phi_c), ci(c.ci_low, c.ci_high),
+            value = num(c.phi_c) if _supported(c, t) else f"unsupported fit ({num(c.phi_c)})"
+            rows.append((label, str(c.n_params), str(c.rank), value, ci(c.ci_low, c.ci_high),
                          num(c.width, 2), f"{num(r)} {ci(lo, hi)}", num(2.0 * c.rank / c.n_params),
-                         f"{t.chi2:.1f}/{t.dof} (p = {num(t.p_value, 2)})" if t else "n/a"))
+                         f"{t.chi2:.1f}/{t.dof} (p = {num(t.p_value, 2)})"
+                         + (" — deviates from Cover" if t.p_value < 0.01 else "") if t else "n/a"))
     return tuple(rows)
 
 
@@ -58,7 +68,8 @@ def _fss_rows(res: dict) -> tuple[tuple[str, ...], ...]:
 def _source_sentence(name: str, a) -> str:
     """One source's result: φ_c(∞) (full rank) or the largest P's crossing in rank units."""
     label = _SOURCES[name]
-    good = [c for c in a.crossings if np.isfinite(c.phi_c)]
+    tests = {t.P: t for t in a.cover_tests}
+    good = [c for c in a.crossings if _supported(c, tests.get(c.P))]
     if not good:
         return f"{label}: φ_c undetermined on this grid"
     c = good[-1]
