@@ -52,6 +52,7 @@ MODULES = (
     "ntkjam.kernels.elementary",
     "ntkjam.kernels.expectations",
     "ntkjam.kernels.features",
+    "ntkjam.kernels.taylor",
     "ntkjam.kernels.recursion",
     "ntkjam.kernels.strips",
     "ntkjam.losses",
