@@ -20,12 +20,10 @@ noise, so they do not depend on the machine's BLAS or CPU.
 
 from __future__ import annotations
 
-import doctest
 import importlib
-import inspect
-import io
 
 import pytest
+from doc_examples import check_examples_run, check_has_examples
 
 #: The modules whose public objects must carry a runnable ``Examples`` section.
 MODULES = (
@@ -59,60 +57,6 @@ MODULES = (
     "ntkjam.problem",
 )
 
-FLAGS = doctest.NORMALIZE_WHITESPACE | doctest.ELLIPSIS
-
-
-def _target(obj: object) -> object:
-    """The function under a ``jax.jit``, ``custom_jvp`` or ``lru_cache`` wrapper."""
-    if callable(obj):
-        obj = inspect.unwrap(obj)
-        obj = getattr(obj, "fun", obj)  # jax.custom_jvp keeps the function as .fun
-    return obj
-
-
-def public_objects(name: str) -> dict[str, object]:
-    """The public functions and classes defined in module ``name``, by name.
-
-    Public means named in the module's ``__all__`` or in its package's ``__all__``
-    (``ntkjam.kernels`` re-exports ``activations``, which has none); a module with
-    neither counts its top-level names without a leading underscore.
-    """
-    module = importlib.import_module(name)
-    package = importlib.import_module(name.rpartition(".")[0])
-    names = set(getattr(module, "__all__", ()))
-    if package.__name__ != "ntkjam":
-        names |= set(getattr(package, "__all__", ())) & set(vars(module))
-    if not names:
-        names = {n for n in vars(module) if not n.startswith("_")}
-    out = {}
-    for attr in sorted(names):
-        obj = getattr(module, attr)
-        target = _target(obj)
-        if not (inspect.isfunction(target) or inspect.isclass(target)):
-            continue
-        if getattr(target, "__module__", None) == name:
-            out[attr] = obj
-    return out
-
-
-def _has_examples(obj: object) -> bool:
-    return "\nExamples\n--------\n" in "\n" + (inspect.getdoc(obj) or "") + "\n"
-
-
-def doctests(name: str) -> list[doctest.DocTest]:
-    """Every docstring example of module ``name``, those of jitted functions included."""
-    module = importlib.import_module(name)
-    finder = doctest.DocTestFinder()
-    tests = {t.name: t for t in finder.find(module, name) if t.examples}
-    for attr, obj in public_objects(name).items():
-        qualified = f"{name}.{attr}"
-        if qualified in tests:
-            continue
-        for test in finder.find(obj, qualified, module=False, globs=dict(vars(module))):
-            if test.examples and test.name not in tests:
-                tests[test.name] = test
-    return [tests[k] for k in sorted(tests)]
-
 
 def test_modules_cover_the_stages():
     """Every public module of stages 0–3 is listed (a new one must get examples too)."""
@@ -128,20 +72,9 @@ def test_modules_cover_the_stages():
 
 @pytest.mark.parametrize("name", MODULES)
 def test_every_public_object_has_examples(name):
-    objects = public_objects(name)
-    assert objects, f"{name} defines no public function or class: drop it from MODULES"
-    missing = [attr for attr, obj in objects.items() if not _has_examples(obj)]
-    assert not missing, f"{name}: no Examples section in the docstring of {missing}"
+    check_has_examples(name)
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples_run(name):
-    tests = doctests(name)
-    covered = {t.name.rsplit(".", 1)[-1] for t in tests}
-    assert set(public_objects(name)) <= covered, f"{name}: examples not found by doctest"
-    out = io.StringIO()
-    runner = doctest.DocTestRunner(optionflags=FLAGS)
-    for test in tests:
-        runner.run(test, out=out.write)
-    result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{name}: {result.failed} failing example(s)\n{out.getvalue()}"
+    check_examples_run(name)
