@@ -26,6 +26,7 @@ MODULES = (
     "ntkjam.dynamics.sources",
     "ntkjam.dynamics.stopping",
     "ntkjam.fixed_points",
+    "ntkjam.jamming.compression",
     "ntkjam.jamming.sphere",
     "ntkjam.jamming.sphere_steps",
     "ntkjam.spectrum.funk_hecke",

@@ -59,15 +59,11 @@ from ntkjam.jamming.certificates import (
     check_sat_certificate,
     rounding_bound,
 )
+from ntkjam.jamming.compression import MarginCompression, compress_margin
 from ntkjam.jamming.lp import LPCertificate, lp_certificate
 from ntkjam.jamming.minimum import HingeMinimum, minimize_quadratic_hinge, sat_unsat
 from ntkjam.jamming.newton import exact_line_search
-from ntkjam.jamming.sphere import (
-    MarginCompression,
-    SphereMinimum,
-    compress_margin,
-    minimize_on_sphere,
-)
+from ntkjam.jamming.sphere import SphereMinimum, minimize_on_sphere
 
 __all__ = [
     "CertificateCheck",

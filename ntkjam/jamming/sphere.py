@@ -10,18 +10,14 @@ spherical cap ``{y_i J_i·w < κ}`` (the "particle"), and the sphere minus a cap
 convex.  Its SAT/UNSAT point is a jamming transition (Franz, Parisi, Sevelev, Urbani,
 Zamponi, SciPost Phys. 2, 019 (2017)); see ``docs/jamming_sphere.md``.
 
-Two entry points:
-
-* :func:`minimize_on_sphere` — Riemannian conjugate gradient (Polak–Ribière+, restarts)
+:func:`minimize_on_sphere` — — Riemannian conjugate gradient (Polak–Ribière+, restarts)
   on the sphere with the retraction ``w ← R w/‖w‖``, an Armijo backtracking line search
   started from the minimiser of the local quadratic model (the generalised Hessian of
   L minus the Lagrange multiplier's curvature), and a Newton polish on the tangent
   space once the active set has settled (the Riemannian Hessian shifted until it is
   positive definite; the steps are in :mod:`ntkjam.jamming.sphere_steps`).  It finds a
-  *local* minimum.
-* :func:`compress_margin` — the jamming point at fixed (N, P): decrease κ from the
-  UNSAT side, each minimisation started from the previous minimum, until the loss
-  vanishes; then bisect the bracket to a tolerance.
+  *local* minimum.  :func:`ntkjam.jamming.compression.compress_margin` finds the
+  jamming point by a sequence of such minimisations.
 """
 
 from __future__ import annotations
@@ -52,7 +48,7 @@ from ntkjam.jamming.sphere_steps import (
 )
 from ntkjam.problem import Problem
 
-__all__ = ["MarginCompression", "SphereMinimum", "compress_margin", "minimize_on_sphere"]
+__all__ = ["SphereMinimum", "minimize_on_sphere"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -288,6 +284,7 @@ def minimize_on_sphere(
     newton: bool = True,
     newton_after: int = 5,
     escapes: int = 20,
+    rank: int | None = None,
 ) -> SphereMinimum:
     """Minimise ``(1/N) Σ ½ max(0, κ − y_i (f0_i + J_i·w))²`` subject to ``‖w‖² = norm``.
 
@@ -330,6 +327,9 @@ def minimize_on_sphere(
         rounding, common near jamming, where λ is tiny), step along it and minimise
         again.  A returned UNSAT point has passed this second-order test unless the
         escapes ran out.
+    rank : int, optional
+        ``problem.rank`` when the caller already knows it (a sequence of minimisations
+        on the same features, as in :func:`ntkjam.jamming.compress_margin`): saves its SVD.
 
     Returns
     -------
@@ -341,15 +341,6 @@ def minimize_on_sphere(
     >>> [minimize_on_sphere(Problem(J=J, y=y, margin=k)).status.value for k in (-0.5, 1.5)]
     ['sat', 'unsat']
     """
-    return _minimize(problem, norm=norm, w0=w0, seed=seed, max_iter=max_iter,
-                     grad_tol=grad_tol, tol=tol, newton=newton, newton_after=newton_after,
-                     escapes=escapes, rank=None)
-
-
-def _minimize(problem: Problem, *, norm=None, w0=None, seed=0, max_iter=20000,
-              grad_tol=1e-8, tol=1e-9, newton=True, newton_after=5, escapes=20,
-              rank=None) -> SphereMinimum:
-    """:func:`minimize_on_sphere`, with the problem's rank when it is already known."""
     P = problem.n_features
     R2 = float(P) if norm is None else as_real("norm", norm, positive=True)
     seed = as_seed("seed", seed)
@@ -358,6 +349,7 @@ def _minimize(problem: Problem, *, norm=None, w0=None, seed=0, max_iter=20000,
     tol = as_real("tol", tol, nonnegative=True)
     newton_after = as_int("newton_after", newton_after, minimum=1)
     escapes = as_int("escapes", escapes, minimum=0)
+    rank = None if rank is None else as_int("rank", rank, minimum=0)
     geo = geometry(problem, R2, tol)
     scale = offset_scale(geo.b)
     w = _retract(_start(w0, seed, P), geo.R)
@@ -412,109 +404,3 @@ def sphere_minimum(
         multiplier=lam,
         message=message,
     )
-
-
-@dataclass(frozen=True, repr=False)
-class MarginCompression(SummaryRepr):
-    """The jamming point found by compressing the margin at fixed (N, P).
-
-    Attributes
-    ----------
-    status : str
-        ``"jammed"`` (bracket bisected to ``kappa_tol``), ``"sat"`` (the first κ was
-        already SAT: no UNSAT side) or ``"unsat"`` (still UNSAT at the last κ given).
-    kappa_j : float
-        Midpoint of the final bracket ``[kappa_sat, kappa_unsat]`` (NaN without one).
-    kappa_unsat, kappa_sat : float
-        The bracket: the smallest κ found UNSAT and the largest found SAT.
-    unsat : SphereMinimum or None
-        The minimum at ``kappa_unsat``: the last UNSAT minimum just above jamming.
-    isostaticity : float
-        ``unsat.n_unsat / unsat.rank``.
-    history : tuple of (float, str, float, int)
-        ``(κ, status, loss, n_unsat)`` of every minimisation, in order.
-
-    Examples
-    --------
-    >>> c = compress_margin(Problem(J=np.eye(2), y=np.array([1.0, -1.0])), kappas=[1, .5], norm=1)
-    >>> c.status, round(c.kappa_j, 3), c.history[0][1]  # κ_J = max_w min_i y_i w_i = 1/√2
-    ('jammed', 0.707, 'unsat')
-    """
-
-    status: str
-    kappa_j: float
-    kappa_unsat: float
-    kappa_sat: float
-    isostaticity: float
-    unsat: SphereMinimum | None
-    history: tuple
-
-
-def compress_margin(
-    problem: Problem,
-    *,
-    kappas: object,
-    norm: float | None = None,
-    seed: int = 0,
-    kappa_tol: float = 1e-4,
-    **minimize_kwargs: object,
-) -> MarginCompression:
-    """The jamming margin κ_J at fixed (N, P): compress κ from the UNSAT side, then bisect.
-
-    For each κ of the strictly decreasing sequence ``kappas`` (the problem's features, labels
-    and f0 with margin κ), minimise on the sphere starting from the previous minimum (the
-    first from the random start of ``seed``).  The first SAT κ and the UNSAT κ before it
-    bracket κ_J; the bracket is bisected to ``kappa_tol``, every trial started from the
-    UNSAT minimum at the upper end (the state being compressed).  A "budget" or "nan"
-    result is an error (the verdict is unknown).  ``minimize_kwargs`` go to
-    :func:`minimize_on_sphere` (``max_iter``, ``grad_tol``, …).
-
-    Examples
-    --------
-    >>> J, y = np.random.default_rng(0).standard_normal((20, 10)) / 10**0.5, np.resize([1., -1], 20)
-    >>> c = compress_margin(Problem(J=J, y=y), kappas=[1.0, 0.5, 0.0, -0.5], kappa_tol=1e-2)
-    >>> c.status, bool(c.kappa_unsat - c.kappa_sat <= 1e-2), c.unsat.status.value
-    ('jammed', True, 'unsat')
-    """
-    ks = as_float_array("kappas", kappas, ndim=1)
-    if ks.size == 0:
-        raise ValueError("kappas must contain at least one margin, got an empty array")
-    if ks.size > 1 and not np.all(np.diff(ks) < 0):
-        raise ValueError("kappas must be strictly decreasing (compression from UNSAT)")
-    kappa_tol = as_real("kappa_tol", kappa_tol, positive=True)
-    history: list = []
-    rank = problem.rank  # the same features at every κ: one SVD
-
-    def solve(kappa: float, w0) -> SphereMinimum:
-        p = Problem(y=problem.y, J=problem.features(), f0=problem.f0, margin=kappa,
-                    rtol=problem.rtol)
-        res = _minimize(p, norm=norm, w0=w0, seed=seed, rank=rank, **minimize_kwargs)
-        history.append((float(kappa), str(res.status), res.loss, res.n_unsat))
-        if res.status not in (Status.SAT, Status.UNSAT):
-            raise RuntimeError(f"compress_margin: undecided minimisation at κ = {kappa:.6g}: "
-                               f"{res.message}; raise max_iter")
-        return res
-
-    last: SphereMinimum | None = None
-    k_hi = k_lo = float("nan")
-    for k in ks:
-        res = solve(float(k), None if last is None else last.w)
-        if res.status == Status.SAT:
-            k_lo = float(k)
-            break
-        last, k_hi = res, float(k)
-    if last is None:
-        return MarginCompression("sat", float("nan"), float("nan"), k_lo, float("nan"), None,
-                                 tuple(history))
-    if np.isnan(k_lo):
-        return MarginCompression("unsat", float("nan"), k_hi, float("nan"),
-                                 last.isostaticity, last, tuple(history))
-    while k_hi - k_lo > kappa_tol:
-        mid = 0.5 * (k_hi + k_lo)
-        res = solve(mid, last.w)
-        if res.status == Status.SAT:
-            k_lo = mid
-        else:
-            last, k_hi = res, mid
-    return MarginCompression("jammed", 0.5 * (k_hi + k_lo), k_hi, k_lo, last.isostaticity,
-                             last, tuple(history))
