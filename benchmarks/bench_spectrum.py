@@ -9,7 +9,8 @@
    :func:`ntkjam.spectrum.slq.kernel_operator` (upper triangle, each strip used twice)
    at N = 50000, where the Gram alone would need 20 GB.  It reports the cost per kernel
    entry against the strip height B, the time of one product, then runs as many
-   Lanczos steps (at most ``--steps``) as fit in ``--ntk-budget`` seconds and reports
+   Lanczos steps (at most ``--steps``; ``--ntk-steps`` fixes them) as fit in
+   ``--ntk-budget`` seconds, with ``--ntk-probes`` probes per block, and reports
    the time per step, the projection to 80 steps and the peak memory; a small-N run
    checks the accuracy against the dense spectrum.
 
@@ -93,16 +94,19 @@ def strip_cost(X: np.ndarray, rows: int) -> tuple[float, float]:
 
 
 def bench_ntk(
-    n: int, d: int, probes: int, budget: float, check_n: int, max_steps: int = 80
+    n: int, d: int, probes: int, budget: float, check_n: int, max_steps: int = 80,
+    steps: int | None = None,
 ) -> None:
+    """The matrix-free NTK part; ``steps`` fixes the Lanczos steps (else: fit ``budget``)."""
     print(f"== analytic ReLU NTK (ntkjam.kernels.analytic.ntk), matrix-free, N={n}, d={d}: "
           f"Gram would need {n * n * 8 / 1e9:.0f} GB")
     Xc = sphere(check_n, d, seed=1, radius="sqrt_d")
     dense = gram_eigenvalues(analytic.ntk(Xc))
+    check_steps = 40 if steps is None else steps  # with fixed steps: the same b and m
     res_small, t_small = timed(
-        slq, kernel_operator(analytic.ntk, Xc), n_probes=probes, n_steps=40, seed=0
+        slq, kernel_operator(analytic.ntk, Xc), n_probes=probes, n_steps=check_steps, seed=0
     )
-    print(f"  accuracy at N={check_n} (b={probes}, m=40): KS(SLQ, dense) = "
+    print(f"  accuracy at N={check_n} (b={probes}, m={check_steps}): KS(SLQ, dense) = "
           f"{ks_distance(dense, res_small):.4f} in {t_small:.1f} s")
     X = sphere(n, d, seed=0, radius="sqrt_d")
     default = default_strip_rows(n)
@@ -114,7 +118,8 @@ def bench_ntk(
     print(f"  one block product K V (N={n}, b={probes}, B={default}): {t_prod:.1f} s, "
           f"{t_prod / entries * 1e9:.1f} ns per kernel entry evaluated, "
           f"peak RSS {peak_rss_gb():.2f} GB (before the product: {rss_before:.2f} GB)")
-    steps = max(1, min(max_steps, int((budget - t_prod) // t_prod)))
+    if steps is None:
+        steps = max(1, min(max_steps, int((budget - t_prod) // t_prod)))
     result, t_run = timed(slq, op, n_probes=probes, n_steps=steps, seed=0)
     print(f"  SLQ with m={steps} steps: {t_run:.1f} s ({t_run / steps:.1f} s/step), "
           f"nodes {result.nodes.size}, atom {result.atom:.3f}, peak RSS {peak_rss_gb():.2f} GB")
@@ -141,6 +146,12 @@ def main() -> None:
     parser.add_argument("--ntk-d", type=int, default=10)
     parser.add_argument("--ntk-budget", type=float, default=600.0,
                         help="seconds for the N = 50000 Lanczos run (steps chosen to fit)")
+    parser.add_argument("--ntk-probes", type=int, default=10,
+                        help="block size b of the NTK part (one kernel pass per step serves "
+                             "all b probes)")
+    parser.add_argument("--ntk-steps", type=int, default=None,
+                        help="Lanczos steps of the NTK part (default: as many as fit "
+                             "--ntk-budget, at most --steps); the accuracy check uses them too")
     parser.add_argument("--part", choices=["all", "features", "ntk"], default="all",
                         help="'all' runs each part in its own process (separate peak memory)")
     add_device_option(parser)
@@ -156,8 +167,8 @@ def main() -> None:
         bench_features(args.n, args.P, args.probes, args.steps, exact_n, exact_p)
     else:
         bench_ntk(
-            args.ntk_n, args.ntk_d, args.probes, args.ntk_budget, check_n=3000,
-            max_steps=args.steps,
+            args.ntk_n, args.ntk_d, args.ntk_probes, args.ntk_budget, check_n=3000,
+            max_steps=args.steps, steps=args.ntk_steps,
         )
 
 
