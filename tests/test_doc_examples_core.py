@@ -20,8 +20,6 @@ noise, so they do not depend on the machine's BLAS or CPU.
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from doc_examples import check_examples_run, check_has_examples
 
@@ -56,18 +54,6 @@ MODULES = (
     "ntkjam.losses",
     "ntkjam.problem",
 )
-
-
-def test_modules_cover_the_stages():
-    """Every public module of stages 0–3 is listed (a new one must get examples too)."""
-    import pkgutil
-
-    listed = set(MODULES)
-    for package in ("ntkjam.core", "ntkjam.theory", "ntkjam.data", "ntkjam.kernels"):
-        pkg = importlib.import_module(package)
-        for info in pkgutil.iter_modules(pkg.__path__):
-            if not info.name.startswith("_"):
-                assert f"{package}.{info.name}" in listed, f"{package}.{info.name} not checked"
 
 
 @pytest.mark.parametrize("name", MODULES)
