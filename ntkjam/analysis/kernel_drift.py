@@ -14,10 +14,12 @@
   to a unit of weight motion, which removes the width dependence of how far the weights
   had to go (first order: n^-1).
 * :func:`alpha_scans` — the drift against α at each (condition, width, side): local
-  slopes between neighbouring α and a power law over α ≥ ``alpha_min``.
+  slopes between neighbouring α and a power law over α ≥ ``alpha_min``; defined in
+  :mod:`ntkjam.analysis.drift_alpha`, re-exported here.
 * :func:`side_comparisons` — does the kernel move more when the problem is UNSAT?  The
   ratio of the mean drifts of the UNSAT and SAT runs at neighbouring sizes across φ_c
-  (and pooled over all sizes), with a 95 % interval (delta method on the log).
+  (and pooled over all sizes), with a 95 % interval (delta method on the log); defined
+  in :mod:`ntkjam.analysis.drift_sides`, re-exported here.
 * :func:`analyze_kernel_drift` — all of it as one frozen :class:`KernelDriftAnalysis`.
 
 Fits are :func:`ntkjam.analysis.power_law.power_law_fit` (weighted log–log, intervals
@@ -33,7 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam.analysis.power_law import Z95, PowerLawFit, power_law_fit
+from ntkjam.analysis.drift_alpha import ALPHA_HYPOTHESES, AlphaScan, alpha_scans
+from ntkjam.analysis.drift_sides import SideComparison, side_comparisons
+from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.analysis.tables import jsonable, load_run, recorded_settings
 from ntkjam.core.reprs import SummaryRepr
 
@@ -60,8 +64,6 @@ DRIFT_QUANTITIES = ("rel_frobenius", "rel_operator", "weight_change", "pattern_c
                     "steps", "time")
 #: Exponents of the drift in the width (docs/kernel_drift.md).
 WIDTH_HYPOTHESES = {"n^-1": -1.0, "n^-3/4": -0.75, "n^-1/2": -0.5, "n^0": 0.0}
-#: Exponents of the drift in α: second order, first order (smooth), ReLU pattern flips.
-ALPHA_HYPOTHESES = {"α^-2": -2.0, "α^-1": -1.0, "α^-1/2": -0.5}
 _WEIGHT_HYPOTHESES = {"n^-1": -1.0, "n^-1/2": -0.5, "n^0": 0.0}
 _P_HYPOTHESES = {"P^-1": -1.0, "P^-1/2": -0.5}
 #: The columns (besides width, α and N or φ) that define a run's condition.
@@ -106,6 +108,19 @@ class DriftPoint(SummaryRepr):
         Mean N (varies with the width at fixed φ).
     means, errors : dict of str to float
         Every name of :data:`DRIFT_QUANTITIES` present in the store.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import drift_points
+    >>> df = pd.DataFrame({"width": 64, "seed": [0, 1, 2], "n": 50, "alpha": 10.0,
+    ...                    "side": "sat", "n_params": 768, "n_points": 50,
+    ...                    "rel_frobenius": [0.02, 0.03, 0.04]})
+    >>> (pt,) = drift_points(df)
+    >>> pt.label, pt.n_seeds, round(pt.means["rel_frobenius"], 6)  # unrecorded: the defaults
+    ('quadratic_hinge, N = 50', 3, 0.03)
+    >>> round(pt.errors["rel_frobenius"], 6)  # standard error of the 3 runs: 0.01/√3
+    0.005774
     """
 
     side: str
@@ -159,7 +174,32 @@ def _label(values: dict, varying: list[str]) -> str:
 
 
 def drift_points(df) -> list[DriftPoint]:
-    """Group the finished rows of a ``kernel_drift`` table by condition, width, α, side."""
+    """Group the finished rows of a ``kernel_drift`` table by condition, width, α, side.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The ``done`` rows of a ``kernel_drift`` store (:func:`ntkjam.sweep.load`); a
+        condition column it lacks takes its value from :data:`DRIFT_UNRECORDED`, and the
+        side from ``train_status`` when there is no ``side`` column.
+
+    Returns
+    -------
+    list of DriftPoint
+        One per group of SAT or UNSAT runs (undecided runs are left out), sorted by
+        condition, size, width, α and side.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import drift_points
+    >>> w = np.repeat([32, 64, 128], 3); s = np.tile([-1, 0, 1], 3)  # 3 widths × 3 seeds
+    >>> df = pd.DataFrame({"width": w, "seed": s, "n": 50, "alpha": 10.0, "n_params": 12 * w,
+    ...                    "train_status": "converged", "n_points": 50,
+    ...                    "rel_frobenius": 4 / w * (1 + 0.01 * s)})  # drift = 4/n ± 1 %
+    >>> [(p.side, p.width, round(p.means["rel_frobenius"], 6)) for p in drift_points(df)]
+    [('sat', 32, 0.125), ('sat', 64, 0.0625), ('sat', 128, 0.03125)]
+    """
     df = _prepared(df)
     df = df[df["side"].isin(_SIDES)]
     varying = [c for c in CONDITION if df[c].nunique() > 1]
@@ -213,7 +253,31 @@ def _fits_over(points, key, xof, variable, quantities, hypotheses, group) -> lis
 
 def width_fits(points: list[DriftPoint]) -> list[PowerLawFit]:
     """Drift, weight and pattern change vs width at each (condition, α, side) with ≥ 3
-    widths of ≥ 3 seeds; the key is ``(condition, α, side)``."""
+    widths of ≥ 3 seeds; the key is ``(condition, α, side)``.
+
+    Parameters
+    ----------
+    points : list of DriftPoint
+        From :func:`drift_points`.
+
+    Returns
+    -------
+    list of PowerLawFit
+        Per group and quantity (those with fewer than 3 positive means are skipped),
+        against :data:`WIDTH_HYPOTHESES` (weight and pattern change: n^-1, n^-1/2, n^0).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import drift_points, width_fits
+    >>> w = np.repeat([32, 64, 128], 3); s = np.tile([-1, 0, 1], 3)
+    >>> df = pd.DataFrame({"width": w, "seed": s, "n": 50, "alpha": 10.0, "side": "sat",
+    ...                    "n_params": 12 * w, "n_points": 50, "weight_change": 0.1 / np.sqrt(w),
+    ...                    "rel_frobenius": 4 / w * (1 + 0.01 * s)})
+    >>> [(f.quantity, f.verdict, round(f.exponent, 4)) for f in width_fits(drift_points(df))]
+    [('rel_frobenius', 'consistent with n^-1', -1.0),
+     ('weight_change', 'consistent with n^-1/2', -0.5)]
+    """
     return _fits_over(
         points, lambda p: (p.condition, p.alpha, p.side), lambda p: p.width, "width",
         _FIT_QUANTITIES,
@@ -224,152 +288,35 @@ def width_fits(points: list[DriftPoint]) -> list[PowerLawFit]:
 
 def params_fits(points: list[DriftPoint]) -> list[PowerLawFit]:
     """Drift and weight change vs P at each (condition, α, side) (P^-1/2: width n^-1 when
-    P ~ n², depth ≥ 2)."""
+    P ~ n², depth ≥ 2).
+
+    Parameters
+    ----------
+    points : list of DriftPoint
+        From :func:`drift_points`.
+
+    Returns
+    -------
+    list of PowerLawFit
+        Per group with ≥ 3 values of P (of ≥ 3 seeds), against P^-1 and P^-1/2.
+
+    Examples
+    --------
+    One hidden layer, so P = 12 n grows like the width: the exponents are the width's.
+
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import drift_points, params_fits
+    >>> w = np.repeat([32, 64, 128], 3); s = np.tile([-1, 0, 1], 3)
+    >>> df = pd.DataFrame({"width": w, "seed": s, "n": 50, "alpha": 10.0, "side": "sat",
+    ...                    "n_params": 12 * w, "n_points": 50, "weight_change": 0.1 / np.sqrt(w),
+    ...                    "rel_frobenius": 4 / w * (1 + 0.01 * s)})
+    >>> [(f.variable, f.verdict) for f in params_fits(drift_points(df))]
+    [('P', 'consistent with P^-1'), ('P', 'consistent with P^-1/2')]
+    """
     return _fits_over(
         points, lambda p: (p.condition, p.alpha, p.side), lambda p: p.n_params, "P",
         ("rel_frobenius", "weight_change"), lambda q: _P_HYPOTHESES,
         lambda p: f"{p.label}, α = {p.alpha:g}, {_side_word(p.side)}")
-
-
-@dataclass(frozen=True, repr=False)
-class AlphaScan(SummaryRepr):
-    """The drift against α at one (condition, width, side).
-
-    Attributes
-    ----------
-    label : str
-    side : str
-    width : int
-    alphas, drift, drift_err : ndarray, shape (k,)
-        α and the mean ‖K_T − K_0‖_F/‖K_0‖_F with its standard error.
-    weight_change, weight_change_err : ndarray, shape (k,)
-    slopes, slope_errs : ndarray, shape (k − 1,)
-        Local exponents d log drift / d log α between neighbouring α.
-    fit : PowerLawFit or None
-        Over α ≥ ``alpha_min`` (≥ 3 values), hypotheses :data:`ALPHA_HYPOTHESES`.
-    alpha_min : float
-    decreasing : bool
-        Whether the drift at the largest α is below that at the smallest by more than
-        two standard errors of their difference (the lazy limit: drift → 0 as α → ∞).
-    """
-
-    label: str
-    side: str
-    width: int
-    alphas: np.ndarray
-    drift: np.ndarray
-    drift_err: np.ndarray
-    weight_change: np.ndarray
-    weight_change_err: np.ndarray
-    slopes: np.ndarray
-    slope_errs: np.ndarray
-    fit: PowerLawFit | None
-    alpha_min: float
-    decreasing: bool
-    key: tuple = ()
-
-
-def alpha_scans(points: list[DriftPoint], alpha_min: float = 10.0) -> list[AlphaScan]:
-    """One :class:`AlphaScan` per (condition, width, side) with ≥ 2 values of α."""
-    out = []
-    for key, pts in _grouped(points, lambda p: (p.condition, p.width, p.side)).items():
-        pts = sorted(pts, key=lambda p: p.alpha)
-        if len(pts) < 2:
-            continue
-        a = np.array([p.alpha for p in pts])
-        y = np.array([p.means["rel_frobenius"] for p in pts])
-        e = np.array([p.errors["rel_frobenius"] for p in pts])
-        w = np.array([p.means["weight_change"] for p in pts])
-        we = np.array([p.errors["weight_change"] for p in pts])
-        rel = e / y
-        slopes = np.diff(np.log(y)) / np.diff(np.log(a))
-        slope_errs = np.sqrt(rel[1:] ** 2 + rel[:-1] ** 2) / np.diff(np.log(a))
-        keep = a >= alpha_min
-        label = f"{pts[0].label}, width {pts[0].width}, {_side_word(pts[0].side)}"
-        fit = None
-        if keep.sum() >= 3:
-            fit = power_law_fit(a[keep], y[keep], e[keep], quantity="rel_frobenius",
-                                variable="alpha", group=label, hypotheses=ALPHA_HYPOTHESES,
-                                key=key)
-        drop = y[0] - y[-1] > 2 * math.hypot(e[0], e[-1])
-        out.append(AlphaScan(label, pts[0].side, pts[0].width, a, y, e, w, we, slopes,
-                             slope_errs, fit, float(alpha_min), bool(drop), key))
-    return out
-
-
-@dataclass(frozen=True, repr=False)
-class SideComparison(SummaryRepr):
-    """UNSAT against SAT runs at one (condition without the size, width, α).
-
-    ``ratio`` = mean drift of the UNSAT runs / mean drift of the SAT runs, at the
-    neighbouring sizes across φ_c (the largest size with ≥ 3 SAT runs and the smallest
-    with ≥ 3 UNSAT runs; they may coincide), with a 95 % interval from the delta method
-    on log ratio; ``pooled_*`` the same over every size of the group.
-
-    ``verdict``: ``"UNSAT moves more"`` (interval above 1), ``"UNSAT moves less"``
-    (below 1), ``"no difference resolved"``.
-    """
-
-    verdict: str
-    label: str
-    width: int
-    alpha: float
-    size_kind: str
-    sat_size: float
-    unsat_size: float
-    sat_drift: float
-    sat_drift_err: float
-    unsat_drift: float
-    unsat_drift_err: float
-    ratio: float
-    ci_low: float
-    ci_high: float
-    pooled_ratio: float
-    pooled_ci_low: float
-    pooled_ci_high: float
-    weight_ratio: float
-    weight_ci_low: float
-    weight_ci_high: float
-
-
-def _ratio(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float, float]:
-    """a/b with a 95 % interval, errors propagated on the log."""
-    r = a[0] / b[0]
-    s = math.hypot(a[1] / a[0], b[1] / b[0])
-    return r, r * math.exp(-Z95 * s), r * math.exp(Z95 * s)
-
-
-def _pool(pts: list[DriftPoint], q: str) -> tuple[float, float]:
-    """Mean over every run of the points and its standard error (from the point SEs)."""
-    n = np.array([p.n_seeds for p in pts], dtype=float)
-    m = np.array([p.means[q] for p in pts])
-    e = np.array([p.errors[q] for p in pts])
-    return float(np.sum(n * m) / n.sum()), float(math.sqrt(np.sum((n * e) ** 2)) / n.sum())
-
-
-def side_comparisons(points: list[DriftPoint]) -> list[SideComparison]:
-    """One :class:`SideComparison` per group holding ≥ 3 SAT and ≥ 3 UNSAT runs."""
-    groups = _grouped(points, lambda p: (p.condition[:-1], p.width, p.alpha))
-    out = []
-    for pts in groups.values():
-        sat = sorted((p for p in pts if p.side == "sat"), key=lambda p: p.size)
-        unsat = sorted((p for p in pts if p.side == "unsat"), key=lambda p: p.size)
-        if not sat or not unsat:
-            continue
-        s, u = sat[-1], unsat[0]
-        q = "rel_frobenius"
-        r, lo, hi = _ratio((u.means[q], u.errors[q]), (s.means[q], s.errors[q]))
-        pr, plo, phi = _ratio(_pool(unsat, q), _pool(sat, q))
-        w, wlo, whi = _ratio((u.means["weight_change"], u.errors["weight_change"]),
-                             (s.means["weight_change"], s.errors["weight_change"]))
-        verdict = ("UNSAT moves more" if lo > 1 else "UNSAT moves less" if hi < 1
-                   else "no difference resolved")
-        label = ", ".join(part for part in s.label.split(", ")
-                          if not part.startswith(("N =", "φ =")))
-        out.append(SideComparison(
-            verdict, label, s.width, s.alpha, s.size_kind, s.size, u.size, s.means[q],
-            s.errors[q], u.means[q], u.errors[q], r, lo, hi, pr, plo, phi, w, wlo, whi))
-    return out
 
 
 @dataclass(frozen=True, repr=False)
@@ -387,6 +334,20 @@ class KernelDriftAnalysis(SummaryRepr):
     n_done, n_failed, n_undecided : int
         Finished tasks, failed tasks, finished runs out of budget (left out).
     notes : tuple of str
+
+    Examples
+    --------
+    Made by :func:`analyze_kernel_drift`; by hand from the points of a table, to show
+    that ``to_dict()`` is JSON-ready:
+
+    >>> import json
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, drift_points
+    >>> df = pd.DataFrame({"width": 64, "seed": [0, 1], "n": 50, "alpha": 10.0, "side": "sat",
+    ...                    "n_params": 768, "n_points": 50, "rel_frobenius": 0.01})
+    >>> a = KernelDriftAnalysis({}, tuple(drift_points(df)), (), (), (), (), 2, 0, 0)
+    >>> json.dumps(a.to_dict()["points"][0]["errors"])  # a zero spread: error 0
+    '{"rel_frobenius": 0.0}'
     """
 
     settings: dict
@@ -415,11 +376,42 @@ def analyze_kernel_drift(directory: str | Path, *, alpha_min: float = 10.0
     alpha_min : float
         Smallest α of the power-law fits in α (the lazy side of the crossover).
 
+    Returns
+    -------
+    KernelDriftAnalysis
+
     Raises
     ------
     ValueError
         A directory of another experiment, or no finished task.
+
+    Examples
+    --------
+    A store of a ``kernel_drift`` spec whose rows are written by hand (training runs take
+    seconds): MSE runs that converged, drift = 4/n, weight change ∝ n^-1/2.
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.kernel_drift import analyze_kernel_drift
+    >>> from ntkjam.experiments.kernel_drift import kernel_drift_spec
+    >>> from ntkjam.sweep.store import Store, TaskRecord
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> spec = kernel_drift_spec(widths=[32, 64, 128], losses=["mse"], output=tmp.name + "/run")
+    >>> with Store(spec.output) as store:
+    ...     store.bind(spec)
+    ...     for t in sweep.expand(spec):  # 3 widths × 3 seeds
+    ...         w = t.params["width"]
+    ...         store.write(TaskRecord(t, "done", {
+    ...             "train_status": "converged", "n_points": 50, "n_params": 12 * w,
+    ...             "rel_frobenius": 4 / w * (1 + 0.01 * t.seed), "weight_change": w**-0.5}))
+    >>> a = analyze_kernel_drift(spec.output)
+    >>> a.n_done, len(a.points), a.settings["loss"]
+    (9, 3, 'mse')
+    >>> [(f.quantity, f.verdict) for f in a.width_fits]
+    [('rel_frobenius', 'consistent with n^-1'), ('weight_change', 'consistent with n^-1/2')]
+    >>> tmp.cleanup()
     """
+
     table, n_failed, spec_params = load_run(directory)
     if "experiment" in table.columns and len(table) and (table["experiment"]
                                                          != "kernel_drift").any():

@@ -5,9 +5,9 @@
   combined over P when the sizes agree, the exponent, the verdict
   (:func:`~ntkjam.analysis.criticality.isostatic_verdict`,
   :func:`~ntkjam.analysis.criticality.jump_verdict`), the RS values beside it.
-* :func:`rs_comparison` — whether the exact replica-symmetric theory of the free-norm
-  lazy problem (:func:`ntkjam.theory.rs_unsat_free_norm`, ``docs/theory_replica.md``)
-  applies to a run's settings, and its curves and limits (:class:`RSComparison`).
+* :func:`rs_comparison`, :class:`RSComparison`, :data:`RS_SOURCES` — the exact
+  replica-symmetric theory where it applies: defined in :mod:`ntkjam.analysis.rs_theory`,
+  re-exported here.
 * :func:`describe_onset` — the sentence a summary prints for an :class:`OnsetLimit`.
 """
 
@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.stats
 
-from ntkjam.analysis.approach import EXPONENT_RANGE, P_MIN, RS_EXPONENT, ApproachFit
+from ntkjam.analysis.approach import EXPONENT_RANGE, P_MIN, ApproachFit
 from ntkjam.analysis.criticality import isostatic_verdict, jump_verdict
+from ntkjam.analysis.rs_theory import RS_SOURCES, RSComparison, rs_comparison
 from ntkjam.core.reprs import SummaryRepr
-from ntkjam.theory import rs_unsat_free_norm, rs_unsat_free_norm_onset
 
 __all__ = [
     "PHYSICAL_MIN",
@@ -35,115 +35,9 @@ __all__ = [
     "rs_comparison",
 ]
 
-#: Feature sources for which the RS theory applies (Gaussian-equivalent random
-#: features; random ReLU features checked against exact minima in
-#: ``docs/theory_replica.md``).
-RS_SOURCES = ("relu_features",)
 #: The smallest physical value of each limit at φ_c⁺.
 PHYSICAL_MIN = {"loss": 0.0, "isostaticity": 1.0}
 _Z95 = 1.959963984540054
-
-
-# ------------------------------------------------------------------------ RS theory
-@dataclass(frozen=True, repr=False)
-class RSComparison(SummaryRepr):
-    """The exact RS theory of the free-norm lazy problem for a run's settings.
-
-    Attributes
-    ----------
-    applies : bool
-        Gaussian-equivalent random features (:data:`RS_SOURCES`), random labels, no
-        offset (f0 = 0), margin κ > 0, and full-rank features (rank = P at every size).
-    note : str
-        Why it does not apply, or the assumption it rests on.
-    margin : float
-        κ.
-    phi_c : float
-        2 (NaN when it does not apply; so are the values below).
-    loss_onset : float
-        κ²/(2π), the loss per sample at φ_c⁺.
-    isostaticity_onset : float
-        N_Δ/rank at φ_c⁺: 1.
-    exponent : float
-        The exponent of the approach of both: ½.
-    phi : numpy.ndarray, shape (m,)
-        φ from just above 2 to the run's largest φ (empty when it does not apply or the
-        grid ends below 2).
-    loss_per_sample, unsat_fraction, unsat_per_rank : numpy.ndarray, shape (m,)
-        L/N, N_Δ/N and N_Δ/rank of the RS minimum on ``phi``.
-    """
-
-    applies: bool
-    note: str
-    margin: float
-    phi_c: float
-    loss_onset: float
-    isostaticity_onset: float
-    exponent: float
-    phi: np.ndarray
-    loss_per_sample: np.ndarray
-    unsat_fraction: np.ndarray
-    unsat_per_rank: np.ndarray
-
-
-def _why_not(settings: dict, full_rank: bool) -> list[str]:
-    """The settings that put a run outside the RS theory (empty when it applies)."""
-    why = []
-    if settings.get("source") not in RS_SOURCES:
-        why.append(f"source {settings.get('source')} (theory: random ReLU features)")
-    if settings.get("labels") != "random":
-        why.append(f"labels {settings.get('labels')} (theory: random)")
-    if settings.get("offset") != "zero":
-        why.append(f"offset {settings.get('offset')} (theory: f0 = 0)")
-    try:
-        kappa = float(settings.get("margin"))
-    except (TypeError, ValueError):
-        kappa = math.nan
-    if not (math.isfinite(kappa) and kappa > 0):
-        why.append(f"margin {settings.get('margin')} (theory: κ > 0)")
-    if not full_rank:
-        why.append("rank < P (theory: full-rank features)")
-    return why
-
-
-def rs_comparison(settings: dict, *, full_rank: bool = True, phi_max: float = 3.0,
-                  n: int = 200) -> RSComparison:
-    """The RS curves and limits for a run's ``settings`` (:class:`RSComparison`).
-
-    Parameters
-    ----------
-    settings : dict
-        ``source``, ``labels``, ``offset``, ``margin`` (as in
-        :attr:`PhaseDiagramAnalysis.settings`).
-    full_rank : bool
-        Whether every size has rank = P.
-    phi_max : float
-        End of the curves.
-    n : int
-        Points of the curves (denser near φ = 2, where they rise as √(φ − 2)).
-    """
-    why = _why_not(settings, full_rank)
-    nan, empty = math.nan, np.zeros(0)
-    if why:
-        return RSComparison(False, "no exact theory for these settings: " + "; ".join(why),
-                            nan, nan, nan, nan, nan, empty, empty, empty, empty)
-    kappa = float(settings["margin"])
-    onset = rs_unsat_free_norm_onset(kappa)
-    phi = empty
-    if phi_max > 2.0:
-        phi = 2.0 + (phi_max - 2.0) * np.linspace(0.0, 1.0, n)[1:] ** 2
-    rs = rs_unsat_free_norm(phi, kappa) if phi.size else None
-    return RSComparison(
-        applies=True,
-        note="replica-symmetric theory of the free-norm problem, exact as P → ∞ for "
-             "Gaussian features; random ReLU features are Gaussian-equivalent (checked "
-             "against exact minima, docs/theory_replica.md)",
-        margin=kappa, phi_c=2.0, loss_onset=float(onset.loss_per_sample),
-        isostaticity_onset=float(onset.unsat_per_rank), exponent=RS_EXPONENT, phi=phi,
-        loss_per_sample=np.asarray(rs.loss_per_sample) if rs else empty,
-        unsat_fraction=np.asarray(rs.unsat_fraction) if rs else empty,
-        unsat_per_rank=np.asarray(rs.unsat_per_rank) if rs else empty,
-    )
 
 
 # ---------------------------------------------------------------- all sizes together
@@ -191,6 +85,22 @@ class OnsetLimit(SummaryRepr):
 
     The repr summarises the verdict, the limit, the exponent and the RS values; the
     per-size limits, the interval ends and the agreement's χ² are left out of it.
+
+    Examples
+    --------
+    N_Δ/rank following ``1 + 0.9 δ^{1/2}`` exactly at two sizes (errors 0.01): their
+    limits agree and are combined; the interval holds 1 and is narrow: isostatic.
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.approach import fit_approach
+    >>> from ntkjam.analysis.criticality import ObservableCurve
+    >>> from ntkjam.analysis.onset import onset_limit
+    >>> phi = np.linspace(2.1, 3.0, 10); y = 1 + 0.9 * np.sqrt(phi - 2); s = np.full(10, 0.01)
+    >>> fits = [fit_approach(ObservableCurve("isostaticity", P, phi, y, s, y, s, np.full(10, 20)),
+    ...                      2.0, window=0.05, exponent=0.5, n_boot=20) for P in (100, 200)]
+    >>> o = onset_limit(fits, kind="isostaticity")
+    >>> o.verdict, o.basis, o.P, round(o.value, 6), o.ci_low < 1 < o.ci_high
+    ('isostatic', 'combined', (100, 200), 1.0, True)
     """
 
     name: str
@@ -249,6 +159,29 @@ def onset_limit(
     Returns
     -------
     OnsetLimit
+
+    Examples
+    --------
+    The loss per sample following ``0.16 + 0.5 δ^{1/2}`` (errors 0.01): a nonzero limit,
+    a jump, beside the RS value κ²/(2π) = 0.159; a law whose limit is negative is no result.
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.approach import fit_approach
+    >>> from ntkjam.analysis.criticality import ObservableCurve
+    >>> from ntkjam.analysis.onset import onset_limit
+    >>> phi = np.linspace(2.1, 3.0, 10); s = np.full(10, 0.01); n = np.full(10, 20)
+    >>> y = 0.16 + 0.5 * np.sqrt(phi - 2)
+    >>> fit = fit_approach(ObservableCurve("loss", 100, phi, y, s, y, s, n), 2.0, window=0.05,
+    ...                    exponent=0.5, n_boot=20)
+    >>> o = onset_limit([fit], kind="loss", theory_value=1 / (2 * np.pi))
+    >>> o.verdict, o.basis, round(o.value, 6), o.ci_low < o.theory_value < o.ci_high
+    ('jump', 'largest P', 0.16, True)
+    >>> y = -0.05 + 0.5 * np.sqrt(phi - 2)
+    >>> fit = fit_approach(ObservableCurve("loss", 100, phi, y, s, y, s, n), 2.0, window=0.05,
+    ...                    exponent=0.5, n_boot=20)
+    >>> o = onset_limit([fit], kind="loss")
+    >>> o.supported, o.verdict
+    (False, 'undetermined')
     """
     if kind not in ("isostaticity", "loss"):
         raise ValueError(f"kind must be 'isostaticity' or 'loss', got {kind!r}")
@@ -369,6 +302,21 @@ def describe_onset(o: OnsetLimit, theory: RSComparison) -> str:
     Returns
     -------
     str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.approach import fit_approach
+    >>> from ntkjam.analysis.criticality import ObservableCurve
+    >>> from ntkjam.analysis.onset import describe_onset, onset_limit, rs_comparison
+    >>> phi = np.linspace(2.1, 3.0, 10); y = 1 + 0.9 * np.sqrt(phi - 2); s = np.full(10, 0.01)
+    >>> fit = fit_approach(ObservableCurve("isostaticity", 100, phi, y, s, y, s, np.full(10, 20)),
+    ...                    2.0, window=0.05, exponent=0.5, n_boot=20)
+    >>> rs = rs_comparison({"source": "relu_features", "labels": "random", "offset": "zero",
+    ...                     "margin": 1.0})
+    >>> print(describe_onset(onset_limit([fit], kind="isostaticity"), rs))
+    N_Δ/rank at φ_c⁺: 1.000 ± 0.0... (fit of the approach, a = ½, P = 100): isostatic (95 %
+    interval ... contains 1) — RS theory 1 (isostatic)
     """
     kind = "isostaticity" if o.name == "isostaticity" else "loss"
     label = _LABELS.get(o.name, o.name)
@@ -398,13 +346,43 @@ def describe_onset(o: OnsetLimit, theory: RSComparison) -> str:
 
 
 def describe_exponent(o: OnsetLimit, theory: RSComparison) -> str:
-    """The exponent a of ``y − y_c ∝ (φ − φ_c)^a`` (fit with a free), or why it is missing."""
+    """The exponent a of ``y − y_c ∝ (φ − φ_c)^a`` (fit with a free), or why it is missing.
+
+    Parameters
+    ----------
+    o : OnsetLimit
+        Its ``free_fits`` are read (fits with the exponent fixed say nothing of it).
+    theory : RSComparison
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.approach import fit_approach
+    >>> from ntkjam.analysis.criticality import ObservableCurve
+    >>> from ntkjam.analysis.onset import describe_exponent, onset_limit, rs_comparison
+    >>> phi = np.linspace(2.1, 3.0, 10); y = 1 + 0.9 * np.sqrt(phi - 2); s = np.full(10, 0.01)
+    >>> curve = ObservableCurve("isostaticity", 100, phi, y, s, y, s, np.full(10, 20))
+    >>> free = fit_approach(curve, 2.0, window=0.05, n_boot=20)  # the exponent scanned
+    >>> rs = rs_comparison({"source": "relu_features", "labels": "random", "offset": "zero",
+    ...                     "margin": 1.0})
+    >>> describe_exponent(onset_limit([free], kind="isostaticity"), rs)
+    'N_Δ/rank: exponent a = 0.5... ± 0.1... (P = 100) — RS theory a = ½'
+    >>> fixed = fit_approach(curve, 2.0, window=0.05, exponent=0.5, n_boot=20)
+    >>> describe_exponent(onset_limit([fixed], kind="isostaticity"), rs)  # a not measured
+    'N_Δ/rank: exponent not determined (no supported fit with a free) — RS theory a = ½'
+    """
     label = _LABELS.get(o.name, o.name)
     rs = f" — RS theory a = {_exp(theory.exponent)}" if theory.applies else ""
     if np.isfinite(o.exponent):
         return (f"{label}: exponent a = {_pm(o.exponent, o.exponent_err)} (P = "
                 f"{', '.join(map(str, o.exponent_P))}){rs}")
-    sup = [f for f in o.free_fits if f.supported and np.isfinite(f.exponent_low)]
+    sup = [f for f in o.free_fits
+           if f.exponent_free and f.supported and np.isfinite(f.exponent_low)]
+
     if not sup:
         return f"{label}: exponent not determined (no supported fit with a free){rs}"
     f = max(sup, key=lambda g: g.P)

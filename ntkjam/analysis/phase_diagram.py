@@ -25,7 +25,8 @@ import numpy as np
 
 from ntkjam.analysis.approach import P_MIN, RS_EXPONENT, fit_approach
 from ntkjam.analysis.criticality import ObservableCurve, observable_curves
-from ntkjam.analysis.onset import OnsetLimit, RSComparison, onset_limit, rs_comparison
+from ntkjam.analysis.onset import OnsetLimit, onset_limit
+from ntkjam.analysis.rs_theory import RSComparison, rs_comparison
 from ntkjam.analysis.sat import CoverTest, Crossing, SatCurve, cover_chi2, crossings, sat_curves
 from ntkjam.analysis.scaling import FSSFit, finite_size_scaling
 from ntkjam.analysis.stats import PowerLawTail, check_bootstrap, power_law_tail
@@ -71,6 +72,14 @@ class FitWarning(SummaryRepr):
     P : int or None
         The size concerned (None: all sizes together).
     message : str
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.phase_diagram import fit_warnings
+    >>> from ntkjam.analysis.sat import CoverTest
+    >>> (w,) = fit_warnings([], None, [CoverTest(P=10, chi2=30.0, dof=5, p_value=1e-5)], [])
+    >>> w.kind, w.P
+    ('cover_chi2', 10)
     """
 
     kind: str
@@ -96,6 +105,20 @@ def fit_warnings(
     Returns
     -------
     list of FitWarning
+        In the order: crossings, Cover tests, finite-size scaling, onsets.
+
+    Examples
+    --------
+    A χ² that rejects Cover's curve at P = 10 with no dead input to explain it:
+
+    >>> from ntkjam.analysis.phase_diagram import fit_warnings
+    >>> from ntkjam.analysis.sat import CoverTest
+    >>> tests = [CoverTest(P=10, chi2=30.0, dof=5, p_value=1e-5),
+    ...          CoverTest(P=20, chi2=4.0, dof=5, p_value=0.55)]
+    >>> (w,) = fit_warnings([], None, tests, [], dead={10: 0})
+    >>> print(w.message)
+    P = 10: P(SAT) is not Cover's curve (χ²/dof = 30.0/5, p = 1e-05 < 0.01); 0 dead input(s)
+    at this P cannot explain it: the Cover columns are not a result for it
     """
     dead = dead or {}
     out = []
@@ -139,6 +162,22 @@ class PhaseDiagramAnalysis(SummaryRepr):
 
     The repr summarises: the run's counts, the model, and the two onsets with their
     verdicts; the other fields (curves, fits, tails) are left out of it.
+
+    Examples
+    --------
+    >>> import json, tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.phase_diagram import analyze
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> spec = phase_diagram_spec(P=[8, 16], phi_min=1.5, phi_max=2.5, phi_num=5, seeds=4,
+    ...                           output=tmp.name + "/run")
+    >>> a = analyze(sweep.run(spec).directory, n_boot=10, distributions=False)
+    >>> 1.5 < a.phi_c < 2.5, a.fss.P, a.gaps is None  # φ_c(∞) from the two sizes
+    (True, (8, 16), True)
+    >>> "NaN" in json.dumps(a.to_dict())  # JSON-ready: NaN written as null
+    False
+    >>> tmp.cleanup()
     """
 
     directory: str
@@ -287,7 +326,38 @@ def analyze(
     distributions : bool
         Also fit the gap and force tails (reads the stored arrays of the UNSAT
         instances within one width above φ_c at the largest P).
+
+    Returns
+    -------
+    PhaseDiagramAnalysis
+
+    Raises
+    ------
+    ValueError
+        Not a phase-diagram run directory, no finished task, or a bad ``model`` or
+        ``n_boot``.
+
+    Examples
+    --------
+    A tiny lazy diagram (random ReLU features, P = 8 and 16, 4 seeds at 5 values of φ):
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.phase_diagram import analyze
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> spec = phase_diagram_spec(P=[8, 16], phi_min=1.5, phi_max=2.5, phi_num=5, seeds=4,
+    ...                           output=tmp.name + "/run")
+    >>> a = analyze(sweep.run(spec).directory, n_boot=10)
+    >>> a.n_done, [c.P for c in a.crossings], a.cover_applies, a.theory.applies
+    (40, [8, 16], True, True)
+    >>> [1.5 < c.phi_c < 2.5 for c in a.crossings], a.sat[0].p_sat.shape  # Cover: φ_c = 2
+    ([True, True], (5,))
+    >>> a.loss_onset.basis  # no UNSAT points two widths above φ_c: the onset is not measured
+    'none'
+    >>> tmp.cleanup()
     """
+
     model, n_boot = check_bootstrap(model, n_boot)
     directory = Path(directory)
     table, n_failed, spec_params = load_run(directory)

@@ -32,6 +32,26 @@ def chi2_check(chi2: float, dof: int) -> tuple[float, float, str]:
     """``(p_value, scale, note)`` of a weighted fit: scale = max(1, √(χ²/dof)).
 
     The note is a warning when p < 0.01 (the points scatter beyond their errors), else "".
+
+    Parameters
+    ----------
+    chi2 : float
+    dof : int
+        Degrees of freedom (≤ 0: nothing to check, p is NaN).
+
+    Returns
+    -------
+    (p_value, scale, note) : tuple of float, float and str
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.power_law import chi2_check
+    >>> p, scale, note = chi2_check(3.0, 5)
+    >>> round(p, 4), scale, note  # a good fit: intervals kept as they are
+    (0.7, 1.0, '')
+    >>> p, scale, note = chi2_check(30.0, 5)
+    >>> p < 0.01, round(scale, 4), note.startswith("warning")  # √(30/5) widens them
+    (True, 2.4495, True)
     """
     if dof <= 0:
         return math.nan, 1.0, ""
@@ -66,6 +86,14 @@ class PowerLawFit(SummaryRepr):
     note : str
     key : tuple
         The values that identify the group (e.g. ``(depth, N)``), for selecting fits.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.power_law import power_law_fit
+    >>> fit = power_law_fit([10, 100, 1000], [0.1, 0.01, 0.001], [0.02, 0.002, 0.0002],
+    ...                     hypotheses={"x^-1": -1.0, "x^-1/2": -0.5})
+    >>> fit.verdict, round(fit.exponent, 6), round(fit.amplitude, 6), fit.x.shape
+    ('consistent with x^-1', -1.0, 1.0, (3,))
     """
 
     verdict: str
@@ -88,7 +116,29 @@ class PowerLawFit(SummaryRepr):
 
 
 def exponent_verdict(lo: float, hi: float, hypotheses: dict[str, float]) -> str:
-    """The verdict words of an interval [lo, hi] against named exponents (see PowerLawFit)."""
+    """The verdict words of an interval [lo, hi] against named exponents (see PowerLawFit).
+
+    Parameters
+    ----------
+    lo, hi : float
+        The 95 % interval of the exponent.
+    hypotheses : dict of str to float
+        Named exponents.
+
+    Returns
+    -------
+    str
+        ``"consistent with <h>"``, ``"excludes <h> and …"`` or ``"undetermined"``.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.power_law import exponent_verdict
+    >>> h = {"n^-1": -1.0, "n^-1/2": -0.5}
+    >>> exponent_verdict(-1.1, -0.9, h), exponent_verdict(-0.3, -0.1, h)
+    ('consistent with n^-1', 'excludes n^-1 and n^-1/2')
+    >>> exponent_verdict(-1.1, -0.4, h)  # holds both: the data cannot decide
+    'undetermined'
+    """
     if not (math.isfinite(lo) and math.isfinite(hi)) or not hypotheses:
         return "undetermined"
     if hi - lo > 2 * MAX_HALF_WIDTH:
@@ -107,11 +157,40 @@ def power_law_fit(x: object, y: object, y_err: object, *, quantity: str = "y",
                   key: tuple = ()) -> PowerLawFit:
     """Weighted log–log fit of ``y = A x^γ``; errors of log y are ``y_err / y``.
 
+    Parameters
+    ----------
+    x, y, y_err : array_like, shape (k,)
+        Sizes, means and their standard errors (points with x or y not positive and
+        finite are dropped; unusable errors replaced, see
+        :func:`~ntkjam.analysis.stats.positive_errors`).
+    quantity, variable, group : str
+        Labels of the fit.
+    hypotheses : dict of str to float, optional
+        Named exponents for the verdict (none: ``"undetermined"``).
+    key : tuple
+        Stored on the result.
+
+    Returns
+    -------
+    PowerLawFit
+
     Raises
     ------
     ValueError
         Fewer than 3 points with positive finite x and y, or repeated x.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.power_law import power_law_fit
+    >>> width = np.array([32.0, 64.0, 128.0, 256.0])
+    >>> drift = 3 / width * np.array([1.01, 0.99, 1.01, 0.99])  # ∝ n^-1 with ±1 % noise
+    >>> fit = power_law_fit(width, drift, 0.01 * drift, quantity="drift", variable="width",
+    ...                     hypotheses={"n^-1": -1.0, "n^-1/2": -0.5})
+    >>> fit.verdict, fit.ci_low < -1.0 < fit.ci_high, fit.dof
+    ('consistent with n^-1', True, 2)
     """
+
     x, y, e = (np.asarray(v, dtype=float).ravel() for v in (x, y, y_err))
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
     x, y, e = x[keep], y[keep], e[keep]

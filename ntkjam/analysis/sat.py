@@ -64,7 +64,19 @@ class SatCurve(SummaryRepr):
         95 % Wilson score interval.
     cover : numpy.ndarray, shape (k,)
         Cover's P(SAT) for N points in rank(J) dimensions, averaged over the
-        instances of each point (the ranks can differ between instances).
+        instances of each point (the ranks can differ between instances); NaN when
+        the table has no ``cover`` column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.sat import sat_curves
+    >>> df = pd.DataFrame([{"P": 10, "phi": n / 10, "seed": s, "n": n, "n_params": 10,
+    ...                     "rank": 10, "sat": n < 20} for n in (16, 24) for s in range(4)])
+    >>> curve = sat_curves(df)[0]
+    >>> curve.phi, curve.n_sat, curve.n_total, curve.hi.round(3)  # 95 % Wilson upper ends
+    (array([1.6, 2.4]), array([4, 0]), array([4, 4]), array([1.  , 0.49]))
+
     """
 
     P: int
@@ -82,7 +94,30 @@ class SatCurve(SummaryRepr):
 
 
 def sat_curves(df) -> list[SatCurve]:
-    """P(SAT) vs φ for every P in a phase-diagram table (one :class:`SatCurve` per P)."""
+    """P(SAT) vs φ for every P in a phase-diagram table (one :class:`SatCurve` per P).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A phase-diagram table (:func:`~ntkjam.analysis.tables.done_table`), one row per
+        instance; a ``cover`` column (Cover's probability of each) is optional.
+
+    Returns
+    -------
+    list of SatCurve
+        In increasing P; each curve's arrays have one entry per N, increasing.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.sat import sat_curves
+    >>> df = pd.DataFrame([{"P": 10, "phi": n / 10, "seed": s, "n": n, "n_params": 10, "rank": 10,
+    ...                     "sat": n + 2 * s < 24} for n in (16, 18, 20, 22, 24) for s in range(4)])
+    >>> (curve,) = sat_curves(df)
+    >>> curve.phi, curve.p_sat, curve.err.round(4)  # binomial errors √(p(1−p)/4)
+    (array([1.6, 1.8, 2. , 2.2, 2.4]), array([1.  , 0.75, 0.5 , 0.25, 0.  ]),
+     array([0.    , 0.2165, 0.25  , 0.2165, 0.    ]))
+    """
     df = done_table(df)
     out = []
     for P, g in by_P(df):
@@ -140,6 +175,16 @@ class Crossing(SummaryRepr):
         transition narrower than that falls between two points: its fitted width is
         only an upper bound (any sharper step fits as well) and φ_c is known to the
         step; not a width to fit ν to.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.sat import crossings
+    >>> df = pd.DataFrame([{"P": 10, "phi": n / 10, "seed": s, "n": n, "n_params": 10,
+    ...                     "rank": 10, "sat": n < 20} for n in (16, 24) for s in range(4)])
+    >>> c = crossings(df, n_boot=20)[0]  # every SAT point below every UNSAT one
+    >>> round(c.phi_c, 4), round(c.grid_step, 4), c.resolved  # a step between two points
+    (2.0, 0.8, False)
     """
 
     P: int
@@ -165,7 +210,25 @@ RESOLVED = 0.5
 
 
 def grid_step(phi: np.ndarray, phi_c: float) -> float:
-    """Spacing of the measured φ values (increasing) that bracket ``phi_c`` (NaN if none)."""
+    """Spacing of the measured φ values (increasing) that bracket ``phi_c`` (NaN if none).
+
+    Parameters
+    ----------
+    phi : numpy.ndarray, shape (k,)
+        The grid, increasing.
+    phi_c : float
+
+    Returns
+    -------
+    float
+        NaN when ``phi_c`` is not finite or lies outside the grid.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.sat import grid_step
+    >>> grid_step([1.0, 1.5, 2.5, 3.0], 2.2), grid_step([1.0, 1.5], 3.0)
+    (1.0, nan)
+    """
     phi = np.asarray(phi, dtype=float)
     if not np.isfinite(phi_c) or phi.size < 2:
         return math.nan
@@ -215,6 +278,36 @@ def crossings(
     Each bootstrap sample draws the seed replicas with replacement and refits; the
     interval is the percentile interval at ``level``.  One generator (``seed``) serves
     every P in turn, in increasing P.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A phase-diagram table, one row per instance (``cover`` optional).
+    model : {"erf", "logistic"}
+        Crossing model.
+    n_boot : int
+        Bootstrap samples per P.
+    level : float
+        Confidence level of the interval, in (0, 1).
+    seed : int
+        Seed of the bootstrap.
+    theory : bool
+        Also fit Cover's expected curve (``phi_c_cover``, ``width_cover``).
+
+    Returns
+    -------
+    list of Crossing
+        One per P, in increasing P.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.sat import crossings
+    >>> df = pd.DataFrame([{"P": 10, "phi": n / 10, "seed": s, "n": n, "n_params": 10, "rank": 10,
+    ...                     "sat": n + 2 * s < 24} for n in (16, 18, 20, 22, 24) for s in range(4)])
+    >>> c = crossings(df, n_boot=50)[0]  # P(SAT) = 1, ¾, ½, ¼, 0: symmetric about φ = 2
+    >>> round(c.phi_c, 4), c.ci_low <= 2.0 <= c.ci_high, c.n_seeds, c.resolved
+    (2.0, True, 4, True)
     """
     model, n_boot = check_bootstrap(model, n_boot)
     level = as_real("level", level, positive=True)
@@ -256,6 +349,21 @@ class CoverTest(SummaryRepr):
 
     Only points where Cover's probability is in (10⁻⁶, 1 − 10⁻⁶) enter (elsewhere the
     expected variance vanishes).  ``p_value`` is ``P(χ²_dof ≥ chi2)``.
+
+    Attributes
+    ----------
+    P : int
+    chi2 : float
+    dof : int
+        The points that enter.
+    p_value : float
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.sat import CoverTest
+    >>> t = CoverTest(P=10, chi2=15.1, dof=5, p_value=0.01)
+    >>> t.p_value < 0.05  # P(SAT) would be rejected as Cover's curve
+    True
     """
 
     P: int
@@ -265,7 +373,34 @@ class CoverTest(SummaryRepr):
 
 
 def cover_chi2(curve: SatCurve) -> CoverTest:
-    """Pearson χ² of ``curve``'s SAT counts against Cover's expected counts."""
+    """Pearson χ² of ``curve``'s SAT counts against Cover's expected counts.
+
+    Parameters
+    ----------
+    curve : SatCurve
+        With Cover's probabilities (a table with a ``cover`` column).
+
+    Returns
+    -------
+    CoverTest
+
+    Raises
+    ------
+    ValueError
+        Cover's curve is 0 or 1 at every point.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.sat import cover_chi2, sat_curves
+    >>> from ntkjam.theory import cover_probability
+    >>> df = pd.DataFrame([{"P": 10, "phi": n / 10, "seed": s, "n": n, "n_params": 10, "rank": 10,
+    ...                     "sat": n + 2 * s < 24, "cover": cover_probability(n, 10)}
+    ...                    for n in (16, 18, 20, 22, 24) for s in range(4)])
+    >>> t = cover_chi2(sat_curves(df)[0])
+    >>> t.dof, round(t.chi2, 3), t.p_value > 0.01  # 4 seeds per point agree with Cover
+    (5, 1.924, True)
+    """
     p = np.asarray(curve.cover, dtype=float)
     keep = np.isfinite(p) & (p > 1e-6) & (p < 1 - 1e-6)
     if not np.any(keep):
@@ -279,11 +414,28 @@ def cover_chi2(curve: SatCurve) -> CoverTest:
 def cover_curve(n_params: int, rank: int, phi_min: float, phi_max: float):
     """Cover's P(SAT) at every integer N with ``phi_min ≤ N/n_params ≤ phi_max``.
 
+    Parameters
+    ----------
+    n_params : int
+        P (the unit of φ).
+    rank : int
+        Dimension of the features' span.
+    phi_min, phi_max : float
+        The φ range.
+
     Returns
     -------
-    (phi, p) : tuple of numpy.ndarray
+    (phi, p) : tuple of numpy.ndarray, shape (m,)
         φ = N/n_params and ``cover_probability(N, min(N, rank))``.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.sat import cover_curve
+    >>> phi, p = cover_curve(10, 10, 1.0, 3.0)  # N = 10, 11, …, 30
+    >>> phi.shape, p[phi == 1.0], p[phi == 2.0]  # N ≤ P always SAT; ½ at N = 2P
+    ((21,), array([1.]), array([0.5]))
     """
+
     n = np.arange(max(1, int(np.ceil(phi_min * n_params))), int(np.floor(phi_max * n_params)) + 1)
     p = np.array([cover_probability(int(v), int(min(v, rank))) for v in n])
     return n / n_params, p

@@ -58,6 +58,21 @@ class FSSFit(SummaryRepr):
         reported with its warnings, not as a result.
     warnings : tuple of str
         Why the fit is not supported.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.sat import Crossing
+    >>> from ntkjam.analysis.scaling import finite_size_scaling
+    >>> nan = float("nan")
+    >>> cross = [Crossing(P=P, n_params=P, rank=P, phi_c=2 - P**-0.5, width=P**-0.5,
+    ...                   ci_low=nan, ci_high=nan, stderr=0.01, width_err=0.01 * P**-0.5,
+    ...                   phi_c_rank=nan, phi_c_cover=nan, width_cover=nan, n_boot=0,
+    ...                   n_seeds=0) for P in (64, 256)]
+    >>> fit = finite_size_scaling(cross)  # two sizes: no room for the shift a
+    >>> fit.note, round(fit.a, 6), fit.supported  # the crossings 1.875, 1.9375 disagree
+    ('two sizes: shift a fixed to 0, φ_c(∞) is the weighted mean', 0.0, False)
+    >>> fit.warnings[0]
+    'the crossing law φ_c(P) = φ_c(∞) + a P^(-1/ν) does not describe the sizes: χ²/dof = ...'
     """
 
     phi_c_inf: float
@@ -116,11 +131,34 @@ def _shift_fit(P: np.ndarray, c_val: np.ndarray, c_err: np.ndarray, x: float):
 def finite_size_scaling(cross: list[Crossing]) -> FSSFit:
     """Fit the widths and crossings of several P (see :class:`FSSFit`).
 
+    Parameters
+    ----------
+    cross : list of Crossing
+        One per size (those without a finite crossing and positive width are left out).
+
+    Returns
+    -------
+    FSSFit
+
     Raises
     ------
     ValueError
         Fewer than two sizes with a finite crossing.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.sat import Crossing
+    >>> from ntkjam.analysis.scaling import finite_size_scaling
+    >>> nan = float("nan")
+    >>> cross = [Crossing(P=P, n_params=P, rank=P, phi_c=2 - P**-0.5, width=P**-0.5,
+    ...                   ci_low=nan, ci_high=nan, stderr=0.01, width_err=0.01 * P**-0.5,
+    ...                   phi_c_rank=nan, phi_c_cover=nan, width_cover=nan, n_boot=0,
+    ...                   n_seeds=0) for P in (16, 64, 256)]  # exact laws, ν = 2
+    >>> fit = finite_size_scaling(cross)
+    >>> round(fit.phi_c_inf, 6), round(fit.a, 6), round(fit.nu, 6), fit.supported
+    (2.0, -1.0, 2.0, True)
     """
+
     cs = [c for c in cross if np.isfinite(c.phi_c) and np.isfinite(c.width) and c.width > 0]
     if len(cs) < 2:
         raise ValueError(

@@ -48,7 +48,34 @@ _BETA_CAP = 1e4
 
 
 def check_bootstrap(model: str, n_boot: int) -> tuple[str, int]:
-    """Validate the crossing ``model`` and the bootstrap size (2 ≤ n_boot ≤ MAX_N_BOOT)."""
+    """Validate the crossing ``model`` and the bootstrap size (2 ≤ n_boot ≤ MAX_N_BOOT).
+
+    Parameters
+    ----------
+    model : str
+        One of :data:`MODELS`.
+    n_boot : int
+        Bootstrap samples per curve.
+
+    Returns
+    -------
+    (model, n_boot) : tuple of str and int
+
+    Raises
+    ------
+    ValueError
+        Naming the parameter, its value and what is allowed.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.stats import check_bootstrap
+    >>> check_bootstrap("logistic", 200)
+    ('logistic', 200)
+    >>> check_bootstrap("probit", 200)
+    Traceback (most recent call last):
+    ...
+    ValueError: model must be one of ['erf', 'logistic'], got 'probit'
+    """
     model = as_choice("model", model, MODELS)
     n_boot = as_int("n_boot", n_boot, minimum=2)
     if n_boot > MAX_N_BOOT:
@@ -58,7 +85,28 @@ def check_bootstrap(model: str, n_boot: int) -> tuple[str, int]:
 
 # ------------------------------------------------------------------- binomial counts
 def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959963984540054):
-    """Wilson score interval ``(lo, hi)`` of k successes in n trials (95 % by default)."""
+    """Wilson score interval ``(lo, hi)`` of k successes in n trials (95 % by default).
+
+    Parameters
+    ----------
+    k, n : numpy.ndarray, shape (m,)
+        Successes and trials (float; n > 0).
+    z : float
+        Normal quantile of the two-sided level (1.96: 95 %).
+
+    Returns
+    -------
+    (lo, hi) : tuple of numpy.ndarray, shape (m,)
+        Inside [0, 1] even at k = 0 or k = n, where the normal interval collapses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.stats import wilson
+    >>> lo, hi = wilson(np.array([5.0, 0.0]), np.array([10.0, 10.0]))
+    >>> np.round(lo, 4), np.round(hi, 4)  # 0 of 10 still leaves up to 28 % possible
+    (array([0.2366, 0.    ]), array([0.7634, 0.2775]))
+    """
     p = k / n
     denom = 1 + z**2 / n
     centre = (p + z**2 / (2 * n)) / denom
@@ -68,7 +116,29 @@ def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959963984540054):
 
 # --------------------------------------------------------------------- crossing model
 def model_probability(phi: object, phi_c: float, width: float, model: str = "erf") -> np.ndarray:
-    """The crossing model: ``Φ((φ_c − φ)/w)`` (erf) or ``σ((φ_c − φ)/w)`` (logistic)."""
+    """The crossing model: ``Φ((φ_c − φ)/w)`` (erf) or ``σ((φ_c − φ)/w)`` (logistic).
+
+    Parameters
+    ----------
+    phi : array_like, shape (m,)
+        Densities φ = N/P.
+    phi_c, width : float
+        Crossing (P(SAT) = ½ there) and width w > 0.
+    model : {"erf", "logistic"}
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        P(SAT) at each φ.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.stats import model_probability
+    >>> model_probability([1.9, 2.0, 2.1], 2.0, 0.1).round(4)  # Φ(1), ½, Φ(−1)
+    array([0.8413, 0.5   , 0.1587])
+    >>> model_probability([1.9], 2.0, 0.1, "logistic").round(4)  # 1/(1 + e^−1)
+    array([0.7311])
+    """
     phi = np.asarray(phi, dtype=float)
     z = (phi_c - phi) / width
     return ndtr(z) if model == "erf" else expit(z)
@@ -135,6 +205,28 @@ def fit_counts(phi, k, n, model: str) -> tuple[float, float]:
     concave); ``φ_c = −α/β`` and ``w = −1/β``.  A perfectly sharp sample (every SAT
     point below every UNSAT one) has no finite maximum: the width is then capped at
     10⁻⁴ of the φ span, φ_c midway across the step.  NaN when every outcome is the same.
+
+    Parameters
+    ----------
+    phi : array_like, shape (m,)
+        φ of each point (distinct).
+    k, n : array_like, shape (m,)
+        SAT counts and instances at each point (points with n = 0 are dropped).
+    model : {"erf", "logistic"}
+
+    Returns
+    -------
+    (phi_c, width) : tuple of float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.stats import fit_counts, model_probability
+    >>> phi = np.linspace(1.5, 2.5, 11)
+    >>> k = 100 * model_probability(phi, 2.0, 0.2)  # the expected counts of 100 instances
+    >>> c, w = fit_counts(phi, k, np.full(11, 100.0), "erf")
+    >>> round(c, 6), round(w, 6)  # the maximum of the likelihood is the model itself
+    (2.0, 0.2)
     """
     k = np.asarray(k, dtype=float)
     n = np.asarray(n, dtype=float)
@@ -179,6 +271,18 @@ def fit_crossing(phi: object, sat: object, *, model: str = "erf") -> tuple[float
     -------
     (phi_c, width) : tuple of float
         NaN when every outcome is the same (no crossing in the data).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.stats import fit_crossing, model_probability
+    >>> phi = np.repeat(np.linspace(1.5, 2.5, 11), 200)  # 200 instances at each of 11 φ
+    >>> sat = np.random.default_rng(0).random(phi.size) < model_probability(phi, 2.0, 0.2)
+    >>> c, w = fit_crossing(phi, sat)
+    >>> abs(c - 2.0) < 0.02, abs(w - 0.2) < 0.02
+    (True, True)
+    >>> fit_crossing([1.0, 1.5, 2.5, 3.0], [True, True, False, False])  # a sharp step
+    (2.0, 0.0002)
     """
     model = as_choice("model", model, MODELS)
     phi = np.asarray(phi, dtype=float).ravel()
@@ -195,7 +299,33 @@ def fit_crossing(phi: object, sat: object, *, model: str = "erf") -> tuple[float
 
 # ------------------------------------------------------------------ least squares
 def wls(X: np.ndarray, y: np.ndarray, sigma: np.ndarray):
-    """Weighted least squares: (coefficients, covariance, χ²)."""
+    """Weighted least squares: (coefficients, covariance, χ²).
+
+    Minimises ``Σ_i ((y_i − X_i·β)/σ_i)²``.
+
+    Parameters
+    ----------
+    X : numpy.ndarray, shape (m, k)
+        Design matrix (full column rank).
+    y, sigma : numpy.ndarray, shape (m,)
+        Values and their standard errors (> 0).
+
+    Returns
+    -------
+    (beta, cov, chi2) : tuple
+        Coefficients, shape (k,); their covariance ``(Xᵀ W X)⁻¹``, shape (k, k); and
+        the χ² of the fit (scalar).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.stats import wls
+    >>> x = np.array([0.0, 1.0, 2.0, 3.0])
+    >>> beta, cov, chi2 = wls(np.column_stack([np.ones(4), x]), 1 + 2 * x, np.ones(4))
+    >>> beta.round(8), cov.round(8), chi2 < 1e-20  # exact line: no residual
+    (array([1., 2.]), array([[ 0.7, -0.3],
+           [-0.3,  0.2]]), True)
+    """
     W = 1.0 / sigma**2
     A = X.T @ (W[:, None] * X)
     cov = np.linalg.inv(A)
@@ -209,6 +339,24 @@ def positive_errors(err: np.ndarray, values: np.ndarray) -> np.ndarray:
 
     The replacement is the smallest usable error, or 10⁻³ of the largest |value|
     (at least 10⁻³) when no error is usable.
+
+    Parameters
+    ----------
+    err, values : array_like, shape (m,)
+        Standard errors and the values they belong to.
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        Every entry finite and > 0.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.stats import positive_errors
+    >>> positive_errors([0.1, 0.0, float("nan")], [1.0, 2.0, 3.0])
+    array([0.1, 0.1, 0.1])
+    >>> positive_errors([0.0, 0.0], [5.0, 2000.0])  # none usable: 10⁻³ of 2000
+    array([2., 2.])
     """
     err = np.asarray(err, dtype=float)
     good = np.isfinite(err) & (err > 0)
@@ -237,6 +385,15 @@ class PowerLawTail(SummaryRepr):
     supported : bool
         A decade or more of data and ``ks_pvalue ≥ 0.05``.
     note : str
+        Why the fit is not supported ("" when it is).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.stats import power_law_tail
+    >>> tail = power_law_tail(np.ones(10), name="gaps")
+    >>> tail.supported, tail.n_tail, tail.note
+    (False, 0, '10 values: too few for a tail fit')
     """
 
     name: str
@@ -258,7 +415,32 @@ def power_law_tail(values: object, *, name: str = "x", tail_fraction: float = 0.
     On (0, x_max] the law has CDF ``(x/x_max)^{1+θ}``; the maximum-likelihood
     estimate of ``1 + θ`` from the k values below x_max is ``k / Σ log(x_max/x_i)``
     with standard error ``(1 + θ)/√k``.  A uniform density near 0 gives θ = 0.
+
+    Parameters
+    ----------
+    values : array_like, shape (m,)
+        The sample (non-finite and non-positive values are dropped).
+    name : str
+        Label of the result.
+    tail_fraction : float
+        Quantile that ends the tail (> 0).
+    min_tail : int
+        Fewest tail values to fit: at least ``min_tail / tail_fraction`` values needed.
+
+    Returns
+    -------
+    PowerLawTail
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.stats import power_law_tail
+    >>> u = np.random.default_rng(0).random(1000)
+    >>> tail = power_law_tail(u**2, name="gaps")  # x = u²: density ∝ x^(−1/2)
+    >>> tail.n_tail, abs(tail.theta + 0.5) < 2 * tail.theta_err, tail.supported
+    (200, True, True)
     """
+
     tail_fraction = as_real("tail_fraction", tail_fraction, positive=True)
     x = np.asarray(values, dtype=float).ravel()
     x = x[np.isfinite(x) & (x > 0)]

@@ -39,6 +39,32 @@ def done_table(df: pd.DataFrame) -> pd.DataFrame:
 
     ``phi_x = n / n_params`` is the φ each task actually ran at (grids whose φ·P is
     not an integer are handled exactly).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A phase-diagram table (:func:`ntkjam.sweep.load`): columns ``P, phi, seed, n,
+        n_params, sat, rank`` and optionally ``status``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The ``done`` rows, typed, with the column ``phi_x`` added.
+
+    Raises
+    ------
+    ValueError
+        A column is missing, or no row is ``done``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.tables import done_table
+    >>> df = pd.DataFrame({"P": [10, 10], "phi": [2.0, 2.0], "seed": [0, 1], "n": [20, 21],
+    ...                    "n_params": 10, "sat": [1, 0], "rank": 10, "status": ["done", "failed"]})
+    >>> done_table(df)[["n", "sat", "phi_x"]]
+        n   sat  phi_x
+    0  20  True    2.0
     """
     need = ("P", "phi", "seed", "n", "n_params", "sat", "rank")
     missing = [c for c in need if c not in df.columns]
@@ -61,7 +87,24 @@ def done_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def by_P(df: pd.DataFrame) -> list[tuple[int, pd.DataFrame]]:
-    """``(P, rows)`` per P, in increasing P."""
+    """``(P, rows)`` per P, in increasing P.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A table with a ``P`` column.
+
+    Returns
+    -------
+    list of (int, pandas.DataFrame)
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.tables import by_P
+    >>> [(P, len(rows)) for P, rows in by_P(pd.DataFrame({"P": [20, 10, 20]}))]
+    [(10, 1), (20, 2)]
+    """
     return [(int(P), g) for P, g in df.groupby("P", sort=True)]
 
 
@@ -70,6 +113,31 @@ def load_run(directory: str | Path) -> tuple[pd.DataFrame, int, dict[str, Any]]:
 
     The params are those of the spec recorded in the store's meta (``{}`` when none
     is recorded, or when it no longer parses: it is only a fallback for labels).
+
+    Parameters
+    ----------
+    directory : str or Path
+        A run directory.
+
+    Returns
+    -------
+    (table, n_failed, params) : tuple of pandas.DataFrame, int and dict
+        Every stored row (:func:`ntkjam.sweep.load`), the failed ones among them, and
+        the spec's fixed parameters.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.tables import load_run
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> spec = phase_diagram_spec(P=[4], phi_min=1.0, phi_max=3.0, phi_num=2, seeds=2,
+    ...                           margin=0.5, output=tmp.name + "/run")  # 2 φ × 2 seeds
+    >>> table, n_failed, params = load_run(sweep.run(spec).directory)
+    >>> len(table), n_failed, params
+    (4, 0, {'margin': 0.5})
+    >>> tmp.cleanup()
     """
     table = load(directory)
     n_failed = int((table["status"] == "failed").sum()) if len(table) else 0
@@ -108,6 +176,20 @@ def recorded_settings(
     names : iterable of str
     unrecorded : mapping
         Value of each name for a store that records it nowhere.
+
+    Returns
+    -------
+    dict
+        Name → value, JSON-ready (:func:`jsonable`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.tables import recorded_settings
+    >>> rows = pd.DataFrame({"d": [5, 5], "labels": ["random", "teacher"]})
+    >>> recorded_settings(rows, {"margin": 0.5}, ["d", "labels", "margin", "offset"],
+    ...                   {"offset": "zero"})  # rows, then the spec, then the constant
+    {'d': 5, 'labels': 'random,teacher', 'margin': 0.5, 'offset': 'zero'}
     """
     out = {}
     for k in names:
@@ -122,7 +204,39 @@ def recorded_settings(
 
 def pooled_arrays(directory: Path, df: pd.DataFrame, phi_lo: float, phi_hi: float,
                   name: str) -> np.ndarray:
-    """Array ``name`` of the UNSAT rows with ``phi_lo ≤ φ ≤ phi_hi``, concatenated."""
+    """Array ``name`` of the UNSAT rows with ``phi_lo ≤ φ ≤ phi_hi``, concatenated.
+
+    Parameters
+    ----------
+    directory : Path
+        The run directory of ``df``.
+    df : pandas.DataFrame
+        Its finished rows (:func:`done_table`).
+    phi_lo, phi_hi : float
+        Range of ``phi_x``.
+    name : str
+        Stored array name (``"gaps"``, ``"forces"``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (m,)
+        The arrays of the rows that store one, in table order (empty if none).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.tables import done_table, pooled_arrays
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> spec = phase_diagram_spec(P=[4], phi_min=3.0, phi_max=3.0, phi_num=1, seeds=2,
+    ...                           output=tmp.name + "/run")  # N = 12 > 2P: UNSAT
+    >>> df = done_table(sweep.load(sweep.run(spec).directory))
+    >>> forces = pooled_arrays(spec.output, df, 2.5, 3.5, "forces")
+    >>> forces.shape == (df["n_delta"].sum(),)  # one force per violated point
+    True
+    >>> tmp.cleanup()
+    """
     rows = df[(~df["sat"]) & (df["phi_x"] >= phi_lo) & (df["phi_x"] <= phi_hi)]
     if "arrays" in rows.columns:
         rows = rows[rows["arrays"].fillna("").str.split(",").apply(lambda v: name in v)]
@@ -131,7 +245,26 @@ def pooled_arrays(directory: Path, df: pd.DataFrame, phi_lo: float, phi_hi: floa
 
 
 def jsonable(v: Any) -> Any:
-    """``v`` with arrays as lists, NumPy scalars as Python ones and NaN/inf as None."""
+    """``v`` with arrays as lists, NumPy scalars as Python ones and NaN/inf as None.
+
+    Parameters
+    ----------
+    v : object
+        Scalars, arrays of any shape, and dicts, lists and tuples of them (nested).
+
+    Returns
+    -------
+    object
+        The same structure, serialisable by :func:`json.dumps` (tuples become lists).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.tables import jsonable
+    >>> jsonable({"phi": np.array([1.5, np.nan]), "n": np.int64(3), "sat": (np.bool_(True),)})
+    {'phi': [1.5, None], 'n': 3, 'sat': [True]}
+    """
+
     if isinstance(v, dict):
         return {str(k): jsonable(x) for k, x in v.items()}
     if isinstance(v, (list, tuple)):

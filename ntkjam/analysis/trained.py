@@ -8,7 +8,8 @@ lazy verdicts of the same initial networks as the reference.
 * :func:`trained_curves` — one :class:`TrainedCurve` per (P, α).
 * :func:`lazy_reference` — P(SAT) and φ_c of the stored lazy verdicts, per P.
 * :func:`trained_scaling` — N*(P) = φ_c(P)·P across the sizes, per α (both bounds) and
-  for the lazy reference, with the finite-size law of :mod:`ntkjam.analysis.scaling`.
+  for the lazy reference, with the finite-size law of :mod:`ntkjam.analysis.scaling`;
+  defined in :mod:`ntkjam.analysis.trained_sizes`, re-exported here.
 * :func:`analyze_trained` — all three, as one frozen :class:`TrainedDiagramAnalysis`.
 """
 
@@ -20,13 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import chi2 as chi2_dist
 
 from ntkjam._validate import as_choice
 from ntkjam.analysis.sat import Crossing, SatCurve, crossings, sat_curves
-from ntkjam.analysis.scaling import FSSFit, finite_size_scaling
 from ntkjam.analysis.stats import MODELS, check_bootstrap
 from ntkjam.analysis.tables import done_table, jsonable, load_run, recorded_settings
+from ntkjam.analysis.trained_sizes import TrainedScaling, trained_scaling
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import STATUS_ALIASES
 
@@ -105,6 +105,22 @@ class TrainedCurve(SummaryRepr):
     n_stuck : numpy.ndarray of int, shape (k,)
         Runs that ended UNSAT where the lazy problem is SAT (training converged to a
         positive loss although the linearised network fits the data).
+
+    Examples
+    --------
+    Four seeds at N = 20, 30, 40, 50 (P = 20); a run out of budget at each N:
+
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.trained import trained_curves
+    >>> st = lambda m: "sat" if m < 50 else "budget" if m == 50 else "unsat"  # m = N + 10 seed
+    >>> df = pd.DataFrame([{"P": 20, "alpha": 1.0, "phi": n / 20, "seed": s, "n": n, "n_params": 20,
+    ...                     "rank": 20, "train_status": st(n + 10 * s), "sat": n + 10 * s < 50,
+    ...                     "lazy_sat": n < 40} for n in (20, 30, 40, 50) for s in range(4)])
+    >>> (c,) = trained_curves(df, n_boot=10)
+    >>> c.sat.p_sat, c.sat_upper.p_sat, c.n_max_steps  # budget runs: UNSAT, then SAT
+    (array([0.75, 0.5 , 0.25, 0.  ]), array([1.  , 0.75, 0.5 , 0.25]), array([1, 1, 1, 1]))
+    >>> c.n_stuck, c.n_beyond_lazy, round(c.agreement, 4)  # against the lazy verdicts
+    (array([0, 1, 0, 0]), array([0, 0, 1, 0]), 0.8333)
     """
 
     P: int
@@ -183,7 +199,42 @@ def _curve(P, alpha, g, model: str, n_boot: int, seed: int) -> TrainedCurve:
 
 def trained_curves(df, *, model: str = "erf", n_boot: int = 200, seed: int = 0
                    ) -> list[TrainedCurve]:
-    """One :class:`TrainedCurve` per (P, α) of a ``trained_phase_diagram`` table."""
+    """One :class:`TrainedCurve` per (P, α) of a ``trained_phase_diagram`` table.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of a ``trained_phase_diagram`` store: the phase-diagram columns and
+        ``alpha``, ``train_status`` (one of :data:`TRAIN_STATUSES`) and ``lazy_sat``.
+    model : {"erf", "logistic"}
+        Crossing model.
+    n_boot : int
+        Bootstrap samples per crossing.
+    seed : int
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    list of TrainedCurve
+        Sorted by P then α.
+
+    Raises
+    ------
+    ValueError
+        A column is missing or a ``train_status`` is unknown.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.trained import trained_curves
+    >>> df = pd.DataFrame([{"P": 20, "alpha": a, "phi": n / 20, "seed": s, "n": n, "n_params": 20,
+    ...                     "rank": 20, "train_status": "sat" if n + 10 * s < 50 else "unsat",
+    ...                     "sat": n + 10 * s < 50, "lazy_sat": n < 40}
+    ...                    for a in (1.0, 10.0) for n in (20, 30, 40, 50) for s in range(4)])
+    >>> curves = trained_curves(df, n_boot=10)
+    >>> [(c.P, c.alpha, 1.0 < c.crossing.phi_c < 2.0) for c in curves]  # P(SAT) ½ at φ = 1.5
+    [(20, 1.0, True), (20, 10.0, True)]
+    """
     model = as_choice("model", model, MODELS)
     df = _trained_table(df)
     return [_curve(P, alpha, g, model, n_boot, seed)
@@ -197,102 +248,35 @@ def lazy_reference(df, *, model: str = "erf", n_boot: int = 200, seed: int = 0
     Every task solves the linearised problem of its initial network exactly
     (``lazy_sat``); the lazy verdict does not depend on α (centered output), so the
     instances of all α are pooled.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of a ``trained_phase_diagram`` store (see :func:`trained_curves`).
+    model : {"erf", "logistic"}
+    n_boot : int
+    seed : int
+
+    Returns
+    -------
+    (curves, crossings) : tuple of list of SatCurve and list of Crossing
+        One of each per P, in increasing P.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.trained import lazy_reference
+    >>> df = pd.DataFrame([{"P": 20, "alpha": a, "phi": n / 20, "seed": s, "n": n, "n_params": 20,
+    ...                     "rank": 20, "train_status": "unsat", "sat": False, "lazy_sat": n < 40}
+    ...                    for a in (1.0, 10.0) for n in (20, 30, 40, 50) for s in range(4)])
+    >>> (curve,), (cross,) = lazy_reference(df, n_boot=10)
+    >>> curve.n_total, curve.p_sat, round(cross.phi_c, 4)  # 8 = 2 α × 4 seeds per N
+    (array([8, 8, 8, 8]), array([1., 1., 0., 0.]), 1.75)
     """
     model = as_choice("model", model, MODELS)
     df = _trained_table(df)
     lazy = df.assign(sat=df["lazy_sat"])
     return sat_curves(lazy), crossings(lazy, model=model, n_boot=n_boot, seed=seed)
-
-
-@dataclass(frozen=True, repr=False)
-class TrainedScaling(SummaryRepr):
-    """The threshold N*(P) = φ_c(P)·P of one curve family across the sizes P.
-
-    Attributes
-    ----------
-    bound : {"lower", "upper", "lazy"}
-        Which crossing: reached SAT (lower bound), SAT + out of budget (upper bound), or
-        the exact lazy verdicts of the same initial networks (all α pooled).
-    alpha : float
-        Output scale (NaN for the lazy reference).
-    P : numpy.ndarray of int, shape (k,)
-        Parameter counts ``n_params`` of the sizes whose crossing is on the grid.
-    phi_c, ci_low, ci_high : numpy.ndarray, shape (k,)
-        φ_c(P) and its bootstrap interval.
-    n_star, n_star_low, n_star_high : numpy.ndarray, shape (k,)
-        The same in points: N* = φ_c · P.
-    fit : FSSFit or None
-        ``φ_c(P) = φ_c(∞) + a P^(−1/ν)`` with ``w(P) = b P^(−1/ν)``
-        (:func:`~ntkjam.analysis.scaling.finite_size_scaling`); None below two sizes.
-    verdict : str
-        What the fit supports: ``"shifts with P"`` (the 95 % interval of the amplitude
-        a excludes 0), ``"no shift resolved"`` (it contains 0), or ``"undetermined"``
-        (fewer than three sizes, widths that do not shrink, so that no law was fitted, or
-        a law the crossings reject: χ² p-value < 0.05, said in ``note``).
-    note : str
-    """
-
-    bound: str
-    alpha: float
-    P: np.ndarray
-    phi_c: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    n_star: np.ndarray
-    n_star_low: np.ndarray
-    n_star_high: np.ndarray
-    fit: FSSFit | None
-    verdict: str
-    note: str = ""
-
-
-def _scaling(bound: str, alpha: float, cross: list[Crossing]) -> TrainedScaling:
-    """The :class:`TrainedScaling` of one family of crossings (one per size)."""
-    good = sorted((c for c in cross if np.isfinite(c.phi_c)), key=lambda c: c.n_params)
-    P = np.array([c.n_params for c in good], dtype=int)
-    get = lambda f: np.array([getattr(c, f) for c in good], dtype=float)  # noqa: E731
-    phi, lo, hi = get("phi_c"), get("ci_low"), get("ci_high")
-    fit, verdict = None, "undetermined"
-    note = f"{len(cross) - len(good)} size(s) without a crossing on the grid" if len(
-        good) < len(cross) else ""
-    if len(good) >= 2:
-        fit = finite_size_scaling(good)
-        note = "; ".join(x for x in (note, fit.note) if x)
-        p_fit = float(chi2_dist.sf(fit.chi2, fit.dof)) if fit.dof >= 1 else math.nan
-        if fit.dof >= 1 and not fit.note and p_fit < 0.05:
-            note = (f"the law does not fit the crossings (χ² = {fit.chi2:.3g} for "
-                    f"{fit.dof} dof, p = {p_fit:.2g})")
-        elif fit.dof >= 1 and not fit.note:
-            verdict = ("shifts with P" if abs(fit.a) > 1.96 * fit.a_err
-                       else "no shift resolved")
-    return TrainedScaling(bound=bound, alpha=float(alpha), P=P, phi_c=phi, ci_low=lo,
-                          ci_high=hi, n_star=phi * P, n_star_low=lo * P, n_star_high=hi * P,
-                          fit=fit, verdict=verdict, note=note)
-
-
-def trained_scaling(curves: list[TrainedCurve], lazy_crossings: list[Crossing]
-                    ) -> list[TrainedScaling]:
-    """N*(P) and its finite-size fit per α (lower and upper bounds) and for the lazy verdicts.
-
-    Parameters
-    ----------
-    curves : list of TrainedCurve
-        From :func:`trained_curves`.
-    lazy_crossings : list of Crossing
-        From :func:`lazy_reference`.
-
-    Returns
-    -------
-    list of TrainedScaling
-        Per α (increasing): the lower then the upper bound; then the lazy reference.
-    """
-    out = []
-    for alpha in sorted({c.alpha for c in curves}):
-        cs = [c for c in curves if c.alpha == alpha]
-        out.append(_scaling("lower", alpha, [c.crossing for c in cs]))
-        out.append(_scaling("upper", alpha, [c.crossing_upper for c in cs]))
-    out.append(_scaling("lazy", math.nan, lazy_crossings))
-    return out
 
 
 @dataclass(frozen=True, repr=False)
@@ -313,6 +297,22 @@ class TrainedDiagramAnalysis(SummaryRepr):
     notes : list of str
     scaling : list of TrainedScaling
         N*(P) across the sizes with its finite-size fit (:func:`trained_scaling`).
+
+    Examples
+    --------
+    Made by :func:`analyze_trained`; by hand from a table's curves, φ_c against α:
+
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.trained import TrainedDiagramAnalysis, lazy_reference, trained_curves
+    >>> df = pd.DataFrame([{"P": 20, "alpha": a, "phi": n / 20, "seed": s, "n": n, "n_params": 20,
+    ...                     "rank": 20, "train_status": "sat" if n + a * s < 40 else "unsat",
+    ...                     "sat": n + a * s < 40, "lazy_sat": n < 40}
+    ...                    for a in (1.0, 10.0) for n in (20, 30, 40, 50) for s in range(4)])
+    >>> a = TrainedDiagramAnalysis("run", {}, len(df), 0, trained_curves(df, n_boot=10),
+    ...                            *lazy_reference(df, n_boot=10))
+    >>> d = a.phi_c_vs_alpha(20)  # the larger α's runs fit fewer points here
+    >>> d["alpha"], bool(d["phi_c"][0] > d["phi_c"][1])
+    (array([ 1., 10.]), True)
     """
 
     directory: str
@@ -377,7 +377,46 @@ def analyze_trained(
         Bootstrap samples per curve.
     seed : int
         Seed of the bootstrap.
+
+    Returns
+    -------
+    TrainedDiagramAnalysis
+
+    Raises
+    ------
+    ValueError
+        Not a trained-network run directory, or a bad ``model`` or ``n_boot``.
+
+    Examples
+    --------
+    A store of a ``trained_phase_diagram`` spec whose rows are written by hand (training
+    runs take seconds): P = 20, N = 20, 30, 40, 50, the runs with N + 10 s = 50 out of
+    budget.
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.trained import analyze_trained
+    >>> from ntkjam.experiments.trained import trained_spec
+    >>> from ntkjam.sweep.store import Store, TaskRecord
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> spec = trained_spec(P=[20], alpha=[1.0], phi_min=1.0, phi_max=2.5, phi_num=4, seeds=4,
+    ...                     output=tmp.name + "/run")
+    >>> with Store(spec.output) as store:
+    ...     store.bind(spec)
+    ...     for t in sweep.expand(spec):
+    ...         n, m = round(20 * t.params["phi"]), round(20 * t.params["phi"]) + 10 * t.seed
+    ...         store.write(TaskRecord(t, "done", {
+    ...             "n": n, "n_params": 20, "rank": 20, "lazy_sat": n < 40, "sat": m < 50,
+    ...             "train_status": "sat" if m < 50 else "budget" if m == 50 else "unsat"}))
+    >>> a = analyze_trained(spec.output, n_boot=10)
+    >>> a.n_done, [(c.P, c.alpha) for c in a.curves], a.settings["max_steps"]
+    (16, [(20, 1.0)], 200000)
+    >>> c = a.curves[0]
+    >>> bool(c.crossing.phi_c < c.crossing_upper.phi_c)  # the two bounds bracket φ_c
+    True
+    >>> tmp.cleanup()
     """
+
     model, n_boot = check_bootstrap(model, n_boot)
     directory = Path(directory)
     table, n_failed, spec_params = load_run(directory)
