@@ -34,6 +34,17 @@ class ReportResult(SummaryRepr):
     wall_time, cpu_time : float
         Seconds for the whole report (sweeps, analysis, documents).
     report : Report
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> from ntkjam.report.build import ReportResult
+    >>> from ntkjam.report.document import Report
+    >>> result = ReportResult(html=Path("out", "report.html"), markdown=Path("out", "report.md"),
+    ...                       runs=(), wall_time=40.2, cpu_time=61.5,
+    ...                       report=Report("Study", "smoke", ()))
+    >>> result.html.name, result.markdown.suffix, result.report.profile
+    ('report.html', '.md', 'smoke')
     """
 
     html: Path
@@ -74,7 +85,57 @@ def _specs(specs: dict, output: Path) -> dict:
 
 def make_report(results: dict, figures: dict, *, profile: str, provenance: dict,
                 specs: dict, runs: tuple = ()) -> Report:
-    """The :class:`Report` of analysed studies (sections 1–7)."""
+    """The :class:`Report` of analysed studies (sections 1–7).
+
+    Parameters
+    ----------
+    results : dict
+        Study name → its analysis, as :func:`ntkjam.report.studies.analyze_studies`
+        returns them (see each section function for the fields it reads).
+    figures : dict[str, list of Path]
+        Study name (and ``"spectra"``) → its PNG files.
+    profile : str
+    provenance : dict[str, str]
+        From :func:`ntkjam.report.provenance.provenance`.
+    specs : dict
+        Study name → its spec as JSON-ready data.
+    runs : tuple of Table
+        What the run computed.
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    Studies that measured nothing (stand-ins for the analyses, holding no fit): every
+    section still answers, and says so rather than quoting a number:
+
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace as NS
+    >>> from ntkjam.analysis import onset_limit, rs_comparison
+    >>> from ntkjam.report.build import make_report
+    >>> from ntkjam.report.profiles import STUDIES
+    >>> none = NS(crossings=[], cover_tests=[], fss=None, fss_cover=None, settings={},
+    ...           points=(), width_fits=(), params_fits=(), n_fits=(), hanin_nica=None,
+    ...           lazy=(), lazy_crossings=(), curves=(), theory=rs_comparison({}),
+    ...           loss_onset=onset_limit([], kind="loss"),
+    ...           isostaticity_onset=onset_limit([], kind="isostaticity"))
+    >>> res = {k: (pd.DataFrame(columns=["phi"]), {}) if k.startswith("spectrum") else none
+    ...        for k in STUDIES}
+    >>> res |= {"fixed_points": [],
+    ...         "ntk_rank": pd.DataFrame(columns=["n", "rank", "lambda_min", "condition_number"]),
+    ...         "generalization": NS(peaks=(), crossings=(), peak_vs_crossing=(), theory=(),
+    ...                              ensemble=(), settings={})}
+    >>> report = make_report(res, dict.fromkeys([*STUDIES, "spectra"], []), profile="smoke",
+    ...                      provenance={}, specs={})
+    >>> [s.number for s in report.sections]
+    [1, 2, 3, 4, 5, 6, 7]
+    >>> print(report.sections[6].answer)
+    Test error vs φ: nothing measured.
+    >>> "φ_c undetermined on this grid" in report.sections[0].answer
+    True
+    """
     from ntkjam.report import sections_jamming as sj
     from ntkjam.report import sections_networks as sn
 
@@ -116,7 +177,26 @@ def build_report(profile: str, output: str | Path, *, workers: int = 1,
     Returns
     -------
     ReportResult
+
+    Examples
+    --------
+    The profile is checked before anything runs or is written (a real run, even of the
+    ``smoke`` profile, takes tens of seconds: see ``tests/test_report.py``):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.report.build import build_report
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         build_report("tiny", Path(tmp, "report"))
+    ...     except ValueError as exc:
+    ...         print(exc)
+    ...     created = Path(tmp, "report").exists()
+    profile must be one of quick, full, smoke, got 'tiny'
+    >>> created
+    False
     """
+
     from ntkjam.report.html import write_html
     from ntkjam.report.markdown import write_markdown
     from ntkjam.report.profiles import FIGURES, N_BOOT, report_specs

@@ -53,7 +53,29 @@ def _section(s: Section) -> str:
 
 
 def render_html(report: Report) -> str:
-    """The page as a string (UTF-8, one file, no external resources)."""
+    """The page as a string (UTF-8, one file, no external resources).
+
+    Parameters
+    ----------
+    report : Report
+        Sections, provenance, run tables and specs (figures are read from their paths).
+
+    Returns
+    -------
+    str
+        One ``<section id="section-N">`` per section, then the runs, the provenance and
+        the specs; all text HTML-escaped.
+
+    Examples
+    --------
+    >>> from ntkjam.report.document import Report, Section
+    >>> from ntkjam.report.html import render_html
+    >>> page = render_html(Report("N < P?", "smoke", (Section(1, "Q?", (), (), (), "a"),)))
+    >>> page.startswith("<!DOCTYPE html>"), "<h1>N &lt; P?</h1>" in page
+    (True, True)
+    >>> '<section id="section-1"><h2>1. Q?</h2>' in page, "<script" in page
+    (True, False)
+    """
     prov = Table("Provenance", ("", "value"), tuple((k, v) for k, v in report.provenance.items()))
     specs = "\n".join(f"<h3>{escape(name)}</h3><pre>{escape(json.dumps(spec, indent=1))}</pre>"
                       for name, spec in report.specs.items())
@@ -70,7 +92,36 @@ def render_html(report: Report) -> str:
 
 
 def write_html(report: Report, path: str | Path) -> Path:
-    """Write :func:`render_html` to ``path`` (its directory created) and return it."""
+    """Write :func:`render_html` to ``path`` (its directory created) and return it.
+
+    Parameters
+    ----------
+    report : Report
+    path : path
+        The ``.html`` file.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    A figure is embedded byte for byte (here a file holding only the PNG signature):
+
+    >>> import base64, re, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.report.document import Figure, Report, Section
+    >>> from ntkjam.report.html import write_html
+    >>> png = b"\\x89PNG\\r\\n\\x1a\\n"
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Path(tmp, "fig.png").write_bytes(png)
+    ...     s = Section(1, "Q?", (), (), (Figure(Path(tmp, "fig.png"), "P(SAT)"),), "a")
+    ...     page = write_html(Report("T", "smoke", (s,)), Path(tmp, "out", "report.html"))
+    ...     text = page.read_text(encoding="utf-8")
+    >>> page.name, base64.b64decode(re.search("base64,([^\\"]*)", text)[1]) == png
+    ('report.html', True)
+    """
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(report), encoding="utf-8")

@@ -36,7 +36,36 @@ def _section(s: Section, links: dict) -> str:
 
 
 def render_markdown(report: Report, links: dict) -> str:
-    """The document as a string; ``links`` maps each figure's path to its link."""
+    """The document as a string; ``links`` maps each figure's path to its link.
+
+    Parameters
+    ----------
+    report : Report
+    links : dict
+        Figure path → the relative link written (``write_markdown`` makes them).
+
+    Returns
+    -------
+    str
+        GitHub-flavoured Markdown: ``##`` per section, pipe tables, ``**Answer.**``.
+
+    Examples
+    --------
+    >>> from ntkjam.report.document import Report, Section, Table
+    >>> from ntkjam.report.markdown import render_markdown
+    >>> t = Table("φ_c", ("P", "φ_c"), (("100", "2.01"),))
+    >>> text = render_markdown(Report("T", "smoke", (Section(1, "Q?", (), (t,), (), "a"),)), {})
+    >>> print(text[text.index("## 1."):text.index("## Runs")].strip())
+    ## 1. Q?
+    <BLANKLINE>
+    *φ_c*
+    <BLANKLINE>
+    | P | φ_c |
+    |---|---|
+    | 100 | 2.01 |
+    <BLANKLINE>
+    **Answer.** a
+    """
     prov = Table("Provenance", ("", "value"), tuple((k, v) for k, v in report.provenance.items()))
     specs = "\n\n".join(f"### {name}\n\n```json\n{json.dumps(spec, indent=1)}\n```"
                         for name, spec in report.specs.items())
@@ -61,7 +90,30 @@ def write_markdown(report: Report, path: str | Path, figures_dir: str | Path | N
     figures_dir : path, optional
         Where the PNG files go (default: ``figures`` beside ``path``); each is named
         ``<study>_<figure>.png`` and linked relative to ``path``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.report.document import Figure, Report, Section
+    >>> from ntkjam.report.markdown import write_markdown
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     fig = Path(tmp, "figures", "jamming_relu", "sat_probability.png")
+    ...     fig.parent.mkdir(parents=True)
+    ...     _ = fig.write_bytes(b"\\x89PNG\\r\\n\\x1a\\n")
+    ...     s = Section(1, "Q?", (), (), (Figure(fig, "P(SAT) vs φ"),), "a")
+    ...     md = write_markdown(Report("T", "smoke", (s,)), Path(tmp, "report.md"))
+    ...     copied = Path(tmp, "figures", "jamming_relu_sat_probability.png").is_file()
+    ...     link = [ln for ln in md.read_text(encoding="utf-8").splitlines() if "![" in ln]
+    >>> copied, link
+    (True, ['![P(SAT) vs φ](figures/jamming_relu_sat_probability.png)'])
     """
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figures_dir = Path(figures_dir) if figures_dir is not None else path.parent / "figures"

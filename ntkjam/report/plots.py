@@ -82,7 +82,46 @@ def _histograms(df, arrays: dict, path: Path) -> Path:
 
 
 def save_spectrum_figures(studies: dict, directory: str | Path) -> list[Path]:
-    """``edges.png`` and one ``<study>.png`` of histograms per spectrum study."""
+    """``edges.png`` and one ``<study>.png`` of histograms per spectrum study.
+
+    Parameters
+    ----------
+    studies : dict
+        Study name (``spectrum_gaussian``, ``spectrum_features``,
+        ``spectrum_truncated``) → ``(df, arrays)``: its finished rows and, per task
+        hash, its arrays (``eigenvalues`` of shape (N,), and ``law_x``/``law_density``
+        or ``predicted_eigenvalues``), as :func:`ntkjam.report.studies.analyze_studies`
+        reads them.
+    directory : path
+        Where the PNG files go (created).
+
+    Returns
+    -------
+    list of Path
+
+    Examples
+    --------
+    One task: K = J Jᵀ of Gaussian features J (N × P = 20 × 10, φ = 2) against the
+    Marchenko–Pastur law, half of whose mass is at zero:
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from ntkjam.report.plots import save_spectrum_figures
+    >>> from ntkjam.spectrum.random_matrix import mp_law
+    >>> J = np.random.default_rng(0).standard_normal((20, 10)) / np.sqrt(10)
+    >>> ev, law = np.linalg.eigvalsh(J @ J.T), mp_law(2.0)
+    >>> df = pd.DataFrame({"phi": [2.0], "seed": 0, "hash": "t0", "n": 20, "p": 10,
+    ...                    "smallest_nonzero": ev[10], "zero_fraction": 0.5,
+    ...                    "expected_zero_fraction": 0.5, "ks": 0.1,
+    ...                    "prediction": "Marchenko–Pastur", "predicted_atom": law.atom})
+    >>> arrays = {"t0": {"eigenvalues": ev, "law_x": law.x, "law_density": law.density}}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = save_spectrum_figures({"spectrum_gaussian": (df, arrays)}, tmp)
+    ...     pngs = [p.read_bytes()[:4] == b"\\x89PNG" for p in paths]
+    >>> [p.name for p in paths], pngs
+    (['edges.png', 'spectrum_gaussian.png'], [True, True])
+    """
     directory = Path(directory)
     out = [_edges(studies, directory / "edges.png")]
     for name, (df, arrays) in studies.items():
@@ -91,7 +130,36 @@ def save_spectrum_figures(studies: dict, directory: str | Path) -> list[Path]:
 
 
 def save_fixed_point_figure(rows: list[dict], directory: str | Path) -> list[Path]:
-    """``fixed_points.png``: the fraction of end points that are not minima vs φ."""
+    """``fixed_points.png``: the fraction of end points that are not minima vs φ.
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`ntkjam.analysis.fixed_points.fixed_point_summary`: per loss and φ,
+        ``loss``, ``phi``, ``fraction`` with its 95 % Wilson interval ``ci_low``,
+        ``ci_high``, and ``theory``.
+    directory : path
+        Where the PNG goes (created).
+
+    Returns
+    -------
+    list of Path
+        ``[directory/fixed_points.png]``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam.report.plots import save_fixed_point_figure
+    >>> rows = [{"loss": "mse", "phi": phi, "fraction": f, "ci_low": lo, "ci_high": hi,
+    ...          "theory": float(phi > 1)}
+    ...         for phi, f, lo, hi in ((0.5, 0.0, 0.0, 0.24), (2.0, 1.0, 0.76, 1.0))]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     (path,) = save_fixed_point_figure(rows, tmp)
+    ...     png = path.read_bytes()[:4] == b"\\x89PNG"
+    >>> path.name, png
+    ('fixed_points.png', True)
+    """
+
     fig = new_figure((6.5, 4.0))
     ax = fig.subplots()
     losses = sorted({r["loss"] for r in rows})

@@ -164,6 +164,20 @@ def profile_settings(profile: str) -> dict[str, dict[str, Any]]:
     ------
     ValueError
         An unknown profile.
+
+    Examples
+    --------
+    >>> from ntkjam.report.profiles import STUDIES, profile_settings
+    >>> smoke = profile_settings("smoke")
+    >>> list(smoke) == list(STUDIES), smoke["fixed_points"]["P"]
+    (True, 10)
+    >>> smoke["fixed_points"]["P"] = 1000  # a copy: the profile is unchanged
+    >>> [profile_settings(name)["fixed_points"]["P"] for name in ("smoke", "quick", "full")]
+    [10, 40, 100]
+    >>> profile_settings("tiny")
+    Traceback (most recent call last):
+    ...
+    ValueError: profile must be one of quick, full, smoke, got 'tiny'
     """
     if profile not in _TABLES:
         raise ValueError(f"profile must be one of {', '.join(PROFILES)}, got {profile!r}")
@@ -277,7 +291,25 @@ def report_specs(profile: str, output: str | Path) -> dict[str, tuple]:
     ------
     ValueError, TypeError
         An unknown profile; a setting its study refuses (a bug in the tables above).
+
+    Examples
+    --------
+    Nothing runs and nothing is written: the specs are validated and keyed, each study
+    with its own run directory:
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> from ntkjam.report.profiles import report_specs
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     specs = report_specs("smoke", tmp)
+    ...     (spec,) = specs["fixed_points"]
+    ...     where = Path(spec.output_dir()).relative_to(tmp).as_posix()
+    ...     written = list(Path(tmp).iterdir())
+    >>> len(specs), where, len(sweep.expand(spec)), written
+    (15, 'runs/fixed_points', 8, [])
     """
+
     settings = profile_settings(profile)
     runs = Path(output) / "runs"
     out = {}

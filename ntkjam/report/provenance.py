@@ -45,7 +45,18 @@ def provenance(command_line: str, *, profile: str, workers: int) -> dict[str, st
         ``ntkjam``, ``git revision`` ("unknown" outside a git checkout), ``command line``,
         ``profile``, ``workers``, ``CPU count`` (usable / present), ``platform``,
         ``Python``, ``JAX``, ``NumPy``, ``generated`` (UTC).
+
+    Examples
+    --------
+    >>> from ntkjam.report.provenance import provenance
+    >>> facts = provenance("ntkjam report --smoke", profile="smoke", workers=2)
+    >>> list(facts)  # doctest: +NORMALIZE_WHITESPACE
+    ['ntkjam', 'git revision', 'command line', 'profile', 'workers', 'CPU count',
+     'platform', 'Python', 'JAX', 'NumPy', 'generated']
+    >>> facts["command line"], facts["workers"], facts["generated"].endswith(" UTC")
+    ('ntkjam report --smoke', '2', True)
     """
+
     from ntkjam._version import __version__
     from ntkjam.sweep import git_revision
 

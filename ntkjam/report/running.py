@@ -33,6 +33,14 @@ class StudyRun(SummaryRepr):
         children).
     directories : tuple of str
         Its run directories.
+
+    Examples
+    --------
+    >>> from ntkjam.report.running import StudyRun
+    >>> run = StudyRun("fixed_points", total=8, skipped=6, ran=2, failed=0, wall_time=1.5,
+    ...                cpu_time=1.2, directories=("out/runs/fixed_points",))
+    >>> run.skipped + run.ran == run.total, run.failed
+    (True, 0)
     """
 
     name: str
@@ -68,7 +76,31 @@ def run_studies(specs: dict[str, tuple], *, workers: int = 1, progress: bool = F
     Returns
     -------
     list of StudyRun
+        One per study, in the order of ``specs``.
+
+    Examples
+    --------
+    A toy study of two tasks (an experiment of your own, by import path); the second
+    call finds both stored and runs nothing:
+
+    >>> import sys, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam import sweep
+    >>> from ntkjam.report.running import run_studies
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     sys.path.insert(0, tmp)
+    ...     _ = Path(tmp, "report_doc_tasks.py").write_text(
+    ...         "def double(params, seed):\\n    return {'y': 2 * params['x']}\\n")
+    ...     spec = sweep.parse_spec({"experiment": "report_doc_tasks:double",
+    ...                              "grid": {"x": [1, 2]}, "seeds": [0],
+    ...                              "output": tmp + "/runs/toy"})
+    ...     runs = run_studies({"toy": (spec,)}) + run_studies({"toy": (spec,)})
+    ...     ys = sorted(sweep.load(tmp + "/runs/toy")["y"])
+    ...     sys.path.remove(tmp)
+    >>> [(r.name, r.total, r.ran, r.skipped, r.failed) for r in runs], ys
+    ([('toy', 2, 2, 0, 0), ('toy', 2, 0, 2, 0)], [2, 4])
     """
+
     from threadpoolctl import threadpool_limits
 
     from ntkjam import sweep

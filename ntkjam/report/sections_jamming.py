@@ -102,7 +102,50 @@ def _ntk_rank(df) -> tuple[Table, str]:
 
 
 def transition_section(res: dict, figs: dict) -> Section:
-    """Section 1: P(SAT) vs φ, φ_c(P) and φ_c(∞), per feature model; the NTK has none."""
+    """Section 1: P(SAT) vs φ, φ_c(P) and φ_c(∞), per feature model; the NTK has none.
+
+    Parameters
+    ----------
+    res : dict
+        ``jamming_relu``, ``jamming_fourier``, ``jamming_taylor``, ``jamming_jacobian``:
+        their :class:`~ntkjam.analysis.PhaseDiagramAnalysis` (``crossings``,
+        ``cover_tests``, ``fss``, ``fss_cover``, ``settings`` are read); ``ntk_rank``: the
+        rows of the infinite-width Gram (``n``, ``rank``, ``lambda_min``,
+        ``condition_number``).
+    figs : dict[str, list of Path]
+        The four studies' figures (``sat_probability``, ``crossings`` are used).
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    One crossing per model (a stand-in for the analysis: only the fields read), at
+    P = rank = 100, whose interval holds Cover's φ_c = 2:
+
+    >>> import pandas as pd
+    >>> from types import SimpleNamespace
+    >>> from ntkjam.analysis import CoverTest
+    >>> from ntkjam.report.sections_jamming import transition_section
+    >>> c = SimpleNamespace(P=100, n_params=100, rank=100, phi_c=2.01, ci_low=1.95,
+    ...                     ci_high=2.08, width=0.12)
+    >>> a = SimpleNamespace(crossings=[c], cover_tests=[CoverTest(100, 18.2, 21, 0.64)],
+    ...                     fss=None, fss_cover=None, settings={"d": 10, "margin": 1.0})
+    >>> ranks = pd.DataFrame({"n": [50, 100], "rank": [50, 100], "lambda_min": [0.02, 0.01],
+    ...                       "condition_number": [80.0, 160.0]})
+    >>> names = ("jamming_relu", "jamming_fourier", "jamming_taylor", "jamming_jacobian")
+    >>> s = transition_section(dict.fromkeys(names, a) | {"ntk_rank": ranks},
+    ...                        dict.fromkeys(names, []))
+    >>> s.tables[0].rows[0]  # doctest: +NORMALIZE_WHITESPACE
+    ('random ReLU features', '100', '100', '2.01', '[1.95, 2.08]', '0.12',
+     '2.01 [1.95, 2.08]', '2.00', '18.2/21 (p = 0.64)')
+    >>> print(s.answer.split(". ")[0])  # doctest: +NORMALIZE_WHITESPACE
+    P(SAT) = ½ is located (a finite 95 % interval narrower than 1 in φ) for 4 of the 4
+    finite-P feature models
+    >>> "(consistent with Cover = 2.00)" in s.answer, "full rank in 2 of 2 draws" in s.answer
+    (True, True)
+    """
     rank_table, rank_text = _ntk_rank(res["ntk_rank"])
     a = res["jamming_relu"]
     paragraphs = (
@@ -172,7 +215,42 @@ def _spectrum_sentence(label: str, rows: list[dict]) -> str:
 
 
 def spectrum_section(res: dict, figs: dict) -> Section:
-    """Section 2: spectra against Marchenko–Pastur / Silverstein / Funk–Hecke across φ."""
+    """Section 2: spectra against Marchenko–Pastur / Silverstein / Funk–Hecke across φ.
+
+    Parameters
+    ----------
+    res : dict
+        ``spectrum_gaussian``, ``spectrum_features``, ``spectrum_truncated`` → ``(df,
+        arrays)``: the study's finished rows and its arrays per task hash (see
+        :func:`ntkjam.report.spectra.spectrum_rows`).
+    figs : dict[str, list of Path]
+        ``spectra``: the report's spectrum figures.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    One task at φ = 2 (N = 20, P = 10) for each of the three studies:
+
+    >>> import numpy as np
+    >>> import pandas as pd
+    >>> from ntkjam.report.sections_jamming import spectrum_section
+    >>> df = pd.DataFrame({"phi": [2.0], "seed": 0, "hash": "t0", "n": 20, "p": 10,
+    ...                    "smallest_nonzero": 0.18, "zero_fraction": 0.5,
+    ...                    "expected_zero_fraction": 0.5, "ks": 0.1,
+    ...                    "prediction": "Marchenko–Pastur"})
+    >>> study = (df, {"t0": {"predicted_eigenvalues": np.array([0.0, 0.1716])}})
+    >>> keys = ("spectrum_gaussian", "spectrum_features", "spectrum_truncated")
+    >>> s = spectrum_section(dict.fromkeys(keys, study), {"spectra": []})
+    >>> s.heading, len(s.tables)
+    ('2. How does the spectrum of K depend on φ?', 3)
+    >>> dict(zip(s.tables[0].header, s.tables[0].rows[0]))  # doctest: +NORMALIZE_WHITESPACE
+    {'φ': '2.00', 'N': '20', 'P': '10', 'seeds': '1', 'zero modes': '0.500',
+     'predicted': '0.500', 'λ⁺_min [95 %]': '0.180 (one value, no interval)',
+     'predicted edge': '0.172', 'KS': '0.10'}
+    """
     names = {"spectrum_gaussian": "Gaussian features N(0, 1/P) vs Marchenko–Pastur",
              "spectrum_features": "random ReLU features vs the Silverstein law of their "
              "population covariance", "spectrum_truncated": "truncated Taylor features vs "
@@ -220,7 +298,44 @@ def _sphere_sentence(p) -> str:
 
 
 def criticality_section(res: dict, figs: dict) -> Section:
-    """Section 3: the UNSAT side against the RS theory; the non-convex sphere's exponents."""
+    """Section 3: the UNSAT side against the RS theory; the non-convex sphere's exponents.
+
+    Parameters
+    ----------
+    res : dict
+        ``jamming_relu``: its :class:`~ntkjam.analysis.PhaseDiagramAnalysis`
+        (``theory``, ``loss_onset``, ``isostaticity_onset`` are read); ``sphere``: its
+        :class:`~ntkjam.analysis.jamming_critical.SphereJammingAnalysis` (``points``).
+    figs : dict[str, list of Path]
+        ``jamming_relu`` (``unsat_observables`` is used) and ``sphere``.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    No crossing measured (so no limit at φ_c⁺): the RS theory is quoted beside a
+    measurement that says "undetermined", never a number:
+
+    >>> from types import SimpleNamespace
+    >>> from ntkjam.analysis import onset_limit, rs_comparison
+    >>> from ntkjam.report.sections_jamming import criticality_section
+    >>> th = rs_comparison({"source": "relu_features", "labels": "random",
+    ...                     "offset": "zero", "margin": 1.0})
+    >>> loss = onset_limit([], kind="loss", theory_value=th.loss_onset)
+    >>> iso = onset_limit([], kind="isostaticity", theory_value=th.isostaticity_onset)
+    >>> a = SimpleNamespace(theory=th, loss_onset=loss, isostaticity_onset=iso)
+    >>> s = criticality_section({"jamming_relu": a, "sphere": SimpleNamespace(points=())},
+    ...                         {"jamming_relu": [], "sphere": []})
+    >>> print(s.answer)  # doctest: +NORMALIZE_WHITESPACE
+    Convex side: the loss per sample at φ_c⁺ = undetermined (undetermined), RS theory
+    0.159 (undetermined); N_Δ/rank at φ_c⁺ = undetermined (undetermined), RS theory 1.00
+    (undetermined). Non-convex side: no jamming point measured.
+    >>> round(th.loss_onset, 4), th.isostaticity_onset  # κ²/(2π) at κ = 1; isostatic
+    (0.1592, 1.0)
+    """
+
     from ntkjam.analysis import describe_exponent, describe_onset
 
     a, s = res["jamming_relu"], res["sphere"]

@@ -30,7 +30,45 @@ def _pick(fits, quantity: str) -> list:
 
 
 def fluctuation_section(res: dict, figs: dict) -> Section:
-    """Section 4: ‖K_n(0) − K_∞‖ vs width, P and N; the training drift; Hanin–Nica."""
+    """Section 4: ‖K_n(0) − K_∞‖ vs width, P and N; the training drift; Hanin–Nica.
+
+    Parameters
+    ----------
+    res : dict
+        ``fluctuations``: its :class:`~ntkjam.analysis.FluctuationAnalysis`
+        (``width_fits``, ``params_fits``, ``n_fits``: power-law fits, ``hanin_nica``);
+        ``kernel_drift``: its :class:`~ntkjam.analysis.KernelDriftAnalysis`
+        (``width_fits``, ``params_fits``).
+    figs : dict[str, list of Path]
+        ``fluctuations`` and ``kernel_drift``.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    A fit of ‖K_n(0) − K_∞‖/‖K_∞‖ = 0.9 n^(−1/2) at four widths (5 % errors), the only
+    fit measured (stand-ins for the analyses: only the fields read):
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace
+    >>> from ntkjam.analysis import power_law_fit
+    >>> from ntkjam.report.sections_networks import fluctuation_section
+    >>> n = np.array([64.0, 128.0, 256.0, 512.0])
+    >>> fit = power_law_fit(n, 0.9 / np.sqrt(n), 0.045 / np.sqrt(n), quantity="rel_frobenius",
+    ...                     variable="width", group="depth 1",
+    ...                     hypotheses={"n^-1/2": -0.5, "n^-1": -1.0})
+    >>> res = {"fluctuations": SimpleNamespace(width_fits=(fit,), params_fits=(), n_fits=(),
+    ...                                        hanin_nica=None),
+    ...        "kernel_drift": SimpleNamespace(width_fits=(), params_fits=())}
+    >>> s = fluctuation_section(res, {"fluctuations": [], "kernel_drift": []})
+    >>> s.tables[0].rows  # doctest: +NORMALIZE_WHITESPACE
+    (('depth 1', 'rel_frobenius', 'width', '-0.500', '[-0.563, -0.437]', '1.0',
+      'consistent with n^-1/2'),)
+    >>> s.tables[1].rows, s.answer.endswith("Hanin–Nica: not fitted.")
+    ((), True)
+    """
     a, d = res["fluctuations"], res["kernel_drift"]
     fits = (*a.width_fits, *a.params_fits, *a.n_fits)
     table = Table("Fluctuations at initialisation: log–log fits with 95 % intervals "
@@ -71,7 +109,38 @@ def fluctuation_section(res: dict, figs: dict) -> Section:
 
 
 def fixed_point_section(res: dict, figs: dict) -> Section:
-    """Section 5: fixed points of the flow that are not minima, and their stability."""
+    """Section 5: fixed points of the flow that are not minima, and their stability.
+
+    Parameters
+    ----------
+    res : dict
+        ``fixed_points``: the rows of
+        :func:`ntkjam.analysis.fixed_points.fixed_point_summary` (one per loss and φ).
+    figs : dict[str, list of Path]
+        ``fixed_points``.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    MSE at φ = 0.5 (every end point a minimum) and φ = 2 (N > rank: none is), four
+    tasks each:
+
+    >>> from ntkjam.report.sections_networks import fixed_point_section
+    >>> rows = [{"loss": "mse", "phi": phi, "n_tasks": 4, "n_not_minimum": k,
+    ...          "fraction": k / 4, "ci_low": lo, "ci_high": hi, "theory": float(phi > 1),
+    ...          "agree_unsat": 1.0, "n_unstable_max": 0, "lyapunov": 1.0,
+    ...          "linearly_stable": float(k == 0), "marginal_per_rank": 0.0}
+    ...         for phi, k, lo, hi in ((0.5, 0, 0.0, 0.49), (2.0, 4, 0.51, 1.0))]
+    >>> s = fixed_point_section({"fixed_points": rows}, {"fixed_points": []})
+    >>> [row[:6] for row in s.tables[0].rows]  # doctest: +NORMALIZE_WHITESPACE
+    [('mse', '0.500', '4', '0.0', '[0.0, 0.49]', '0.0'),
+     ('mse', '2.00', '4', '1.0', '[0.51, 1.0]', '1.0')]
+    >>> print(s.answer.split(". ")[0])
+    Yes: 4 of the 8 end points are stable (Lyapunov) fixed points that are not minima
+    """
     rows = res["fixed_points"]
     table = Table(
         "End points of gradient flow from f₀ = 0 (exact), classified by ntkjam.fixed_points: "
@@ -107,7 +176,8 @@ def fixed_point_section(res: dict, figs: dict) -> Section:
     lead = (f"Yes: {found} of the {sum(r['n_tasks'] for r in rows)} end points are stable "
             "(Lyapunov) fixed points that are not minima" if found else
             "None found among these end points")
-    answer = (lead + ". " + "; ".join(parts) + ". Theory: such fixed points need "
+    measured = "; ".join(parts) + ". " if parts else ""
+    answer = (lead + ". " + measured + "Theory: such fixed points need "
               "Ker K ≠ {0}; for a convex loss L is a Lyapunov function on f₀ + range(K), so "
               "none is unstable; for the quadratic hinge they are exactly the UNSAT minima, "
               "marginal along the directions that move no violated constraint.")
@@ -134,7 +204,42 @@ def _crossing_text(c, lo_grid: float, hi_grid: float) -> str:
 
 
 def trained_section(res: dict, figs: dict) -> Section:
-    """Section 6: φ_c(α) of trained networks against the lazy prediction, N*(P)."""
+    """Section 6: φ_c(α) of trained networks against the lazy prediction, N*(P).
+
+    Parameters
+    ----------
+    res : dict
+        ``trained``: its :class:`~ntkjam.analysis.trained.TrainedDiagramAnalysis` (``lazy``,
+        ``lazy_crossings``, ``curves`` are read).
+    figs : dict[str, list of Path]
+        ``trained``.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    One size, P = 72: the lazy crossing and that of networks trained at α = 1000 (stand-ins
+    for the analysis: only the fields read):
+
+    >>> import numpy as np
+    >>> from types import SimpleNamespace as NS
+    >>> from ntkjam.report.sections_networks import trained_section
+    >>> grid = np.array([0.6, 1.2, 1.8])
+    >>> lazy = NS(n_params=72, rank=66, phi=grid)
+    >>> curve = NS(n_params=72, alpha=1000.0, sat=NS(phi=grid), agreement=0.95,
+    ...            crossing=NS(phi_c=1.62, ci_low=1.5, ci_high=1.75),
+    ...            crossing_upper=NS(phi_c=1.66, ci_low=1.55, ci_high=1.8))
+    >>> a = NS(lazy=[lazy], lazy_crossings=[NS(phi_c=1.6, ci_low=1.48, ci_high=1.71)],
+    ...        curves=[curve])
+    >>> s = trained_section({"trained": a}, {"trained": []})
+    >>> s.tables[0].rows  # doctest: +NORMALIZE_WHITESPACE
+    (('72', 'lazy', '1.60 [1.48, 1.71]', '115', 'exact', '1.83'),
+     ('72', 'α = 1000', '1.62 [1.50, 1.75]', '117', '0.95', '1.66 [1.55, 1.80]'))
+    >>> "consistent with the lazy φ_c" in s.answer
+    True
+    """
     a = res["trained"]
     rows, parts = [], []
     lazy_ci = {lz.n_params: (cr.ci_low, cr.ci_high) for lz, cr in zip(a.lazy, a.lazy_crossings,
@@ -164,7 +269,8 @@ def trained_section(res: dict, figs: dict) -> Section:
                   ("P", "model", "φ_c [95 %]", "N* = φ_c P", "= lazy", "φ_c⁺ / Cover"),
                   tuple(rows))
     answer = ("N*(P) = φ_c P of trained networks against the kernel (lazy) prediction: "
-              + "; ".join(parts) + ". (Consistent/different: whether the two 95 % intervals "
+              + "; ".join(parts or ["nothing measured"])
+              + ". (Consistent/different: whether the two 95 % intervals "
               "overlap; the lazy limit is α → ∞.)")
     paragraphs = (
         "For each P, output scale α, φ and seed a network is trained by full-batch gradient "
@@ -178,7 +284,40 @@ def trained_section(res: dict, figs: dict) -> Section:
 
 
 def generalization_section(res: dict, figs: dict) -> Section:
-    """Section 7: test error across φ with the theory curves, and the ensemble's effect."""
+    """Section 7: test error across φ with the theory curves, and the ensemble's effect.
+
+    Parameters
+    ----------
+    res : dict
+        ``generalization``: its :class:`~ntkjam.analysis.GeneralizationAnalysis`
+        (``peaks``, ``crossings``, ``peak_vs_crossing``, ``theory``, ``ensemble``,
+        ``settings`` are read).
+    figs : dict[str, list of Path]
+        ``generalization``.
+
+    Returns
+    -------
+    Section
+
+    Examples
+    --------
+    The test error peaks at the interpolation threshold φ ≈ 1, not at φ_c ≈ 2 (a
+    stand-in for the analysis: only the fields read):
+
+    >>> from types import SimpleNamespace as NS
+    >>> from ntkjam.report.sections_networks import generalization_section
+    >>> peak = NS(quantity="test_error", size=100, status="located", phi_peak=1.02,
+    ...           ci_low=0.95, ci_high=1.1, height=0.48, height_low=0.45, height_high=0.5)
+    >>> a = NS(peaks=[peak], crossings=[NS(phi_c=2.01, ci_low=1.9, ci_high=2.1)],
+    ...        peak_vs_crossing=[], theory=[], ensemble=[],
+    ...        settings={"task": "noisy_teacher_hinge", "source": "relu_features", "d": 10,
+    ...                  "epsilon": 0.1})
+    >>> s = generalization_section({"generalization": a}, {"generalization": []})
+    >>> print(s.answer)  # doctest: +NORMALIZE_WHITESPACE
+    Test error vs φ: test_error peaks at φ = 1.02 [0.950, 1.10] (located), height 0.480
+    [0.450, 0.500]; φ_c (P(SAT) = ½ of the same tasks) = 2.01 [1.90, 2.10].
+    """
+
     a = res["generalization"]
     peaks = [p for p in a.peaks if p.quantity in ("test_error", "mean_test_error")]
     rows = tuple((p.quantity, str(p.size), p.status, num(p.phi_peak), ci(p.ci_low, p.ci_high),

@@ -16,7 +16,33 @@ __all__ = ["analyze_studies", "save_png"]
 
 
 def save_png(save, analysis, directory: Path) -> list[Path]:
-    """Call a study's ``save_*_figures`` for PNG only, whatever its format keyword."""
+    """Call a study's ``save_*_figures`` for PNG only, whatever its format keyword.
+
+    Parameters
+    ----------
+    save : callable
+        ``save(analysis, directory[, formats=... | fmt=...])`` returning the paths written.
+    analysis : object
+        The study's analysis result, passed through.
+    directory : Path
+        Where the figures go.
+
+    Returns
+    -------
+    list of Path
+        The ``.png`` files among those written.
+
+    Examples
+    --------
+    A study's saver that takes ``fmt`` (others take ``formats`` or nothing):
+
+    >>> from pathlib import Path
+    >>> from ntkjam.report.studies import save_png
+    >>> def save_toy_figures(analysis, directory, fmt="pdf"):
+    ...     return [Path(directory, f"{name}.{fmt}") for name in analysis]
+    >>> [p.as_posix() for p in save_png(save_toy_figures, ["sat", "width"], Path("figs"))]
+    ['figs/sat.png', 'figs/width.png']
+    """
     params = inspect.signature(save).parameters
     if "formats" in params:
         paths = save(analysis, directory, formats=("png",))
@@ -68,7 +94,30 @@ def analyze_studies(specs: dict[str, tuple], output: Path, *, n_boot: int = 200,
         Study name → its analysis (``fluctuations`` covers ``hanin_nica`` too; the
         spectra and the NTK ranks are their tables, the fixed points their summary).
     figures : dict[str, list of Path]
+        Study name (or ``"spectra"``) → its PNG files (empty when not drawn).
+
+    Examples
+    --------
+    Only the stores are read: for specs whose sweeps have not run, the first study's
+    missing run directory is named and nothing is written (the real use, on a finished
+    report directory, is :func:`ntkjam.report.build.build_report`):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.report.profiles import report_specs
+    >>> from ntkjam.report.studies import analyze_studies
+    >>> with tempfile.TemporaryDirectory() as name:
+    ...     tmp = str(Path(name).resolve())
+    ...     try:
+    ...         analyze_studies(report_specs("smoke", tmp), Path(tmp), figures=())
+    ...     except ValueError as exc:
+    ...         print(str(exc).replace(tmp, "OUT"))
+    ...     written = list(Path(tmp).iterdir())
+    'OUT/runs/jamming_relu' is not a sweep run directory
+    >>> written
+    []
     """
+
     from ntkjam.analysis import (
         analyze,
         analyze_fluctuations,

@@ -1,44 +1,53 @@
-"""Integrity of a run directory: checksums, verification, safe creation and reading.
+"""Integrity of a run directory: atomic array writes and read-only reading.
 
-Every array file ``RUN/arrays/KEY.npz`` is recorded, when it is written, in the table
-``array_files (hash, sha256, size)`` of ``RUN/sweep.sqlite``, in the same transaction as
-its task's row.  Readers check it against that record:
+The array files are written atomically (temporary name, fsync, rename:
+:func:`atomic_savez`), also ahead of their rows on a few threads (:class:`AheadWriter`);
+readers get read-only connections that work on read-only media
+(:func:`connect_readonly`, :func:`query_readonly`).
 
-* *quick* (:func:`ntkjam.sweep.load`): the file exists and has the recorded size;
-* *full* (:func:`ntkjam.sweep.load_arrays`, ``ntkjam sweep status``, a resume): its
-  SHA-256 equals the recorded one, so a truncated, altered or swapped file is caught.
-
-Stores written before checksums were recorded have no ``array_files`` row: their files
-are checked for existence and loadability only (the zip's central directory, and in a
-full check the CRC-32 of every member).  A problem is an error, :class:`StoreCorrupt`,
-never an empty result.
-
-Also here: the atomic writes (array files, also ahead of their rows on a few threads:
-:class:`AheadWriter`; the database itself, created complete under a temporary name so
-that an empty ``sweep.sqlite`` is always damage), the clean-up of
-temporaries a killed writer left, read-only connections that work on read-only media,
-and the translation of SQLite errors into the errors they stand for (disk full is
-``ENOSPC`` naming the file, not "cannot rollback").
+Two concepts live beside it and are re-exported here, so ``ntkjam.sweep.integrity.X``
+keeps working for all of them: the checksums of the array files and their checks
+(:mod:`ntkjam.sweep.checksums`: :class:`StoreCorrupt`, :func:`verify_rows`,
+:func:`load_verified`, ...), and the database file itself
+(:mod:`ntkjam.sweep.database`: created complete under a temporary name so that an empty
+``sweep.sqlite`` is always damage, SQLite errors as the errors they stand for, the
+clean-up of temporaries a killed writer left).
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import hashlib
-import io
 import os
 import sqlite3
 import time
 import zipfile
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as wait_for
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ntkjam.sweep.checksums import (
+    ARRAYS_DIR,
+    FILES_SCHEMA,
+    StoreCorrupt,
+    check_array_file,
+    check_bytes,
+    corrupt_error,
+    file_digest,
+    load_verified,
+    verify_rows,
+)
+from ntkjam.sweep.database import (
+    DB_NAME,
+    check_database_file,
+    create_database,
+    remove_stray_temporaries,
+    sqlite_error,
+)
 
 __all__ = [
     "ARRAYS_DIR",
@@ -62,194 +71,41 @@ __all__ = [
     "verify_rows",
 ]
 
-ARRAYS_DIR = "arrays"
-DB_NAME = "sweep.sqlite"
-
-FILES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS array_files (
-    hash TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    size INTEGER NOT NULL
-);
-"""
-
-_CHUNK = 1 << 20
-
-
-class StoreCorrupt(ValueError):
-    """Part of a run directory is missing, truncated or altered (named in the message).
-
-    A :class:`ValueError`, so the command line prints it as one line and exits 2.
-    """
-
-
-def file_digest(path: str | Path) -> tuple[str, int]:
-    """SHA-256 (hex) and size in bytes of a file."""
-    h = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-            size += len(chunk)
-    return h.hexdigest(), size
-
-
-def _zip_problem(source: Any, names: Iterable[str], full: bool) -> str | None:
-    """What is wrong with an .npz (path or file object) holding ``names``; None if nothing."""
-    try:
-        with zipfile.ZipFile(source) as zf:
-            members = sorted(zf.namelist())
-            if full:
-                bad = zf.testzip()  # reads every member, checking its CRC-32
-                if bad is not None:
-                    return f"member {bad!r} fails its CRC-32 check"
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
-        return f"not a readable array file ({exc})"
-    expected = sorted(f"{n}.npy" for n in names)
-    if members != expected:
-        return f"holds arrays {[m.removesuffix('.npy') for m in members]}, expected {sorted(names)}"
-    return None
-
-
-def check_array_file(
-    path: Path, names: Iterable[str], record: tuple[str, int] | None, *, full: bool
-) -> str | None:
-    """What is wrong with one array file, or None.
-
-    Parameters
-    ----------
-    path : Path
-        ``RUN/arrays/KEY.npz``.
-    names : iterable of str
-        Array names the task's row lists.
-    record : (sha256, size) or None
-        What was recorded when the file was written (None: a store from before checksums).
-    full : bool
-        Compare the SHA-256 (or, without a record, every member's CRC-32); otherwise only
-        the existence and size (or, without a record, the zip directory).
-    """
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return "missing"
-    except OSError as exc:
-        return f"cannot be read ({exc.strerror})"
-    if not path.is_file():
-        return "not a regular file"
-    if record is None:
-        return _zip_problem(path, names, full)
-    sha256, size = record
-    if st.st_size != size:
-        return f"truncated or altered: {st.st_size} bytes, {size} recorded when written"
-    if full:
-        try:
-            digest, _ = file_digest(path)
-        except OSError as exc:
-            return f"cannot be read ({exc.strerror})"
-        if digest != sha256:
-            return "content differs from the SHA-256 recorded when it was written"
-    return None
-
-
-def check_bytes(data: bytes, names: Iterable[str], record: tuple[str, int] | None) -> str | None:
-    """:func:`check_array_file` (full) on the bytes of a file already read."""
-    if record is None:
-        return _zip_problem(io.BytesIO(data), names, True)
-    sha256, size = record
-    if len(data) != size:
-        return f"truncated or altered: {len(data)} bytes, {size} recorded when written"
-    if hashlib.sha256(data).hexdigest() != sha256:
-        return "content differs from the SHA-256 recorded when it was written"
-    return None
-
-
-def verify_rows(
-    directory: str | Path, rows: Iterable[Mapping[str, Any]], *, full: bool
-) -> list[tuple[str, Path, str]]:
-    """The damaged array files of ``rows`` (from :func:`ntkjam.sweep.store.read_rows`).
-
-    Returns
-    -------
-    list of (key, path, problem)
-        One entry per ``done`` row that lists arrays whose file is missing or fails its
-        check (see :func:`check_array_file`).
-    """
-    base = Path(directory) / ARRAYS_DIR
-    problems = []
-    for row in rows:
-        if row["status"] != "done" or not row["arrays"]:
-            continue
-        path = base / f"{row['hash']}.npz"
-        problem = check_array_file(path, row["arrays"], row.get("file"), full=full)
-        if problem is not None:
-            problems.append((row["hash"], path, problem))
-    return problems
-
-
-def corrupt_error(directory: str | Path, problems: list[tuple[str, Path, str]]) -> StoreCorrupt:
-    """One :class:`StoreCorrupt` naming the first damaged files and the way to repair them."""
-    first = "; ".join(f"{str(p)!r} is {what}" for _, p, what in problems[:3])
-    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
-    return StoreCorrupt(
-        f"run directory {str(directory)!r} has {len(problems)} damaged array file(s): "
-        f"{first}{more}; run `ntkjam sweep run` on its spec again to recompute exactly "
-        "those tasks"
-    )
-
-
-def remove_stray_temporaries(directory: str | Path, db_name: str) -> list[Path]:
-    """Delete the temporary files a killed writer left (``arrays/.*.tmp`` and the like).
-
-    Call only while holding the directory's lock: no writer is then running, so every
-    such file is left over.  Export temporaries (``.results.*.tmp``) are left alone, as
-    an export may be running.
-    """
-    root = Path(directory)
-    patterns = [
-        (root / ARRAYS_DIR, ".*.tmp"),
-        (root, ".spec.toml.*.tmp"),
-        (root, f".{db_name}.*.tmp"),
-        (root, f".{db_name}.*.tmp-journal"),
-    ]
-    removed = []
-    for folder, pattern in patterns:
-        if not folder.is_dir():
-            continue
-        for path in folder.glob(pattern):
-            if path.is_file():
-                path.unlink()
-                removed.append(path)
-    return removed
-
-
-def sqlite_error(exc: sqlite3.Error, path: Path, *, reading: bool = False) -> Exception:
-    """An SQLite error as the error it stands for, naming ``path``.
-
-    Disk full and I/O errors become :class:`OSError` (``ENOSPC``, ``EIO``), a read-only
-    or unopenable file ``OSError`` (``EROFS``/``EACCES``), a damaged file
-    :class:`StoreCorrupt`; anything else a ``ValueError`` with SQLite's message.
-    """
-    code = getattr(exc, "sqlite_errorcode", None)
-    primary = code & 0xFF if isinstance(code, int) else None
-    if primary == sqlite3.SQLITE_FULL:
-        return OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (SQLite: {exc})", str(path))
-    if primary == sqlite3.SQLITE_IOERR:
-        return OSError(errno.EIO, f"input/output error (SQLite: {exc})", str(path))
-    if primary == sqlite3.SQLITE_READONLY:
-        return OSError(errno.EROFS, f"cannot write (SQLite: {exc})", str(path))
-    if primary in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
-        return OSError(errno.EACCES, f"cannot open (SQLite: {exc})", str(path))
-    if primary in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        usable = "readable" if reading else "usable"
-        return StoreCorrupt(f"{str(path)!r} is not a {usable} sweep database: {exc}")
-    return ValueError(f"{str(path)!r}: {exc}")
-
 
 def atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> tuple[str, int]:
     """Write ``arrays`` as the .npz ``path`` (temporary name, fsync, rename).
 
     Returns the SHA-256 and size of the file as written.  An :class:`OSError` (disk
     full, read-only file system, ...) names ``path``; the temporary file is removed.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.npz`` file to write (its directory exists).
+    arrays : mapping of str to array_like
+        Name → array, any shape; object arrays are refused (no pickling).
+
+    Returns
+    -------
+    sha256 : str
+    size : int
+        Of the file on disk (what :func:`file_digest` gives).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from ntkjam.sweep.integrity import atomic_savez, file_digest
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = Path(tmp, "k.npz")
+    ...     written = atomic_savez(path, {"K": np.eye(3), "f0": np.zeros(3)})
+    ...     same = written == file_digest(path)
+    ...     with np.load(path) as npz:
+    ...         shapes = {name: npz[name].shape for name in npz.files}
+    ...     leftovers = [p.name for p in Path(tmp).iterdir() if p.name != "k.npz"]
+    >>> same, shapes, leftovers
+    (True, {'K': (3, 3), 'f0': (3,)}, [])
     """
     # The .npz layout (a zip of .npy members), written directly so that any array name
     # works and object arrays are refused rather than pickled.
@@ -294,6 +150,28 @@ class AheadWriter:
     depth : int
         Most items waiting for their file; :meth:`put` waits beyond that.  Items still
         waiting when the process is killed have no row and run again on resume.
+
+    Examples
+    --------
+    Rows are committed in the order put, each once its file is on disk (``None`` for an
+    item without arrays):
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from ntkjam.sweep.integrity import AheadWriter
+    >>> committed = []
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     Path(tmp, "arrays").mkdir()
+    ...     with AheadWriter(tmp, lambda item, w: committed.append((item, w is None)),
+    ...                      threads=2) as ahead:
+    ...         for i in range(4):
+    ...             ahead.put(f"k{i}", {"x": np.full(3, i)} if i != 2 else {}, f"row{i}")
+    ...     files = sorted(p.name for p in Path(tmp, "arrays").iterdir())
+    >>> committed
+    [('row0', False), ('row1', False), ('row2', True), ('row3', False)]
+    >>> files
+    ['k0.npz', 'k1.npz', 'k3.npz']
     """
 
     def __init__(self, directory: str | Path, commit: Callable[[Any, tuple[str, int] | None], None],
@@ -351,49 +229,28 @@ class AheadWriter:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-def check_database_file(path: Path, *, missing_ok: bool) -> None:
-    """Refuse an empty or non-regular ``sweep.sqlite`` (never mistaken for a fresh start)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        if missing_ok:
-            return
-        raise ValueError(
-            f"{str(path.parent)!r} is not a sweep run directory (no {DB_NAME} in it)"
-        ) from None
-    if not path.is_file():
-        raise StoreCorrupt(f"{str(path)!r} is not a regular file")
-    if st.st_size == 0:
-        n = sum(1 for _ in (path.parent / ARRAYS_DIR).glob("*.npz"))
-        raise StoreCorrupt(
-            f"{str(path)!r} is empty (0 bytes): the table of results was lost or truncated "
-            f"({n} array file(s) remain in {ARRAYS_DIR}/); restore it from a backup, or "
-            "delete the run directory to start afresh"
-        )
-
-
-def create_database(path: Path, schema: str) -> None:
-    """Create an empty sweep database complete under a temporary name, then rename it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        db = sqlite3.connect(tmp, isolation_level=None)
-        try:
-            db.executescript(schema)
-        finally:
-            db.close()
-        os.replace(tmp, path)
-    except sqlite3.Error as exc:
-        raise sqlite_error(exc, path) from None
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-
-
 def directory_writable(directory: Path) -> bool:
     """Whether this process may create files in ``directory`` (False on read-only media).
 
     ``os.access`` answers for the real user and reports a read-only mount (EROFS) even
     to root; the tests replace this function to simulate a read-only directory.
+
+    Parameters
+    ----------
+    directory : Path
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.sweep.integrity import directory_writable
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(directory_writable(Path(tmp)))
+    True
     """
     return os.access(directory, os.W_OK)
 
@@ -405,6 +262,36 @@ def connect_readonly(directory: str | Path) -> sqlite3.Connection:
     opened ``immutable`` without ignoring those writes: it is then opened in plain
     read-only mode, which works if its ``-shm`` file exists, and otherwise fails with
     a message saying what to do.
+
+    Parameters
+    ----------
+    directory : path
+        The run directory (holding :data:`DB_NAME`).
+
+    Returns
+    -------
+    sqlite3.Connection
+        Rows as :class:`sqlite3.Row`; the caller closes it.
+
+    Raises
+    ------
+    ValueError
+        Not a run directory; StoreCorrupt for an empty or damaged database.
+
+    Examples
+    --------
+    >>> import sqlite3, tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.sweep.integrity import FILES_SCHEMA, connect_readonly, create_database
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     create_database(Path(tmp, "sweep.sqlite"), FILES_SCHEMA)
+    ...     db = connect_readonly(tmp)
+    ...     try:
+    ...         db.execute("INSERT INTO array_files VALUES ('k', 'x', 1)")
+    ...     except sqlite3.OperationalError as exc:
+    ...         print(exc)
+    ...     db.close()
+    attempt to write a readonly database
     """
     path = Path(directory).expanduser().resolve() / DB_NAME
     if not path.parent.is_dir():
@@ -435,42 +322,37 @@ def connect_readonly(directory: str | Path) -> sqlite3.Connection:
     return db
 
 
-def load_verified(
-    path: Path, names: list[str], record: tuple[str, int] | None
-) -> dict[str, np.ndarray]:
-    """The arrays of the .npz ``path`` once its bytes pass their check (see :func:`check_bytes`).
-
-    Read once, checked, then loaded from memory with ``allow_pickle=False``.
-
-    Raises
-    ------
-    StoreCorrupt
-        The file is missing, fails its check or cannot be loaded.
-    """
-    key = path.stem[:12]
-    advice = "run `ntkjam sweep run` on its spec again to recompute it"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise StoreCorrupt(f"array file {str(path)!r} of task {key} is missing; {advice}") from None
-    except OSError as exc:
-        raise OSError(exc.errno, f"cannot read array file: {exc.strerror}", str(path)) from None
-    problem = check_bytes(data, names, record)
-    if problem is None:
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                return {name: npz[name] for name in npz.files}
-        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-            problem = f"not a readable array file ({exc})"
-    raise StoreCorrupt(f"array file {str(path)!r} of task {key} is {problem}; {advice}")
-
-
 def query_readonly(directory: str | Path, run: Any) -> Any:
     """``run(connection)`` on a fresh read-only connection, retried while the writer holds a lock.
 
     SQLite errors become errors naming the database (see
     :func:`ntkjam.sweep.integrity.sqlite_error`).
+
+    Parameters
+    ----------
+    directory : path
+        The run directory.
+    run : callable
+        ``run(connection)``: the reading; its result is returned.
+
+    Returns
+    -------
+    Any
+        What ``run`` returns.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.sweep.integrity import FILES_SCHEMA, create_database, query_readonly
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     create_database(Path(tmp, "sweep.sqlite"), FILES_SCHEMA)
+    ...     n = query_readonly(tmp, lambda db: db.execute(
+    ...         "SELECT COUNT(*) FROM array_files").fetchone()[0])
+    >>> n
+    0
     """
+
     path = Path(directory) / DB_NAME
     for attempt in range(20):
         db = connect_readonly(directory)
