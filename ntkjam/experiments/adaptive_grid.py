@@ -88,14 +88,25 @@ class SizeDesign(SummaryRepr):
     Attributes
     ----------
     P, n_params : int
+        The size asked for and the parameter count it gives (φ = N / n_params).
     points : dict[int, int]
         N → instances (seeds 0, …, k − 1) of the design.
     stage : str
         ``"probe"``, ``"bracket"``, ``"design"`` (still adding) or ``"done"``.
     phi_c, width : float
-        The last crossing fit (NaN before there is one).
+        The last crossing fit, scalars (NaN before there is one).
     note : str
         Why the design stopped where it did (e.g. every instance SAT up to phi_max).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.adaptive_grid import SizeDesign
+    >>> d = SizeDesign(P=50, n_params=50, points={50: 10, 100: 10}, stage="probe")
+    >>> d  # no fit yet after the probes
+    SizeDesign(P=50, n_params=50, stage='probe', phi_c=nan, width=nan, note='',
+               points=<dict of 2>)
+    >>> sum(d.points.values())  # tasks of this P so far
+    20
     """
 
     P: int
@@ -113,6 +124,31 @@ class AdaptiveRun(SummaryRepr):
 
     ``total``, ``skipped``, ``done``, ``failed`` and ``failed_total`` sum the sweep
     runs of every round (the fields of :class:`ntkjam.sweep.RunSummary`).
+
+    Attributes
+    ----------
+    directory : Path
+        The run directory (absolute).
+    rounds : int
+        Rounds that ran at least one sweep.
+    total, skipped, done, failed, failed_total : int
+        Tasks of the final design; stored before and reused; run now; failed now;
+        without a finished row at the end.
+    wall_time : float
+        Seconds.
+    designs : list of SizeDesign, shape (n_P,)
+        The grid of each P, in increasing P.
+
+    Examples
+    --------
+    :func:`run_adaptive` returns one; a rerun on the same store reuses every task:
+
+    >>> from pathlib import Path
+    >>> from ntkjam.experiments.adaptive_grid import AdaptiveRun
+    >>> run = AdaptiveRun(directory=Path("runs/demo"), rounds=4, total=20, skipped=20,
+    ...                   done=0, failed=0, failed_total=0, wall_time=0.05)
+    >>> run.total == run.skipped + run.done + run.failed, run.designs
+    (True, [])
     """
 
     directory: Path
@@ -165,7 +201,32 @@ def next_points(
     -------
     (points, stage, phi_c, width, note)
         ``points``: N → instances to have after this round (only the N that change);
-        empty when this P is done.
+        empty when this P is done.  ``stage`` as in :class:`SizeDesign`; ``phi_c``,
+        ``width`` the crossing fit (scalars); ``note`` why the design stopped.
+
+    Examples
+    --------
+    The first round probes :data:`PROBE_POINTS` values of N evenly over the range:
+
+    >>> from ntkjam.analysis import fit_counts
+    >>> from ntkjam.experiments.adaptive_grid import next_points
+    >>> kw = dict(n_params=100, n_range=(100, 300), seeds=10, probe_seeds=4,
+    ...           fit=lambda phi, k, n: fit_counts(phi, k, n, "erf"))
+    >>> probes, stage, *_ = next_points({}, {}, design_rounds=0, **kw)
+    >>> probes, stage
+    ({100: 4, 150: 4, 200: 4, 250: 4, 300: 4}, 'probe')
+
+    A broad crossing at φ_c = 2 (SAT counts of 4 falling symmetrically): the design
+    places ``seeds`` instances at φ_c − w, φ_c and φ_c + w, reusing measured points:
+
+    >>> res = {100: (4, 4), 150: (4, 4), 175: (3, 4), 200: (2, 4), 225: (1, 4),
+    ...        250: (0, 4), 300: (0, 4)}
+    >>> new, stage, phi_c, width, _ = next_points(res, dict.fromkeys(res, 4),
+    ...                                           design_rounds=0, **kw)
+    >>> new, stage, round(phi_c, 3)
+    ({175: 10, 200: 10, 225: 10}, 'design', 2.0)
+    >>> next_points({100: (4, 4)}, {100: 4}, design_rounds=0, **kw)[1:]
+    ('done', nan, nan, 'every instance SAT up to N = 100')
     """
     lo, hi = n_range
     if not design:
@@ -212,7 +273,30 @@ def points_spec(
 ):
     """The sweep spec of one P at the given φ values, seeds 0, …, seeds − 1.
 
-    ``params`` are the fixed task parameters (checked at the smallest and largest φ).
+    Parameters
+    ----------
+    P : int
+        The size.
+    phis : sequence of float, shape (n_phi,)
+        φ values (sorted in the spec).
+    seeds : int
+        Instances at each φ.
+    output : str, optional
+        Run directory.
+    params : dict
+        The fixed task parameters (checked at the smallest and largest φ).
+
+    Returns
+    -------
+    ntkjam.sweep.SweepSpec
+        Of the ``phase_diagram`` experiment, grid ``{"P": (1,), "phi": (n_phi,)}``.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.adaptive_grid import points_spec
+    >>> spec = points_spec(50, [2.0, 1.5], 3, output=None, params={"d": 5})
+    >>> spec.experiment, spec.grid, spec.n_tasks
+    ('phase_diagram', {'P': (50,), 'phi': (1.5, 2.0)}, 6)
     """
     phis = sorted(float(v) for v in phis)
     check_params({**params, "P": P, "phi": phis[0]})
@@ -243,7 +327,37 @@ def _design_results(table, P: int, design: dict[int, int], n_params: int):
 
 
 def check_adaptive(P: object, phi_min: object, phi_max: object, seeds: object) -> tuple:
-    """The arguments of :func:`run_adaptive` checked (one-line errors naming them)."""
+    """The arguments of :func:`run_adaptive` checked (one-line errors naming them).
+
+    Parameters
+    ----------
+    P : sequence of int
+        Sizes, distinct, ≥ 1.
+    phi_min, phi_max : float
+        The φ range, 0 < phi_min < phi_max.
+    seeds : int
+        Instances of each design point (≥ 1).
+
+    Returns
+    -------
+    (list of int, float, float, int)
+        ``(sorted P, phi_min, phi_max, seeds)``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        A bad value, named with what is allowed.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.adaptive_grid import check_adaptive
+    >>> check_adaptive([100, 50], 1, 3, 5)
+    ([50, 100], 1.0, 3.0, 5)
+    >>> check_adaptive([50], 2, 2, 5)
+    Traceback (most recent call last):
+    ...
+    ValueError: the adaptive grid needs phi_max > phi_min, got both 2.0
+    """
     Ps = as_axis("P", P, lambda k, v: as_int(k, v, minimum=1), item="size")
     phi_min, phi_max, _ = phi_range(phi_min, phi_max, 2 if phi_max != phi_min else 1)
     if phi_max == phi_min:
@@ -283,6 +397,26 @@ def run_adaptive(
     Returns
     -------
     AdaptiveRun
+
+    Examples
+    --------
+    P = 10 random ReLU features: the probes, bracketing and design rounds settle near
+    Cover's φ_c = 2; a second run replays the rounds from the store and solves nothing:
+
+    >>> import tempfile
+    >>> from ntkjam.analysis import fit_counts
+    >>> from ntkjam.experiments.adaptive_grid import run_adaptive
+    >>> fit = lambda phi, k, n: fit_counts(phi, k, n, "erf")
+    >>> kw = dict(P=[10], phi_min=1.0, phi_max=3.0, seeds=4, probe_seeds=2,
+    ...           params={"store_arrays": False}, fit=fit)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     first = run_adaptive(output=tmp, **kw)
+    ...     again = run_adaptive(output=tmp, **kw)
+    >>> design = first.designs[0]
+    >>> design.stage, 1.0 < design.phi_c < 3.0, first.done == first.total
+    ('done', True, True)
+    >>> again.done, again.skipped == first.total, again.designs[0].points == design.points
+    (0, True, True)
     """
     from ntkjam import sweep
 

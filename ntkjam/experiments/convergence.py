@@ -51,6 +51,23 @@ class TrainOutcome(DeprecatedNames, SummaryRepr):
         Final ``F = α (f_θ − f_θ₀)`` on the training points.
     seconds : float
         Wall-clock time of the loop, compilation included (machine-dependent).
+
+    Examples
+    --------
+    :func:`train_to_convergence` returns one; the old field name still reads, warning:
+
+    >>> import warnings
+    >>> import numpy as np
+    >>> from ntkjam.core.status import Status
+    >>> from ntkjam.experiments.convergence import TrainOutcome
+    >>> out = TrainOutcome(status=Status.UNSAT, steps=900, time=900.0, loss=0.02, n_unsat=3,
+    ...                    lr_initial=1.0, lr_final=1.0, params=[], outputs=np.zeros(8),
+    ...                    seconds=0.1)
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     alias = out.n_delta
+    >>> alias, caught[0].category.__name__, out.outputs.shape
+    (3, 'DeprecationWarning', (8,))
     """
 
     _renamed = {"n_delta": "n_unsat"}  # the stored column keeps the name n_delta
@@ -112,9 +129,12 @@ def train_to_convergence(
     Parameters
     ----------
     net : ntkjam.networks.MLP
+        The network f_θ.
     params : list of (W, b)
-        Initial parameters θ₀ (also the reference of the centered output).
+        Initial parameters θ₀ (also the reference of the centered output); W of shape
+        (fan_in, fan_out), b of shape (fan_out,) or None.
     X : array_like, shape (N, d)
+        Training inputs, d = ``net.input_dim``.
     y : array_like, shape (N,)
         ±1 labels.
     alpha : float
@@ -149,6 +169,24 @@ def train_to_convergence(
     Returns
     -------
     TrainOutcome
+        ``outputs`` of shape (N,).
+
+    Examples
+    --------
+    Four points and a width-8 network (32 parameters): the margins are met, SAT.  With
+    a fixed step the function-space time is ``lr · steps``:
+
+    >>> from ntkjam.data import random_labels, sphere
+    >>> from ntkjam.experiments.convergence import train_to_convergence
+    >>> from ntkjam.networks import Budget, SATReached, UNSATConverged
+    >>> from ntkjam.networks.mlp import init_params, mlp
+    >>> net = mlp(3, 8)
+    >>> X, y = sphere(4, 3, seed=1), random_labels(4, seed=2)
+    >>> stop = (SATReached(), UNSATConverged(window=100, rtol=1e-4), Budget(max_steps=2000))
+    >>> out = train_to_convergence(net, init_params(net, seed=0), X, y, alpha=10.0,
+    ...                            lr=1.0, stop=stop)
+    >>> out.status, out.n_unsat, out.outputs.shape, out.time == out.steps, out.loss < 1e-12
+    (<Status.SAT: 'sat'>, 0, (4,), True, True)
     """
     from ntkjam._validate import as_inputs, as_labels
     from ntkjam.losses import get_loss
@@ -228,6 +266,28 @@ def lr_scale(K0: object) -> float:
 
     The lazy dynamics ``F_{t+1} = F_t − lr K ∇_F L̃`` with ``∇²_F L̃ ≤ I/N`` is stable
     (and the loss decreases at every step) for ``lr < 2 N / λ_max(K)``.
+
+    Parameters
+    ----------
+    K0 : array_like, shape (N, N)
+        The kernel at initialisation, symmetric.
+
+    Returns
+    -------
+    float
+        ``N / λ_max(K0)``, a scalar.
+
+    Raises
+    ------
+    ValueError
+        ``K0`` has no positive eigenvalue.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.experiments.convergence import lr_scale
+    >>> lr_scale(np.diag([1.0, 2.0, 4.0]))  # N = 3, λ_max = 4
+    0.75
     """
     K0 = np.asarray(K0, dtype=np.float64)
     top = float(np.linalg.eigvalsh(K0)[-1])

@@ -38,12 +38,29 @@ def as_axis(
         What one value is ("size", "value") and what the sequence holds ("integers",
         "numbers"), for the messages.
 
+    Returns
+    -------
+    list, shape (len(values),)
+        The converted values, in the order given.
+
     Raises
     ------
     TypeError
         ``values`` is a string or not a sequence, or a value has the wrong type.
     ValueError
         No value, a repeated one, or one that ``convert`` refuses.
+
+    Examples
+    --------
+    >>> from ntkjam._validate import as_int
+    >>> from ntkjam.experiments.diagram_spec import as_axis
+    >>> size = lambda k, v: as_int(k, v, minimum=1)
+    >>> as_axis("P", (100, 50), size, item="size")  # order kept; the spec sorts it
+    [100, 50]
+    >>> as_axis("P", [50, 50], size, item="size")
+    Traceback (most recent call last):
+    ...
+    ValueError: P must not repeat a size, got [50, 50]
     """
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise TypeError(f"{name} must be a sequence of {kind}, got {values!r}")
@@ -58,11 +75,33 @@ def as_axis(
 def phi_range(phi_min: object, phi_max: object, phi_num: object) -> tuple[float, float, int]:
     """``(phi_min, phi_max, phi_num)`` checked: a range of φ = N/P for ``linspace``.
 
+    Parameters
+    ----------
+    phi_min, phi_max : float
+        The smallest and largest φ (> 0, finite), scalars.
+    phi_num : int
+        How many values of φ (≥ 1).
+
+    Returns
+    -------
+    (float, float, int)
+        ``(phi_min, phi_max, phi_num)`` converted.
+
     Raises
     ------
     ValueError, TypeError
         φ not finite or ≤ 0, ``phi_max < phi_min``, ``phi_num < 1``, one value with
         ``phi_min != phi_max`` or several with ``phi_min == phi_max``.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.diagram_spec import phi_range
+    >>> phi_range(1, 3, 5)  # φ = 1, 1.5, …, 3 once spaced by linspace
+    (1.0, 3.0, 5)
+    >>> phi_range(1, 3, 1)
+    Traceback (most recent call last):
+    ...
+    ValueError: phi_num = 1 needs phi_min == phi_max, got 1.0 and 3.0
     """
     phi_min = as_real("phi_min", phi_min, positive=True)
     phi_max = as_real("phi_max", phi_max, positive=True)
@@ -118,6 +157,20 @@ def diagram_spec(
     Returns
     -------
     ntkjam.sweep.SweepSpec
+        Grid ``{name: sorted values, …, "phi": (phi_num,) values}``; its task count is
+        the product of the axis lengths, ``phi_num`` and ``seeds``.
+
+    Examples
+    --------
+    Two sizes × five values of φ × two seeds, checked with the phase diagram's check:
+
+    >>> from ntkjam.experiments.diagram_spec import diagram_spec
+    >>> from ntkjam.experiments.phase_diagram import check_params
+    >>> spec = diagram_spec("phase_diagram", check_params, axes=[("P", [100, 50], "sizes")],
+    ...                     phi=(1.0, 3.0, 5), seeds=2, params={}, output=None,
+    ...                     description="demo", source="example")
+    >>> spec.grid, spec.n_tasks
+    ({'P': (50, 100), 'phi': (1.0, 1.5, 2.0, 2.5, 3.0)}, 20)
     """
     phi_min, phi_max, phi_num = phi_range(*phi)
     seeds = as_int("seeds", seeds, minimum=1)

@@ -86,7 +86,26 @@ def fixed_point_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         margin met for the hinge), ``kind``, ``stability``, ``lyapunov_stable``,
         ``not_minimum`` (a fixed point with ∇L ≠ 0), ``grad_norm``, ``kgrad_norm``,
         ``grad_kernel_norm``, ``n_stable``, ``n_marginal``, ``n_unstable`` (rates on
-        range(K)), ``smallest_rate`` (the slowest positive rate, None if none).
+        range(K)), ``smallest_rate`` (the slowest positive rate, None if none); all
+        scalars.
+
+    Examples
+    --------
+    Above φ = 1 the N = 30 labels are out of reach of rank K = P = 10: the flow stops
+    at a stable fixed point that is not a minimum (∇L ≠ 0 but K ∇L = 0):
+
+    >>> from ntkjam.experiments.fixed_points import fixed_point_task
+    >>> r = fixed_point_task({"P": 10, "phi": 3.0, "loss": "mse"}, seed=0)
+    >>> r["n"], r["rank"], r["sat"], r["kind"], r["stability"]
+    (30, 10, False, 'fixed_point_not_minimum', 'stable')
+    >>> r["grad_norm"] > 1e-3, r["kgrad_norm"] < 1e-10
+    (True, True)
+
+    Below Cover's φ_c = 2 the hinge problem is SAT and the end point is a minimum:
+
+    >>> r = fixed_point_task({"P": 10, "phi": 0.5, "loss": "quadratic_hinge"}, seed=0)
+    >>> r["n"], r["sat"], r["kind"], r["not_minimum"]
+    (5, True, 'minimum', False)
     """
     from ntkjam.data import random_labels, sphere
     from ntkjam.fixed_points import analyze
@@ -117,17 +136,30 @@ def fixed_point_spec(*, P: int, phi: object, losses: object = LOSSES, seeds: int
     Parameters
     ----------
     P : int
-    phi : sequence of float
-        Distinct values > 0.
-    losses : sequence of str
+        Features (≥ 1), fixed.
+    phi : sequence of float, shape (n_phi,)
+        Distinct values > 0 of φ = N/P.
+    losses : sequence of str, shape (n_loss,)
         Names in :data:`LOSSES`.
     seeds : int
+        Replicas per grid point (≥ 1).
     output : str, optional
+        Run directory.
     d : int
+        Input dimension.
 
     Returns
     -------
     ntkjam.sweep.SweepSpec
+        Grid ``{"phi": (n_phi,), "loss": (n_loss,)}``: n_phi × n_loss × seeds tasks of
+        :func:`fixed_point_task`.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.fixed_points import fixed_point_spec
+    >>> spec = fixed_point_spec(P=10, phi=[0.5, 3.0], seeds=2)
+    >>> spec.grid, spec.params, spec.n_tasks
+    ({'phi': (0.5, 3.0), 'loss': ('mse', 'quadratic_hinge')}, {'P': 10, 'd': 10}, 8)
     """
     from ntkjam._validate import as_int
     from ntkjam.sweep import parse_spec

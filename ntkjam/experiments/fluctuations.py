@@ -20,6 +20,9 @@ give identical numbers.  The empirical NTK is the structured one of
 :mod:`ntkjam.networks.empirical_ntk` (the Jacobian is never formed).  Only the NTK
 parameterization is studied: in the standard one K_n grows like the width and has
 no finite limit.  See ``docs/fluctuations.md``.
+
+The parameter models, their checks and the sweep specs live in
+:mod:`ntkjam.experiments.fluctuation_specs` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -34,8 +37,16 @@ import scipy.linalg
 import scipy.sparse.linalg
 
 from ntkjam._validate import as_int
-from ntkjam.core.params import Choice, Int, NonNegativeReal, PositiveInt, PositiveReal, StudyParams
-from ntkjam.kernels.activations import BUILTIN
+from ntkjam.experiments.fluctuation_specs import (
+    MAX_TASKS,
+    DiagonalParams,
+    FluctuationParams,
+    check_diagonal,
+    check_fluctuations,
+    check_sizes,
+    diagonal_spec,
+    fluctuation_spec,
+)
 from ntkjam.sweep.registry import register
 
 __all__ = [
@@ -53,75 +64,30 @@ __all__ = [
     "spectral_norm",
 ]
 
-#: Most tasks one fluctuation sweep may hold.
-MAX_TASKS = 20_000
 #: Below this N the operator norm comes from a full eigendecomposition, above from Lanczos.
 _DENSE_EIG = 64
 
 
-class FluctuationParams(StudyParams, study="kernel_fluctuations"):
-    """Parameters of :func:`kernel_fluctuations` (defaults here only).
-
-    ``width`` n of every hidden layer, ``n`` points N ≥ 2 on the sphere of radius
-    ``radius`` in R^d (drawn with ``data_seed``), ``depth`` L ≥ 1 hidden layers,
-    ``activation``, ``sigma_w``, ``sigma_b`` (biases when > 0), ``n_ens`` networks per task.
-    """
-
-    width: PositiveInt
-    n: Int(minimum=2)
-    depth: PositiveInt = 1
-    d: Int(minimum=2) = 10
-    activation: Choice(*BUILTIN) = "relu"
-    sigma_w: PositiveReal = math.sqrt(2.0)
-    sigma_b: NonNegativeReal = 0.0
-    radius: PositiveReal = 1.0
-    data_seed: Int(minimum=0) = 0
-    n_ens: PositiveInt = 1
-
-
-class DiagonalParams(StudyParams, study="ntk_diagonal_moments"):
-    """Parameters of :func:`ntk_diagonal_moments`: as :class:`FluctuationParams`, with
-    ``n_nets`` networks per task instead of ``n_ens`` (N ≥ 1 here)."""
-
-    width: PositiveInt
-    depth: PositiveInt = 1
-    n: PositiveInt = 16
-    d: Int(minimum=2) = 10
-    activation: Choice(*BUILTIN) = "relu"
-    sigma_w: PositiveReal = math.sqrt(2.0)
-    sigma_b: NonNegativeReal = 0.0
-    radius: PositiveReal = 1.0
-    data_seed: Int(minimum=0) = 0
-    n_nets: PositiveInt = 32
-
-
-def _memory(p: dict[str, Any], n_square: int) -> None:
-    from ntkjam.core.limits import check_memory
-
-    n, w, L, d = p["n"], p["width"], p["depth"], p["d"]
-    weights = d * w + (L - 1) * w * w + w
-    # the (N, N) matrices alive at once, the weights (numpy and JAX copies), the layer
-    # activations and backward signals, and the structured kernel's blocks
-    nbytes = 8.0 * (n_square * n * n + 3 * weights + 4 * n * w * (L + 1) + 6 * 256 * 256)
-    check_memory(nbytes, f"N = {n} points at width {w}, depth {L}", "lower n or width")
-
-
-def check_fluctuations(params: dict[str, Any]) -> dict[str, Any]:
-    """:meth:`FluctuationParams.resolve`, then the memory of one task on this machine."""
-    p = FluctuationParams.resolve(params)
-    _memory(p, 6)
-    return p
-
-
-def check_diagonal(params: dict[str, Any]) -> dict[str, Any]:
-    """:meth:`DiagonalParams.resolve`, then the memory of one task on this machine."""
-    p = DiagonalParams.resolve(params)
-    _memory(p, 1)
-    return p
-
-
 def network_seed(seed: int, index: int) -> int:
-    """The seed of network ``index`` of a task with seed ``seed`` (independent streams)."""
+    """The seed of network ``index`` of a task with seed ``seed`` (independent streams).
+
+    Parameters
+    ----------
+    seed, index : int
+        The task seed and the network's index in the task (both ≥ 0).
+
+    Returns
+    -------
+    int
+        A 32-bit seed, the same for the same ``(seed, index)``.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.fluctuations import network_seed
+    >>> network_seed(0, 0) == network_seed(0, 0), len({network_seed(s, i)
+    ...                                                 for s in range(3) for i in range(3)})
+    (True, 9)
+    """
     state = np.random.SeedSequence(as_int("seed", seed, minimum=0),
                                    spawn_key=(as_int("index", index, minimum=0),))
     return int(state.generate_state(1, dtype=np.uint32)[0])
@@ -132,6 +98,25 @@ def spectral_norm(A: np.ndarray) -> float:
 
     Dense eigenvalues below N = 64, Lanczos (ARPACK, fixed start vector, so the result
     is reproducible) above, falling back to the dense solver if Lanczos fails.
+
+    Parameters
+    ----------
+    A : numpy.ndarray, shape (N, N)
+        Symmetric.
+
+    Returns
+    -------
+    float
+        ``max |λ_i(A)|``, a scalar.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.experiments.fluctuations import spectral_norm
+    >>> spectral_norm(np.diag([-3.0, 1.0, 2.0]))  # the largest |eigenvalue|, not λ_max
+    3.0
+    >>> round(spectral_norm(np.diag(np.arange(-80.0, 20.0))), 6)  # N = 100: Lanczos
+    80.0
     """
     N = A.shape[0]
     if N > _DENSE_EIG:
@@ -279,6 +264,19 @@ def kernel_fluctuations(params: dict[str, Any], seed: int) -> dict[str, Any]:
         ``n_params`` P, ``beta`` = Σ_l 1/n_l.  With n_ens ≥ 2 the arrays
         ``ensemble_rel_frobenius`` (n_ens,): distance of the mean of the first m networks,
         m = 1 … n_ens, and ``pair_rel_frobenius`` (n_ens//2,): the random part at m.
+        Every other value is a scalar.
+
+    Examples
+    --------
+    Two width-16 networks on N = 4 points of S²: each is some way from K_∞, and the
+    mean of the two is closer:
+
+    >>> from ntkjam.experiments.fluctuations import kernel_fluctuations
+    >>> r = kernel_fluctuations({"width": 16, "n": 4, "d": 3, "n_ens": 2}, seed=0)
+    >>> r["n_params"], r["beta"], {k: a.shape for k, a in r["arrays"].items()}
+    (64, 0.0625, {'ensemble_rel_frobenius': (2,), 'pair_rel_frobenius': (1,)})
+    >>> 0 < r["ens_rel_frobenius"] < r["rel_frobenius"], r["stable_rank"] >= 1
+    (True, True)
     """
     p = check_fluctuations(params)
     X, K_inf = _inputs(p)
@@ -309,6 +307,21 @@ def ntk_diagonal_moments(params: dict[str, Any], seed: int) -> dict[str, Any]:
         every task seed, 0), ``n_nets`` (networks per task, 32).
     seed : int
         Task seed; network s is drawn with ``network_seed(seed, s)``.
+
+    Returns
+    -------
+    dict
+        ``k_mean``, ``k2_mean``, ``k_sq_mean``, ``k2_sq_mean``, ``k_k2_mean``, ``k_inf``,
+        ``n_params``, ``beta``: scalars.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.fluctuations import ntk_diagonal_moments
+    >>> r = ntk_diagonal_moments({"width": 16, "n": 4, "d": 3, "n_nets": 4}, seed=0)
+    >>> r["n_params"], r["beta"], round(r["k_inf"], 6)  # K_∞(x, x) = 4/d on the unit sphere
+    (64, 0.0625, 1.333333)
+    >>> r["k2_mean"] >= r["k_mean"] ** 2, r["k_sq_mean"] >= r["k_mean"] ** 2  # Jensen
+    (True, True)
     """
     from ntkjam.networks import empirical_ntk_diagonal, init_params
 
@@ -326,76 +339,3 @@ def ntk_diagonal_moments(params: dict[str, Any], seed: int) -> dict[str, Any]:
         "k_k2_mean": float(np.mean(a * b)), "k_inf": float(np.mean(np.diag(K_inf))),
         "n_params": n_params, "beta": p["depth"] / p["width"],
     }
-
-
-# ------------------------------------------------------------------------- specs
-def check_sizes(values: object, name: str, *, at_least: int = 3, minimum: int = 1) -> list[int]:
-    """Integers, strictly increasing, each ≥ ``minimum``, at least ``at_least`` of them.
-
-    ``name`` (a parameter or a CLI option) is named in the error.
-    """
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a sequence of integers, got {values!r}")
-    sizes = [as_int(name, v, minimum=minimum) for v in values]
-    if len(sizes) < at_least:
-        raise ValueError(f"{name} must list at least {at_least} values (a fit needs "
-                         f"{at_least} sizes), got {len(sizes)}: {sizes}")
-    bad = [i for i in range(1, len(sizes)) if sizes[i] <= sizes[i - 1]]
-    if bad:
-        raise ValueError(f"{name} must be strictly increasing, got {sizes} "
-                         f"({sizes[bad[0] - 1]} then {sizes[bad[0]]})")
-    return sizes
-
-
-def _spec(experiment, check, grid, seeds, output, description, params):
-    from ntkjam.sweep import parse_spec
-
-    seeds = as_int("seeds", seeds, minimum=1)
-    for name in (*grid, "seed"):
-        if name in params:
-            raise ValueError(f"{name} is a grid axis here; give it through the axis arguments")
-    n_tasks = math.prod(len(v) for v in grid.values()) * seeds
-    if n_tasks > MAX_TASKS:
-        raise ValueError(f"the grid and seeds = {seeds} make {n_tasks} tasks, more than the "
-                         f"{MAX_TASKS} one sweep may hold; lower seeds or the sizes")
-    last = {k: v[-1] for k, v in grid.items()}
-    check({**params, **{k: v[0] for k, v in grid.items()}})
-    check({**params, **last})  # the largest task must fit in memory
-    data: dict[str, Any] = {"experiment": experiment, "description": description,
-                            "params": dict(params), "grid": grid,
-                            "seeds": {"count": seeds, "start": 0}}
-    if output is not None:
-        data["output"] = str(output)
-    return parse_spec(data, source=experiment)
-
-
-def fluctuation_spec(*, depths: object = (1, 3), widths: object = (64, 128, 256, 512),
-                     n: object = (100,), seeds: int = 8, output: str | None = None,
-                     description: str = "", **params: Any):
-    """The sweep spec of :func:`kernel_fluctuations`: grid depth × width × n, ``seeds`` each.
-
-    ``widths`` strictly increasing (≥ 3 values, for the fit), ``depths`` and ``n``
-    increasing (any count, N ≥ 2); ``**params`` the fixed parameters.
-
-    Returns
-    -------
-    ntkjam.sweep.SweepSpec
-    """
-    grid = {"depth": check_sizes(depths, "depths", at_least=1),
-            "width": check_sizes(widths, "widths"),
-            "n": check_sizes(n, "n", at_least=1, minimum=2)}
-    return _spec("kernel_fluctuations", check_fluctuations, grid, seeds, output,
-                 description or "finite-width NTK fluctuations at initialisation", params)
-
-
-def diagonal_spec(*, depths: object = (1, 2, 4, 8), widths: object = (32, 64),
-                  seeds: int = 4, output: str | None = None, description: str = "",
-                  **params: Any):
-    """The sweep spec of :func:`ntk_diagonal_moments`: grid depth × width.
-
-    ``depths`` strictly increasing with ≥ 3 values (the fit in β), ``widths`` increasing.
-    """
-    grid = {"depth": check_sizes(depths, "depths"),
-            "width": check_sizes(widths, "widths", at_least=1)}
-    return _spec("ntk_diagonal_moments", check_diagonal, grid, seeds, output,
-                 description or "NTK diagonal moments vs depth/width (Hanin-Nica)", params)

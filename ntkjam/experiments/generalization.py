@@ -25,12 +25,12 @@ The lazy fits are the exact end points of the gradient flow from ``w = 0`` on
 for the quadratic hinge without ridge the *minimum-norm* minimiser is reported.
 Theory per task where it applies (f0 = 0, ``regression_mse``): Hastie et al. for
 ``linear``, Mei–Montanari for ``relu_features`` (λ_MM = λ d/σ_w⁴), the spectral
-theory with the Funk–Hecke eigenvalues for ``ntk_kernel`` (λ_BCP = N λ).
+theory with the Funk–Hecke eigenvalues for ``ntk_kernel`` (λ_BCP = N λ): see
+:mod:`ntkjam.experiments.generalization_theory`.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
@@ -50,6 +50,11 @@ from ntkjam.core.params import (
 )
 from ntkjam.experiments.diagram_spec import as_axis, diagram_spec
 from ntkjam.experiments.generalization_fits import fit_member, kernel_member, seeds
+from ntkjam.experiments.generalization_theory import (
+    K_MAX,  # noqa: F401  (re-exported: the old import path)
+    funk_hecke_spectrum,
+    theory_prediction,
+)
 from ntkjam.sweep.registry import register
 
 __all__ = ["DEFAULTS", "SOURCES", "TASKS", "GeneralizationParams", "check_params",
@@ -58,8 +63,6 @@ __all__ = ["DEFAULTS", "SOURCES", "TASKS", "GeneralizationParams", "check_params
 TASKS = ("noisy_teacher_hinge", "noisy_teacher_mse", "regression_mse", "parity_hinge",
          "parity_mse")
 SOURCES = ("relu_features", "linear", "ntk_jacobian", "ntk_kernel", "network")
-#: Degrees of the Funk–Hecke expansion behind the ``ntk_kernel`` theory.
-K_MAX = 40
 
 
 def _flip_probability(name: str, value: object) -> float:
@@ -78,7 +81,15 @@ def _momentum(name: str, value: object) -> float:
 
 
 class GeneralizationParams(StudyParams, study="generalization"):
-    """Parameters of :func:`generalization_task` (the defaults live here only)."""
+    """Parameters of :func:`generalization_task` (the defaults live here only).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.generalization import GeneralizationParams
+    >>> p = GeneralizationParams.resolve({"P": 50, "phi": 2.0})
+    >>> p["n_train"], p["task"], p["source"], p["epsilon"], p["n_test"]
+    (None, 'noisy_teacher_hinge', 'relu_features', 0.2, 1000)
+    """
 
     P: Nullable(PositiveInt) = None
     phi: PositiveReal
@@ -138,12 +149,44 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
     ValueError, TypeError
         Unknown or missing parameter, a value out of range (ε outside [0, ½], φ ≤ 0,
         P < 1, d < 2, …) or a combination without meaning (see the model's checks).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.generalization import resolve_params
+    >>> resolve_params({"n_train": 100, "phi": 2.0})["P"] is None  # the task sets P = N/φ
+    True
+    >>> resolve_params({"P": 50, "n_train": 100, "phi": 2.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: give exactly one of P (features; N = round(phi * P)) and n_train ...
     """
     return GeneralizationParams.resolve(params)
 
 
 def n_params(source: str, P: int, d: int) -> int:
-    """The parameter count a task uses: ``width · (d + 1)`` for the networks, else P."""
+    """The parameter count a task uses: ``width · (d + 1)`` for the networks, else P.
+
+    Parameters
+    ----------
+    source : str
+        One of :data:`SOURCES`.
+    P : int
+        The target parameter count.
+    d : int
+        Input dimension.
+
+    Returns
+    -------
+    int
+        P, or for ``"ntk_jacobian"`` / ``"network"`` (one hidden layer of width
+        round(P/(d + 1)), no biases) the count of that network.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.generalization import n_params
+    >>> n_params("relu_features", 100, 10), n_params("ntk_jacobian", 100, 10)  # 9 · 11
+    (100, 99)
+    """
     if source in ("ntk_jacobian", "network"):
         return max(1, round(P / (d + 1))) * (d + 1)
     return P
@@ -151,7 +194,26 @@ def n_params(source: str, P: int, d: int) -> int:
 
 def sizes(p: dict[str, Any]) -> tuple[int, int, int]:
     """``(N, P target, P used)`` of resolved params: N = round(φ · n_params) at fixed P,
-    or P = round(N/φ) at fixed ``n_train`` (the networks then round it to a width)."""
+    or P = round(N/φ) at fixed ``n_train`` (the networks then round it to a width).
+
+    Parameters
+    ----------
+    p : dict
+        Resolved parameters (:func:`resolve_params`).
+
+    Returns
+    -------
+    (int, int, int)
+        Training points N, the target P and the parameter count used (:func:`n_params`).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.generalization import resolve_params, sizes
+    >>> sizes(resolve_params({"P": 100, "phi": 2.0}))
+    (200, 100, 100)
+    >>> sizes(resolve_params({"n_train": 200, "phi": 2.0, "source": "ntk_jacobian"}))
+    (200, 100, 99)
+    """
     if p["n_train"] is None:
         P = p["P"]
         m = n_params(p["source"], P, _input_dim(p, P))
@@ -170,7 +232,34 @@ def _input_dim(p: dict[str, Any], P: int) -> int:
 
 
 def check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """:func:`resolve_params`, then N ≥ 2, the digits available and the memory estimate."""
+    """:func:`resolve_params`, then N ≥ 2, the digits available and the memory estimate.
+
+    Parameters
+    ----------
+    params : dict
+        Task parameters (see :func:`generalization_task`).
+
+    Returns
+    -------
+    dict
+        Every parameter, defaults filled in (the store's key).
+
+    Raises
+    ------
+    ValueError, TypeError
+        As :func:`resolve_params`; fewer than 2 training points; more digits asked for
+        than there are; a task too large for this machine's memory.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.generalization import check_params
+    >>> check_params({"P": 20, "phi": 0.5})["d"]
+    10
+    >>> check_params({"P": 2, "phi": 0.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: phi * P must give at least 2 training points, got phi = 0.5 and P = 2 ...
+    """
     from ntkjam.core.limits import check_memory
     from ntkjam.data import DIGITS_SIZE
 
@@ -265,50 +354,6 @@ def _member_scores(p: dict[str, Any], data: dict[str, Any], mem: dict[str, Any],
                    f_norm=float(np.linalg.norm(b)) if b is not None else None)
 
 
-# --------------------------------------------------------------------------- theory
-@functools.lru_cache(maxsize=8)
-def _funk_hecke(d: int, sigma_w: float) -> tuple[np.ndarray, np.ndarray, float]:
-    """Funk–Hecke eigenvalues, multiplicities and the tail mass of the depth-1 NTK on the
-    sphere of radius √d (uniform probability measure), degrees 0…K_MAX."""
-    from ntkjam.kernels.analytic import ntk
-    from ntkjam.spectrum.funk_hecke import funk_hecke, kernel_on_sphere
-
-    profile = kernel_on_sphere(ntk, d, radius=math.sqrt(d), depth=1, sigma_w=sigma_w)
-    fh = funk_hecke(profile, d, K_MAX)
-    mu = np.asarray(fh.mu, dtype=np.float64)
-    mult = np.asarray(fh.multiplicity, dtype=np.float64)
-    tail = max(float(profile(np.array([1.0]))[0] - mu @ mult), 0.0)
-    return mu, mult, tail
-
-
-def _theory(p: dict[str, Any], n: int, m: int) -> tuple[str, float | None, float | None]:
-    """``(name, risk, test_error)`` of the theory that applies to this task, if any."""
-    if p["task"] != "regression_mse" or p["offset_scale"] > 0:
-        return "", None, None
-    kw = {"signal": p["signal"], "noise": p["noise"]}
-    if p["source"] == "linear":
-        from ntkjam.theory.linear_ridge import linear_ridge_risk
-
-        r = linear_ridge_risk(n / m, p["ridge"], **kw)
-        return "hastie", float(r.risk), float(r.test_error)
-    if p["source"] == "relu_features":
-        from ntkjam.theory.random_features import random_features_risk
-
-        d = p["d"]
-        r = random_features_risk(m / d, n / d, p["ridge"] * d / p["sigma_w"] ** 4, **kw)
-        return "mei_montanari", float(r.risk), float(r.test_error)
-    if p["source"] == "ntk_kernel":
-        from ntkjam.theory.learning_curves import kernel_learning_curve
-
-        mu, mult, tail = _funk_hecke(p["d"], p["sigma_w"])
-        power = np.zeros_like(mu)
-        power[1] = p["signal"]
-        r = kernel_learning_curve(mu, power, n, n * p["ridge"], multiplicities=mult,
-                                  noise=p["noise"], tail_trace=tail)
-        return "spectral", float(r.risk), float(r.test_error)
-    return "", None, None
-
-
 # ----------------------------------------------------------------------------- task
 @register("generalization", check=check_params, resolve=resolve_params)
 def generalization_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -348,8 +393,21 @@ def generalization_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         ``ens_train_loss``, ``ens_teacher_error``, ``ens_risk``, ``ens_f_norm``; the
         theory that applies (``theory``: "hastie", "mei_montanari", "spectral" or "")
         with ``theory_risk`` and ``theory_test_error``.  ``ntk_kernel`` tasks also
-        store the arrays ``fh_eigenvalues``, ``fh_multiplicities`` and the scalar
-        ``tail_trace`` of their theory.
+        store the arrays ``fh_eigenvalues``, ``fh_multiplicities`` (both (K_MAX + 1,))
+        and the scalar ``tail_trace`` of their theory.  Every other value is a scalar.
+
+    Examples
+    --------
+    N = 10 noisy-teacher points, P = 20 random ReLU features: the hinge problem is SAT
+    (rank 10 = N), the training set is fitted, and the test error is the exact
+    expectation over flips ε + (1 − 2ε) × the error against the clean teacher:
+
+    >>> from ntkjam.experiments.generalization import generalization_task
+    >>> r = generalization_task({"P": 20, "phi": 0.5, "n_test": 100}, seed=0)
+    >>> r["n"], r["n_params"], r["rank"], r["sat"], r["train_error"], r["theory"]
+    (10, 20, 10, True, 0.0, '')
+    >>> abs(r["test_error"] - (0.2 + 0.6 * r["teacher_error"])) < 1e-12
+    True
     """
     p = check_params(params)
     seed = as_int("seed", seed, minimum=0)
@@ -368,7 +426,7 @@ def generalization_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
                                    "g": np.mean([mem["g"] for mem in members], 0)}, b_ens)
     hinge = p["task"].endswith("_hinge")
     verdict = members[0]["verdict"]
-    name, th_risk, th_error = _theory(p, n, m)
+    name, th_risk, th_error = theory_prediction(p, n, m)
     out: dict[str, Any] = {
         "n": n, "n_params": m, "phi_eff": n / m, "rank": int(members[0]["rank"]),
         "sat": verdict == "sat" if hinge else None, "verdict": verdict,
@@ -385,7 +443,7 @@ def generalization_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         "theory": name, "theory_risk": th_risk, "theory_test_error": th_error,
     }
     if p["source"] == "ntk_kernel":
-        mu, mult, tail = _funk_hecke(p["d"], p["sigma_w"])
+        mu, mult, tail = funk_hecke_spectrum(p["d"], p["sigma_w"])
         out["tail_trace"] = tail
         out["arrays"] = {"fh_eigenvalues": mu.copy(), "fh_multiplicities": mult.copy()}
     return out
@@ -406,12 +464,34 @@ def generalization_spec(
     """The sweep spec of a generalization study: grid P × φ (or n_train × φ), ``seeds``
     replicas per point.
 
-    ``P`` (distinct sizes ≥ 1) or, when ``n_train`` is given, the fixed numbers of
-    training points (distinct, ≥ 2; then P = round(N/φ)); ``linspace(phi_min, phi_max,
-    phi_num)``, seeds 0 … seeds − 1, ``output`` and ``description`` as for
-    :func:`ntkjam.experiments.phase_diagram.phase_diagram_spec`; ``**params`` are the
-    fixed parameters of :func:`generalization_task`, checked on the smallest and the
-    largest task.  Returns an :class:`ntkjam.sweep.SweepSpec`.
+    Parameters
+    ----------
+    P : sequence of int, shape (n_P,)
+        Distinct sizes ≥ 1 (ignored when ``n_train`` is given).
+    n_train : sequence of int, shape (n_N,), optional
+        Fixed numbers of training points (distinct, ≥ 2); then P = round(N/φ).
+    phi_min, phi_max, phi_num
+        ``linspace(phi_min, phi_max, phi_num)``.
+    seeds : int
+        Replicas per point: seeds 0 … seeds − 1.
+    output, description
+        As for :func:`ntkjam.experiments.phase_diagram.phase_diagram_spec`.
+    **params
+        Fixed parameters of :func:`generalization_task`, checked on the smallest and
+        the largest task.
+
+    Returns
+    -------
+    ntkjam.sweep.SweepSpec
+        (n_P or n_N) × phi_num × seeds tasks.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> spec = generalization_spec(n_train=(40, 80), phi_min=0.5, phi_max=2.0, phi_num=4,
+    ...                            seeds=2, n_test=100)
+    >>> spec.grid, spec.params, spec.n_tasks
+    ({'n_train': (40, 80), 'phi': (0.5, 1.0, 1.5, 2.0)}, {'n_test': 100}, 16)
     """
     from ntkjam.experiments.diagram_spec import phi_range
 
