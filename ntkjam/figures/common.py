@@ -41,20 +41,72 @@ _EDGE = 0.97
 
 def new_figure(figsize: tuple[float, float]) -> Figure:
     """A figure with its own Agg canvas (not managed by pyplot), in constrained layout, at
-    the dpi the files are written at (so texts are laid out once for the screen and PNG)."""
+    the dpi the files are written at (so texts are laid out once for the screen and PNG).
+
+    Parameters
+    ----------
+    figsize : (float, float)
+        Width and height in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from ntkjam.figures.common import new_figure
+    >>> fig = new_figure((4.0, 3.0))
+    >>> fig.get_size_inches().tolist(), float(fig.dpi), type(fig.get_layout_engine()).__name__
+    ([4.0, 3.0], 120.0, 'ConstrainedLayoutEngine')
+    >>> type(fig.canvas).__name__  # its own canvas: pyplot knows nothing of it
+    'FigureCanvasAgg'
+    """
     fig = Figure(figsize=figsize, dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
 
 def colors(k: int) -> list:
-    """``k`` colours of viridis, away from its ends."""
+    """``k`` colours of viridis, away from its ends (one per size or group of a figure).
+
+    Parameters
+    ----------
+    k : int
+        How many colours.
+
+    Returns
+    -------
+    list of (r, g, b, a) tuples, length k
+        From viridis at 0.15 to 0.85 (a single colour: 0.15).
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> from ntkjam.figures.common import colors
+    >>> c, viridis = colors(3), matplotlib.colormaps["viridis"]
+    >>> len(c), c[0] == viridis(0.15), c[1] == viridis(0.5), c[-1] == viridis(0.85)
+    (3, True, True, True)
+    """
     cmap = matplotlib.colormaps["viridis"]
     return [cmap(0.15 + 0.7 * i / max(k - 1, 1)) for i in range(k)]
 
 
 def no_data(ax, text: str) -> None:
-    """Say on an empty panel why nothing is drawn."""
+    """Say on an empty panel why nothing is drawn: ``text`` centred, the ticks removed.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    text : str
+
+    Examples
+    --------
+    >>> from ntkjam.figures.common import new_figure, no_data
+    >>> ax = new_figure((3.0, 2.0)).subplots()
+    >>> no_data(ax, "no crossing on this grid")
+    >>> ax.texts[0].get_text(), list(ax.get_xticks()), list(ax.get_yticks())
+    ('no crossing on this grid', [], [])
+    """
     ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, fontsize=9,
             color="0.4")
     ax.set_xticks([])
@@ -67,6 +119,23 @@ def log_axes(ax, *, x=None, y=None) -> None:
     Over less than ~2 decades the ticks are 1, 2, 5 × 10^k (every digit below 0.4 decade),
     labelled as plain numbers, and the minor ticks carry no label (matplotlib would label
     them there, one over the other).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x, y : array_like, shape (k,), optional
+        The values drawn along each axis; an axis is left alone when its values are not
+        given or none is positive and finite (a count of zero, a loss of 0).
+
+    Examples
+    --------
+    >>> from ntkjam.figures.common import log_axes, new_figure
+    >>> ax = new_figure((3.0, 2.0)).subplots()
+    >>> ax.plot([1.0, 10.0, 100.0], [0.0, 0.0, 0.0])  # doctest: +ELLIPSIS
+    [<matplotlib.lines.Line2D object at ...>]
+    >>> log_axes(ax, x=[1.0, 10.0, 100.0], y=[0.0, 0.0, 0.0])  # y: nothing positive
+    >>> ax.get_xscale(), ax.get_yscale()
+    ('log', 'linear')
     """
     for values, axis in ((x, ax.xaxis), (y, ax.yaxis)):
         if values is None:
@@ -87,7 +156,25 @@ def log_axes(ax, *, x=None, y=None) -> None:
 def positive_floor(values, lower) -> np.ndarray:
     """Lower ends of error bars for a log axis: ``lower``, raised to 1/100 of the
     smallest positive value where it is not positive (a bar down to 0 is drawn to the
-    bottom of the panel instead of to −∞)."""
+    bottom of the panel instead of to −∞).
+
+    Parameters
+    ----------
+    values : array_like, shape (k,)
+        The values drawn (their smallest positive one sets the floor; 1 if none is).
+    lower : array_like, shape (k,)
+        The lower ends of their bars.
+
+    Returns
+    -------
+    numpy.ndarray, shape (k,)
+
+    Examples
+    --------
+    >>> from ntkjam.figures.common import positive_floor
+    >>> positive_floor([0.5, 2.0], [0.25, -1.0]).tolist()  # −1 → 0.5/100
+    [0.25, 0.005]
+    """
     v = np.asarray(values, dtype=float)
     lo = np.asarray(lower, dtype=float)
     pos = v[np.isfinite(v) & (v > 0)]
@@ -134,10 +221,26 @@ def fit_texts(fig: Figure) -> bool:
     are then wrapped to their panel's width, y labels to its height, the suptitle to
     the figure's width.  Call it after drawing, before saving.
 
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        Drawn, with a canvas (:func:`new_figure`).
+
     Returns
     -------
     bool
         Whether any text was wrapped (the layout must then be computed again).
+
+    Examples
+    --------
+    >>> from ntkjam.figures.common import fit_texts, new_figure
+    >>> fig = new_figure((3.0, 2.0))
+    >>> ax = fig.subplots()
+    >>> _ = ax.set_title("a title far too long for a panel three inches wide, wrapped")
+    >>> fit_texts(fig), len(ax.get_title().splitlines()) > 1
+    (True, True)
+    >>> fit_texts(fig)  # it fits now
+    False
     """
     renderer = fig.canvas.get_renderer()
     engine = fig.get_layout_engine()
@@ -170,7 +273,32 @@ def _freeze_layout(fig: Figure, again: bool) -> None:
 
 # ------------------------------------------------------------------- writing files
 def check_formats(formats) -> tuple[str, ...]:
-    """``formats`` as a tuple of lower-case names (one name or several), each allowed."""
+    """``formats`` as a tuple of lower-case names (one name or several), each allowed.
+
+    Parameters
+    ----------
+    formats : str or sequence of str
+        Among ``"png"``, ``"pdf"``, ``"svg"`` (any case).
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        No format, or one that is not allowed (the message names it).
+
+    Examples
+    --------
+    >>> from ntkjam.figures.common import check_formats
+    >>> check_formats("PNG"), check_formats(("png", "pdf"))
+    (('png',), ('png', 'pdf'))
+    >>> check_formats(("png", "jpeg"))
+    Traceback (most recent call last):
+        ...
+    ValueError: formats must be among ['png', 'pdf', 'svg'], got 'jpeg'
+    """
     names = (formats,) if isinstance(formats, str) else tuple(formats)
     if not names:
         raise ValueError(f"formats must name at least one of {list(_ALLOWED)}, got none")
@@ -187,10 +315,32 @@ def save_figure(fig: Figure, path: str | Path, *, formats=FORMATS, dpi: int = 12
     The texts are wrapped first (:func:`fit_texts`) and the layout computed once for all
     the formats.  The parent directory is created.
 
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or Path
+        The file name; its suffix is replaced by each format's.
+    formats : str or sequence of str
+        See :func:`check_formats` (default: PNG and PDF).
+    dpi : int
+        Resolution of the raster formats.
+
     Returns
     -------
     list of Path
         The files written, in the order of ``formats``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.figures.common import new_figure, save_figure
+    >>> fig = new_figure((2.0, 1.5))
+    >>> _ = fig.subplots().plot([0, 1], [1, 0])
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = save_figure(fig, Path(tmp, "sub", "line.png"), dpi=40)
+    ...     [p.name for p in paths], all(p.stat().st_size > 0 for p in paths)
+    (['line.png', 'line.pdf'], True)
     """
     formats = check_formats(formats)
     path = Path(path)
@@ -215,11 +365,34 @@ def write_figures(
     ``formats`` is one format (``"png"``) or several (``("png", "pdf")``, the default):
     each panel is drawn once and written in every format.
 
+    Parameters
+    ----------
+    directory : str or Path
+    panels : list of (str, callable, (float, float))
+        Each figure's file name (no suffix), a function drawing on a new
+        :class:`~matplotlib.figure.Figure`, and the figure's size in inches.
+    title : str
+        The suptitle of every figure (wrapped to fit).
+    formats : str or sequence of str
+    dpi : int
+    title_size : float
+        Font size of the suptitle.
+
     Returns
     -------
     list of Path
         The files written (``directory`` is created if needed): all of the first format
         first, then the next.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam.figures.common import write_figures
+    >>> panels = [("up", lambda fig: fig.subplots().plot([0, 1]), (2.0, 1.5)),
+    ...           ("down", lambda fig: fig.subplots().plot([1, 0]), (2.0, 1.5))]
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in write_figures(tmp, panels, "two lines", dpi=40)]
+    ['up.png', 'down.png', 'up.pdf', 'down.pdf']
     """
     formats = check_formats(formats)
     directory = Path(directory)

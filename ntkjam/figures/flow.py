@@ -49,7 +49,24 @@ def plot_flow(result, axes=None, *, title: str = "", xlabel: str = "flow time t"
 
     Returns
     -------
-    array of Axes
+    array of Axes, shape (3,)
+        Loss (log y), N_Δ (linear y), ‖K∇L‖ (log y); a log time axis.
+
+    Examples
+    --------
+    N = 4 points, P = 8 random features: the hinge flow reaches SAT, N_Δ falls to 0 (a
+    count, on a linear axis) while the loss is drawn where it is positive.
+
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import gradient_flow
+    >>> from ntkjam.figures.flow import plot_flow
+    >>> J = np.random.default_rng(0).standard_normal((4, 8))
+    >>> res = gradient_flow(np.zeros(4), np.array([1.0, -1, 1, -1]), "hinge", features=J)
+    >>> axes = plot_flow(res)
+    >>> [ax.get_yscale() for ax in axes], axes[0].get_title()
+    (['log', 'linear', 'log'], 'hinge: sat')
+    >>> int(axes[1].lines[0].get_ydata()[-1]), axes[0].get_xscale()
+    (0, 'log')
     """
     if axes is None:
         axes = new_figure((6.0, 7.5)).subplots(3, 1, sharex=True)
@@ -77,10 +94,35 @@ def save_flow_figure(result, path: str | Path, *, title: str = "",
                      xlabel: str = "flow time t", formats=FORMATS, dpi: int = 120) -> list[Path]:
     """Write :func:`plot_flow` as PATH in each format (``flow.png`` → ``flow.png``, ``flow.pdf``).
 
+    Parameters
+    ----------
+    result : DynamicsResult
+        As in :func:`plot_flow`: ``times``, ``loss``, ``n_unsat``, ``kgrad_norm``, each (T,).
+    path : str or Path
+        The file name; its suffix is replaced by each format's.
+    title, xlabel : str
+        As in :func:`plot_flow`.
+    formats : str or sequence of str
+        Default PNG and PDF.
+    dpi : int
+
     Returns
     -------
     list of Path
         The files written (the parent directory is created if needed).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ntkjam.dynamics import gradient_flow
+    >>> from ntkjam.figures.flow import save_flow_figure
+    >>> J = np.random.default_rng(0).standard_normal((4, 8))
+    >>> res = gradient_flow(np.zeros(4), np.array([1.0, -1, 1, -1]), "hinge", features=J)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_flow_figure(res, Path(tmp, "flow.png"), formats="png", dpi=40)]
+    ['flow.png']
     """
     fig = new_figure((6.0, 7.5))
     plot_flow(result, fig.subplots(3, 1, sharex=True), title=title, xlabel=xlabel)

@@ -91,7 +91,39 @@ def _pick(fits, quantity):
 
 
 def plot_width_scaling(a: FluctuationAnalysis, axes=None):
-    """Left: distances vs width (Frobenius filled, operator open); right: Frobenius vs P."""
+    """Left: distances vs width (Frobenius filled, operator open); right: Frobenius vs P.
+
+    Parameters
+    ----------
+    a : FluctuationAnalysis
+        Its ``width_fits`` and ``params_fits`` (each fit's x, y, y_err of shape
+        (k,)); the largest N of each depth is drawn.
+    axes : sequence of 2 Axes, optional
+        Default: a new figure (11 × 4.4 in), one row.
+
+    Returns
+    -------
+    array of Axes, shape (2,)
+
+    Examples
+    --------
+    Distances that fall exactly as n^(−1/2), with 5 % errors (the fits of a real run
+    come from :func:`~ntkjam.analysis.analyze_fluctuations`):
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis import FluctuationAnalysis, power_law_fit
+    >>> n = np.array([16.0, 32.0, 64.0])  # widths; distances 0.8 n^(−1/2) and 0.5 n^(−1/2)
+    >>> fits = tuple(power_law_fit(n, c / np.sqrt(n), 0.05 * c / np.sqrt(n), quantity=q,
+    ...                            variable="width", group="depth 1, N = 32", key=(1, 32))
+    ...              for q, c in (("rel_frobenius", 0.8), ("rel_operator", 0.5)))
+    >>> a = FluctuationAnalysis({}, (), fits, (), (), (), (), None, 9, 0)
+    >>> from ntkjam.figures.fluctuations import plot_width_scaling
+    >>> axes = plot_width_scaling(a)
+    >>> round(fits[0].exponent, 6), axes[0].get_legend_handles_labels()[1][1]
+    (-0.5, 'depth 1, N = 32: F γ = −0.50 ± 0.10')
+    >>> axes[1].texts[0].get_text()  # no fit in P was given
+    'no fit in P'
+    """
     if axes is None:
         axes = new_figure((11, 4.4)).subplots(1, 2)
     fro, op = _pick(a.width_fits, "rel_frobenius"), _pick(a.width_fits, "rel_operator")
@@ -138,6 +170,34 @@ def plot_n_scaling(a: FluctuationAnalysis, axes=None):
     """Norms of E = K_n − K_∞ vs N at fixed (depth, width), fitted exponents in the legends.
 
     Dotted: the slopes of correlated errors (left of the pair) and of iid entries.
+
+    Parameters
+    ----------
+    a : FluctuationAnalysis
+        Its ``n_fits`` (``rel_*``, ``abs_*`` and ``stable_rank`` against N, each
+        fit's arrays of shape (k,)).
+    axes : sequence of 3 Axes, optional
+        Default: a new figure (14 × 4.4 in), one row.
+
+    Returns
+    -------
+    array of Axes, shape (3,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis import FluctuationAnalysis, power_law_fit
+    >>> from ntkjam.figures.fluctuations import plot_n_scaling
+    >>> N = np.array([8.0, 16.0, 32.0])
+    >>> fits = tuple(power_law_fit(N, N**g, 0.05 * N**g, quantity=q, variable="N",
+    ...                            group="depth 1, width 64", key=(1, 64))
+    ...              for q, g in (("rel_frobenius", -0.25), ("abs_frobenius", 0.75),
+    ...                           ("stable_rank", 0.5)))
+    >>> axes = plot_n_scaling(FluctuationAnalysis({}, (), (), (), fits, (), (), None, 9, 0))
+    >>> [round(f.exponent, 6) for f in fits], [ax.get_xscale() for ax in axes]
+    ([-0.25, 0.75, 0.5], ['log', 'log', 'log'])
+    >>> axes[1].get_legend_handles_labels()[1][:2]  # the guides of the absolute norms
+    ['correlated: $N^{1}$', 'iid: $N^{0.5}$']
     """
     if axes is None:
         axes = new_figure((14, 4.4)).subplots(1, 3)
@@ -172,7 +232,40 @@ def plot_n_scaling(a: FluctuationAnalysis, axes=None):
 
 def plot_hanin_nica(a: FluctuationAnalysis, ax=None):
     """log E[K²]/E[K]² vs β per depth with the fits c(L)·β at fixed depth, the pooled
-    line, and Hanin–Nica's 5β."""
+    line, and Hanin–Nica's 5β.
+
+    Parameters
+    ----------
+    a : FluctuationAnalysis
+        Its ``hanin_nica`` fit (points β, log ratio and error, each (k,), one per
+        (depth, width)); None draws a note instead.
+    ax : matplotlib.axes.Axes, optional
+        Default: a new figure (6.4 × 4.6 in).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    Moments with E[K²]/E[K]² = 1 + 3β (β = depth/width) exactly, 100 networks per point:
+    log(1 + 3β) is linear in β at fixed depth within the errors, its rate below 3 and
+    well below Hanin–Nica's asymptotic 5.
+
+    >>> import pandas as pd
+    >>> from ntkjam.analysis import FluctuationAnalysis, hanin_nica
+    >>> df = pd.DataFrame([{"depth": L, "width": w, "beta": L / w, "n_nets": 100, "k_inf": 1.0,
+    ...                     "k_mean": 1.0, "k_sq_mean": 1.01, "k2_mean": 1 + 3 * L / w,
+    ...                     "k2_sq_mean": (1 + 3 * L / w)**2 + 0.04, "k_k2_mean": 1.01 + 3 * L / w}
+    ...                    for L in (1, 2, 3) for w in (16, 32)])
+    >>> a = FluctuationAnalysis({}, (), (), (), (), (), (), hanin_nica(df), len(df), 0)
+    >>> from ntkjam.figures.fluctuations import plot_hanin_nica
+    >>> ax = plot_hanin_nica(a)
+    >>> a.hanin_nica.verdict, bool(2 < a.hanin_nica.rate < 3)
+    ('linear in β', True)
+    >>> print(ax.get_legend_handles_labels()[1][1])
+    Hanin–Nica $e^{5\\beta}$: $5\\beta$
+    """
     if ax is None:
         ax = new_figure((6.4, 4.6)).subplots()
     h = a.hanin_nica
@@ -206,7 +299,40 @@ def plot_hanin_nica(a: FluctuationAnalysis, ax=None):
 
 
 def plot_ensembles(a: FluctuationAnalysis, axes=None):
-    """Distance of K̄ (left) and its random part (right) vs ensemble size, per point."""
+    """Distance of K̄ (left) and its random part (right) vs ensemble size, per point.
+
+    Parameters
+    ----------
+    a : FluctuationAnalysis
+        Its ``ensembles`` (per (depth, width, N): sizes m, distances and fits,
+        arrays of shape (n_ens,) and (n_ens//2,)); the largest N and the smallest and
+        largest widths of each depth are drawn.
+    axes : sequence of 2 Axes, optional
+        Default: a new figure (11 × 4.4 in), one row.
+
+    Returns
+    -------
+    array of Axes, shape (2,)
+
+    Examples
+    --------
+    An unbiased ensemble: the average of m networks approaches K_∞ as m^(−1/2), and
+    so does its random part (two disjoint halves of 6 networks: m ≤ 3).
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis import EnsembleLaw, FluctuationAnalysis, power_law_fit
+    >>> from ntkjam.figures.fluctuations import plot_ensembles
+    >>> m = np.arange(1.0, 7.0)
+    >>> fd, fr = (power_law_fit(x, 0.2 / np.sqrt(x), 0.01 / np.sqrt(x), variable="n_ens")
+    ...           for x in (m, m[:3]))
+    >>> law = EnsembleLaw(1, 16, 32, 6, 3, m, fd.y, fd.y_err, m[:3], fr.y, fr.y_err, fd, fr,
+    ...                   0.0, 1e-5, 0.8, np.tile(fr.y, (3, 1)))
+    >>> axes = plot_ensembles(FluctuationAnalysis({}, (), (), (), (), (law,), (), None, 3, 0))
+    >>> round(fd.exponent, 6), [len(ax.containers) for ax in axes]
+    (-0.5, [1, 1])
+    >>> axes[0].get_legend_handles_labels()[1][1]
+    'L = 1, n = 16, N = 32: γ = −0.50 ± 0.07'
+    """
     if axes is None:
         axes = new_figure((11, 4.4)).subplots(1, 2)
     laws = [e for e in a.ensembles if e.random_fit is not None or e.distance_fit is not None]
@@ -248,10 +374,36 @@ def save_fluctuation_figures(a: FluctuationAnalysis, directory: str | Path, *,
                              dpi: int = 120) -> list[Path]:
     """Write ``width_scaling``, ``n_scaling``, ``hanin_nica``, ``ensembles`` in each format.
 
+    Parameters
+    ----------
+    a : FluctuationAnalysis
+    directory : str or Path
+    formats : str or sequence of str
+        Default PNG and PDF.
+    dpi : int
+
     Returns
     -------
     list of Path
         The files written (``directory`` is created if needed).
+
+    Examples
+    --------
+    With only the Hanin–Nica moments (see :func:`plot_hanin_nica`), the other figures
+    say on each panel what is missing:
+
+    >>> import tempfile
+    >>> import pandas as pd
+    >>> from ntkjam.analysis import FluctuationAnalysis, hanin_nica
+    >>> df = pd.DataFrame([{"depth": L, "width": w, "beta": L / w, "n_nets": 100, "k_inf": 1.0,
+    ...                     "k_mean": 1.0, "k_sq_mean": 1.01, "k2_mean": 1 + 3 * L / w,
+    ...                     "k2_sq_mean": (1 + 3 * L / w)**2 + 0.04, "k_k2_mean": 1.01 + 3 * L / w}
+    ...                    for L in (1, 2, 3) for w in (16, 32)])
+    >>> a = FluctuationAnalysis({}, (), (), (), (), (), (), hanin_nica(df), len(df), 0)
+    >>> from ntkjam.figures.fluctuations import save_fluctuation_figures
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_fluctuation_figures(a, tmp, formats="png", dpi=30)]
+    ['width_scaling.png', 'n_scaling.png', 'hanin_nica.png', 'ensembles.png']
     """
     s = a.settings
     title = (f"MLPs in the NTK parameterization: activation {s.get('activation')}, "

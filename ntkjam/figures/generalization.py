@@ -76,7 +76,45 @@ def _thresholds(a: GeneralizationAnalysis, ax) -> None:
 
 
 def plot_test_error(a: GeneralizationAnalysis, ax=None, *, ensemble: bool = True):
-    """Test error vs φ with φ_c and the interpolation threshold marked, theory curves."""
+    """Test error vs φ with φ_c and the interpolation threshold marked, theory curves.
+
+    Parameters
+    ----------
+    a : GeneralizationAnalysis
+        Its ``curves`` (per quantity and size: φ, means, intervals, each (k,)), ``theory_curves``,
+        ``peaks``, ``crossings`` and ``threshold``.
+    ax : matplotlib.axes.Axes, optional
+        Default: a new figure (6.6 × 4.6 in).
+    ensemble : bool
+        Also draw the ensemble's test error (when ``n_ens`` > 1).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    Ridgeless regression on P = 10 random ReLU features at φ = N/P = 0.5, 1, 1.5: the
+    test error peaks at the interpolation threshold N = rank (double descent), drawn on
+    a log axis with Mei–Montanari's curve.
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze_generalization
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> spec = generalization_spec(P=(10,), phi_min=0.5, phi_max=1.5, phi_num=3, seeds=3,
+    ...                            task="regression_mse", epsilon=0, n_ens=2, n_test=20)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 9 tasks of 2 ridgeless fits each
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_generalization(tmp, n_boot=10)
+    >>> from ntkjam.figures.generalization import plot_test_error
+    >>> ax = plot_test_error(a)
+    >>> single = ax.containers[0].lines[0]  # the members' mean, with its 95 % interval
+    >>> float(single.get_xdata()[single.get_ydata().argmax()]), ax.get_yscale()
+    (1.0, 'log')
+    >>> ax.get_legend_handles_labels()[1][:2]
+    ['Mei–Montanari, P = 10', 'interpolation, φ = 1 (N = rank)']
+    """
     if ax is None:
         ax = new_figure((6.6, 4.6)).subplots()
     single = "mean_test_error" if int(a.settings.get("n_ens", 1)) > 1 else "test_error"
@@ -112,7 +150,37 @@ def plot_test_error(a: GeneralizationAnalysis, ax=None, *, ensemble: bool = True
 
 
 def plot_norms(a: GeneralizationAnalysis, axes=None):
-    """‖w‖ (left), the test loss (middle) and P(SAT) or the train loss (right) vs φ."""
+    """‖w‖ (left), the test loss (middle) and P(SAT) or the train loss (right) vs φ.
+
+    Parameters
+    ----------
+    a : GeneralizationAnalysis
+        Its ``curves`` (per quantity and size: φ, means, intervals, each (k,)) of ``w_norm``,
+        ``test_loss`` and ``sat`` or ``train_loss``.
+    axes : sequence of 3 Axes, optional
+        Default: a new figure (13 × 3.9 in), one row.
+
+    Returns
+    -------
+    array of Axes, shape (3,)
+        The norms and losses on log axes, medians with quartiles.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze_generalization
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> spec = generalization_spec(P=(10,), phi_min=0.5, phi_max=1.5, phi_num=3, seeds=3,
+    ...                            task="regression_mse", epsilon=0, n_ens=2, n_test=20)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 9 tasks of 2 ridgeless fits each
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_generalization(tmp, n_boot=10)
+    >>> from ntkjam.figures.generalization import plot_norms
+    >>> axes = plot_norms(a)
+    >>> [ax.get_ylabel() for ax in axes][1:], [ax.get_yscale() for ax in axes]
+    (['test loss', 'train loss'], ['log', 'log', 'log'])
+    """
     if axes is None:
         axes = new_figure((13, 3.9)).subplots(1, 3)
     hinge = str(a.settings.get("task", "")).endswith("_hinge")
@@ -143,7 +211,41 @@ def plot_norms(a: GeneralizationAnalysis, axes=None):
 
 def plot_theory_deviation(a: GeneralizationAnalysis, ax=None):
     """``measured/theory − 1`` vs φ with the 95 % intervals, ±10 % marked; the points next
-    to the ridgeless divergence (left out of the comparison) as crosses, inside the frame."""
+    to the ridgeless divergence (left out of the comparison) as crosses, inside the frame.
+
+    Parameters
+    ----------
+    a : GeneralizationAnalysis
+        Its ``theory`` comparisons (φ, ``rel_dev``, ``sem``, ``included``, each (k,)).
+    ax : matplotlib.axes.Axes, optional
+        Default: a new figure (6.4 × 4.2 in).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    The point at the threshold φ = 1 (where the ridgeless error diverges) is left out of
+    the comparison and drawn as a cross.
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze_generalization
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> spec = generalization_spec(P=(10,), phi_min=0.5, phi_max=1.5, phi_num=3, seeds=3,
+    ...                            task="regression_mse", epsilon=0, n_ens=2, n_test=20)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 9 tasks of 2 ridgeless fits each
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_generalization(tmp, n_boot=10)
+    >>> from ntkjam.figures.generalization import plot_theory_deviation
+    >>> ax = plot_theory_deviation(a)
+    >>> a.theory[0].included.tolist()
+    [True, False, True]
+    >>> labels = ax.get_legend_handles_labels()[1]
+    >>> labels[0], labels[1]
+    ('left out: next to the ridgeless divergence (clipped)', '±10 %')
+    """
     if ax is None:
         ax = new_figure((6.4, 4.2)).subplots()
     if not a.theory:
@@ -176,7 +278,42 @@ def plot_theory_deviation(a: GeneralizationAnalysis, ax=None):
 
 
 def plot_p_scaling(a: GeneralizationAnalysis, ax=None):
-    """At fixed N: single-model minus ensemble test error vs P, with the power-law fit."""
+    """At fixed N: single-model minus ensemble test error vs P, with the power-law fit.
+
+    Parameters
+    ----------
+    a : GeneralizationAnalysis
+        Its ``p_scaling`` rows (P, gap and its error, each (k,), per N): a run at fixed
+        ``n_train``.
+    ax : matplotlib.axes.Axes, optional
+        Default: a new figure (6.4 × 4.2 in).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    N = 12 training points, P = 48, 24, 16 features (φ = 0.25 … 0.75, above the
+    threshold): what an ensemble of two gains over one model shrinks as P grows.
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze_generalization
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> spec = generalization_spec(n_train=(12,), phi_min=0.25, phi_max=0.75, phi_num=3, seeds=3,
+    ...                            task="regression_mse", epsilon=0, n_ens=2, n_test=20)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 9 tasks of 2 ridgeless fits each
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_generalization(tmp, n_boot=10)
+    >>> from ntkjam.figures.generalization import plot_p_scaling
+    >>> ax = plot_p_scaling(a)
+    >>> s = a.p_scaling[0]
+    >>> s.status, sorted(s.P.tolist()), bool(s.exponent < 0)
+    ('measured', [16.0, 24.0, 48.0], True)
+    >>> ax.get_xscale(), ax.get_legend_handles_labels()[1][-1]
+    ('log', 'N = 12')
+    """
     if ax is None:
         ax = new_figure((6.4, 4.2)).subplots()
     rows = [s for s in a.p_scaling if s.P.size]
@@ -206,10 +343,35 @@ def save_generalization_figures(a: GeneralizationAnalysis, directory: str | Path
     """Write ``test_error``, ``test_error_single`` (without the ensemble), ``norms``,
     ``theory`` and (at fixed N) ``p_scaling`` in each format.
 
+    Parameters
+    ----------
+    a : GeneralizationAnalysis
+    directory : str or Path
+    formats : sequence of str
+        Default PNG and PDF.
+    dpi : int
+
     Returns
     -------
     list of Path
         The files written (``directory`` is created if needed).
+
+    Examples
+    --------
+    The run of :func:`plot_test_error` (a run at fixed ``n_train`` adds ``p_scaling``):
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze_generalization
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> from ntkjam.figures.generalization import save_generalization_figures
+    >>> spec = generalization_spec(P=(10,), phi_min=0.5, phi_max=1.5, phi_num=3, seeds=3,
+    ...                            task="regression_mse", epsilon=0, n_ens=2, n_test=20)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 9 tasks of 2 ridgeless fits each
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_generalization(tmp, n_boot=10)
+    ...     [p.name for p in save_generalization_figures(a, tmp, formats=("png",), dpi=30)]
+    ['test_error.png', 'test_error_single.png', 'norms.png', 'theory.png']
     """
     s = a.settings
     title = (f"generalization: task {s.get('task')}, source {s.get('source')}, d = {s.get('d')}"

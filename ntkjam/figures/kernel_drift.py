@@ -83,7 +83,41 @@ def _short(group: str) -> str:
 
 
 def plot_drift_width(a: KernelDriftAnalysis, axes=None):
-    """The Frobenius drift vs width, one panel per loss (up to two)."""
+    """The Frobenius drift vs width, one panel per loss (up to two).
+
+    Parameters
+    ----------
+    a : KernelDriftAnalysis
+        Its ``points`` (the losses) and ``width_fits`` of ``rel_frobenius`` (each
+        fit's arrays of shape (k,)).
+    axes : sequence of Axes, optional
+        One per loss; default: a new figure, one row.
+
+    Returns
+    -------
+    array of Axes, shape (number of losses,)
+
+    Examples
+    --------
+    A synthetic table (a real one is analysed by
+    :func:`~ntkjam.analysis.analyze_kernel_drift`; training takes too long for an example):
+
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, drift_points, width_fits
+    >>> w = np.repeat([32, 64, 128], 3); s = np.tile([-1, 0, 1], 3)  # 3 widths × 3 seeds
+    >>> df = pd.DataFrame({"width": w, "seed": s, "n": 50, "alpha": 10.0, "n_params": 12 * w,
+    ...                    "train_status": "converged", "n_points": 50,
+    ...                    "weight_change": 0.3 / w**0.5, "pattern_change": 0.05 / w**0.5,
+    ...                    "rel_frobenius": 4 / w * (1 + 0.01 * s)})
+    >>> pts = drift_points(df)  # drift = 4/n ± 1 %, weights and patterns ∝ n^(−1/2)
+    >>> a = KernelDriftAnalysis({}, tuple(pts), tuple(width_fits(pts)), (), (), (), len(df), 0, 0)
+    >>> from ntkjam.figures.kernel_drift import plot_drift_width
+    >>> axes = plot_drift_width(a)
+    >>> len(axes), [(f.quantity, round(f.exponent, 4)) for f in a.width_fits][0]
+    (1, ('rel_frobenius', -1.0))
+    >>> axes[0].get_legend_handles_labels()[1][:2]  # the lazy n^-1 and ReLU's n^-3/4
+    ['$n^{-1}$', '$n^{-3/4}$ (ReLU flips)']
+    """
     losses = sorted({p.loss for p in a.points}) or ["quadratic_hinge"]
     if axes is None:
         axes = new_figure((5.8 * len(losses[:2]), 4.6)).subplots(1, len(losses[:2]),
@@ -111,7 +145,40 @@ def plot_drift_width(a: KernelDriftAnalysis, axes=None):
 
 
 def plot_mechanism_width(a: KernelDriftAnalysis, axes=None):
-    """Left: ‖θ_T − θ_0‖/‖θ_0‖ vs width; right: the fraction of pattern flips."""
+    """Left: ‖θ_T − θ_0‖/‖θ_0‖ vs width; right: the fraction of pattern flips.
+
+    Parameters
+    ----------
+    a : KernelDriftAnalysis
+        Its ``width_fits`` of ``weight_change`` and ``pattern_change``.
+    axes : sequence of 2 Axes, optional
+        Default: a new figure (11.6 × 4.6 in), one row.
+
+    Returns
+    -------
+    array of Axes, shape (2,)
+
+    Examples
+    --------
+    A synthetic table (a real one is analysed by
+    :func:`~ntkjam.analysis.analyze_kernel_drift`; training takes too long for an example):
+
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, drift_points, width_fits
+    >>> w = np.repeat([32, 64, 128], 3); s = np.tile([-1, 0, 1], 3)  # 3 widths × 3 seeds
+    >>> df = pd.DataFrame({"width": w, "seed": s, "n": 50, "alpha": 10.0, "n_params": 12 * w,
+    ...                    "train_status": "converged", "n_points": 50,
+    ...                    "weight_change": 0.3 / w**0.5, "pattern_change": 0.05 / w**0.5,
+    ...                    "rel_frobenius": 4 / w * (1 + 0.01 * s)})
+    >>> pts = drift_points(df)  # drift = 4/n ± 1 %, weights and patterns ∝ n^(−1/2)
+    >>> a = KernelDriftAnalysis({}, tuple(pts), tuple(width_fits(pts)), (), (), (), len(df), 0, 0)
+    >>> from ntkjam.figures.kernel_drift import plot_mechanism_width
+    >>> axes = plot_mechanism_width(a)
+    >>> [ax.get_title() for ax in axes]
+    ['relative weight change vs width', 'activation-pattern flips vs width']
+    >>> [len(ax.containers) for ax in axes], [ax.get_xscale() for ax in axes]
+    ([1, 1], ['log', 'log'])
+    """
     if axes is None:
         axes = new_figure((11.6, 4.6)).subplots(1, 2)
     panels = (("weight_change", r"$\Vert \theta_T - \theta_0 \Vert \,/\, \Vert \theta_0 \Vert$",
@@ -144,7 +211,40 @@ def _scans_to_draw(a: KernelDriftAnalysis, loss: str) -> list:
 
 
 def plot_drift_alpha(a: KernelDriftAnalysis, axes=None):
-    """The drift vs α at fixed width, one panel per loss (up to two), fits over α ≥ α_min."""
+    """The drift vs α at fixed width, one panel per loss (up to two), fits over α ≥ α_min.
+
+    Parameters
+    ----------
+    a : KernelDriftAnalysis
+        Its ``alpha_scans`` (α, drift and its error, each (k,), per condition,
+        width and side) and ``points`` (the losses).
+    axes : sequence of Axes, optional
+        One per loss; default: a new figure, one row.
+
+    Returns
+    -------
+    array of Axes, shape (number of losses,)
+
+    Examples
+    --------
+    A synthetic table (a real one is analysed by
+    :func:`~ntkjam.analysis.analyze_kernel_drift`; training takes too long for an example):
+    the drift falls as 1/α towards the lazy limit.
+
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, alpha_scans, drift_points
+    >>> from ntkjam.figures.kernel_drift import plot_drift_alpha
+    >>> al = np.repeat([10.0, 100.0, 1000.0], 3); s = np.tile([-1, 0, 1], 3)
+    >>> df = pd.DataFrame({"width": 64, "seed": s, "n": 50, "alpha": al, "n_params": 768,
+    ...                    "train_status": "converged", "n_points": 50, "weight_change": 0.1 / al,
+    ...                    "rel_frobenius": 0.5 / al * (1 + 0.01 * s)})
+    >>> pts = drift_points(df)
+    >>> a = KernelDriftAnalysis({}, tuple(pts), (), (), tuple(alpha_scans(pts)), (), 9, 0, 0)
+    >>> axes = plot_drift_alpha(a)
+    >>> scan = a.alpha_scans[0]
+    >>> scan.alphas.tolist(), round(scan.fit.exponent, 4), scan.decreasing, axes[0].get_xscale()
+    ([10.0, 100.0, 1000.0], -1.0, True, 'log')
+    """
     losses = sorted({p.loss for p in a.points}) or ["quadratic_hinge"]
     if axes is None:
         axes = new_figure((5.8 * len(losses[:2]), 4.8)).subplots(1, len(losses[:2]),
@@ -180,7 +280,40 @@ def plot_drift_alpha(a: KernelDriftAnalysis, axes=None):
 
 
 def plot_drift_sides(a: KernelDriftAnalysis, ax=None):
-    """The drift vs N or φ at fixed (width, α): SAT runs filled, UNSAT runs open."""
+    """The drift vs N or φ at fixed (width, α): SAT runs filled, UNSAT runs open.
+
+    Parameters
+    ----------
+    a : KernelDriftAnalysis
+        Its ``points`` (means and errors per side and size; groups of ≥ 3 seeds at
+        ≥ 2 sizes are drawn) and ``sides`` (the UNSAT/SAT ratios).
+    ax : matplotlib.axes.Axes, optional
+        Default: a new figure (6.6 × 4.8 in).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    A synthetic table (a real one is analysed by
+    :func:`~ntkjam.analysis.analyze_kernel_drift`; training takes too long for an example):
+    N = 20 points fit (SAT), N = 80 do not (UNSAT), and the kernel of the UNSAT runs
+    moves three times as far.
+
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, drift_points, side_comparisons
+    >>> from ntkjam.figures.kernel_drift import plot_drift_sides
+    >>> n = np.repeat([20, 80], 3); s = np.tile([-1, 0, 1], 2)
+    >>> df = pd.DataFrame({"width": 32, "seed": s, "n": n, "alpha": 10.0, "n_params": 384,
+    ...                    "n_points": n, "train_status": np.where(n < 50, "converged", "unsat"),
+    ...                    "weight_change": 0.01, "rel_frobenius": np.where(n < 50, 1, 3) * 0.01})
+    >>> pts = drift_points(df)
+    >>> a = KernelDriftAnalysis({}, tuple(pts), (), (), (), tuple(side_comparisons(pts)), 6, 0, 0)
+    >>> ax = plot_drift_sides(a)
+    >>> [p.side for p in pts], round(a.sides[0].ratio, 6), ax.get_xlabel()
+    (['sat', 'unsat'], 3.0, 'points $N$')
+    """
     if ax is None:
         ax = new_figure((6.6, 4.8)).subplots()
     groups: dict[tuple, list] = {}
@@ -224,10 +357,38 @@ def save_kernel_drift_figures(a: KernelDriftAnalysis, directory: str | Path, *,
                               dpi: int = 120) -> list[Path]:
     """Write ``drift_width``, ``mechanism_width``, ``drift_alpha``, ``drift_sides``.
 
+    Parameters
+    ----------
+    a : KernelDriftAnalysis
+    directory : str or Path
+    formats : str or sequence of str
+        Default PNG and PDF.
+    dpi : int
+
     Returns
     -------
     list of Path
         The files written (``directory`` is created if needed).
+
+    Examples
+    --------
+    The width scan of :func:`plot_drift_width` (the figures without an α scan or a
+    second size say so on their panels):
+
+    >>> import tempfile
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, drift_points, width_fits
+    >>> w = np.repeat([32, 64, 128], 3); s = np.tile([-1, 0, 1], 3)  # 3 widths × 3 seeds
+    >>> df = pd.DataFrame({"width": w, "seed": s, "n": 50, "alpha": 10.0, "n_params": 12 * w,
+    ...                    "train_status": "converged", "n_points": 50,
+    ...                    "weight_change": 0.3 / w**0.5, "pattern_change": 0.05 / w**0.5,
+    ...                    "rel_frobenius": 4 / w * (1 + 0.01 * s)})
+    >>> pts = drift_points(df)  # drift = 4/n ± 1 %, weights and patterns ∝ n^(−1/2)
+    >>> a = KernelDriftAnalysis({}, tuple(pts), tuple(width_fits(pts)), (), (), (), len(df), 0, 0)
+    >>> from ntkjam.figures.kernel_drift import save_kernel_drift_figures
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_kernel_drift_figures(a, tmp, formats="png", dpi=30)]
+    ['drift_width.png', 'mechanism_width.png', 'drift_alpha.png', 'drift_sides.png']
     """
     s = a.settings
     title = (f"NTK drift after training: {s.get('activation')}, depth {s.get('depth')}, "

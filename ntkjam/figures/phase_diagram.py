@@ -54,7 +54,40 @@ def _fitted(a: PhaseDiagramAnalysis, ax, c, col) -> None:
 
 def plot_sat_probability(a: PhaseDiagramAnalysis, ax=None):
     """P(SAT) vs φ per P: the counts, the fitted crossing model (solid) and Cover's
-    finite-size curves (dashed; for reference only when they do not apply)."""
+    finite-size curves (dashed; for reference only when they do not apply).
+
+    Parameters
+    ----------
+    a : PhaseDiagramAnalysis
+        Its ``sat`` curves (φ and P(SAT), each (k,), per P) and ``crossings``.
+    ax : matplotlib.axes.Axes, optional
+        Default: a new figure (6.4 × 4.4 in).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    P = 8 random ReLU features, φ = N/P = 1, 2, 3, four instances each: all SAT at
+    φ = 1, all UNSAT at φ = 3 (Cover: P(SAT) = ½ at φ = 2).
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> spec = phase_diagram_spec(P=(8,), phi_min=1.0, phi_max=3.0, phi_num=3, seeds=4)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 12 LP instances, then their analysis
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze(tmp, n_boot=10, distributions=False)
+    >>> from ntkjam.figures.phase_diagram import plot_sat_probability
+    >>> ax = plot_sat_probability(a)
+    >>> points = ax.containers[0].lines[0]  # the measured P(SAT) with its Wilson bars
+    >>> points.get_xdata().tolist(), points.get_ydata()[[0, -1]].tolist()
+    ([1.0, 2.0, 3.0], [1.0, 0.0])
+    >>> ax.get_legend_handles_labels()[1][1:]
+    ['Cover (N points in rank dimensions)', 'P = 8 (rank 8)']
+    """
     if ax is None:
         ax = new_figure((6.4, 4.4)).subplots()
     for i, (c, col) in enumerate(zip(a.sat, colors(len(a.sat)), strict=True)):
@@ -101,6 +134,37 @@ def plot_unsat_observables(a: PhaseDiagramAnalysis, axes=None):
     The approach fits of the limits at φ_c⁺ (thin lines from each φ_c(P)) and, where it
     applies, the exact RS theory (black, with its value at φ_c⁺ as an open circle) are
     overlaid.
+
+    Parameters
+    ----------
+    a : PhaseDiagramAnalysis
+        Its ``loss``, ``n_delta_frac`` and ``isostaticity`` curves (φ, means, errors,
+        each (k,), per P), the onset fits and the RS ``theory``.
+    axes : sequence of 3 Axes, optional
+        Default: a new figure (13 × 3.9 in), one row.
+
+    Returns
+    -------
+    array of Axes, shape (3,)
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> spec = phase_diagram_spec(P=(8,), phi_min=1.0, phi_max=3.0, phi_num=3, seeds=4)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 12 LP instances, then their analysis
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze(tmp, n_boot=10, distributions=False)
+    >>> from ntkjam.figures.phase_diagram import plot_unsat_observables
+    >>> axes = plot_unsat_observables(a)
+    >>> len(axes), axes[0].get_ylabel()
+    (3, 'loss per sample at the minimum')
+    >>> axes[0].get_legend_handles_labels()[1]  # margin 1, random labels: the RS theory applies
+    ['RS theory (P → ∞)', 'P = 8']
+    >>> float(axes[0].containers[0].lines[0].get_ydata()[0]) < 1e-12  # SAT at φ = 1: zero loss
+    True
     """
     if axes is None:
         axes = new_figure((13, 3.9)).subplots(1, 3)
@@ -185,7 +249,42 @@ def _plot_width(a: PhaseDiagramAnalysis, ax, cs, P: np.ndarray) -> None:
 
 
 def plot_crossings(a: PhaseDiagramAnalysis, axes=None):
-    """φ_c(P) against P^{−1/ν} with the FSS extrapolation, and the width w(P)."""
+    """φ_c(P) against P^{−1/ν} with the FSS extrapolation, and the width w(P).
+
+    Parameters
+    ----------
+    a : PhaseDiagramAnalysis
+        Its ``crossings`` (φ_c, interval and width per P) and ``fss`` (None with fewer
+        than two sizes).
+    axes : sequence of 2 Axes, optional
+        Default: a new figure (10 × 3.9 in), one row.
+
+    Returns
+    -------
+    array of Axes, shape (2,)
+        With no crossing on the grid, both panels say so instead.
+
+    Examples
+    --------
+    One size: its φ_c with the interval, beside the same fit to Cover's curve (no
+    extrapolation to P → ∞ from a single size).
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> spec = phase_diagram_spec(P=(8,), phi_min=1.0, phi_max=3.0, phi_num=3, seeds=4)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 12 LP instances, then their analysis
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze(tmp, n_boot=10, distributions=False)
+    >>> from ntkjam.figures.phase_diagram import plot_crossings
+    >>> axes = plot_crossings(a)
+    >>> labels = axes[0].get_legend_handles_labels()[1]
+    >>> len(labels), labels[0]
+    (3, "same fit to Cover's curve")
+    >>> axes[1].get_xlabel(), axes[1].get_xscale()
+    ('P (features)', 'log')
+    """
     if axes is None:
         axes = new_figure((10, 3.9)).subplots(1, 2)
     cs = [c for c in a.crossings if np.isfinite(c.phi_c)]
@@ -208,10 +307,33 @@ def save_figures(a: PhaseDiagramAnalysis, directory: str | Path, *, formats=FORM
     """Write ``sat_probability``, ``unsat_observables`` and ``crossings`` in each format
     (PNG and PDF by default; ``fmt=`` is the deprecated name of ``formats=``).
 
+    Parameters
+    ----------
+    a : PhaseDiagramAnalysis
+    directory : str or Path
+    formats : str or sequence of str
+        Default PNG and PDF.
+    dpi : int
+
     Returns
     -------
     list of Path
         The files written (``directory`` is created if needed), the first format first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis import analyze
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> from ntkjam.figures.phase_diagram import save_figures
+    >>> spec = phase_diagram_spec(P=(8,), phi_min=1.0, phi_max=3.0, phi_num=3, seeds=4)
+    >>> with tempfile.TemporaryDirectory() as tmp:  # 12 LP instances, then their analysis
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze(tmp, n_boot=10, distributions=False)
+    ...     paths = save_figures(a, tmp, formats="png", dpi=40)
+    ...     [p.name for p in paths]
+    ['sat_probability.png', 'unsat_observables.png', 'crossings.png']
     """
     src = ", ".join(f"{k}={v}" for k, v in a.settings.items())
     panels = [

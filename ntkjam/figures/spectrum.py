@@ -97,6 +97,27 @@ def plot_spectra(panels: Sequence[Panel], *, logx: bool = False, bins: int = 60,
     -------
     matplotlib.figure.Figure
         Not registered with pyplot; save it with :func:`save_spectra` or ``savefig``.
+
+    Raises
+    ------
+    ValueError
+        No panel.
+
+    Examples
+    --------
+    K = J Jᵀ for N = 40 points and P = 20 Gaussian features (φ = 2) against
+    Marchenko–Pastur: the measured zero fraction and the law's atom are both ½.
+
+    >>> import numpy as np
+    >>> from ntkjam.figures.spectrum import Panel, plot_spectra
+    >>> from ntkjam.spectrum import mp_law
+    >>> J = np.random.default_rng(0).standard_normal((40, 20)) / np.sqrt(20)
+    >>> panel = Panel("φ = 2", np.linalg.eigvalsh(J @ J.T), (("Marchenko–Pastur", mp_law(2.0)),))
+    >>> fig = plot_spectra([panel, Panel("rank 0", np.zeros(5))], bins=10)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['measured (zero modes 0.500)', 'Marchenko–Pastur (atom 0.500)']
+    >>> fig.axes[1].texts[0].get_text()
+    'all 5 eigenvalues are zero modes'
     """
     if not panels:
         raise ValueError("panels must contain at least one Panel, got none")
@@ -117,9 +138,33 @@ def save_spectra(panels: Sequence[Panel], path: str | Path, *, logx: bool = Fals
                  formats=FORMATS, dpi: int = 120) -> list[Path]:
     """Write :func:`plot_spectra` as PATH in each format (``a.png`` → ``a.png``, ``a.pdf``).
 
+    Parameters
+    ----------
+    panels : sequence of Panel
+        Each with ``eigenvalues`` of shape (N,).
+    path : str or Path
+        The file name; its suffix is replaced by each format's.
+    logx : bool
+        Log-spaced bins (see :func:`plot_spectra`).
+    formats : str or sequence of str
+        Default PNG and PDF.
+    dpi : int
+
     Returns
     -------
     list of Path
         The files written (the parent directory is created if needed).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ntkjam.figures.spectrum import Panel, save_spectra
+    >>> lam = np.linalg.eigvalsh(np.diag([0.5, 1.0, 2.0, 4.0]))  # spanning a decade
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     [p.name for p in save_spectra([Panel("four modes", lam)], Path(tmp, "s.png"),
+    ...                                   logx=True, dpi=40)]
+    ['s.png', 's.pdf']
     """
     return save_figure(plot_spectra(panels, logx=logx), path, formats=formats, dpi=dpi)

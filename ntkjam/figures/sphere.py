@@ -79,7 +79,34 @@ def _panel(ax, pts, which: str) -> None:
 def plot_distributions(a: SphereJammingAnalysis, axes=None):
     """Cumulative gap (top) and force (bottom) distributions, one column per point.
 
-    Returns the 2 × k array of axes.
+    Parameters
+    ----------
+    a : SphereJammingAnalysis
+        Its ``points``: per jamming point and P the CDFs ``gap_x``, ``gap_cdf`` and
+        ``force_x``, ``force_cdf`` (each (m,)) and the fits ``gamma``, ``theta``.
+    axes : array of Axes, shape (2, k), optional
+        Default: a new figure, one column per (source, d, setting, value).
+
+    Returns
+    -------
+    array of Axes, shape (2, k)
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> spec = sphere_jamming_spec(P=(12,), margin=(-0.5,), seeds=2)  # non-convex: κ < 0
+    >>> with tempfile.TemporaryDirectory() as tmp:  # two compressions to jamming
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_sphere_jamming(tmp)
+    >>> from ntkjam.figures.sphere import plot_distributions
+    >>> axes = plot_distributions(a)
+    >>> axes.shape, axes[0, 0].get_xscale(), axes[0, 0].get_yscale()
+    ((2, 1), 'log', 'log')
+    >>> axes[0, 0].get_legend_handles_labels()[1][0]  # one CDF per P
+    'P = 12 (2 inst.)'
     """
     cols = _columns(a)
     if axes is None:
@@ -98,7 +125,42 @@ def plot_distributions(a: SphereJammingAnalysis, axes=None):
 
 
 def plot_jamming_line(a: SphereJammingAnalysis, ax=None):
-    """κ_J (mean ± standard error) vs φ = N/rank per source and P, with the RS line."""
+    """κ_J (mean ± standard error) vs φ = N/rank per source and P, with the RS line.
+
+    Parameters
+    ----------
+    a : SphereJammingAnalysis
+        Its ``points`` (``phi_eff``, ``kappa_j``, ``kappa_j_sem``) and the RS line
+        ``rs_phi``, ``rs_kappa`` (each (m,)).
+    ax : matplotlib.axes.Axes, optional
+        Default: a new figure (6.4 × 4.6 in).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    Compressed from κ = −0.5, P = 12 Gaussian features jam at a margin κ_J below the
+    replica-symmetric line (an upper bound in the non-convex regime), isostatic:
+    N_Δ = rank.
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> spec = sphere_jamming_spec(P=(12,), margin=(-0.5,), seeds=2)  # non-convex: κ < 0
+    >>> with tempfile.TemporaryDirectory() as tmp:  # two compressions to jamming
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_sphere_jamming(tmp)
+    >>> from ntkjam.figures.sphere import plot_jamming_line
+    >>> ax = plot_jamming_line(a)
+    >>> p = a.points[0]
+    >>> bool(p.kappa_j < p.kappa_rs), float(p.isostaticity)
+    (True, 1.0)
+    >>> ax.containers[0].lines[0].get_ydata().tolist() == [p.kappa_j]
+    True
+    """
     if ax is None:
         ax = new_figure((6.4, 4.6)).subplots()
     groups: dict[tuple, list] = {}
@@ -130,9 +192,34 @@ def save_sphere_figures(a: SphereJammingAnalysis, directory: str | Path, *,
     """Write ``PREFIX_distributions`` and ``PREFIX_jamming_line`` in each format (PNG and
     PDF by default), all of the first format first.
 
+    Parameters
+    ----------
+    a : SphereJammingAnalysis
+    directory : str or Path
+        Created if needed.
+    formats : str or sequence of str
+        Default PNG and PDF.
+    dpi : int
+    prefix : str
+        The start of the file names.
+
     Returns
     -------
     list of Path
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> spec = sphere_jamming_spec(P=(12,), margin=(-0.5,), seeds=2)  # non-convex: κ < 0
+    >>> from ntkjam.figures.sphere import save_sphere_figures
+    >>> with tempfile.TemporaryDirectory() as tmp:  # two compressions to jamming
+    ...     _ = sweep.run(spec, output=tmp)
+    ...     a = analyze_sphere_jamming(tmp)
+    ...     [p.name for p in save_sphere_figures(a, tmp, formats="png", dpi=40)]
+    ['sphere_distributions.png', 'sphere_jamming_line.png']
     """
     k = max(len(_columns(a)), 1)
     panels = [

@@ -51,7 +51,27 @@ def plot_training(traj, meta: dict, axes=None):
 
     Returns
     -------
-    array of Axes
+    array of Axes, shape (3,)
+        Loss (log y), N_Δ (linear y), kernel change (log y); log time axes.
+
+    Examples
+    --------
+    A trajectory needs only the five arrays drawn (here a run that reaches SAT at t = 2):
+    the points at t = 0, and the zeros of the loss and of the kernel change, are left off
+    their log axes.
+
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> from ntkjam.figures.training import plot_training
+    >>> t = np.array([0.0, 0.5, 1.0, 2.0])
+    >>> traj = SimpleNamespace(time=t, loss=np.array([1.0, 0.4, 0.1, 0.0]),
+    ...                        n_unsat=np.array([8, 5, 2, 0]), kernel_time=t,
+    ...                        kernel_change=np.array([0.0, 1e-3, 2e-3, 2e-3]))
+    >>> axes = plot_training(traj, {"status": "sat"})
+    >>> axes[0].lines[0].get_ydata().tolist(), axes[1].lines[0].get_ydata().tolist()
+    ([0.4, 0.1], [5.0, 2.0, 0.0])
+    >>> [ax.get_yscale() for ax in axes], axes[0].get_title()
+    (['log', 'linear', 'log'], 'status: sat')
     """
     if axes is None:
         axes = new_figure((13.0, 4.2)).subplots(1, 3)
@@ -69,10 +89,42 @@ def save_training_figure(traj, meta: dict, path: str | Path, *, formats=FORMATS,
                          dpi: int = 120) -> list[Path]:
     """Write :func:`plot_training` as PATH in each format, titled with the run's config.
 
+    Parameters
+    ----------
+    traj : Trajectory
+        As in :func:`plot_training`: ``time``, ``loss``, ``n_unsat`` (T,),
+        ``kernel_time``, ``kernel_change`` (K,).
+    meta : dict
+        ``status`` and ``config`` (``widths``, ``activation``, ``alpha``, ``loss``,
+        ``margin``, ``n_train``, ``optimizer``), as written by ``save_trajectory``.
+    path : str or Path
+        The file name; its suffix is replaced by each format's.
+    formats : str or sequence of str
+        Default PNG and PDF.
+    dpi : int
+
     Returns
     -------
     list of Path
         The files written (``trajectory.png`` → ``trajectory.png``, ``trajectory.pdf``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from types import SimpleNamespace
+    >>> import numpy as np
+    >>> from ntkjam.figures.training import save_training_figure
+    >>> t = np.array([0.0, 1.0, 2.0])
+    >>> traj = SimpleNamespace(time=t, loss=np.array([1.0, 0.2, 0.0]), n_unsat=np.array([6, 1, 0]),
+    ...                        kernel_time=t, kernel_change=np.array([0.0, 1e-3, 2e-3]))
+    >>> config = {"widths": [8], "activation": "relu", "alpha": 1.0, "loss": "quadratic_hinge",
+    ...           "margin": 1.0, "n_train": 6, "optimizer": "GD"}
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     paths = save_training_figure(traj, {"status": "sat", "config": config},
+    ...                                  Path(tmp, "trajectory.png"), formats="png", dpi=40)
+    ...     [p.name for p in paths]
+    ['trajectory.png']
     """
     fig = new_figure((13.0, 4.2))
     plot_training(traj, meta, fig.subplots(1, 3))

@@ -37,7 +37,24 @@ class Law(Protocol):
 def snap_zeros(eigenvalues: object, zero_tol: float | None = None) -> np.ndarray:
     """Sorted eigenvalues with ``|λ| <= zero_tol`` set to exactly 0.
 
-    Default ``zero_tol``: ``N · eps · λ_max`` (:func:`default_zero_tolerance`).
+    Parameters
+    ----------
+    eigenvalues : array_like, shape (N,)
+    zero_tol : float, optional
+        Default ``N · eps · λ_max`` (:func:`default_zero_tolerance`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        Sorted, float64, zero modes exactly 0.
+
+    Examples
+    --------
+    >>> from ntkjam.spectrum.compare import snap_zeros
+    >>> snap_zeros([2.0, 1e-17, -1e-16, 1.0]).tolist()  # rounding noise → zero modes
+    [0.0, 0.0, 1.0, 2.0]
+    >>> snap_zeros([2.0, 0.01, 1.0], zero_tol=0.1).tolist()
+    [0.0, 1.0, 2.0]
     """
     lam = np.sort(as_float_array("eigenvalues", eigenvalues, ndim=1, copy=True))
     if lam.size == 0:
@@ -76,6 +93,22 @@ def ks_distance(eigenvalues: object, law: Law, *, zero_tol: float | None = None)
     Returns
     -------
     float
+        In [0, 1].
+
+    Examples
+    --------
+    Zero modes only, against Marchenko–Pastur at φ = N/P = 2 (half its mass at zero):
+    the CDFs differ by 1/2 at λ = 0.  Then the spectrum of K = J Jᵀ for Gaussian
+    features, which the law predicts.
+
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import ks_distance, mp_law
+    >>> law = mp_law(2.0)
+    >>> ks_distance(np.zeros(4), law)
+    0.5
+    >>> J = np.random.default_rng(0).standard_normal((200, 100)) / np.sqrt(100)
+    >>> ks_distance(np.linalg.eigvalsh(J @ J.T), law) < 0.03  # N = 200, P = 100
+    True
     """
     lam = snap_zeros(eigenvalues, zero_tol)
     u, before, after = _empirical_steps(lam)
@@ -88,6 +121,26 @@ def ks_two_sample(a: object, b: object, *, zero_tol: float | None = None) -> flo
     """Two-sample Kolmogorov–Smirnov distance between two sets of eigenvalues.
 
     Zero modes of each set are snapped to 0 first (see :func:`snap_zeros`).
+
+    Parameters
+    ----------
+    a : array_like, shape (N,)
+    b : array_like, shape (M,)
+    zero_tol : float, optional
+        Zero-mode tolerance of both sets (default: each its own ``N eps λ_max``).
+
+    Returns
+    -------
+    float
+        ``sup_x |F_a(x) − F_b(x)|``, in [0, 1].
+
+    Examples
+    --------
+    >>> from ntkjam.spectrum import ks_two_sample
+    >>> round(ks_two_sample([1.0, 2.0, 3.0], [2.0, 3.0, 4.0]), 12)  # shifted by one of three
+    0.333333333333
+    >>> ks_two_sample([0.0, 1.0], [1e-18, 1.0])  # both have one zero mode
+    0.0
     """
     x = snap_zeros(a, zero_tol)
     y = snap_zeros(b, zero_tol)
@@ -106,10 +159,32 @@ def wasserstein_distance(
     has one), each interval subdivided ``n_sub`` times (midpoint rule; ``F_N`` is
     constant on each interval).
 
+    Parameters
+    ----------
+    eigenvalues : array_like, shape (N,)
+    law : Law
+    zero_tol : float, optional
+        Zero-mode tolerance (default ``N eps λ_max``).
+    n_sub : int
+        Midpoints per interval between knots.
+
     Returns
     -------
     float
         In the units of the eigenvalues.
+
+    Examples
+    --------
+    Zero modes only against Marchenko–Pastur: the distance is the law's mean, 1 for
+    features normalised by 1/√P.
+
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import mp_law, wasserstein_distance
+    >>> round(wasserstein_distance(np.zeros(4), mp_law(2.0)), 4)
+    1.0
+    >>> J = np.random.default_rng(0).standard_normal((200, 100)) / np.sqrt(100)
+    >>> wasserstein_distance(np.linalg.eigvalsh(J @ J.T), mp_law(2.0)) < 0.05
+    True
     """
     lam = snap_zeros(eigenvalues, zero_tol)
     pts = [lam, [0.0]]
@@ -139,6 +214,13 @@ class Comparison(SummaryRepr):
         Fraction of eigenvalues within the zero tolerance.
     predicted_atom : float
         Mass of the law at zero.
+
+    Examples
+    --------
+    >>> from ntkjam.spectrum import compare, mp_law
+    >>> c = compare([0.0, 0.0, 1.0, 2.0], mp_law(2.0))
+    >>> type(c).__name__, c.measured_zero_fraction, c.predicted_atom
+    ('Comparison', 0.5, 0.5)
     """
 
     ks: float
@@ -148,7 +230,31 @@ class Comparison(SummaryRepr):
 
 
 def compare(eigenvalues: object, law: Law, *, zero_tol: float | None = None) -> Comparison:
-    """KS and Wasserstein distances and the atom, measured against predicted."""
+    """KS and Wasserstein distances and the atom, measured against predicted.
+
+    Parameters
+    ----------
+    eigenvalues : array_like, shape (N,)
+    law : Law
+    zero_tol : float, optional
+        Zero-mode tolerance (default ``N eps λ_max``).
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    K = J Jᵀ with N = 40 points and P = 20 Gaussian features has rank 20: half its
+    eigenvalues are zero modes, the atom of Marchenko–Pastur at φ = 2.
+
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import compare, mp_law
+    >>> J = np.random.default_rng(0).standard_normal((40, 20)) / np.sqrt(20)
+    >>> c = compare(np.linalg.eigvalsh(J @ J.T), mp_law(2.0))
+    >>> c.measured_zero_fraction, c.predicted_atom, bool(c.ks < 0.1 and c.wasserstein < 0.1)
+    (0.5, 0.5, True)
+    """
     lam = snap_zeros(eigenvalues, zero_tol)
     return Comparison(
         ks=ks_distance(lam, law, zero_tol=0.0),
@@ -175,6 +281,15 @@ class Panel(SummaryRepr):
         spectrum), drawn as histogram outlines on the same bins.
     label : str
         Legend label of the eigenvalues (e.g. ``"SLQ quantiles"``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.spectrum import mp_law
+    >>> from ntkjam.spectrum.compare import Panel
+    >>> p = Panel("φ = 2", np.array([0.0, 0.5, 2.0]), laws=(("Marchenko–Pastur", mp_law(2.0)),))
+    >>> p.eigenvalues.shape, p.laws[0][0], p.predicted, p.label
+    ((3,), 'Marchenko–Pastur', (), 'measured')
     """
 
     title: str
@@ -190,6 +305,28 @@ def plot_spectra(panels: Sequence[Panel], *, logx: bool = False, bins: int = 60,
 
     Figures belong to the figures stage; this alias warns and calls it (found by name,
     so that the spectrum stage does not import the figures).
+
+    Parameters
+    ----------
+    panels : sequence of Panel
+        Each with ``eigenvalues`` of shape (N,).
+    logx, bins, zero_tol, ncols
+        As in :func:`ntkjam.figures.spectrum.plot_spectra`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from ntkjam.spectrum.compare import Panel, plot_spectra
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     fig = plot_spectra([Panel("φ = 2", np.array([0.0, 0.5, 2.0]))], bins=4)
+    >>> caught[0].category.__name__, len(fig.axes)
+    ('DeprecationWarning', 1)
     """
     warnings.warn("ntkjam.spectrum.compare.plot_spectra is deprecated: use "
                   "ntkjam.figures.spectrum.plot_spectra (same arguments)",
