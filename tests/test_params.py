@@ -159,13 +159,16 @@ def test_checked_keeps_a_value_as_given_and_nullable_needs_a_field_type():
 
 def _study_models() -> dict[str, tuple[type[StudyParams], Any]]:
     """Study name -> (model, module), over the modules of the registered experiments and
-    the spectrum task (named by import path)."""
+    the spectrum task (named by import path).  A model counts in the module that defines
+    it, or in its task's module when defined beside it (e.g. ``fluctuation_specs``)."""
     out = {}
-    modules = {sys.modules[registry.get(n).__module__] for n in registry.names()} | {spectrum}
+    tasks = {n: registry.get(n).__module__ for n in registry.names()}
+    modules = {sys.modules[m] for m in tasks.values()} | {spectrum}
     for module in modules:
         for value in vars(module).values():
             if (isinstance(value, type) and issubclass(value, StudyParams)
-                    and value.__module__ == module.__name__):
+                    and (value.__module__ == module.__name__
+                         or tasks.get(value.study) == module.__name__)):
                 out[value.study] = (value, module)
     return out
 

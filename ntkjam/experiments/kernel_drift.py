@@ -22,6 +22,8 @@ diagram).  The points are given as ``n`` or as ``phi`` = N/P (N points, P parame
 Expected (``docs/kernel_drift.md``): smooth activations ``‖ΔK‖/‖K‖ ≈ (A/α + B/α²)/n`` at
 fixed N, so n^{-1} at every α (P^{-1/2} when P ~ n²); for ReLU the units whose pattern
 flips on a training point add ``C α^{-1/2} n^{-3/4}``, which wins at large α.
+The run record :class:`DriftRun` and the distances (:func:`measure_drift`) are in
+:mod:`ntkjam.experiments.kernel_drift_measures`, re-exported here.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ from ntkjam.core.params import (
     PositiveReal,
     StudyParams,
 )
-from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
-from ntkjam.experiments.fluctuations import check_sizes, spectral_norm
+from ntkjam.experiments.fluctuations import check_sizes
+from ntkjam.experiments.kernel_drift_measures import DriftRun, measure_drift, side_of
 from ntkjam.kernels.activations import BUILTIN
 from ntkjam.sweep.registry import register
 
@@ -92,7 +94,19 @@ def _budget(name: str, value: object) -> int:
 
 
 class KernelDriftParams(StudyParams, study="kernel_drift"):
-    """The parameters of :func:`kernel_drift` and their defaults (the only copy)."""
+    """The parameters of :func:`kernel_drift` and their defaults (the only copy).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.kernel_drift import KernelDriftParams
+    >>> p = KernelDriftParams.resolve({"width": 8, "n": 6})
+    >>> p["loss"], p["alpha"], p["step_rule"], p["phi"]
+    ('quadratic_hinge', 1.0, 'tracked', None)
+    >>> KernelDriftParams.resolve({"width": 8, "n": 6, "phi": 0.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: give exactly one of n (points) and phi (...), got n = 6 and phi = 0.5
+    """
 
     width: PositiveInt
     n: Nullable(PositiveInt) = None
@@ -145,7 +159,28 @@ def _points(p: dict[str, Any], n_params: int) -> int:
 
 
 def check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """:meth:`KernelDriftParams.resolve`, N ≥ 1, and one task's memory on this machine."""
+    """:meth:`KernelDriftParams.resolve`, N ≥ 1, and one task's memory on this machine.
+
+    Parameters
+    ----------
+    params : dict
+        See :func:`kernel_drift`.
+
+    Returns
+    -------
+    dict
+        The resolved parameters.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.kernel_drift import check_params
+    >>> check_params({"width": 8, "n": 6})["width"]
+    8
+    >>> check_params({"width": 8, "n": 10**6})  # two (1e6, 1e6) kernels
+    Traceback (most recent call last):
+    ...
+    ValueError: N = 1000000 points at width 8, depth 1 needs about 43.7 TiB of memory ...
+    """
     from ntkjam.core.limits import check_memory
 
     p = KernelDriftParams.resolve(params)
@@ -164,7 +199,24 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
 class LossBelow:
     """Stop with status ``"converged"`` when the weight-space loss ``L = L̃/α²`` is at most
     ``threshold`` (the MSE reached interpolation).  The rule interface of
-    :mod:`ntkjam.core.stopping`, evaluated inside the compiled loop."""
+    :mod:`ntkjam.core.stopping`, evaluated inside the compiled loop.
+
+    Parameters
+    ----------
+    threshold : float
+        Largest loss ``L̃/α²`` (scalar) that counts as interpolation.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from ntkjam.experiments.kernel_drift import LossBelow
+    >>> rule = LossBelow(1e-8)
+    >>> state = SimpleNamespace(loss=1e-9, time=2.5, step=40)  # what the loop reports
+    >>> rule.fires(state), str(rule.status), rule.check(SimpleNamespace(loss=1.0))
+    (True, 'converged', None)
+    >>> rule.check(state)
+    'converged: loss/α² = 1e-09 <= 1e-08 at t = 2.5 (step 40)'
+    """
 
     threshold: float
     status: Status = field(default=Status.CONVERGED, init=False)
@@ -181,45 +233,6 @@ class LossBelow:
 
     def fires_on_device(self, ctx):
         return ctx.loss <= self.threshold
-
-
-@dataclass(frozen=True, repr=False)
-class DriftRun(SummaryRepr):
-    """One training run of :func:`drift_run` and both kernels.
-
-    Attributes
-    ----------
-    status : Status
-        ``"sat"``, ``"converged"``, ``"unsat"``, ``"budget"`` or ``"nan"``.
-    steps, time : int, float
-        Steps and function-space time ``Σ lr``.
-    loss, n_unsat : float, int
-        Final ``L̃`` (per sample, not divided by α²) and N_Δ = #{κ − y_i F_i > sat_tol}.
-    lr_initial, lr_final, seconds : float
-        Steps, and the wall clock of the loop (compilation included).
-    net : ntkjam.networks.MLP
-    X, y : ndarray, shapes (N, d) and (N,)
-    params0, params : list of (W, b)
-        θ_0 and θ_T.
-    K0, KT : ndarray, shape (N, N)
-        Empirical NTK (unscaled, of f_θ) at the start and at the end.
-    """
-
-    status: str
-    steps: int
-    time: float
-    loss: float
-    n_unsat: int
-    lr_initial: float
-    lr_final: float
-    seconds: float
-    net: Any
-    X: np.ndarray
-    y: np.ndarray
-    params0: list
-    params: list
-    K0: np.ndarray
-    KT: np.ndarray
 
 
 def _optimizer(net, X, K0: np.ndarray, p: dict[str, Any]):
@@ -264,6 +277,21 @@ def task_inputs(params: dict[str, Any], seed: int):
     y : ndarray, shape (N,)
         ±1 labels.
     params0 : list of (W, None)
+        θ_0: one weight matrix per layer, shapes (d, n), …, (n, 1); no biases.
+
+    Examples
+    --------
+    With ``data_seed`` the data are the same for every seed; only θ_0 changes:
+
+    >>> import numpy as np
+    >>> from ntkjam.experiments.kernel_drift import task_inputs
+    >>> p, net, X, y, params0 = task_inputs({"width": 8, "n": 6, "d": 3}, seed=0)
+    >>> X.shape, y.shape, [W.shape for W, _ in params0]
+    ((6, 3), (6,), [(3, 8), (8, 1)])
+    >>> a = task_inputs({"width": 8, "n": 6, "d": 3, "data_seed": 5}, seed=1)
+    >>> b = task_inputs({"width": 8, "n": 6, "d": 3, "data_seed": 5}, seed=2)
+    >>> np.array_equal(a[2], b[2]), np.array_equal(a[4][0][0], b[4][0][0])
+    (True, False)
     """
     import jax.numpy as jnp
 
@@ -295,6 +323,15 @@ def drift_run(params: dict[str, Any], seed: int) -> DriftRun:
     Returns
     -------
     DriftRun
+
+    Examples
+    --------
+    Six points for a ReLU network of 32 parameters: the hinge loss reaches zero:
+
+    >>> from ntkjam.experiments.kernel_drift import drift_run
+    >>> run = drift_run({"width": 8, "n": 6, "d": 3, "max_steps": 200, "window": 50}, 0)
+    >>> str(run.status), run.n_unsat, run.X.shape, run.K0.shape, run.KT.shape
+    ('sat', 0, (6, 3), (6, 6), (6, 6))
     """
     import jax.numpy as jnp
 
@@ -322,62 +359,6 @@ def drift_run(params: dict[str, Any], seed: int) -> DriftRun:
         seconds=seconds, net=net, X=X, y=y, params0=params0, params=end.params, K0=K0,
         KT=empirical_ntk(net, end.params, X),
     )
-
-
-def side_of(status: str) -> str:
-    """``"sat"`` (zero loss reached: hinge SAT, MSE interpolation), ``"unsat"`` (a positive
-    loss stopped falling) or ``"undecided"`` (budget, non-finite)."""
-    if status in (Status.SAT, Status.CONVERGED):
-        return "sat"
-    return "unsat" if status == Status.UNSAT else "undecided"
-
-
-def _alignment(K: np.ndarray, y: np.ndarray) -> float:
-    return float(y @ K @ y / (np.linalg.norm(K) * float(y @ y)))  # yᵀKy / (‖K‖_F ‖y‖²)
-
-
-def _pattern_change(net, params0, params, X) -> float:
-    """Fraction of (point, hidden unit) pairs whose pre-activation changed sign."""
-    import jax.numpy as jnp
-
-    from ntkjam.networks.mlp import forward
-
-    Xj = jnp.asarray(X)
-    z0 = forward(net, params0, Xj)[1][:-1]
-    zT = forward(net, params, Xj)[1][:-1]
-    flips = sum(int(np.sum(np.sign(np.asarray(a)) != np.sign(np.asarray(b))))
-                for a, b in zip(z0, zT, strict=True))
-    return flips / (X.shape[0] * sum(int(np.asarray(a).shape[1]) for a in z0))
-
-
-def measure_drift(run: DriftRun) -> dict[str, float]:
-    """The distances of a :class:`DriftRun`: kernels, weights, activation patterns.
-
-    Returns
-    -------
-    dict
-        ``rel_frobenius`` ‖K_T − K_0‖_F/‖K_0‖_F, ``rel_operator`` ‖K_T − K_0‖_op /
-        ‖K_0‖_op, ``kernel_growth`` ‖K_T‖_F/‖K_0‖_F, ``lambda_ratio``
-        λ_max(K_T)/λ_max(K_0), ``weight_change`` ‖θ_T − θ_0‖/‖θ_0‖, ``weight_distance``
-        ‖θ_T − θ_0‖, ``pattern_change``, ``alignment_0``, ``alignment_T``.
-    """
-    K0, KT = run.K0, run.KT
-    E = KT - K0
-    op0 = spectral_norm(K0)
-    theta0 = np.concatenate([np.ravel(np.asarray(W)) for W, _ in run.params0])
-    thetaT = np.concatenate([np.ravel(np.asarray(W)) for W, _ in run.params])
-    dist = float(np.linalg.norm(thetaT - theta0))
-    return {
-        "rel_frobenius": float(np.linalg.norm(E) / np.linalg.norm(K0)),
-        "rel_operator": spectral_norm(E) / op0,
-        "kernel_growth": float(np.linalg.norm(KT) / np.linalg.norm(K0)),
-        "lambda_ratio": spectral_norm(KT) / op0,
-        "weight_change": dist / float(np.linalg.norm(theta0)),
-        "weight_distance": dist,
-        "pattern_change": _pattern_change(run.net, run.params0, run.params, run.X),
-        "alignment_0": _alignment(K0, run.y),
-        "alignment_T": _alignment(KT, run.y),
-    }
 
 
 @register("kernel_drift", check=check_params, resolve=KernelDriftParams.resolve)
@@ -411,6 +392,19 @@ def kernel_drift(params: dict[str, Any], seed: int) -> dict[str, Any]:
         "undecided", :func:`side_of`), ``sat`` (side == "sat"), ``final_loss`` (final L̃
         per sample), ``n_delta`` (final N_Δ), ``steps``, ``time`` (function-space time),
         ``train_seconds``, ``lr_initial``, ``lr_final``.
+
+    Examples
+    --------
+    Width 8 on d = 3 inputs: P = 3·8 + 8 = 32 parameters, and the generic Jacobian
+    rank P − 8 = 24 (one rescaling symmetry per ReLU unit) puts the lazy threshold at
+    φ = 2·24/32 = 1.5; six points are far below it:
+
+    >>> from ntkjam.experiments.kernel_drift import kernel_drift
+    >>> out = kernel_drift({"width": 8, "n": 6, "d": 3, "max_steps": 200, "window": 50}, 0)
+    >>> out["n_params"], out["rank_bound"], out["phi_cover"], out["side"], out["n_delta"]
+    (32, 24, 1.5, 'sat', 0)
+    >>> bool(0 < out["rel_frobenius"] < 1), bool(0 <= out["pattern_change"] <= 1)
+    (True, True)
     """
     from ntkjam.networks import expected_jacobian_rank
 
@@ -453,6 +447,15 @@ def kernel_drift_spec(*, widths: object = (32, 64, 128, 256), alphas: object = (
     Returns
     -------
     ntkjam.sweep.SweepSpec
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> from ntkjam.experiments.kernel_drift import kernel_drift_spec
+    >>> spec = kernel_drift_spec(widths=(8, 16), alphas=(1.0, 10.0), losses=("mse",),
+    ...                          n=(6,), seeds=2, d=3)
+    >>> spec.grid, len(sweep.expand(spec))  # 2 widths × 2 α × 1 loss × 1 N × 2 seeds
+    ({'width': (8, 16), 'alpha': (1.0, 10.0), 'loss': ('mse',), 'n': (6,)}, 8)
     """
     from ntkjam.sweep import parse_spec
 

@@ -26,7 +26,15 @@ __all__ = [
 
 
 class KernelSummaryParams(StudyParams, study="kernel_summary"):
-    """The parameters of :func:`kernel_summary` and their defaults (the only copy)."""
+    """The parameters of :func:`kernel_summary` and their defaults (the only copy).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.kernel_summary import KernelSummaryParams
+    >>> p = KernelSummaryParams.resolve({"n": 10, "d": 3, "radius": "sqrt_d"})
+    >>> p["kernel"], p["depth"], p["activation"], p["radius"]  # "sqrt_d" kept as given
+    ('ntk', 1, 'relu', 'sqrt_d')
+    """
 
     n: PositiveInt
     d: Int(minimum=2)
@@ -47,18 +55,59 @@ def resolve_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
 
     :meth:`KernelSummaryParams.resolve`; ``activation`` and ``radius`` are kept as given.
 
+    Parameters
+    ----------
+    params : dict
+        See :func:`kernel_summary`; ``n`` and ``d`` required.
+
+    Returns
+    -------
+    dict
+        Every parameter of :class:`KernelSummaryParams`, in field order.
+
     Raises
     ------
     ValueError, TypeError
         Unknown or missing parameter; n < 1; d < 2; depth < 0; unknown kernel or
         activation; σ_w ≤ 0, σ_b < 0 or not finite; a radius that is neither
         positive nor "sqrt_d".
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.kernel_summary import resolve_kernel_summary
+    >>> list(resolve_kernel_summary({"n": 10, "d": 3}))
+    ['n', 'd', 'kernel', 'depth', 'activation', 'sigma_w', 'sigma_b', 'radius']
+    >>> resolve_kernel_summary({"n": 10, "d": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: d must be >= 2, got 1
     """
     return KernelSummaryParams.resolve(params)
 
 
 def check_kernel_summary(params: dict[str, Any]) -> dict[str, Any]:
-    """:func:`resolve_kernel_summary`, then the memory of the (n, n) kernel on this machine."""
+    """:func:`resolve_kernel_summary`, then the memory of the (n, n) kernel on this machine.
+
+    Parameters
+    ----------
+    params : dict
+        See :func:`kernel_summary`.
+
+    Returns
+    -------
+    dict
+        The resolved parameters.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.kernel_summary import check_kernel_summary
+    >>> check_kernel_summary({"n": 10, "d": 3})["n"]
+    10
+    >>> check_kernel_summary({"n": 10**7, "d": 3})  # a (1e7, 1e7) kernel
+    Traceback (most recent call last):
+    ...
+    ValueError: n = 10000000 points in d = 3 needs about 2.13 PiB of memory per task, ...
+    """
     from ntkjam.core.limits import check_memory
 
     p = resolve_kernel_summary(params)
@@ -88,6 +137,20 @@ def kernel_summary(params: dict[str, Any], seed: int) -> dict[str, Any]:
         ``condition_number`` (λ_max/λ_min; inf if λ_min ≤ 0), ``rank`` (numerical rank,
         :func:`ntkjam.linalg.rank_report` convention), ``rank_gap`` (singular-value ratio
         across the rank cutoff), and the array ``eigenvalues`` (N,), descending.
+
+    Examples
+    --------
+    On the unit sphere the one-hidden-layer ReLU NTK has the diagonal
+    Θ(x, x) = 2·(2/d) = 4/3 at d = 3, so the trace of 10 points is 40/3; it has full
+    rank.  The linear model (depth 0), Θ = 2 x·x'/d, has rank d:
+
+    >>> from ntkjam.experiments.kernel_summary import kernel_summary
+    >>> out = kernel_summary({"n": 10, "d": 3}, seed=0)
+    >>> round(out["trace"], 6), out["rank"], out["arrays"]["eigenvalues"].shape
+    (13.333333, 10, (10,))
+    >>> linear = kernel_summary({"n": 10, "d": 3, "depth": 0}, seed=0)
+    >>> linear["rank"], round(linear["trace"], 6), abs(linear["lambda_min"]) < 1e-12
+    (3, 6.666667, True)
     """
     from ntkjam.data import sphere
     from ntkjam.kernels import analytic

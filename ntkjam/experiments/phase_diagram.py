@@ -20,6 +20,8 @@ Feature sources (parameter ``source``):
   count ``width · (d + 1)`` (reported as ``n_params``; N = round(φ · n_params)).  Its
   rank is at most P − width (one rescaling symmetry per ReLU unit): φ is reported in
   units of P (``phi_eff``) and of the rank (``phi_rank``).
+
+The last two are built in :mod:`ntkjam.experiments.diagram_features`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from ntkjam.core.params import (
     StudyParams,
     Unit,
 )
+from ntkjam.experiments.diagram_features import network_features, taylor_prefix
 from ntkjam.experiments.diagram_spec import as_axis, diagram_spec
 from ntkjam.sweep.registry import register
 
@@ -69,6 +72,15 @@ class PhaseDiagramParams(StudyParams, study="phase_diagram"):
 
     Resolved, ``dataset = "auto"`` becomes what it stands for: ``"digits"`` with
     parity labels, ``"sphere"`` otherwise.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.phase_diagram import PhaseDiagramParams
+    >>> p = PhaseDiagramParams.resolve({"P": 50, "phi": 2.0})  # every default filled in
+    >>> p["source"], p["margin"], p["dataset"]
+    ('relu_features', 1.0, 'sphere')
+    >>> PhaseDiagramParams.resolve({"P": 50, "phi": 2.0, "labels": "parity"})["dataset"]
+    'digits'
     """
 
     P: PositiveInt
@@ -124,6 +136,16 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
 
     :meth:`PhaseDiagramParams.resolve`.
 
+    Parameters
+    ----------
+    params : dict
+        Task parameters (see :func:`phase_diagram_task`); ``P`` and ``phi`` required.
+
+    Returns
+    -------
+    dict
+        Every parameter of :class:`PhaseDiagramParams`, in field order.
+
     Raises
     ------
     ValueError, TypeError
@@ -132,12 +154,50 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
         an offset ``"network"`` with a source other than ``"ntk_jacobian"``; a
         negative margin with offset ``"zero"`` (trivially SAT: w = 0 meets every
         constraint).  (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.phase_diagram import resolve_params
+    >>> p = resolve_params({"P": 50, "phi": 2.0})
+    >>> list(p)[:4], p == resolve_params({**p})  # a spelled-out default is the same task
+    (['P', 'phi', 'source', 'd'], True)
+    >>> resolve_params({"P": 50, "phi": 2.0, "offset": "network"})
+    Traceback (most recent call last):
+    ...
+    ValueError: offset 'network' (...) needs source 'ntk_jacobian', got source 'relu_features'
     """
     return PhaseDiagramParams.resolve(params)
 
 
 def check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """:func:`resolve_params`, then the size of one task against this machine's memory."""
+    """:func:`resolve_params`, then the size of one task against this machine's memory.
+
+    Parameters
+    ----------
+    params : dict
+        Task parameters (see :func:`phase_diagram_task`).
+
+    Returns
+    -------
+    dict
+        The resolved parameters (:func:`resolve_params`).
+
+    Raises
+    ------
+    ValueError
+        As :func:`resolve_params`; N = round(φ·P) < 1; one task's arrays would not fit
+        in this machine's memory.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.phase_diagram import check_params
+    >>> check_params({"P": 50, "phi": 2.0})["P"]
+    50
+    >>> check_params({"P": 10, "phi": 0.01})  # N = round(0.01 · 10) = 0 points
+    Traceback (most recent call last):
+    ...
+    ValueError: phi * P must give at least one point, got phi = 0.01 and P = 10 (...)...
+    """
     p = resolve_params(params)
     _check_size(p)
     return p
@@ -162,37 +222,6 @@ def _check_size(p: dict[str, Any]) -> None:
                  f"(N = {n} points)", "lower P, d or phi")
 
 
-def _taylor_prefix(X: np.ndarray, P: int, lengthscale: float) -> np.ndarray:
-    """The first P Taylor features (graded order) of the smallest sufficient degree."""
-    from ntkjam.kernels.features import taylor_feature_count, taylor_features
-
-    d = X.shape[1]
-    degree = 0
-    while taylor_feature_count(d, degree) < P:
-        degree += 1
-        if degree > 64:
-            raise ValueError(f"P = {P} Taylor features need a degree above 64 in d = {d}")
-    return np.ascontiguousarray(taylor_features(X, degree, lengthscale=lengthscale)[:, :P])
-
-
-def _network_features(
-    X: np.ndarray, P: int, p: dict[str, Any], seed: int
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Jacobian (N, P'), network output (N,) and dead-input count of a 1-hidden-layer net."""
-    from ntkjam.networks import apply, dead_inputs, init_params, jacobian, mlp
-
-    d = X.shape[1]
-    width = _width(P, d)
-    net = mlp(d, width, activation="relu", sigma_w=p["sigma_w"], sigma_b=p["sigma_b"],
-              bias=p["sigma_b"] > 0)
-    params = init_params(net, seed)
-    J = jacobian(net, params, X)
-    f_net = np.asarray(apply(net, params, X), dtype=np.float64).reshape(-1)
-    dead = dead_inputs(net, params, X)
-    n_dead = int(np.union1d(dead.zero_rows, dead.first_layer_inactive).size)
-    return J, f_net, n_dead
-
-
 def _width(P: int, d: int) -> int:
     """Hidden width of the network whose parameter count width·(d + 1) is nearest P."""
     return max(1, round(P / (d + 1)))
@@ -210,6 +239,21 @@ def parameter_count(params: dict[str, Any]) -> int:
     ----------
     params : dict
         Task parameters (validated by :func:`resolve_params`).
+
+    Returns
+    -------
+    int
+        The parameter count P of the task's features.
+
+    Examples
+    --------
+    The network Jacobian rounds P to a whole width: d = 10 inputs, width
+    round(100/11) = 9, so 9 · 11 = 99 parameters.
+
+    >>> from ntkjam.experiments.phase_diagram import parameter_count
+    >>> parameter_count({"P": 100, "phi": 1.0}), parameter_count(
+    ...     {"P": 100, "phi": 1.0, "source": "ntk_jacobian"})
+    (100, 99)
     """
     from ntkjam.data import DIGITS_DIM
 
@@ -235,6 +279,15 @@ def build_problem(params: dict[str, Any], seed: int):
     info : dict
         ``n`` (N), ``n_params`` (P actually used), ``n_dead`` (points with a zero
         feature row, or, for the network, with every first-layer unit inactive).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.phase_diagram import build_problem
+    >>> problem, info = build_problem({"P": 10, "phi": 1.5}, seed=0)
+    >>> problem.features().shape, problem.y.shape, info  # J (N, P), labels (N,)
+    ((15, 10), (15,), {'n': 15, 'n_params': 10, 'n_dead': 0})
+    >>> sorted(set(problem.y.tolist()))  # random ±1 labels
+    [-1.0, 1.0]
     """
     from ntkjam.data import DIGITS_DIM, load_dataset
     from ntkjam.kernels.features import random_fourier_features, random_relu_features
@@ -259,9 +312,11 @@ def build_problem(params: dict[str, Any], seed: int):
     elif p["source"] == "fourier_features":
         J = random_fourier_features(X, p["P"], lengthscale=p["lengthscale"], seed=s_feat)
     elif p["source"] == "taylor_features":
-        J = _taylor_prefix(X, p["P"], p["lengthscale"])
+        J = taylor_prefix(X, p["P"], p["lengthscale"])
     else:
-        J, f_net, n_dead = _network_features(X, p["P"], p, s_feat)
+        J, f_net, n_dead = network_features(X, _width(p["P"], X.shape[1]),
+                                            sigma_w=p["sigma_w"], sigma_b=p["sigma_b"],
+                                            seed=s_feat)
         if p["offset"] == "network":
             f0 = p["offset_scale"] * f_net
     if p["offset"] == "gaussian":
@@ -323,6 +378,22 @@ def phase_diagram_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     ValueError
         Bad parameters; a verdict that neither the Newton solver nor the LP can back
         with a checked certificate; an LP cross-check that disagrees.
+
+    Examples
+    --------
+    Cover's transition is at N = 2P: 10 points in 10 dimensions are always separable,
+    30 almost never (P(SAT) = 0.0307); UNSAT, the minimum leaves N_Δ > 0 constraints
+    violated.
+
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_task
+    >>> sat = phase_diagram_task({"P": 10, "phi": 1.0}, seed=0)
+    >>> sat["verdict"], sat["n"], sat["rank"], sat["n_delta"], sat["cover"]
+    ('sat', 10, 10, 0, 1.0)
+    >>> unsat = phase_diagram_task({"P": 10, "phi": 3.0, "lp_fraction": 1.0}, seed=0)
+    >>> unsat["verdict"], unsat["lp_agrees"], unsat["n_delta"] > 0, round(unsat["cover"], 4)
+    ('unsat', True, True, 0.0307)
+    >>> unsat["arrays"]["forces"].shape == (unsat["n_delta"],)  # one force per violation
+    True
     """
     from ntkjam.jamming import lp_certificate, minimize_quadratic_hinge
     from ntkjam.theory import cover_probability
@@ -411,6 +482,14 @@ def phase_diagram_spec(
     Returns
     -------
     ntkjam.sweep.SweepSpec
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+    >>> spec = phase_diagram_spec(P=(10, 20), phi_min=1.0, phi_max=3.0, phi_num=5, seeds=2)
+    >>> spec.experiment, spec.grid["phi"], len(sweep.expand(spec))  # 2 P × 5 φ × 2 seeds
+    ('phase_diagram', (1.0, 1.5, 2.0, 2.5, 3.0), 20)
     """
     Ps = as_axis("P", P, lambda k, v: as_int(k, v, minimum=1), item="size")
     return diagram_spec(

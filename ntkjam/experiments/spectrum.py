@@ -42,6 +42,8 @@ products instead of dense ``eigvalsh``; its CDF is stored as ``N`` quantiles).
 The parameters and their defaults are :class:`SpectrumParams` (unknown names are
 refused).  Specs name this task by import path, so its keys are on the params as given
 (no resolve step): a spec that spells out a default has other keys than one that omits it.
+The sizes (:mod:`ntkjam.experiments.spectrum_sizes`) and the discrete predictions
+(:mod:`ntkjam.experiments.spectrum_predictions`) have their own modules, re-exported here.
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ from typing import Any
 import numpy as np
 from pydantic import model_validator
 
-from ntkjam._validate import as_choice, as_int, as_real
+from ntkjam._validate import as_int
 from ntkjam.core.params import (
     Choice,
     Int,
@@ -63,6 +65,8 @@ from ntkjam.core.params import (
     StudyParams,
 )
 from ntkjam.experiments.fields import ActivationName
+from ntkjam.experiments.spectrum_predictions import funk_hecke_gram_prediction, spectral_distance
+from ntkjam.experiments.spectrum_sizes import network_width, sizes, taylor_degree
 from ntkjam.spectrum.compare import compare, snap_zeros
 from ntkjam.spectrum.measured import feature_eigenvalues, gram_eigenvalues, spectrum_report
 from ntkjam.spectrum.random_matrix import mp_law, silverstein_law
@@ -79,6 +83,17 @@ class SpectrumParams(StudyParams, study="spectrum"):
     ``None``: ``d`` is :data:`DEFAULT_D` of the source, ``degree`` is chosen from P,
     ``lengthscale`` is ``1/√k``.  ``slq_probes`` and ``slq_steps`` are both 0 (dense
     eigenvalues) or both ≥ 1 (SLQ).  Parameters a source does not use are checked too.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.spectrum import SpectrumParams
+    >>> p = SpectrumParams.parse({"phi": 2.0, "source": "truncated"})
+    >>> p.input_dim, p.slq, SpectrumParams.parse({"phi": 2.0, "slq_probes": 4, "slq_steps": 9}).slq
+    (5, None, (4, 9))
+    >>> SpectrumParams.parse({"phi": 2.0, "slq_probes": 4})  # steps missing
+    Traceback (most recent call last):
+    ...
+    ValueError: slq_steps must be >= 1, got 0
     """
 
     source: Choice(*SOURCES) = "gaussian"
@@ -119,97 +134,6 @@ class SpectrumParams(StudyParams, study="spectrum"):
 
 #: Parameters of the task and their defaults (``None``: required, or computed: see above).
 DEFAULTS: dict[str, Any] = SpectrumParams.defaults()
-
-
-def sizes(phi: float, fixed: str, size: int) -> tuple[int, int]:
-    """``(N, P)`` for φ with ``fixed`` ∈ {"n", "p"} equal to ``size``."""
-    phi = as_real("phi", phi, positive=True)
-    fixed = as_choice("fixed", fixed, ("n", "p"))
-    size = as_int("size", size, minimum=1)
-    if fixed == "p":
-        return max(1, int(round(phi * size))), size
-    return size, max(1, int(round(size / phi)))
-
-
-def network_width(p_target: float, d: int, depth: int) -> int:
-    """Width h ≥ 1 whose bias-free network of ``depth`` layers has P closest to ``p_target``.
-
-    ``P(h) = d h + (depth − 1) h² + h`` (input layer, hidden-to-hidden layers, readout).
-    """
-    d = as_int("d", d, minimum=1)
-    depth = as_int("depth", depth, minimum=1)
-    p_target = as_real("p_target", p_target, positive=True)
-    a, b = depth - 1, d + 1
-    h = p_target / b if a == 0 else (-b + math.sqrt(b * b + 4 * a * p_target)) / (2 * a)
-    candidates = {max(1, int(math.floor(h))), max(1, int(math.ceil(h)))}
-    return min(candidates, key=lambda w: (abs(b * w + a * w * w - p_target), w))
-
-
-def taylor_degree(p_target: float, d: int) -> int:
-    """Degree k whose Taylor-feature rank on S^{d-1}, ``Σ_{j≤k} N(d, j)``, is closest to P."""
-    from ntkjam.kernels.features import taylor_rank_on_sphere
-
-    p_target = as_real("p_target", p_target, positive=True)
-    k, best, best_err = 0, 0, math.inf
-    while True:
-        err = abs(taylor_rank_on_sphere(d, k) - p_target)
-        if err < best_err:
-            best, best_err = k, err
-        if taylor_rank_on_sphere(d, k) >= p_target:
-            return best
-        k += 1
-
-
-def funk_hecke_gram_prediction(
-    profile, d: int, n: int, *, k_max: int | None = None, rtol: float = 1e-12
-) -> np.ndarray:
-    """Predicted Gram eigenvalues of n uniform points on S^{d-1}, ascending, shape (n,).
-
-    ``profile`` is the kernel as a function of t = x·x'/(|x||x'|) (see
-    :func:`ntkjam.spectrum.funk_hecke.kernel_on_sphere`).
-
-    The n largest of ``n μ_k`` (each ``N(d, k)`` times) over the degrees with
-    ``μ_k > rtol · max μ``, padded with exact zeros when there are fewer such modes
-    than n (a kernel of finite rank, e.g. a polynomial of degree ``k_max``).  Without
-    ``k_max`` the degrees are extended until they hold n nonzero modes (the odd
-    coefficients of ReLU kernels vanish, so counting all degrees is not enough).
-    """
-    from ntkjam.spectrum.funk_hecke import funk_hecke, harmonic_multiplicity
-
-    n = as_int("n", n, minimum=1)
-    if k_max is None:
-        k, total = 0, 1
-        while total < n:
-            k += 1
-            total += harmonic_multiplicity(d, k)
-        k_max = max(k, 2)
-        while True:
-            fh = funk_hecke(profile, d, k_max)
-            keep = fh.mu > rtol * float(np.max(fh.mu))
-            if fh.multiplicity[keep].sum() >= n or k_max > 4096:
-                break
-            k_max *= 2
-    else:
-        fh = funk_hecke(profile, d, as_int("k_max", k_max, minimum=0))
-        keep = fh.mu > rtol * float(np.max(fh.mu))
-    order = np.argsort(-fh.mu[keep], kind="stable")
-    values = np.repeat(n * fh.mu[keep][order], fh.multiplicity[keep][order].astype(np.int64))
-    out = np.zeros(n)
-    out[: min(n, values.size)] = values[:n]
-    return np.sort(out)
-
-
-def spectral_distance(measured: object, predicted: object) -> float:
-    """``‖λ − λ̂‖₂ / ‖λ̂‖₂`` between two spectra of equal size, each sorted.
-
-    The δ₂ distance of Koltchinskii and Giné, relative: it goes to zero as the
-    Gram spectrum of N samples converges to the operator's eigenvalues.
-    """
-    a = np.sort(np.asarray(measured, dtype=np.float64))
-    b = np.sort(np.asarray(predicted, dtype=np.float64))
-    if a.shape != b.shape or a.ndim != 1:
-        raise ValueError(f"spectra must be 1-D of equal size, got {a.shape} and {b.shape}")
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), np.finfo(float).tiny))
 
 
 def _seeds(seed: int) -> tuple[int, int, int]:
@@ -259,6 +183,24 @@ def spectrum_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         estimate, ``slq_nodes``, ``slq_weights`` are stored too, and
         ``spectral_distance`` is ``None`` (the quantiles do not resolve the few top
         eigenvalues that dominate it).
+
+    Examples
+    --------
+    Gaussian features at φ = 2: K = J Jᵀ (40 × 40) has rank P = 20, so half its
+    eigenvalues are zero, the atom 1 − 1/φ of Marchenko–Pastur.  Taylor features of
+    degree 2 on S² have rank 9, so 18 points leave exactly 9 zero modes:
+
+    >>> from ntkjam.experiments.spectrum import spectrum_task
+    >>> out = spectrum_task({"phi": 2.0, "size": 20}, seed=0)
+    >>> out["n"], out["p"], out["n_zero"], out["predicted_atom"], out["prediction"]
+    (40, 20, 20, 0.5, 'Marchenko–Pastur')
+    >>> out["arrays"]["eigenvalues"].shape
+    (40,)
+    >>> taylor = spectrum_task({"source": "truncated", "phi": 2.0, "size": 9, "d": 3}, 0)
+    >>> taylor["truncation_degree"], taylor["n"], taylor["p"], taylor["n_zero"]
+    (2, 18, 9, 9)
+    >>> taylor["arrays"]["predicted_eigenvalues"].shape
+    (18,)
     """
     p = SpectrumParams.parse(params)
     case = _Case(params=p, source=p.source, fixed=p.fixed, phi=p.phi, size=p.size,

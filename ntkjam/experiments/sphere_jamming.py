@@ -27,7 +27,8 @@ sources of the phase diagram (:func:`ntkjam.experiments.phase_diagram.build_prob
 
 Give ``margin`` (κ of the jamming point: φ is then the RS capacity α_RS(κ), an upper
 bound on φ_J for κ < 0 — exact for κ ≥ 0 — so that with Gaussian features κ_J lands
-just below κ) or ``phi`` (κ_J is measured there), not both.
+just below κ) or ``phi`` (κ_J is measured there), not both.  The compression itself and
+κ_RS are in :mod:`ntkjam.experiments.sphere_compression`, re-exported here.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from ntkjam.core.params import (
     Real,
     StudyParams,
 )
+from ntkjam.experiments.sphere_compression import jam_from_unsat, rs_jamming_margin
 from ntkjam.sweep.registry import register
 
 __all__ = [
@@ -67,11 +69,18 @@ __all__ = [
 
 SOURCES = ("gaussian", "relu_features", "fourier_features", "taylor_features", "ntk_jacobian")
 CONSTRAINTS = ("sphere", "none")
-_RAISES = 4  # times the start of the compression is raised when it is already SAT
 
 
 class SphereJammingParams(StudyParams, study="sphere_jamming"):
-    """The parameters of :func:`sphere_jamming_task` and their defaults (the only copy)."""
+    """The parameters of :func:`sphere_jamming_task` and their defaults (the only copy).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.sphere_jamming import SphereJammingParams
+    >>> p = SphereJammingParams.resolve({"P": 10, "margin": -0.5})
+    >>> p["phi"], p["source"], p["constraint"], p["norm"]  # φ follows from the margin
+    (None, 'gaussian', 'sphere', 1.0)
+    """
 
     P: PositiveInt
     margin: Nullable(Real) = None
@@ -127,6 +136,16 @@ DEFAULTS: dict[str, Any] = SphereJammingParams.defaults()
 def resolve_sphere_jamming(params: dict[str, Any]) -> dict[str, Any]:
     """The parameters validated, every default filled in (pure: the task key is its hash).
 
+    Parameters
+    ----------
+    params : dict
+        See :func:`sphere_jamming_task`.
+
+    Returns
+    -------
+    dict
+        Every parameter of :class:`SphereJammingParams`, in field order.
+
     Raises
     ------
     ValueError, TypeError
@@ -134,29 +153,18 @@ def resolve_sphere_jamming(params: dict[str, Any]) -> dict[str, Any]:
         step that is not positive and finite; both or neither of ``margin`` and ``phi``;
         ``constraint = "none"`` (a negative margin without a norm constraint is
         trivially SAT with f0 = 0; a positive one is scale-free).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.sphere_jamming import resolve_sphere_jamming
+    >>> resolve_sphere_jamming({"P": 10, "phi": 3.0})["margin_step"]
+    0.05
+    >>> resolve_sphere_jamming({"P": 10, "margin": -0.5, "phi": 3.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: give margin (...) or phi (...), exactly one; got margin = -0.5 and phi = 3.0
     """
     return SphereJammingParams.resolve(params)
-
-
-def rs_jamming_margin(phi: float) -> float:
-    """κ_RS(φ): the margin at which the RS capacity of the spherical perceptron is φ.
-
-    ``α_RS(κ) = 1/I(κ)`` (:func:`ntkjam.theory.rs_unsat_spherical`) is decreasing in
-    κ; for κ < 0 it bounds the jamming point from above, so κ_J(φ) ≤ κ_RS(φ) as P → ∞.
-    """
-    from scipy.optimize import brentq
-
-    from ntkjam.theory import rs_unsat_spherical
-
-    def excess(k: float) -> float:
-        return rs_unsat_spherical(phi, k, allow_negative_margin=True).phi_c - phi
-
-    lo, hi = -1.0, 1.0
-    while excess(lo) < 0:
-        lo *= 2.0
-    while excess(hi) > 0:
-        hi *= 2.0
-    return float(brentq(excess, lo, hi, xtol=1e-13))
 
 
 def _phi(p: dict[str, Any]) -> float:
@@ -173,7 +181,28 @@ def _input_dim(p: dict[str, Any]) -> int:
 
 
 def check_sphere_jamming(params: dict[str, Any]) -> dict[str, Any]:
-    """:func:`resolve_sphere_jamming`, then N ≥ 1 and the memory of one task here."""
+    """:func:`resolve_sphere_jamming`, then N ≥ 1 and the memory of one task here.
+
+    Parameters
+    ----------
+    params : dict
+        See :func:`sphere_jamming_task`.
+
+    Returns
+    -------
+    dict
+        The resolved parameters.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.sphere_jamming import check_sphere_jamming
+    >>> check_sphere_jamming({"P": 10, "phi": 3.0})["P"]
+    10
+    >>> check_sphere_jamming({"P": 1, "phi": 0.1})  # N = round(0.1) = 0 points
+    Traceback (most recent call last):
+    ...
+    ValueError: phi * P must give at least one point, got phi = 0.1 and P = 1; raise phi or P
+    """
     from ntkjam.core.limits import check_memory
 
     p = resolve_sphere_jamming(params)
@@ -230,6 +259,24 @@ def build_sphere_problem(params: dict[str, Any], seed: int, *, margin: float = 0
     info : dict
         ``n`` (N), ``n_params`` (P of the source), ``rank`` (r), ``feature_scale`` (the
         factor the features were divided by), ``d`` (input dimension).
+
+    Examples
+    --------
+    At κ = −0.5 the RS capacity is φ = 4.77, so P = 10 Gaussian features give 48
+    points; the features are scaled to a unit mean kernel diagonal.  The 10 Taylor
+    features of degree ≤ 2 in d = 3 have rank 9 on the sphere (|x|² = 1 ties three of
+    them), and the problem is posed in range(J):
+
+    >>> import numpy as np
+    >>> from ntkjam.experiments.sphere_jamming import build_sphere_problem
+    >>> problem, info = build_sphere_problem({"P": 10, "margin": -0.5}, seed=0)
+    >>> J = np.asarray(problem.features())
+    >>> J.shape, info["rank"], bool(np.isclose(np.sum(J * J) / info["n"], 1.0))
+    ((48, 10), 10, True)
+    >>> taylor = {"P": 10, "margin": -0.5, "source": "taylor_features", "d": 3}
+    >>> problem, info = build_sphere_problem(taylor, seed=0)
+    >>> np.asarray(problem.features()).shape, info["n_params"], info["rank"]
+    ((43, 9), 10, 9)
     """
     from ntkjam._validate import as_seed
     from ntkjam.problem import Problem
@@ -252,26 +299,6 @@ def build_sphere_problem(params: dict[str, Any], seed: int, *, margin: float = 0
     info = {"n": n, "n_params": int(full.n_features), "rank": int(problem.rank),
             "feature_scale": scale, "d": None if p["source"] == "gaussian" else _input_dim(p)}
     return problem, info
-
-
-def jam_from_unsat(problem, *, start: float, step: float, kappa_tol: float, norm: float,
-                   seed: int, max_iter: int):
-    """:func:`ntkjam.jamming.compress_margin` from ``start`` down, raised while SAT there.
-
-    The margins are ``start − k·step`` (rounded to 1e−12, so κ = 0 is exact) down to
-    ``start − 8``; when the first is already SAT the start is raised by 1 (at most 4
-    times).  Returns the :class:`~ntkjam.jamming.MarginCompression`.
-    """
-    from ntkjam.jamming import compress_margin
-
-    for _ in range(_RAISES + 1):
-        kappas = np.round(start - step * np.arange(int(math.ceil(8.0 / step)) + 1), 12)
-        c = compress_margin(problem, kappas=kappas, norm=norm, seed=seed,
-                            kappa_tol=kappa_tol, max_iter=max_iter)
-        if c.status != "sat":
-            return c
-        start += 1.0
-    return c
 
 
 @register("sphere_jamming", check=check_sphere_jamming, resolve=resolve_sphere_jamming)
@@ -312,6 +339,19 @@ def sphere_jamming_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     RuntimeError
         No jamming point was bracketed (the compression ended SAT or UNSAT), or a
         minimisation ended undecided.
+
+    Examples
+    --------
+    Non-convex jamming (κ < 0) is isostatic: as many constraints are violated just
+    above jamming as the problem has dimensions, N_Δ = r.  At finite P the jamming
+    margin lies below the RS bound:
+
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_task
+    >>> out = sphere_jamming_task({"P": 10, "margin": -0.5}, seed=0)
+    >>> out["compression"], out["n"], out["rank"], out["n_unsat"] == out["rank"]
+    ('jammed', 48, 10, True)
+    >>> bool(out["kappa_j"] < out["kappa_rs"] < 0), out["arrays"]["forces"].shape
+    (True, (10,))
     """
     p = check_sphere_jamming(params)
     problem, info = build_sphere_problem(p, seed)
@@ -385,6 +425,14 @@ def sphere_jamming_spec(
     Returns
     -------
     ntkjam.sweep.SweepSpec
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> spec = sphere_jamming_spec(P=(20, 10), margin=(0.0, -0.5), seeds=2)
+    >>> spec.grid, len(sweep.expand(spec))  # axes sorted; 2 P × 2 κ × 2 seeds
+    ({'P': (10, 20), 'margin': (-0.5, 0.0)}, 8)
     """
     from ntkjam._validate import as_int, as_real
     from ntkjam.experiments.diagram_spec import as_axis

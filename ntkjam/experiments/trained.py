@@ -122,7 +122,15 @@ def _budget(name: str, value: object) -> int:
 
 
 class TrainedParams(StudyParams, study="trained_phase_diagram"):
-    """The parameters of :func:`trained_task` and their defaults (the only copy)."""
+    """The parameters of :func:`trained_task` and their defaults (the only copy).
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.trained import TrainedParams
+    >>> p = TrainedParams.resolve({"P": 72, "phi": 1.0})
+    >>> p["alpha"], p["d"], p["step_rule"], p["max_steps"]
+    (1.0, 5, 'tracked', 200000)
+    """
 
     P: PositiveInt
     phi: PositiveReal
@@ -149,6 +157,24 @@ def network_width(P: int, d: int) -> int:
 
     The same rule as the ``"ntk_jacobian"`` source of the lazy phase diagram, so the
     two experiments build the same networks.
+
+    Parameters
+    ----------
+    P : int
+        Target parameter count, ≥ 1.
+    d : int
+        Input dimension, ≥ 1.
+
+    Returns
+    -------
+    int
+        The width, ≥ 1.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.trained import network_width
+    >>> network_width(72, 5), network_width(1, 5)  # 12 · 6 = 72; never below one unit
+    (12, 1)
     """
     return max(1, round(as_int("P", P, minimum=1) / (as_int("d", d, minimum=1) + 1)))
 
@@ -158,6 +184,16 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
 
     :meth:`TrainedParams.resolve`.
 
+    Parameters
+    ----------
+    params : dict
+        See :func:`trained_task`; ``P`` and ``phi`` required.
+
+    Returns
+    -------
+    dict
+        Every parameter of :class:`TrainedParams`, in field order.
+
     Raises
     ------
     ValueError, TypeError
@@ -165,12 +201,43 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
         lr, rtol or sat_tol not finite or out of range; window or max_steps < 1;
         max_steps > :data:`MAX_STEPS`; unknown labels or step rule; momentum outside
         [0, 1).  (:func:`check_params` adds N = round(φ·P) ≥ 1 and the memory estimate.)
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.trained import resolve_params
+    >>> resolve_params({"P": 72, "phi": 1.0})["lr"]
+    1.0
+    >>> resolve_params({"P": 72, "phi": 1.0, "lr": 2.0})  # at the stability limit
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be < 2 (in units of N/λ_max(K); 2 is the stability limit), got 2.0
     """
     return TrainedParams.resolve(params)
 
 
 def check_params(params: dict[str, Any]) -> dict[str, Any]:
-    """:func:`resolve_params`, then the size of one task against this machine's memory."""
+    """:func:`resolve_params`, then the size of one task against this machine's memory.
+
+    Parameters
+    ----------
+    params : dict
+        See :func:`trained_task`.
+
+    Returns
+    -------
+    dict
+        The resolved parameters.
+
+    Examples
+    --------
+    >>> from ntkjam.experiments.trained import check_params
+    >>> check_params({"P": 72, "phi": 1.0})["P"]
+    72
+    >>> check_params({"P": 72, "phi": 0.001})  # N = round(0.072) = 0 points
+    Traceback (most recent call last):
+    ...
+    ValueError: phi * P must give at least one point, got phi = 0.001 and P = 72 (...)...
+    """
     p = resolve_params(params)
     _check_size(p)
     return p
@@ -248,6 +315,22 @@ def trained_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
         ``cover`` (Cover's P(SAT) for N points in rank dimensions), ``agrees``
         (trained SAT == lazy SAT), ``n_dead`` (inputs with every hidden unit
         inactive at initialisation).
+
+    Examples
+    --------
+    Twelve points for a network of 24 parameters (width 4, d = 5): the lazy problem is
+    SAT, and training at α = 10 with heavy-ball momentum reaches zero loss too, the
+    kernel moving by less than its own norm:
+
+    >>> from ntkjam.experiments.trained import trained_task
+    >>> out = trained_task({"P": 24, "phi": 0.5, "alpha": 10.0, "momentum": 0.9,
+    ...                     "max_steps": 3000, "window": 200}, seed=0)
+    >>> out["n"], out["n_params"], out["width"], out["rank"]
+    (12, 24, 4, 12)
+    >>> str(out["train_status"]), out["lazy_verdict"], out["agrees"], out["n_delta"]
+    ('sat', 'sat', True, 0)
+    >>> bool(out["kernel_change"] < 1.0), out["steps"] < 3000
+    (True, True)
     """
     from ntkjam.data import load_dataset
     from ntkjam.networks import (
@@ -359,6 +442,15 @@ def trained_spec(
     Returns
     -------
     ntkjam.sweep.SweepSpec
+
+    Examples
+    --------
+    >>> from ntkjam import sweep
+    >>> from ntkjam.experiments.trained import trained_spec
+    >>> spec = trained_spec(P=(24,), alpha=(1.0, 10.0), phi_min=0.5, phi_max=1.5, phi_num=3,
+    ...                     seeds=2)
+    >>> spec.grid, len(sweep.expand(spec))  # 1 P × 2 α × 3 φ × 2 seeds
+    ({'P': (24,), 'alpha': (1.0, 10.0), 'phi': (0.5, 1.0, 1.5)}, 12)
     """
     Ps = as_axis("P", P, lambda k, v: as_int(k, v, minimum=1), item="size")
     alphas = as_axis("alpha", alpha, lambda k, v: as_real(k, v, positive=True), kind="numbers")
