@@ -101,6 +101,20 @@ class ApproachFit(SummaryRepr):
 
     The repr summarises the fit (limit, exponent, p-value, ``supported``, the points'
     shapes); the intervals, the coefficients and the curve are left out of it.
+
+    Examples
+    --------
+    Made by :func:`fit_approach`; three points are too few for a free exponent, so the
+    fit is not supported and says why:
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.approach import fit_approach
+    >>> from ntkjam.analysis.criticality import ObservableCurve
+    >>> phi = np.array([2.2, 2.4, 2.6]); y = 1 + np.sqrt(phi - 2)
+    >>> curve = ObservableCurve("isostaticity", 50, phi, y, y / 100, y, y / 100, np.full(3, 9))
+    >>> fit = fit_approach(curve, 2.0, window=0.1)
+    >>> fit.supported, fit.warnings
+    (False, ('3 points with φ − φ_c ≥ 0.1 and ≥ 5 UNSAT instances (7 needed)',))
     """
 
     name: str
@@ -239,6 +253,29 @@ def fit_approach(
         exceeds 1).
     seed : int
         Seed of the bootstrap.
+
+    Returns
+    -------
+    ApproachFit
+        Its points ``phi, y, y_err`` of shape (k,) (those that entered), the fitted
+        curve ``curve_phi, curve_y`` of shape (60,).
+
+    Examples
+    --------
+    N_Δ/rank following the RS law ``1 + 0.9 δ^{1/2}`` exactly, errors 0.01: the limit at
+    φ_c⁺ is 1, and the scanned exponent ½, though its interval is wide:
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.approach import fit_approach
+    >>> from ntkjam.analysis.criticality import ObservableCurve
+    >>> phi = np.linspace(2.1, 3.0, 10); y = 1 + 0.9 * np.sqrt(phi - 2); s = np.full(10, 0.01)
+    >>> curve = ObservableCurve("isostaticity", 100, phi, y, s, y, s, np.full(10, 20))
+    >>> fit = fit_approach(curve, 2.0, window=0.05, exponent=0.5, n_boot=50)
+    >>> round(fit.limit, 6), round(fit.amplitude, 6), fit.dof, fit.supported
+    (1.0, 0.9, 7, True)
+    >>> free = fit_approach(curve, 2.0, window=0.05, n_boot=50)
+    >>> round(free.exponent, 2), free.exponent_determined
+    (0.5, False)
     """
     phi_c = as_real("phi_c", phi_c)
     phi_c_err = as_real("phi_c_err", phi_c_err, nonnegative=True)

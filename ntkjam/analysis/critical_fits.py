@@ -54,6 +54,20 @@ class ExponentFit(SummaryRepr):
     lower_fraction, tail_fraction : float
         The window: between these quantiles of the pooled values.
     n_instances : int
+
+    Examples
+    --------
+    Made by :func:`fit_exponent`: gaps of six instances drawn with density ∝ h^{−γ},
+    γ = 0.41269 (their CDF is h^{1−γ}), give back γ within its interval:
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.critical_fits import fit_exponent
+    >>> rng = np.random.default_rng(0)
+    >>> gaps = [rng.random(500) ** (1 / (1 - 0.41269)) for _ in range(6)]
+    >>> fit = fit_exponent(gaps, name="gamma", theory=0.41269, tail_fraction=0.3, negate=True,
+    ...                    n_boot=50)
+    >>> fit.consistent, fit.n_instances, fit.tail.n_tail, bool(abs(fit.z) < 3)
+    (True, 6, 900, True)
     """
 
     name: str
@@ -89,6 +103,35 @@ def power_law_window(values: object, *, name: str = "x", lower_fraction: float,
     ``[0, log(x_max/x_lo)]``; the maximum-likelihood ``1 + θ`` matches its mean to the
     sample's, with error ``1/√(k Var u)``.  ``decades`` is ``log10(x_max/x_lo)``; the KS
     p-value is against the fitted law on the window.
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        The sample; values that are not finite and positive are dropped.
+    name : str
+        Label of the result.
+    lower_fraction, tail_fraction : float
+        The window's quantiles, ``0 ≤ lower_fraction < tail_fraction ≤ 1``.
+    min_tail : int
+        Fewest values in the window for a fit.
+
+    Returns
+    -------
+    PowerLawTail
+        ``theta`` and ``theta_err`` (NaN when too few values), ``n_tail`` the values in
+        the window, ``supported`` when it spans a decade and the KS test accepts it.
+
+    Examples
+    --------
+    A sample with density ∝ x^{1/2} on [0, 1] (CDF x^{3/2}); the window between its 1 %
+    and 50 % quantiles spans a decade:
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.critical_fits import power_law_window
+    >>> x = np.random.default_rng(0).random(4000) ** (1 / 1.5)
+    >>> tail = power_law_window(x, lower_fraction=0.01, tail_fraction=0.5)
+    >>> tail.supported, tail.n_tail, bool(abs(tail.theta - 0.5) < 3 * tail.theta_err)
+    (True, 1960, True)
     """
     if lower_fraction == 0:
         return power_law_tail(values, name=name, tail_fraction=tail_fraction,
@@ -149,6 +192,20 @@ def fit_exponent(samples: list[np.ndarray], *, name: str, theory: float,
     Returns
     -------
     ExponentFit
+
+    Examples
+    --------
+    Forces of six instances with density ∝ f^θ, θ = 0.42311 (CDF f^{1+θ}): the fit on
+    the smallest 30 % of the 3000 pooled values is consistent with the theory:
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.critical_fits import fit_exponent
+    >>> rng = np.random.default_rng(1)
+    >>> forces = [rng.random(500) ** (1 / 1.42311) for _ in range(6)]
+    >>> fit = fit_exponent(forces, name="theta", theory=0.42311, tail_fraction=0.3,
+    ...                    negate=False, n_boot=50)
+    >>> fit.consistent, bool(fit.ci_low < fit.value < fit.ci_high), fit.tail.n_tail
+    (True, True, 900)
     """
     sign = -1.0 if negate else 1.0
     def fit(values):
@@ -184,6 +241,24 @@ def isostaticity_interval(values: object) -> tuple[float, float, float]:
     """Mean of N_Δ/rank over instances and its 95 % t-interval ``(mean, low, high)``.
 
     One instance (or identical values) gives a zero-width interval.
+
+    Parameters
+    ----------
+    values : array_like, shape (m,)
+        N_Δ/rank of each instance; values that are not finite are dropped.
+
+    Returns
+    -------
+    tuple of float
+        ``(mean, low, high)``; NaN for an empty sample.
+
+    Examples
+    --------
+    Three instances: the half-width is t₀.₉₇₅(2) · s/√3 = 4.303 · 0.02/√3:
+
+    >>> from ntkjam.analysis.critical_fits import isostaticity_interval
+    >>> [round(v, 4) for v in isostaticity_interval([1.0, 1.02, 0.98])]
+    [1.0, 0.9503, 1.0497]
     """
     v = np.asarray(values, dtype=float)
     v = v[np.isfinite(v)]
@@ -201,6 +276,23 @@ def within_verdict(low: float, high: float, *, tolerance: float = 0.05) -> str:
 
     ``"hypostatic"`` when the interval lies wholly below ``1 − tol``, ``"hyperstatic"``
     wholly above ``1 + tol``, ``"undetermined"`` otherwise (or for NaN).
+
+    Parameters
+    ----------
+    low, high : float
+        The interval of N_Δ/rank (e.g. from :func:`isostaticity_interval`).
+    tolerance : float
+        Half-width of the band around 1.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.critical_fits import within_verdict
+    >>> within_verdict(0.97, 1.03), within_verdict(1.1, 1.2), within_verdict(0.9, 1.1)
+    ('isostatic', 'hyperstatic', 'undetermined')
     """
     if not (np.isfinite(low) and np.isfinite(high)):
         return "undetermined"
@@ -214,7 +306,31 @@ def within_verdict(low: float, high: float, *, tolerance: float = 0.05) -> str:
 
 
 def empirical_cdf(values: object, *, points: int = 400) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, F(x))`` of a positive sample at ≤ ``points`` log-spaced order statistics."""
+    """``(x, F(x))`` of a positive sample at ≤ ``points`` log-spaced order statistics.
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+        The sample; values that are not finite and positive are dropped.
+    points : int
+        Most order statistics kept (log-spaced in rank, so the small values stay dense).
+
+    Returns
+    -------
+    x, F : numpy.ndarray, shape (m,)
+        The kept values (increasing) and the fraction of the sample at or below each,
+        m ≤ ``points``.
+
+    Examples
+    --------
+    Ten values: the ranks kept are the rounded geomspace(1, 10, 10), without repeats:
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.critical_fits import empirical_cdf
+    >>> x, F = empirical_cdf(np.arange(10, 0, -1))
+    >>> x.tolist(), F.tolist()
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1.0])
+    """
     x = np.sort(np.asarray(values, dtype=float))
     x = x[np.isfinite(x) & (x > 0)]
     if x.size == 0:

@@ -43,6 +43,16 @@ class ObservableCurve(SummaryRepr):
     mean_unsat, sem_unsat : numpy.ndarray, shape (k,)
         Over the UNSAT instances (NaN where there are none; sem NaN with one).
     n_unsat : numpy.ndarray of int, shape (k,)
+
+    Examples
+    --------
+    Usually made by :func:`observable_curves`; by hand, N_Δ/rank at two φ (all UNSAT):
+
+    >>> import numpy as np
+    >>> from ntkjam.analysis.criticality import ObservableCurve
+    >>> phi, y = np.array([2.2, 2.5]), np.array([1.3, 1.5])
+    >>> ObservableCurve("isostaticity", 100, phi, y, y / 10, y, y / 10, np.array([20, 20]))
+    ObservableCurve(name='isostaticity', P=100, phi=<array (2,) float64>, ...)
     """
 
     name: str
@@ -56,7 +66,38 @@ class ObservableCurve(SummaryRepr):
 
 
 def observable_curves(df, name: str) -> list[ObservableCurve]:
-    """Mean and standard error of measurement ``name`` vs φ, per P (:class:`ObservableCurve`)."""
+    """Mean and standard error of measurement ``name`` vs φ, per P (:class:`ObservableCurve`).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Rows of a ``phase_diagram`` table (columns ``P``, ``phi``, ``seed``, ``n``,
+        ``n_params``, ``sat``, ``rank`` and ``name``); only rows with status ``done``
+        count, at φ = n/n_params.
+    name : str
+        The measurement, e.g. ``"loss"`` or ``"isostaticity"``.
+
+    Returns
+    -------
+    list of ObservableCurve
+        One per P, in increasing P; each with arrays of shape (k,), k the distinct φ.
+
+    Examples
+    --------
+    Five instances at P = 10: the mean over all of them counts a SAT one's loss (0), the
+    UNSAT mean only the others:
+
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.criticality import observable_curves
+    >>> df = pd.DataFrame({"P": 10, "phi": [1.5, 1.5, 2.5, 2.5, 2.5], "seed": [0, 1, 0, 1, 2],
+    ...                    "n": [15, 15, 25, 25, 25], "n_params": 10, "rank": 10,
+    ...                    "sat": [True, True, True, False, False], "loss": [0, 0, 0, 0.2, 0.4]})
+    >>> (curve,) = observable_curves(df, "loss")
+    >>> curve.phi.tolist(), curve.n_unsat.tolist()
+    ([1.5, 2.5], [0, 2])
+    >>> [round(float(v), 4) for v in curve.mean], [round(float(v), 4) for v in curve.mean_unsat]
+    ([0.0, 0.2], [nan, 0.3])
+    """
     df = done_table(df)
     if name not in df.columns:
         raise ValueError(f"measurement {name!r} is not in the table")
@@ -113,6 +154,19 @@ def isostatic_verdict(value: float, err: float, *, z: float = 1.959963984540054,
         Widest interval (half-width ``z·err``) that supports "isostatic".
     hypostatic_possible : bool
         Whether N_Δ/rank < 1 is possible for the problem (not for the lazy one).
+
+    Returns
+    -------
+    str
+        ``"isostatic"``, ``"hyperstatic"``, ``"hypostatic"`` or ``"undetermined"``.
+
+    Examples
+    --------
+    >>> from ntkjam.analysis.criticality import isostatic_verdict
+    >>> isostatic_verdict(1.02, 0.03), isostatic_verdict(1.3, 0.05), isostatic_verdict(1.0, 0.5)
+    ('isostatic', 'hyperstatic', 'undetermined')
+    >>> isostatic_verdict(0.8, 0.02), isostatic_verdict(0.8, 0.02, hypostatic_possible=True)
+    ('undetermined', 'hypostatic')
     """
     ci = _interval(value, err, z)
     if ci is None:
@@ -143,6 +197,21 @@ def jump_verdict(value: float, err: float, *, scale: float, z: float = 1.9599639
     z : float
     resolution : float
         Fraction of ``scale`` below which a limit compatible with 0 counts as 0.
+
+    Returns
+    -------
+    str
+        ``"jump"``, ``"continuous"`` or ``"undetermined"``.
+
+    Examples
+    --------
+    A loss limit at φ_c⁺ on a curve that reaches 0.3:
+
+    >>> from ntkjam.analysis.criticality import jump_verdict
+    >>> jump_verdict(0.05, 0.01, scale=0.3), jump_verdict(0.001, 0.002, scale=0.3)
+    ('jump', 'continuous')
+    >>> jump_verdict(0.02, 0.05, scale=0.3)  # 0 in the interval, but so is 0.1
+    'undetermined'
     """
     ci = _interval(value, err, z)
     if ci is None:

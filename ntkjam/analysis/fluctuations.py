@@ -11,33 +11,32 @@ scales the interval by √(χ²/dof) and says so).
   n, in the parameter count P and in the number of points N.
 * :func:`ntkjam.analysis.hanin_nica.hanin_nica` — ``log E[K(x,x)²]/E[K(x,x)]²``
   against ``β = Σ_l 1/n_l`` (the second store).
-* :func:`ensemble_laws` — the distance of ensemble averages K̄ to K_∞ against the
-  ensemble size and its random part (two disjoint ensembles), with the bias
-  ‖E K_n − K_∞‖.
+* :func:`~ntkjam.analysis.kernel_ensembles.ensemble_laws` — the distance of ensemble
+  averages K̄ to K_∞ against the ensemble size and its random part (two disjoint
+  ensembles), with the bias ‖E K_n − K_∞‖, and
+  :func:`~ntkjam.analysis.kernel_ensembles.ensemble_scaling` (both re-exported here).
 * :func:`analyze_fluctuations` — all of it as one frozen :class:`FluctuationAnalysis`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ntkjam.analysis.hanin_nica import HaninNicaFit, hanin_nica
-from ntkjam.analysis.power_law import (
-    Z95,
-    PowerLawFit,
-    chi2_check,
-    exponent_verdict,
-    power_law_fit,
+from ntkjam.analysis.kernel_ensembles import (
+    EnsembleLaw,
+    EnsembleScaling,
+    ensemble_laws,
+    ensemble_scaling,
 )
-from ntkjam.analysis.stats import positive_errors, wls
+from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.analysis.tables import jsonable, load_run, recorded_settings
 from ntkjam.core.reprs import SummaryRepr
-from ntkjam.sweep import load_arrays
 
 __all__ = [
     "DISTANCES",
@@ -90,6 +89,25 @@ class FluctuationPoint(SummaryRepr):
     means, errors : dict of str to float
         Every name of :data:`DISTANCES`, and ``entry_variance`` (the mean of
         rel_frobenius²: the relative mean-square error per entry).
+
+    Examples
+    --------
+    Made by :func:`fluctuation_points`; a tiny ``kernel_fluctuations`` sweep (depth 1,
+    widths 8–32, N = 4, 3 seeds of 6 networks):
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.fluctuations import analyze_fluctuations
+    >>> from ntkjam.experiments.fluctuations import fluctuation_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     spec = fluctuation_spec(depths=[1], widths=[8, 16, 32], n=[4], seeds=3, n_ens=6,
+    ...                             output=tmp + "/run")
+    ...     analysis = analyze_fluctuations(sweep.run(spec).directory)
+    >>> point = analysis.points[0]
+    >>> point.width, point.n_seeds, point.n_networks, point.n_params, point.beta
+    (8, 3, 18, 88, 0.125)
+    >>> bool(point.means["entry_variance"] >= point.means["rel_frobenius"] ** 2)  # Jensen
+    True
     """
 
     depth: int
@@ -119,7 +137,35 @@ def _sem(v: np.ndarray) -> float:
 
 
 def fluctuation_points(df: Any) -> list[FluctuationPoint]:
-    """Group the finished rows of a ``kernel_fluctuations`` table by (depth, width, n)."""
+    """Group the finished rows of a ``kernel_fluctuations`` table by (depth, width, n).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The finished rows (columns ``depth``, ``width``, ``n``, ``n_params``, ``beta``,
+        every name of :data:`DISTANCES`, optionally ``n_ens``).
+
+    Returns
+    -------
+    list of FluctuationPoint
+        One per (depth, width, n), in increasing order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.fluctuations import fluctuation_points
+    >>> from ntkjam.experiments.fluctuations import fluctuation_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     spec = fluctuation_spec(depths=[1], widths=[8, 16, 32], n=[4], seeds=3, n_ens=6,
+    ...                             output=tmp + "/run")
+    ...     points = fluctuation_points(sweep.load(sweep.run(spec).directory))
+    >>> [(p.width, p.n_seeds) for p in points]
+    [(8, 3), (16, 3), (32, 3)]
+    >>> rel = [p.means["rel_frobenius"] for p in points]  # wider: closer to K∞
+    >>> bool(rel[0] > rel[-1])
+    True
+    """
     points = []
     for (depth, width, n), g in df.groupby(["depth", "width", "n"], sort=True):
         means, errors = {}, {}
@@ -154,191 +200,93 @@ def _fits(points, key, variable, quantities, hypotheses, xof) -> list[PowerLawFi
 
 
 def width_fits(points: list[FluctuationPoint]) -> list[PowerLawFit]:
-    """Distances vs width n at each (depth, N); hypothesis n^-1/2."""
+    """Distances vs width n at each (depth, N); hypothesis n^-1/2.
+
+    Parameters
+    ----------
+    points : list of FluctuationPoint
+        Only points with ≥ 3 seeds count, and groups of ≥ 3 of them.
+
+    Returns
+    -------
+    list of PowerLawFit
+        One per (depth, N) and relative distance (``rel_frobenius``, ``rel_operator``,
+        ``rel_diagonal``, ``rel_offdiagonal``).
+
+    Examples
+    --------
+    Points that fall exactly as n^{−1/2}, with 5 % errors:
+
+    >>> from ntkjam.analysis.fluctuations import DISTANCES, FluctuationPoint
+    >>> from ntkjam.analysis.fluctuations import width_fits
+    >>> pts = [FluctuationPoint(1, w, 10, 4, 4, 11 * w, 1 / w, {q: w**-0.5 for q in DISTANCES},
+    ...                         {q: 0.05 * w**-0.5 for q in DISTANCES}) for w in (64, 128, 256)]
+    >>> fit = width_fits(pts)[0]
+    >>> fit.quantity, round(fit.exponent, 6), fit.verdict
+    ('rel_frobenius', -0.5, 'consistent with n^-1/2')
+    """
     return _fits(points, lambda p: (f"depth {p.depth}, N = {p.n}", p.depth, p.n), "width",
                  _WIDTH_QUANTITIES, lambda q: {"n^-1/2": -0.5}, lambda p: p.width)
 
 
 def params_fits(points: list[FluctuationPoint]) -> list[PowerLawFit]:
-    """rel_frobenius vs P at each (depth, N); hypotheses P^-1/4 and P^-1/2."""
+    """rel_frobenius vs P at each (depth, N); hypotheses P^-1/4 and P^-1/2.
+
+    Parameters
+    ----------
+    points : list of FluctuationPoint
+        Only points with ≥ 3 seeds count, and groups of ≥ 3 of them.
+
+    Returns
+    -------
+    list of PowerLawFit
+        One per (depth, N).
+
+    Examples
+    --------
+    Past one hidden layer P grows as n², so a distance ∝ n^{−1/2} is ∝ P^{−1/4}:
+
+    >>> from ntkjam.analysis.fluctuations import DISTANCES, FluctuationPoint
+    >>> from ntkjam.analysis.fluctuations import params_fits
+    >>> pts = [FluctuationPoint(2, w, 10, 4, 4, w * w, 2 / w, {q: w**-0.5 for q in DISTANCES},
+    ...                         {q: 0.05 * w**-0.5 for q in DISTANCES}) for w in (64, 128, 256)]
+    >>> (fit,) = params_fits(pts)
+    >>> round(fit.exponent, 6), fit.verdict
+    (-0.25, 'consistent with P^-1/4')
+    """
     return _fits(points, lambda p: (f"depth {p.depth}, N = {p.n}", p.depth, p.n), "P",
                  ("rel_frobenius",), lambda q: {"P^-1/4": -0.25, "P^-1/2": -0.5},
                  lambda p: p.n_params)
 
 
 def n_fits(points: list[FluctuationPoint]) -> list[PowerLawFit]:
-    """Norms vs N at each (depth, width), against correlated and iid predictions."""
+    """Norms vs N at each (depth, width), against correlated and iid predictions.
+
+    Parameters
+    ----------
+    points : list of FluctuationPoint
+        Only points with ≥ 3 seeds count, and groups of ≥ 3 of them.
+
+    Returns
+    -------
+    list of PowerLawFit
+        One per (depth, width) and norm (``rel_frobenius``, ``rel_operator``,
+        ``abs_frobenius``, ``abs_operator``, ``stable_rank``).
+
+    Examples
+    --------
+    Every norm ∝ N: right for ‖K_n − K_∞‖_F (N² entries), wrong for a relative one:
+
+    >>> from ntkjam.analysis.fluctuations import DISTANCES, FluctuationPoint
+    >>> from ntkjam.analysis.fluctuations import n_fits
+    >>> pts = [FluctuationPoint(1, 64, n, 4, 4, 704, 1 / 64, {q: 0.1 * n for q in DISTANCES},
+    ...                         {q: 0.005 * n for q in DISTANCES}) for n in (10, 20, 40)]
+    >>> verdicts = {f.quantity: f.verdict for f in n_fits(pts)}
+    >>> verdicts["abs_frobenius"], verdicts["rel_frobenius"]
+    ('consistent with N^1', 'excludes N^0')
+    """
     return _fits(points, lambda p: (f"depth {p.depth}, width {p.width}", p.depth, p.width),
                  "N", tuple(_N_HYPOTHESES), _N_HYPOTHESES.get, lambda p: p.n)
-
-
-# -------------------------------------------------------------------- ensembles
-@dataclass(frozen=True, repr=False)
-class EnsembleLaw(SummaryRepr):
-    """Ensemble averages K̄_m of m networks at one (depth, width, N, n_ens).
-
-    Attributes
-    ----------
-    depth, width, n, n_ens, n_seeds : int
-    sizes, distance, distance_err : ndarray, shape (n_ens,)
-        m and ‖K̄_m − K_∞‖_F/‖K_∞‖_F (root mean square over seeds, its error):
-        E of its square is ‖E K_n − K_∞‖²/‖K_∞‖² + S²/m.
-    pair_sizes, random_part, random_part_err : ndarray, shape (n_ens//2,)
-        m and ‖K̄_m^A − K̄_m^B‖_F/(√2 ‖K_∞‖_F) (RMS over seeds): the random part of
-        K̄_m, no bias; E of its square is S²/m exactly.
-    distance_fit, random_fit : PowerLawFit or None
-        Both against m (hypothesis n_ens^-1/2), the interval the larger of the fit's
-        and a jackknife over seeds; None below 3 sizes.
-    bias_sq, bias_sq_err : float
-        ‖E K_n − K_∞‖_F²/‖K_∞‖_F² (unbiased estimate, may be negative) and its error.
-    amplitude : float
-        c in random part ≈ c/√(n · m): the m = 1 random part times √width.
-    random_part_seeds : ndarray, shape (n_seeds, n_ens//2)
-        The random part of every seed (for the jackknife of the joint fit).
-    """
-
-    depth: int
-    width: int
-    n: int
-    n_ens: int
-    n_seeds: int
-    sizes: np.ndarray
-    distance: np.ndarray
-    distance_err: np.ndarray
-    pair_sizes: np.ndarray
-    random_part: np.ndarray
-    random_part_err: np.ndarray
-    distance_fit: PowerLawFit | None
-    random_fit: PowerLawFit | None
-    bias_sq: float
-    bias_sq_err: float
-    amplitude: float
-    random_part_seeds: np.ndarray
-
-
-def _stack(directory, hashes, name: str) -> np.ndarray:
-    return np.array([load_arrays(directory, h)[name] for h in hashes])
-
-
-def _rms(V: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Root mean square over seeds (rows) and its delta-method error."""
-    sq = V**2
-    rms = np.sqrt(sq.mean(axis=0))
-    return rms, sq.std(axis=0, ddof=1) / math.sqrt(len(V)) / (2 * rms)
-
-
-def _ensemble_fit(m, V, group, quantity) -> PowerLawFit | None:
-    """RMS over seeds vs m; the sizes share networks, so the interval is the larger of the
-    fit's and a jackknife over seeds."""
-    if m.size < 3:
-        return None
-    hyp = {"n_ens^-1/2": -0.5}
-    f = power_law_fit(m, *_rms(V), quantity=quantity, variable="n_ens", group=group,
-                      hypotheses=hyp)
-    k = len(V)
-    loo = [power_law_fit(m, *_rms(np.delete(V, i, axis=0)), quantity=quantity).exponent
-           for i in range(k)]
-    jk = math.sqrt((k - 1) / k * float(np.sum((np.array(loo) - np.mean(loo)) ** 2)))
-    if jk <= f.exponent_err:
-        return f
-    lo, hi = f.exponent - Z95 * jk, f.exponent + Z95 * jk
-    return replace(f, exponent_err=jk, ci_low=lo, ci_high=hi,
-                   verdict=exponent_verdict(lo, hi, hyp),
-                   note=(f.note + "; " if f.note else "") + "interval from a jackknife over "
-                   "seeds (the ensemble sizes share networks)")
-
-
-def ensemble_laws(df: Any, directory: str | Path) -> list[EnsembleLaw]:
-    """One :class:`EnsembleLaw` per (depth, width, N, n_ens ≥ 2) with ≥ 3 seeds."""
-    out = []
-    if "n_ens" not in df.columns:
-        return out
-    for (depth, width, n, n_ens), g in df.groupby(["depth", "width", "n", "n_ens"], sort=True):
-        if n_ens < 2 or len(g) < 3:
-            continue
-        D = _stack(directory, g["hash"], "ensemble_rel_frobenius")
-        R = _stack(directory, g["hash"], "pair_rel_frobenius")
-        m, mp = np.arange(1, D.shape[1] + 1), np.arange(1, R.shape[1] + 1)
-        b = g["bias_sq"].to_numpy(dtype=float)
-        label = f"depth {depth}, width {width}, N = {n}"
-        rm, re = _rms(R)
-        out.append(EnsembleLaw(
-            int(depth), int(width), int(n), int(n_ens), len(g), m, *_rms(D), mp, rm, re,
-            _ensemble_fit(m, D, label, "ens_rel_frobenius"),
-            _ensemble_fit(mp, R, label, "pair_rel_frobenius"),
-            float(b.mean()), _sem(b), float(rm[0] * math.sqrt(width)), R))
-    return out
-
-
-@dataclass(frozen=True, repr=False)
-class EnsembleScaling(SummaryRepr):
-    """The random part of K̄ over every width n and ensemble size m at one (depth, N):
-    ``R = amplitude · n^width_exponent · m^ens_exponent`` (weighted log fit; errors the
-    larger of the fit's and a jackknife over seeds).
-
-    ``verdict``: ``"consistent with (n·n_ens)^-1/2"`` when both intervals hold −1/2,
-    ``"excludes (n·n_ens)^-1/2"`` when one excludes it, else ``"undetermined"``.
-    """
-
-    verdict: str
-    depth: int
-    n: int
-    width_exponent: float
-    width_exponent_err: float
-    ens_exponent: float
-    ens_exponent_err: float
-    amplitude: float
-    chi2: float
-    dof: int
-    p_value: float
-    note: str = ""
-
-
-def _joint_fit(es: list[EnsembleLaw], drop: int | None = None):
-    """WLS of log R on (1, log n, log m) over the laws ``es``, seed ``drop`` left out."""
-    rows = []
-    for e in es:
-        V = e.random_part_seeds if drop is None else np.delete(e.random_part_seeds, drop, 0)
-        r, err = _rms(V)
-        rows += [(e.width, m, ri, ei) for m, ri, ei in zip(e.pair_sizes, r, err, strict=True)
-                 if ri > 0]
-    w, m, r, err = (np.array(c, dtype=float) for c in zip(*rows, strict=True))
-    X = np.column_stack([np.ones_like(w), np.log(w), np.log(m)])
-    beta, cov, chi2 = wls(X, np.log(r), positive_errors(err, r) / r)
-    return beta, cov, chi2, w.size - 3
-
-
-def ensemble_scaling(laws: list[EnsembleLaw]) -> list[EnsembleScaling]:
-    """Joint fits of the random parts of the laws sharing (depth, N) (≥ 2 widths, ≥ 2 m).
-
-    The errors are the larger of the fit's and a jackknife over seeds (all sizes of one
-    law share its networks).
-    """
-    groups: dict[tuple[int, int], list[EnsembleLaw]] = {}
-    for e in laws:
-        groups.setdefault((e.depth, e.n), []).append(e)
-    out = []
-    for (depth, n), es in sorted(groups.items()):
-        if len({e.width for e in es}) < 2 or max(e.pair_sizes.size for e in es) < 2:
-            continue
-        k = min(e.n_seeds for e in es)
-        es = [replace(e, random_part_seeds=e.random_part_seeds[:k]) for e in es]
-        beta, cov, chi2, dof = _joint_fit(es)
-        p, scale, note = chi2_check(chi2, dof)
-        loo = np.array([_joint_fit(es, i)[0] for i in range(k)])
-        jk = np.sqrt((k - 1) / k * np.sum((loo - loo.mean(axis=0)) ** 2, axis=0))
-        errs = np.maximum(np.sqrt(np.diag(cov)) * scale, jk)
-        words = [exponent_verdict(b - Z95 * e_, b + Z95 * e_, {"-1/2": -0.5})
-                 for b, e_ in zip(beta[1:], errs[1:], strict=True)]
-        verdict = ("consistent with (n·n_ens)^-1/2" if all(v.startswith("consistent")
-                                                          for v in words)
-                   else "excludes (n·n_ens)^-1/2" if any(v.startswith("excludes")
-                                                         for v in words)
-                   else "undetermined")
-        out.append(EnsembleScaling(verdict, depth, n, float(beta[1]), float(errs[1]),
-                                   float(beta[2]), float(errs[2]), float(math.exp(beta[0])),
-                                   float(chi2), dof, p, note))
-    return out
 
 
 # ---------------------------------------------------------------------- the whole
@@ -358,6 +306,23 @@ class FluctuationAnalysis(SummaryRepr):
     n_done, n_failed : int
         Tasks of both stores.
     notes : tuple of str
+
+    Examples
+    --------
+    Made by :func:`analyze_fluctuations`; one N, so no fit in N, and no diagonal store:
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.fluctuations import analyze_fluctuations
+    >>> from ntkjam.experiments.fluctuations import fluctuation_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     spec = fluctuation_spec(depths=[1], widths=[8, 16, 32], n=[4], seeds=3, n_ens=6,
+    ...                             output=tmp + "/run")
+    ...     analysis = analyze_fluctuations(sweep.run(spec).directory)
+    >>> analysis.n_done, len(analysis.points), len(analysis.width_fits), analysis.n_fits
+    (9, 3, 4, ())
+    >>> analysis.hanin_nica is None, analysis.to_dict()["settings"]["activation"]
+    (True, 'relu')
     """
 
     settings: dict
@@ -381,10 +346,38 @@ def analyze_fluctuations(kernels: str | Path | None,
                          diagonal: str | Path | None = None) -> FluctuationAnalysis:
     """Analyse a ``kernel_fluctuations`` run directory and/or an ``ntk_diagonal_moments`` one.
 
+    Parameters
+    ----------
+    kernels : str or Path, optional
+        A ``kernel_fluctuations`` run directory.
+    diagonal : str or Path, optional
+        An ``ntk_diagonal_moments`` run directory.
+
+    Returns
+    -------
+    FluctuationAnalysis
+
     Raises
     ------
     ValueError
         Neither directory given, a directory of another experiment, or no finished task.
+
+    Examples
+    --------
+    Depth 1, widths 8–32: the fit of ‖K_n − K_∞‖_F/‖K_∞‖_F in the width holds
+    n^{−1/2} (three seeds cannot exclude much else):
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.fluctuations import analyze_fluctuations
+    >>> from ntkjam.experiments.fluctuations import fluctuation_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     spec = fluctuation_spec(depths=[1], widths=[8, 16, 32], n=[4], seeds=3, n_ens=6,
+    ...                             output=tmp + "/run")
+    ...     analysis = analyze_fluctuations(sweep.run(spec).directory)
+    >>> fit = analysis.width_fits[0]
+    >>> fit.quantity, fit.variable, bool(fit.ci_low < -0.5 < fit.ci_high)
+    ('rel_frobenius', 'width', True)
     """
     if kernels is None and diagonal is None:
         raise ValueError("give a kernel_fluctuations or an ntk_diagonal_moments run directory")

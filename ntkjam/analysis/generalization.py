@@ -2,18 +2,19 @@
 
 * :func:`generalization_curves` — each measured quantity vs φ per size (fixed P, or fixed
   N for stores written with ``n_train``): mean, standard error, 95 % interval, median.
-* :func:`locate_peak` — where a curve has its maximum: a local quadratic fit (in log y)
+* from :mod:`ntkjam.analysis.curve_peaks` (re-exported here): the :class:`Curve` itself,
+  ``locate_peak`` — where a curve has its maximum: a local quadratic fit (in log y)
   around the largest mean, with a bootstrap over seeds for the interval; "undetermined"
-  when the maximum sits at an edge of the grid (or does in > 10 % of the resamples).
-* :func:`locate_cusp` — where a curve stops rising (or stays flat) and falls: the break of
-  a continuous two-segment fit, with a bootstrap interval (the hinge tasks' test error).
+  when the maximum sits at an edge of the grid (or does in > 10 % of the resamples) —
+  and ``locate_cusp`` — where a curve stops rising (or stays flat) and falls: the break
+  of a continuous two-segment fit, with a bootstrap interval (the hinge tasks' test error).
 * φ_c from P(SAT) = ½ for the hinge tasks: :func:`ntkjam.analysis.crossings` (the
   phase diagram's fit), on φ directly.
 * :func:`~ntkjam.analysis.generalization_theory.theory_comparisons` — the relative
   deviation from the theory the tasks stored (Hastie et al., Mei–Montanari, spectral),
   away from the ridgeless divergence; :func:`~ntkjam.analysis.generalization_theory.theory_curves`
   the same theories on a fine grid.
-* from :mod:`ntkjam.analysis.generalization_theory`: ``ensemble_effects``, the peak of
+* from :mod:`ntkjam.analysis.generalization_scaling`: ``ensemble_effects``, the peak of
   the members' mean error against the ensemble's, with a paired bootstrap of the
   relative reduction; at fixed N above the threshold (P > N/φ_threshold) ``p_scaling``,
   the gap between the single model and the ensemble ∝ P^γ, and ``error_scaling``, the
@@ -30,15 +31,18 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam.analysis.generalization_theory import (
+from ntkjam.analysis.curve_peaks import Curve, Cusp, Peak, locate_cusp, locate_peak
+from ntkjam.analysis.generalization_scaling import (
     EnsembleEffect,
     ErrorScaling,
     PScaling,
-    TheoryComparison,
-    TheoryCurve,
     ensemble_effects,
     error_scaling,
     p_scaling,
+)
+from ntkjam.analysis.generalization_theory import (
+    TheoryComparison,
+    TheoryCurve,
     theory_comparisons,
     theory_curves,
     value_matrix,
@@ -68,110 +72,22 @@ _Z = 1.959963984540054
 
 
 @dataclass(frozen=True, repr=False)
-class Curve(SummaryRepr):
-    """One quantity vs φ at one size.
-
-    Attributes
-    ----------
-    quantity : str
-        The stored column.
-    group : str
-        ``"P"`` (fixed features, φ varied through N) or ``"N"`` (fixed points).
-    size : int
-        The fixed P or N.
-    phi : numpy.ndarray, shape (k,)
-        φ = N/P of each point (increasing).
-    n_seeds : numpy.ndarray of int, shape (k,)
-    mean, sem, lo, hi, median : numpy.ndarray, shape (k,)
-        Mean, its standard error, the 95 % normal interval, the median.
-    values : numpy.ndarray, shape (k, s)
-        The tasks' values (NaN-padded, seeds in increasing order: the bootstrap unit).
-    """
-
-    quantity: str
-    group: str
-    size: int
-    phi: np.ndarray
-    n_seeds: np.ndarray
-    mean: np.ndarray
-    sem: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-    median: np.ndarray
-    values: np.ndarray
-
-
-@dataclass(frozen=True, repr=False)
-class Peak(SummaryRepr):
-    """Where a curve is largest, with a bootstrap interval.
-
-    Attributes
-    ----------
-    status : str
-        ``"located"`` or ``"undetermined"`` (then ``note`` says why).
-    quantity, group : str
-    size : int
-    phi_peak, ci_low, ci_high : float
-        Vertex of the local quadratic fit (in log y) and its 95 % bootstrap interval.
-    resolution : float
-        Half the grid spacing around the largest mean: the interval comes from the
-        quadratic model, and a peak sharper than the grid (a divergence) is located only
-        to this resolution.
-    height, height_low, height_high : float
-        The largest mean on the grid and its 95 % bootstrap interval.
-    n_boot : int
-    note : str
-    """
-
-    status: str
-    quantity: str
-    group: str
-    size: int
-    phi_peak: float
-    ci_low: float
-    ci_high: float
-    resolution: float
-    height: float
-    height_low: float
-    height_high: float
-    n_boot: int
-    note: str
-
-
-@dataclass(frozen=True, repr=False)
-class Cusp(SummaryRepr):
-    """Where a curve stops rising (or stays flat) and starts to fall: a two-segment fit.
-
-    ``y = a + b_left (φ − φ*)₋ + b_right (φ − φ*)₊``, continuous at φ*, weighted by the
-    standard errors of the means, φ* by minimising χ² (the profile over φ* between the
-    second and the second-to-last grid points); the 95 % interval of φ* from a bootstrap
-    over seeds.  ``status`` is ``"located"`` when the slope falls at φ* by more than two
-    standard errors (``b_left − b_right``), else ``"undetermined"``.  A true maximum has
-    ``slope_left > 0``; a plateau that ends has ``slope_left ≈ 0``.
-    """
-
-    status: str
-    quantity: str
-    group: str
-    size: int
-    phi_cusp: float
-    ci_low: float
-    ci_high: float
-    slope_left: float
-    slope_left_err: float
-    slope_right: float
-    slope_right_err: float
-    n_boot: int
-    note: str
-
-
-@dataclass(frozen=True, repr=False)
 class PeakVsCrossing(SummaryRepr):
     """A located maximum against φ_c (P(SAT) = ½) at the same size.
 
     ``shift = phi_peak/phi_c − 1`` with ``shift_low, shift_high`` from the peak's
     interval (φ_c's own interval is in the crossing); ``kind`` is ``"maximum"``
     (:class:`Peak`) or ``"cusp"`` (:class:`Cusp`, ``phi_peak`` its breakpoint).
+
+    Examples
+    --------
+    Made by :func:`analyze_generalization` for each located maximum or cusp; by hand, a
+    peak at φ = 2.1 (interval 2.0–2.2) against φ_c = 2.0 sits 5 % above it:
+
+    >>> from ntkjam.analysis.generalization import PeakVsCrossing
+    >>> m = PeakVsCrossing("test_error", 100, 2.1, 2.0, 1.95, 2.05, 2.1 / 2.0 - 1, 0.0, 0.1)
+    >>> round(m.shift, 4), m.kind
+    (0.05, 'maximum')
     """
 
     quantity: str
@@ -188,7 +104,44 @@ class PeakVsCrossing(SummaryRepr):
 
 @dataclass(frozen=True, repr=False)
 class GeneralizationAnalysis(SummaryRepr):
-    """Everything :func:`analyze_generalization` measures; ``to_dict()`` is JSON-ready."""
+    """Everything :func:`analyze_generalization` measures; ``to_dict()`` is JSON-ready.
+
+    Attributes
+    ----------
+    directory : str
+    settings : dict
+        The fixed settings recorded in the store (task, source, d, noise, …).
+    group : str
+        ``"P"`` (fixed P) or ``"N"`` (fixed N).
+    threshold : float
+        MSE's interpolation threshold in φ (rank/P; NaN for the kernel).
+    curves : list of Curve
+    peaks, cusps : list of Peak, list of Cusp
+    crossings : list of Crossing
+        φ_c per size (hinge tasks).
+    peak_vs_crossing : list of PeakVsCrossing
+    theory, theory_curves : list of TheoryComparison, list of TheoryCurve
+    ensemble, p_scaling, error_scaling : lists of EnsembleEffect, PScaling, ErrorScaling
+    n_done, n_failed, n_inexact : int
+    notes : list of str
+
+    Examples
+    --------
+    Made by :func:`analyze_generalization`; a tiny hinge sweep (P = 10, 6 φ, 3 seeds)
+    has a crossing, and no closed-form theory:
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.generalization import analyze_generalization
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     spec = generalization_spec(P=[10], phi_max=3.0, phi_num=6, seeds=3, output=tmp)
+    ...     analysis = analyze_generalization(sweep.run(spec).directory, n_boot=20)
+    >>> analysis.settings["task"], analysis.n_done, len(analysis.crossings), analysis.theory
+    ('noisy_teacher_hinge', 18, 1, [])
+    >>> analysis.curve("sat", 10).phi.shape, sorted(analysis.to_dict())[:3]
+    ((6,), ['crossings', 'curves', 'cusps'])
+    """
 
     directory: str
     settings: dict
@@ -235,7 +188,33 @@ def _table(directory: Path):
 
 
 def generalization_curves(df, group: str) -> list[Curve]:
-    """Every stored quantity of :data:`QUANTITIES` vs φ, per size."""
+    """Every stored quantity of :data:`QUANTITIES` vs φ, per size.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Finished rows with columns ``size`` (the fixed P or N), ``seed``, ``phi_x``
+        (φ = n/n_params) and the quantities.
+    group : str
+        ``"P"`` or ``"N"``: what ``size`` is.
+
+    Returns
+    -------
+    list of Curve
+        Per size (increasing), per quantity present, in the order of :data:`QUANTITIES`;
+        k the φ and s the seeds of that size.
+
+    Examples
+    --------
+    Two seeds at two φ; the mean of ``sat`` is P(SAT):
+
+    >>> import pandas as pd
+    >>> from ntkjam.analysis.generalization import generalization_curves
+    >>> df = pd.DataFrame({"size": 10, "seed": [0, 1, 0, 1], "phi_x": [1.0, 1.0, 3.0, 3.0],
+    ...                    "test_error": [0.25, 0.75, 0.5, 1.0], "sat": [1, 1, 0, 1]})
+    >>> [(c.quantity, c.mean.tolist(), c.values.shape) for c in generalization_curves(df, "P")]
+    [('test_error', [0.5, 0.75], (2, 2)), ('sat', [1.0, 0.5], (2, 2))]
+    """
     out = []
     for size, g in df.groupby("size", sort=True):
         for q in QUANTITIES:
@@ -251,112 +230,6 @@ def generalization_curves(df, group: str) -> list[Curve]:
                              mean=mean, sem=sem, lo=mean - _Z * sem, hi=mean + _Z * sem,
                              median=np.nanmedian(V, axis=1), values=V))
     return out
-
-
-# ---------------------------------------------------------------------------- peaks
-def _vertex(phi: np.ndarray, mean: np.ndarray) -> float | None:
-    """Vertex of the quadratic through the largest mean and its neighbours, in log y
-    (five points when that fit is concave, else three); None at an edge of the grid."""
-    if not np.any(np.isfinite(mean)):
-        return None
-    i = int(np.nanargmax(mean))
-    if i == 0 or i == phi.size - 1 or not np.all(np.isfinite(mean[i - 1:i + 2])):
-        return None
-    y = np.log(np.maximum(mean, 1e-300))
-    for half in (2, 1):
-        lo, hi = max(0, i - half), min(phi.size, i + half + 1)
-        keep = np.isfinite(y[lo:hi])
-        if keep.sum() < 3:
-            continue
-        c2, c1, _ = np.polyfit(phi[lo:hi][keep], y[lo:hi][keep], 2)
-        if c2 < 0:
-            return float(np.clip(-c1 / (2 * c2), phi[i - 1], phi[i + 1]))
-    return None
-
-
-def locate_peak(curve: Curve, *, n_boot: int = 200, seed: int = 0) -> Peak:
-    """The maximum of ``curve.mean`` over φ, with a bootstrap over seeds.
-
-    Each resample draws the seed columns of ``curve.values`` with replacement (the
-    same seeds at every φ) and refits the vertex (:func:`_vertex`); the interval is the
-    95 % percentile interval of the resamples' vertices, the height's that of their
-    largest means.  "Undetermined" when the data's maximum is at an edge of the grid
-    or more than 10 % of the resamples put it there.
-    """
-    rng = np.random.default_rng(seed)
-    V = curve.values
-    base = _vertex(curve.phi, curve.mean)
-    height = float(np.nanmax(curve.mean)) if np.any(np.isfinite(curve.mean)) else math.nan
-    verts, heights = [], []
-    for _ in range(n_boot):
-        cols = rng.integers(0, V.shape[1], size=V.shape[1])
-        with np.errstate(invalid="ignore"):
-            m = np.nanmean(V[:, cols], axis=1) if V.shape[1] else np.full(V.shape[0], np.nan)
-        heights.append(np.nanmax(m) if np.any(np.isfinite(m)) else np.nan)
-        v = _vertex(curve.phi, m)
-        verts.append(np.nan if v is None else v)
-    verts, heights = np.asarray(verts), np.asarray(heights)
-    h_lo, h_hi = (np.nanquantile(heights, [0.025, 0.975]) if np.any(np.isfinite(heights))
-                  else (math.nan, math.nan))
-    edge = float(np.mean(~np.isfinite(verts)))
-    i = int(np.nanargmax(curve.mean)) if np.isfinite(height) else 0
-    spacing = np.diff(curve.phi[max(i - 1, 0):i + 2])
-    kw = dict(quantity=curve.quantity, group=curve.group, size=curve.size, height=height,
-              height_low=float(h_lo), height_high=float(h_hi), n_boot=n_boot,
-              resolution=float(0.5 * np.mean(spacing)) if spacing.size else math.nan)
-    if base is None or edge > 0.1:
-        why = ("the largest mean is at an edge of the φ grid" if base is None else
-               f"{100 * edge:.0f} % of the bootstrap resamples put the maximum at an edge")
-        return Peak(status="undetermined", phi_peak=math.nan if base is None else base,
-                    ci_low=math.nan, ci_high=math.nan, note=f"{why}: widen the φ range or "
-                    "add seeds", **kw)
-    lo, hi = np.nanquantile(verts, [0.025, 0.975])
-    return Peak(status="located", phi_peak=base, ci_low=float(lo), ci_high=float(hi), note="",
-                **kw)
-
-
-def _two_segments(phi: np.ndarray, mean: np.ndarray, sem: np.ndarray, grid: np.ndarray):
-    """``(φ*, coefficients (a, b_left, b_right), their covariance)`` of the best break on
-    ``grid`` (weighted least squares for every candidate at once)."""
-    keep = np.isfinite(mean) & np.isfinite(sem) & (sem > 0)
-    x, y, w = phi[keep], mean[keep], 1.0 / sem[keep] ** 2
-    u = x[None, :] - grid[:, None]  # (G, k)
-    X = np.stack([np.ones_like(u), np.minimum(u, 0.0), np.maximum(u, 0.0)], axis=-1)
-    A = np.einsum("gki,k,gkj->gij", X, w, X)
-    coef = np.linalg.solve(A, np.einsum("gki,k,k->gi", X, w, y)[..., None])[..., 0]
-    chi2 = np.einsum("gk,k->g", (y[None, :] - np.einsum("gki,gi->gk", X, coef)) ** 2, w)
-    g = int(np.argmin(chi2))
-    return float(grid[g]), coef[g], np.linalg.inv(A[g])
-
-
-def locate_cusp(curve: Curve, *, n_boot: int = 200, seed: int = 0) -> Cusp:
-    """The breakpoint of :class:`Cusp`'s two-segment model fitted to ``curve.mean``, with a
-    bootstrap over the seed columns of ``curve.values`` (the standard errors kept)."""
-    rng = np.random.default_rng(seed)
-    phi, V, sem = curve.phi, curve.values, curve.sem
-    kw = dict(quantity=curve.quantity, group=curve.group, size=curve.size, n_boot=n_boot)
-    if phi.size < 5 or V.shape[1] < 3:
-        return Cusp(status="undetermined", phi_cusp=math.nan, ci_low=math.nan,
-                    ci_high=math.nan, slope_left=math.nan, slope_left_err=math.nan,
-                    slope_right=math.nan, slope_right_err=math.nan,
-                    note="fewer than 5 φ or 3 seeds", **kw)
-    grid = np.linspace(phi[1], phi[-2], 121)
-    x, coef, cov = _two_segments(phi, curve.mean, sem, grid)
-    boot = []
-    for _ in range(n_boot):
-        cols = rng.integers(0, V.shape[1], size=V.shape[1])
-        with np.errstate(invalid="ignore"):
-            boot.append(_two_segments(phi, np.nanmean(V[:, cols], axis=1), sem, grid)[0])
-    lo, hi = np.nanquantile(boot, [0.025, 0.975])
-    err = np.sqrt(np.diag(cov))
-    drop = coef[1] - coef[2]
-    drop_err = math.sqrt(max(cov[1, 1] + cov[2, 2] - 2 * cov[1, 2], 0.0))
-    located = drop > 2 * drop_err
-    return Cusp(status="located" if located else "undetermined", phi_cusp=x,
-                ci_low=float(lo), ci_high=float(hi), slope_left=float(coef[1]),
-                slope_left_err=float(err[1]), slope_right=float(coef[2]),
-                slope_right_err=float(err[2]), note="" if located else
-                "the slope does not fall at the break by more than two standard errors", **kw)
 
 
 def _peak_vs_crossing(peaks: list, cross: list[Crossing]) -> list[PeakVsCrossing]:
@@ -451,6 +324,26 @@ def analyze_generalization(directory: str | Path, *, model: str = "erf", n_boot:
     Returns
     -------
     GeneralizationAnalysis
+
+    Examples
+    --------
+    Ridgeless regression on P = 10 random ReLU features: the members' test error peaks
+    just above the interpolation threshold φ = rank/P = 1 (double descent), and the
+    stored Mei–Montanari theory is compared:
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.generalization import analyze_generalization
+    >>> from ntkjam.experiments.generalization import generalization_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     spec = generalization_spec(P=[10], phi_max=3.0, phi_num=5, seeds=3, output=tmp,
+    ...                                task="regression_mse", epsilon=0.0)
+    ...     analysis = analyze_generalization(sweep.run(spec).directory, n_boot=20)
+    >>> peak = next(p for p in analysis.peaks if p.quantity == "mean_test_error")
+    >>> analysis.threshold, peak.status, bool(1.0 < peak.phi_peak < 1.75)
+    (1.0, 'located', True)
+    >>> [t.name for t in analysis.theory]
+    ['mei_montanari']
     """
     model, n_boot = check_bootstrap(model, n_boot)
     directory = Path(directory)

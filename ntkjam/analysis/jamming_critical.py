@@ -55,7 +55,29 @@ THETA_THEORY = 0.42311
 
 
 def rs_jamming_line(margin_min: float, margin_max: float, num: int = 200):
-    """The RS capacity line ``(φ, κ)``: ``φ = α_RS(κ) = 1/I(κ)`` on a grid of κ."""
+    """The RS capacity line ``(φ, κ)``: ``φ = α_RS(κ) = 1/I(κ)`` on a grid of κ.
+
+    Parameters
+    ----------
+    margin_min, margin_max : float
+        The κ range (negative margins allowed: there the line is an upper bound).
+    num : int
+        Grid points.
+
+    Returns
+    -------
+    phi, kappa : numpy.ndarray, shape (num,)
+        ``kappa = linspace(margin_min, margin_max, num)`` and its capacity α_RS(κ).
+
+    Examples
+    --------
+    Gardner's capacity is 2 at κ = 0; a negative margin raises it:
+
+    >>> from ntkjam.analysis.jamming_critical import rs_jamming_line
+    >>> phi, kappa = rs_jamming_line(-0.5, 0.5, 3)
+    >>> kappa.tolist(), phi.round(4).tolist()
+    ([-0.5, 0.0, 0.5], [4.7701, 2.0, 0.9612])
+    """
     from ntkjam.theory import rs_unsat_spherical
 
     k = np.linspace(margin_min, margin_max, num)
@@ -98,7 +120,26 @@ class SphereJammingPoint(SummaryRepr):
     wall_time : float
         Mean seconds per instance (the whole compression).
     gap_x, gap_cdf, force_x, force_cdf : numpy.ndarray
-        The pooled empirical CDFs (gaps; forces over their instance's mean).
+        The pooled empirical CDFs (gaps; forces over their instance's mean), each of
+        shape (m,) (:func:`~ntkjam.analysis.critical_fits.empirical_cdf`).
+
+    Examples
+    --------
+    Made by :func:`analyze_sphere_jamming`; two instances at P = 10, κ = −0.5 (φ =
+    α_RS(κ) ≈ 4.8): the jammed minimum is isostatic, N_Δ = rank:
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = sweep.run(sphere_jamming_spec(P=[10], margin=[-0.5], seeds=2, output=tmp + "/r"))
+    ...     analysis = analyze_sphere_jamming(tmp + "/r", n_boot=0)
+    >>> (point,) = analysis.points
+    >>> point.label, point.convex, point.n_instances, point.phi_eff
+    ('gaussian, P = 10, margin = -0.5', False, 2, 4.8)
+    >>> point.isostaticity, point.isostatic
+    (1.0, 'isostatic')
     """
 
     source: str
@@ -150,8 +191,25 @@ class SphereJammingAnalysis(SummaryRepr):
         The tops of the γ and θ fit windows (quantiles).
     gap_lower, force_lower : float
         Their bottoms (quantiles; 0: from 0).
-    rs_phi, rs_kappa : numpy.ndarray
+    rs_phi, rs_kappa : numpy.ndarray, shape (200,)
         The RS capacity line over the measured κ range.
+
+    Examples
+    --------
+    Made by :func:`analyze_sphere_jamming` (one jamming point here); ``to_dict()`` is
+    JSON-ready:
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = sweep.run(sphere_jamming_spec(P=[10], margin=[-0.5], seeds=2, output=tmp + "/r"))
+    ...     analysis = analyze_sphere_jamming(tmp + "/r", n_boot=0)
+    >>> len(analysis.points), analysis.n_failed, analysis.rs_phi.shape
+    (1, 0, (200,))
+    >>> import json; json.loads(json.dumps(analysis.to_dict()))["points"][0]["isostatic"]
+    'isostatic'
     """
 
     directory: str
@@ -260,10 +318,30 @@ def analyze_sphere_jamming(directory: str | Path, *, gap_fraction: float = 0.05,
     seed : int
         Seed of the bootstraps.
 
+    Returns
+    -------
+    SphereJammingAnalysis
+
     Raises
     ------
     ValueError
         Not a ``sphere_jamming`` store, or no finished task.
+
+    Examples
+    --------
+    Two instances at P = 10, κ = −0.5: κ_J near the RS bound, and too few gaps and
+    forces at this size for the exponents, which stay undetermined (NaN):
+
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = sweep.run(sphere_jamming_spec(P=[10], margin=[-0.5], seeds=2, output=tmp + "/r"))
+    ...     analysis = analyze_sphere_jamming(tmp + "/r", n_boot=0)
+    >>> p = analysis.points[0]
+    >>> bool(abs(p.kappa_j - p.kappa_rs) < 0.1), p.gamma.tail.note
+    (True, '76 values: too few for a window fit')
     """
     from ntkjam._validate import as_int, as_real
 
@@ -320,7 +398,32 @@ def _fit_words(fit: ExponentFit) -> str:
 
 
 def summary_lines(analysis: SphereJammingAnalysis) -> list[str]:
-    """The printed summary: per jamming point κ_J, N_Δ/rank with its verdict, γ and θ."""
+    """The printed summary: per jamming point κ_J, N_Δ/rank with its verdict, γ and θ.
+
+    Parameters
+    ----------
+    analysis : SphereJammingAnalysis
+
+    Returns
+    -------
+    list of str
+        Five lines per jamming point, then one for failed tasks (if any).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from ntkjam import sweep
+    >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+    >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = sweep.run(sphere_jamming_spec(P=[10], margin=[-0.5], seeds=2, output=tmp + "/r"))
+    ...     analysis = analyze_sphere_jamming(tmp + "/r", n_boot=0)
+    >>> from ntkjam.analysis.jamming_critical import summary_lines
+    >>> lines = summary_lines(analysis)
+    >>> print(lines[0]); print(lines[2])
+    gaussian, P = 10, margin = -0.5 (non-convex, 2 instances, φ = N/rank = 4.800):
+      N_Δ/rank = 1.0000, 95 % CI [1.0000, 1.0000]: isostatic (within ±0.05)
+    """
     lines = []
     for p in analysis.points:
         side = "convex" if p.convex else "non-convex"
