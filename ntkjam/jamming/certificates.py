@@ -39,6 +39,15 @@ class CertificateCheck(SummaryRepr):
         (``inf`` for an exact Farkas vector). NaN for SAT.
     reason : str
         Empty when ok, else why the check failed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.jamming.certificates import check_sat_certificate
+    >>> from ntkjam.problem import from_features
+    >>> check = check_sat_certificate(from_features(np.ones((3, 1)), np.ones(3)), [2.0])
+    >>> check.ok, check.kind, float(check.min_gap), check.reason      # y f − κ = 2 − 1
+    (True, 'sat', 1.0, '')
     """
 
     ok: bool
@@ -121,6 +130,22 @@ def check_sat_certificate(problem: Problem, w: object, *, tol: float = 1e-9) -> 
         Coordinates of :meth:`Problem.features`.
     tol : float
         Relative tolerance (times ``scale = max|κ − y f0|``).
+
+    Returns
+    -------
+    CertificateCheck
+        ``kind="sat"``; ``min_gap`` the smallest ``y_i f_i − κ``.
+
+    Examples
+    --------
+    Three points of one class on one feature: any ``w ≥ κ = 1`` separates them.
+
+    >>> import numpy as np
+    >>> from ntkjam.jamming.certificates import check_sat_certificate
+    >>> from ntkjam.problem import from_features
+    >>> problem = from_features(np.ones((3, 1)), np.ones(3))
+    >>> check_sat_certificate(problem, [2.0]).ok, check_sat_certificate(problem, [0.5]).reason
+    (True, 'gap -0.5 < -1e-09 at point 0')
     """
     tol = as_real("tol", tol, nonnegative=True)
     w = problem._check_w(w)
@@ -142,6 +167,26 @@ def rounding_bound(problem: Problem, w: object) -> np.ndarray:
 
     The standard bound for a dot product of length P evaluated in float64
     (``γ_P = P·eps / (1 − P·eps)``, eps = 2^−53).  Dead rows give exactly 0.
+
+    Parameters
+    ----------
+    problem : Problem
+    w : array_like, shape (P,)
+        Coordinates of :meth:`Problem.features`.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.jamming.certificates import rounding_bound
+    >>> from ntkjam.problem import from_features
+    >>> problem = from_features(np.array([[1.0, 2.0], [0.0, 0.0]]), np.ones(2))  # row 1 dead
+    >>> e, u = rounding_bound(problem, [1.0, 1.0]), 2.0**-53
+    >>> bool(np.isclose(e[0], 2 * u / (1 - 2 * u) * 3.0)), float(e[1])   # γ_2 Σ|J_ip w_p|
+    (True, 0.0)
     """
     w = problem._check_w(w)
     J = problem.features()
@@ -166,6 +211,25 @@ def check_farkas_certificate(
         Non-negative multipliers, not all zero.
     tol, farkas_rtol : float
         See the module docstring.
+
+    Returns
+    -------
+    CertificateCheck
+        ``kind="unsat"``; ``farkas_value`` (``bᵀλ``), ``farkas_residual`` and ``radius``.
+
+    Examples
+    --------
+    Opposite labels on the same feature row: λ = (½, ½) cancels ``Σ λ_i y_i J_i`` exactly.
+
+    >>> import numpy as np
+    >>> from ntkjam.jamming.certificates import check_farkas_certificate
+    >>> from ntkjam.problem import from_features
+    >>> problem = from_features(np.ones((2, 1)), [1.0, -1.0])
+    >>> check = check_farkas_certificate(problem, [1.0, 1.0])          # normalised to Σλ = 1
+    >>> check.ok, float(check.farkas_value), float(check.farkas_residual), check.radius
+    (True, 1.0, 0.0, inf)
+    >>> check_farkas_certificate(problem, [1.0, 0.0]).reason
+    'relative residual 0.707 > 1e-09'
     """
     tol = as_real("tol", tol, nonnegative=True)
     farkas_rtol = as_real("farkas_rtol", farkas_rtol, nonnegative=True)

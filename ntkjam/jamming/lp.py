@@ -45,6 +45,17 @@ class LPCertificate(DeprecatedNames, SummaryRepr):
     coordinates : str
         ``"features"`` (w ∈ R^P) or ``"basis"`` (orthonormal basis of range(J)) of the
         attempt that gave the verdict.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.jamming.lp import lp_certificate
+    >>> from ntkjam.problem import from_features
+    >>> cert = lp_certificate(from_features(np.ones((4, 1)), np.ones(4)))
+    >>> cert.verdict, cert.farkas, cert.w.shape, cert.check.ok, cert.coordinates
+    ('sat', None, (1,), True, 'features')
+    >>> cert.attempts[0].startswith("highs-ds on features"), round(cert.slack, 9)  # at the cap
+    (True, 1.0)
     """
 
     verdict: str
@@ -98,6 +109,21 @@ def lp_certificate(
         Attempts run in order: HiGHS dual simplex, HiGHS interior point (with
         crossover), in the first coordinates, then in the other; the first
         attempt whose certificate passes the check gives the verdict.
+
+    Examples
+    --------
+    One feature, labels of both signs: no ``w`` gives ``y_i w ≥ 1`` for all i, and the
+    Farkas vector proves it (``Σ λ_i y_i J_i = 0`` with ``bᵀλ = 1 > 0``).
+
+    >>> import numpy as np
+    >>> from ntkjam.jamming.lp import lp_certificate
+    >>> from ntkjam.problem import from_features
+    >>> J, y = np.ones((4, 1)), np.array([1.0, -1.0, 1.0, 1.0])
+    >>> cert = lp_certificate(from_features(J, y))
+    >>> cert.verdict, round(cert.slack, 9), round(float(cert.farkas.sum()), 12)
+    ('unsat', -1.0, 1.0)
+    >>> bool(np.allclose(J.T @ (y * cert.farkas), 0)), cert.check.ok
+    (True, True)
     """
     tol = as_real("tol", tol, nonnegative=True)
     farkas_rtol = as_real("farkas_rtol", farkas_rtol, nonnegative=True)

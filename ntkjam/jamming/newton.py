@@ -32,6 +32,17 @@ def exact_line_search(delta: np.ndarray, q: np.ndarray) -> float:
     -------
     float
         The step length (0 when the direction does not descend).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.jamming.newton import exact_line_search
+    >>> exact_line_search(np.array([1.0, 1.0]), np.array([1.0, 1.0]))   # both reach Δ = 0
+    1.0
+    >>> exact_line_search(np.array([2.0, 1.0]), np.array([1.0, -1.0]))  # ½[(2−t)² + (1+t)²]
+    0.5
+    >>> exact_line_search(np.array([1.0, 3.0]), np.array([1.0, -1.0]))  # ascent: no step
+    0.0
     """
     active0 = delta > 0
     leave = active0 & (q > 0)

@@ -33,7 +33,25 @@ class _Config:
 
 @dataclass(frozen=True)
 class GD(_Config):
-    """Full-batch gradient descent ``θ ← θ − lr ∇L``; time advances by ``lr`` per step."""
+    """Full-batch gradient descent ``θ ← θ − lr ∇L``; time advances by ``lr`` per step.
+
+    Parameters
+    ----------
+    lr : float
+        Step size (> 0), scalar; also the time increment ``dt`` of the function-space
+        dynamics, so ``t = lr · steps``.
+
+    Examples
+    --------
+    >>> from ntkjam.networks.configs import GD
+    >>> opt = GD(lr=0.1)
+    >>> opt.describe(), opt.pure().fixed_lr      # how a result names it; its pure pair
+    (('GD', {'lr': 0.1}), 0.1)
+    >>> GD(lr=-1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be > 0, got -1.0
+    """
 
     lr: float = 0.5
 
@@ -71,6 +89,27 @@ class GradientFlow(_Config):
     the function-space :class:`~ntkjam.dynamics.Controller`: these tests are thresholds
     with no known order in ``dt`` (linear across a kink, quadratic elsewhere), so there
     is no error ratio to aim the next step at.
+
+    Parameters
+    ----------
+    dt : float
+        First step (> 0), scalar.
+    max_output_change, max_nonlinearity, max_grad_change : float
+        The three acceptance thresholds above (> 0), scalars.
+    grow, shrink : float
+        Step multipliers after an accepted / rejected step (``grow >= 1``,
+        ``0 < shrink < 1``).
+    dt_min, dt_max : float
+        Bounds on the step (``dt_max`` may be ``inf``).
+
+    Examples
+    --------
+    The flow has no pure ``(init, update)`` pair: ``train`` runs it on the host loop.
+
+    >>> from ntkjam.networks.configs import GradientFlow
+    >>> flow = GradientFlow(dt=0.05, max_output_change=0.01)
+    >>> flow.pure() is None, flow.describe()[0], flow.describe()[1]["dt"]
+    (True, 'GradientFlow', 0.05)
     """
 
     dt: float = 0.1
@@ -99,7 +138,28 @@ class GradientFlow(_Config):
 
 @dataclass(frozen=True)
 class Adam(_Config):
-    """Adam (Kingma & Ba 2015) on the full batch; time advances by ``lr`` per step."""
+    """Adam (Kingma & Ba 2015) on the full batch; time advances by ``lr`` per step.
+
+    Parameters
+    ----------
+    lr : float
+        Step size (> 0), scalar.
+    beta1, beta2 : float
+        Decay rates of the first and second moments, each in [0, 1).
+    eps : float
+        Added to the root of the second moment (> 0).
+
+    Examples
+    --------
+    >>> from ntkjam.networks.configs import Adam
+    >>> opt = Adam(lr=1e-3)
+    >>> opt.pure().name, opt.describe()[1]
+    ('Adam', {'lr': 0.001, 'beta1': 0.9, 'beta2': 0.999, 'eps': 1e-08})
+    >>> Adam(beta2=1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: beta2 must be in [0, 1), got 1.0
+    """
 
     lr: float = 1e-2
     beta1: float = 0.9

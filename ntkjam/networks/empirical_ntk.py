@@ -21,6 +21,9 @@
     applied to blocks of unit vectors.  The building block of matrix-free
     solvers (:func:`ntk_vector_product`); also a test oracle.
 
+The two oracles, :func:`jacobian` and :func:`ntk_vector_product`, live in
+:mod:`ntkjam.networks.tangents` and are re-exported here.
+
 All three agree to ~1e-14 relative in float64 (tests assert 1e-10).
 
 Range: parameters must be finite (checked on entry, the error names
@@ -37,27 +40,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkjam._validate import (
-    as_choice,
-    as_float_array,
-    as_inputs,
-    as_int,
-    check_finite_result,
-)
-from ntkjam.networks.mlp import (
-    MLP,
-    Params,
-    apply_fn,
-    check_inputs,
-    forward,
-    layer_multipliers,
-    param_count,
+from ntkjam._validate import as_choice, as_inputs
+from ntkjam.networks.mlp import MLP, Params, check_inputs, forward, layer_multipliers
+from ntkjam.networks.tangents import (
+    DEFAULT_MEMORY_BUDGET,
+    finite_result,
+    jacobian,
+    jacobian_kernel,
+    memory_budget_bytes,
+    ntk_vector_product,
+    ntk_vp_kernel,
 )
 
 METHODS = ("structured", "jacobian", "ntk_vp")
-
-#: Default memory allowed for Jacobian rows / parameter-sized blocks (bytes).
-DEFAULT_MEMORY_BUDGET = 512 * 2**20
 
 #: Row-block size of the structured kernel (blocks of the output are computed
 #: one at a time; with X2 omitted only blocks on and above the diagonal).
@@ -84,6 +79,20 @@ def backward_signals(net: MLP, params: Params, X: jax.Array) -> tuple[list, list
     signals : list of L+1 arrays
         ``δ^{l+1} = ∂f/∂z^{l+1}``, shape ``(N, n_{l+1})``, the backward signal at
         the output of layer l; the last one (readout) is ``ones((N, 1))``.
+
+    Examples
+    --------
+    Traceable (no validation), so it is jitted with the network static:
+
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.empirical_ntk import backward_signals
+    >>> net, X = mlp(3, 4), np.random.default_rng(1).standard_normal((20, 3))
+    >>> signals_of = jax.jit(backward_signals, static_argnums=0)
+    >>> inputs, signals = signals_of(net, init_params(net, seed=0), X)
+    >>> [h.shape for h in inputs], [s.shape for s in signals], bool(np.all(signals[-1] == 1))
+    ([(20, 3), (20, 4)], [(20, 4), (20, 1)], True)
     """
     inputs, preacts = forward(net, params, X)
     mult = layer_multipliers(net)
@@ -200,190 +209,30 @@ def _diagonal(net: MLP, params: Params, X: jax.Array) -> jax.Array:
 def empirical_ntk_diagonal(net: MLP, params: Params, X: object) -> np.ndarray:
     """``K(x_i, x_i) = ‖∂_θ f(x_i)‖²`` for every row of ``X``, in O(N Σ widths).
 
-    Returns
-    -------
-    numpy.ndarray, shape (N,)
-    """
-    X = check_inputs(net, params, X)
-    return _finite("empirical_ntk_diagonal", np.asarray(_diagonal(net, params, jnp.asarray(X))),
-                   params, X)
-
-
-# ---------------------------------------------------------------------------
-# Jacobian
-
-
-def _per_sample_grads(net: MLP, params: Params, X: jax.Array) -> Params:
-    def single(x):
-        return jax.grad(lambda p: apply_fn(net, p, x[None, :])[0])(params)
-
-    return jax.vmap(single)(X)
-
-
-def _flat_rows(tree) -> jax.Array:
-    leaves = jax.tree_util.tree_leaves(tree)
-    return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
-
-
-@partial(jax.jit, static_argnums=0)
-def _jacobian_rows(net: MLP, params: Params, X: jax.Array) -> jax.Array:
-    return _flat_rows(_per_sample_grads(net, params, X))
-
-
-@partial(jax.jit, static_argnums=0)
-def _jac_tree(net: MLP, params: Params, X: jax.Array):
-    return _per_sample_grads(net, params, X)
-
-
-@jax.jit
-def _contract(Ja, Jb) -> jax.Array:
-    leaves_a = jax.tree_util.tree_leaves(Ja)
-    leaves_b = jax.tree_util.tree_leaves(Jb)
-    K = 0.0
-    for la, lb in zip(leaves_a, leaves_b, strict=True):
-        K = K + la.reshape(la.shape[0], -1) @ lb.reshape(lb.shape[0], -1).T
-    return K
-
-
-def _chunks(n: int, size: int) -> list[tuple[int, int]]:
-    return [(start, min(start + size, n)) for start in range(0, n, size)]
-
-
-def _padded(X: np.ndarray, start: int, stop: int, size: int) -> jax.Array:
-    # Pad the last chunk to the common size so the jitted function compiles once.
-    block = X[start:stop]
-    if stop - start < size:
-        block = np.concatenate([block, np.zeros((size - (stop - start), X.shape[1]))])
-    return jnp.asarray(block)
-
-
-def _rows_per_chunk(P: int, memory_budget: int, n: int) -> int:
-    return int(max(1, min(n, memory_budget // (8 * P))))
-
-
-def _jacobian_ntk(
-    net: MLP, params: Params, X1: np.ndarray, X2: np.ndarray | None, memory_budget: int
-) -> np.ndarray:
-    sym = X2 is None
-    X2 = X1 if sym else X2
-    P = param_count(net)
-    # Two chunks of Jacobian rows are alive at a time.
-    size = _rows_per_chunk(P, memory_budget // 2, max(X1.shape[0], X2.shape[0]))
-    K = np.empty((X1.shape[0], X2.shape[0]))
-    c1, c2 = _chunks(X1.shape[0], size), _chunks(X2.shape[0], size)
-    for a, (s1, e1) in enumerate(c1):
-        Ja = _jac_tree(net, params, _padded(X1, s1, e1, size))
-        for b, (s2, e2) in enumerate(c2):
-            if sym and b < a:
-                continue
-            Jb = Ja if sym and a == b else _jac_tree(net, params, _padded(X2, s2, e2, size))
-            block = np.asarray(_contract(Ja, Jb))[: e1 - s1, : e2 - s2]
-            K[s1:e1, s2:e2] = block
-            if sym and b > a:
-                K[s2:e2, s1:e1] = block.T
-    if sym:
-        K = 0.5 * (K + K.T)
-    return K
-
-
-def jacobian(
-    net: MLP, params: Params, X: object, *, memory_budget: int | None = None
-) -> np.ndarray:
-    """The Jacobian ``J[i, p] = ∂f(x_i)/∂θ_p``.
-
     Parameters
     ----------
     net : MLP
     params : list of (W, b)
     X : array_like, shape (N, d)
-    memory_budget : int, optional
-        Bytes of Jacobian rows computed at once (default 512 MiB); the result
-        itself takes ``8 N P`` bytes.
 
     Returns
     -------
-    numpy.ndarray, shape (N, P)
-        Columns in the order of :func:`ntkjam.networks.mlp.flatten_params`.
+    numpy.ndarray, shape (N,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.networks import empirical_ntk, init_params, mlp
+    >>> from ntkjam.networks.empirical_ntk import empirical_ntk_diagonal
+    >>> net, X = mlp(3, 4), np.random.default_rng(1).standard_normal((20, 3))
+    >>> params = init_params(net, seed=0)
+    >>> k = empirical_ntk_diagonal(net, params, X)
+    >>> k.shape, bool(np.allclose(k, np.diag(empirical_ntk(net, params, X))))
+    ((20,), True)
     """
     X = check_inputs(net, params, X)
-    budget = _budget(memory_budget)
-    P = param_count(net)
-    size = _rows_per_chunk(P, budget, X.shape[0])
-    J = np.empty((X.shape[0], P))
-    for start, stop in _chunks(X.shape[0], size):
-        J[start:stop] = np.asarray(_jacobian_rows(net, params, _padded(X, start, stop, size)))[
-            : stop - start
-        ]
-    return _finite("jacobian", J, params, X)
-
-
-# ---------------------------------------------------------------------------
-# NTK-vector products
-
-
-@partial(jax.jit, static_argnums=0)
-def _ntk_vp(net: MLP, params: Params, X1: jax.Array, X2: jax.Array, V: jax.Array) -> jax.Array:
-    _, pullback = jax.vjp(lambda p: apply_fn(net, p, X2), params)
-
-    def one(v):
-        (g,) = pullback(v)
-        return jax.jvp(lambda p: apply_fn(net, p, X1), (params,), (g,))[1]
-
-    return jax.vmap(one, in_axes=1, out_axes=1)(V)
-
-
-def ntk_vector_product(
-    net: MLP, params: Params, X1: object, V: object, X2: object = None
-) -> np.ndarray:
-    """``K(X1, X2) V`` without forming K or the Jacobian: ``J1 (J2ᵀ V)``.
-
-    Parameters
-    ----------
-    net : MLP
-    params : list of (W, b)
-    X1 : array_like, shape (N1, d)
-    V : array_like, shape (N2,) or (N2, k)
-    X2 : array_like, shape (N2, d), optional
-        Defaults to ``X1``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (N1,) or (N1, k)
-        Cost O(k) forward-and-backward passes over N1 + N2 points; memory
-        O(k P) for the intermediate parameter-space vectors.
-    """
-    X1 = check_inputs(net, params, X1, "X1")
-    X2 = X1 if X2 is None else as_inputs("X2", X2, dim=net.input_dim)
-    V = as_float_array("V", V, ndim=(1, 2))
-    if V.shape[0] != X2.shape[0]:
-        raise ValueError(
-            f"V must have {X2.shape[0]} rows (one per point of X2), got shape {V.shape}"
-        )
-    vector = V.ndim == 1
-    V2 = V[:, None] if vector else V
-    out = np.asarray(_ntk_vp(net, params, jnp.asarray(X1), jnp.asarray(X2), jnp.asarray(V2)))
-    out = _finite("ntk_vector_product", out, params, X1, X2)
-    return out[:, 0] if vector else out
-
-
-def _ntk_vp_kernel(
-    net: MLP, params: Params, X1: np.ndarray, X2: np.ndarray | None, memory_budget: int
-) -> np.ndarray:
-    sym = X2 is None
-    X2 = X1 if sym else X2
-    n2 = X2.shape[0]
-    size = _rows_per_chunk(param_count(net), memory_budget, n2)
-    K = np.empty((X1.shape[0], n2))
-    x1, x2 = jnp.asarray(X1), jnp.asarray(X2)
-    for start, stop in _chunks(n2, size):
-        E = np.zeros((n2, size))
-        E[np.arange(start, stop), np.arange(stop - start)] = 1.0
-        K[:, start:stop] = np.asarray(_ntk_vp(net, params, x1, x2, jnp.asarray(E)))[
-            :, : stop - start
-        ]
-    if sym:
-        K = 0.5 * (K + K.T)
-    return K
+    diag = np.asarray(_diagonal(net, params, jnp.asarray(X)))
+    return finite_result("empirical_ntk_diagonal", diag, params, X)
 
 
 # ---------------------------------------------------------------------------
@@ -426,41 +275,40 @@ def empirical_ntk(
     ValueError
         Non-finite ``params`` (the message names ``params[l] W`` or ``b``), or a
         kernel that overflows float64 (:class:`~ntkjam._validate.NumericalRangeError`).
+
+    Examples
+    --------
+    K is J Jᵀ, so its rank is at most P − n_1 = 12 here (ReLU's rescaling symmetry):
+
+    >>> import numpy as np
+    >>> from ntkjam.networks import init_params, jacobian, mlp
+    >>> from ntkjam.networks.empirical_ntk import empirical_ntk
+    >>> net, X = mlp(3, 4), np.random.default_rng(1).standard_normal((20, 3))
+    >>> params = init_params(net, seed=0)
+    >>> K = empirical_ntk(net, params, X)
+    >>> J = jacobian(net, params, X)
+    >>> K.shape, bool(np.array_equal(K, K.T)), bool(np.allclose(K, J @ J.T))
+    ((20, 20), True, True)
+    >>> int(np.linalg.matrix_rank(K, tol=1e-8 * np.abs(K).max()))
+    12
+    >>> empirical_ntk(net, params, X[:3], X).shape      # K(X1, X2): (N1, N2)
+    (3, 20)
     """
     method = as_choice("method", method, METHODS)
     X1 = check_inputs(net, params, X1, "X1")
     X2 = None if X2 is None else as_inputs("X2", X2, dim=net.input_dim)
-    budget = _budget(memory_budget)
+    budget = memory_budget_bytes(memory_budget)
     if method == "structured":
         K = _structured(net, params, X1, X2)
     elif method == "jacobian":
-        K = _jacobian_ntk(net, params, X1, X2, budget)
+        K = jacobian_kernel(net, params, X1, X2, budget)
     else:
-        K = _ntk_vp_kernel(net, params, X1, X2, budget)
-    return _finite("empirical_ntk", K, params, X1, *(() if X2 is None else (X2,)))
-
-
-def _finite(what: str, result: np.ndarray, params: Params, *Xs: np.ndarray) -> np.ndarray:
-    """``result`` if finite, else a :class:`NumericalRangeError` naming params and X."""
-    if np.isfinite(result).all():
-        return result
-    theta = max(float(np.max(np.abs(np.asarray(leaf)), initial=0.0))
-                for leaf in jax.tree_util.tree_leaves(params))
-    x = max(float(np.max(np.abs(X), initial=0.0)) for X in Xs)
-    return check_finite_result(
-        what, result,
-        f"the network's gradients at params (max |θ| = {theta:.3g}) on inputs with max |x| = "
-        f"{x:.3g} do not fit in float64; rescale params or X",
-    )
-
-
-def _budget(memory_budget: int | None) -> int:
-    if memory_budget is None:
-        return DEFAULT_MEMORY_BUDGET
-    return as_int("memory_budget", memory_budget, minimum=8)
+        K = ntk_vp_kernel(net, params, X1, X2, budget)
+    return finite_result("empirical_ntk", K, params, X1, *(() if X2 is None else (X2,)))
 
 
 __all__ = [
+    "DEFAULT_MEMORY_BUDGET",
     "METHODS",
     "backward_signals",
     "empirical_ntk",

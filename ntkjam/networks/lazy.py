@@ -50,6 +50,27 @@ def lazy_problem(
     Returns
     -------
     ntkjam.problem.Problem
+        Kernel ``K`` (N, N) or features ``J`` (N, P), offset ``f0`` (N,), labels and margin.
+
+    Examples
+    --------
+    Three points are far below the capacity of P = 64 parameters: the lazy network fits
+    them (the exact solvers of :mod:`ntkjam.jamming` say so with a certificate).
+
+    >>> import numpy as np
+    >>> from ntkjam.data import random_labels, sphere
+    >>> from ntkjam.jamming import sat_unsat
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.lazy import lazy_problem
+    >>> net, X, y = mlp(3, 16), sphere(3, 3, seed=0), random_labels(3, seed=1)
+    >>> params = init_params(net, seed=0)
+    >>> problem = lazy_problem(net, params, X, y)
+    >>> problem.K.shape, problem.rank, sat_unsat(problem)
+    ((3, 3), 3, 'sat')
+    >>> lazy_problem(net, params, X, y, use="jacobian").J.shape       # (N, P)
+    (3, 64)
+    >>> bool(np.allclose(lazy_problem(net, params, X, y, alpha=2.0).K, 4 * problem.K))
+    True
     """
     X = check_inputs(net, params, X)
     alpha = as_real("alpha", alpha, positive=True)

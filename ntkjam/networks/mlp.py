@@ -59,6 +59,14 @@ class MLP:
         Whether the layers have biases.  In the NTK parameterization biases need
         σ_b > 0 (with σ_b = 0 they would not affect the function).
     parameterization : {"ntk", "standard"}
+
+    Examples
+    --------
+    >>> from ntkjam.kernels.activations import get_activation
+    >>> from ntkjam.networks.mlp import MLP
+    >>> net = MLP(input_dim=3, widths=(4, 2), activation=get_activation("relu"))
+    >>> net.depth, net.fan_ins, net.fan_outs      # W^l has shape (fan_in, fan_out)
+    (2, (3, 4, 2), (4, 2, 1))
     """
 
     input_dim: int
@@ -141,6 +149,14 @@ def mlp(
     Returns
     -------
     MLP
+
+    Examples
+    --------
+    >>> from ntkjam.networks.mlp import mlp
+    >>> mlp(3, 5, depth=2).widths, mlp(3, [8, 4], activation="tanh").activation.name
+    ((5, 5), 'tanh')
+    >>> mlp(3, 5, bias=True, sigma_b=0.1).bias
+    True
     """
     if isinstance(widths, bool):
         raise TypeError(f"widths must be an int or a sequence of int, got {widths!r}")
@@ -182,13 +198,30 @@ def layer_multipliers(net: MLP) -> list[tuple[float, float]]:
 def init_params(net: MLP, seed: int) -> Params:
     """Draw parameters; the same ``seed`` gives bit-identical parameters.
 
+    Parameters
+    ----------
+    net : MLP
+    seed : int
+        Seed of ``numpy.random.default_rng`` (≥ 0).
+
     Returns
     -------
     list of (W, b)
-        ``W`` of shape ``(n_in, n_out)``, ``b`` of shape ``(n_out,)`` or ``None``;
-        float64 JAX arrays.  NTK parameterization: all entries N(0, 1); standard:
-        ``W ~ N(0, σ_w²/n_in)``, ``b ~ N(0, σ_b²)``.  Drawn with
-        ``numpy.random.default_rng(seed)``, layer by layer (``W`` then ``b``).
+        One pair per layer, readout last: ``W`` of shape ``(n_in, n_out)``, ``b`` of
+        shape ``(n_out,)`` or ``None``; float64 JAX arrays.  NTK parameterization: all
+        entries N(0, 1); standard: ``W ~ N(0, σ_w²/n_in)``, ``b ~ N(0, σ_b²)``.  Drawn
+        with ``numpy.random.default_rng(seed)``, layer by layer (``W`` then ``b``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.networks.mlp import init_params, mlp
+    >>> net = mlp(3, 4)
+    >>> params = init_params(net, seed=0)
+    >>> [(W.shape, b) for W, b in params], params[0][0].dtype
+    ([((3, 4), None), ((4, 1), None)], dtype('float64'))
+    >>> bool(np.array_equal(params[0][0], init_params(net, seed=0)[0][0]))  # same seed
+    True
     """
     check_net(net)
     rng = np.random.default_rng(as_seed("seed", seed))
@@ -206,7 +239,23 @@ def init_params(net: MLP, seed: int) -> Params:
 
 
 def param_count(net: MLP) -> int:
-    """Number of trainable parameters P (weights plus biases, readout included)."""
+    """Number of trainable parameters P (weights plus biases, readout included).
+
+    Parameters
+    ----------
+    net : MLP
+
+    Returns
+    -------
+    int
+        ``P = Σ_l n_l n_{l+1} (+ n_{l+1} with biases)``.
+
+    Examples
+    --------
+    >>> from ntkjam.networks.mlp import mlp, param_count
+    >>> param_count(mlp(3, 4)), param_count(mlp(3, 4, bias=True, sigma_b=0.1))  # 12 + 4 (+ 5)
+    (16, 21)
+    """
     check_net(net)
     total = 0
     for n_in, n_out in zip(net.fan_ins, net.fan_outs, strict=True):
@@ -256,6 +305,19 @@ def apply(net: MLP, params: Params, X: object) -> np.ndarray:
     Returns
     -------
     numpy.ndarray, shape (N,)
+
+    Examples
+    --------
+    A ReLU network without biases is positively homogeneous in its input:
+
+    >>> import numpy as np
+    >>> from ntkjam.networks.mlp import apply, init_params, mlp
+    >>> net = mlp(3, 4)
+    >>> params = init_params(net, seed=0)
+    >>> X = np.random.default_rng(1).standard_normal((5, 3))
+    >>> f = apply(net, params, X)
+    >>> f.shape, bool(np.allclose(apply(net, params, 2.0 * X), 2.0 * f))
+    ((5,), True)
     """
     X = check_inputs(net, params, X)
     return np.asarray(apply_jit(net, params, jnp.asarray(X)))
@@ -325,6 +387,25 @@ def flatten_params(params: Params) -> np.ndarray:
     """All parameters as one vector of length P, in the order of :func:`jacobian` columns.
 
     Layer by layer: ``W`` (row-major), then ``b``.
+
+    Parameters
+    ----------
+    params : list of (W, b)
+        ``W`` of shape ``(n_in, n_out)``, ``b`` of shape ``(n_out,)`` or ``None``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (P,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.networks.mlp import flatten_params, init_params, mlp, param_count
+    >>> net = mlp(3, 4)
+    >>> params = init_params(net, seed=0)
+    >>> theta = flatten_params(params)
+    >>> theta.shape == (param_count(net),), bool(np.array_equal(theta[:12], params[0][0].ravel()))
+    (True, True)
     """
     leaves = jax.tree_util.tree_leaves(params)
     return np.concatenate([np.asarray(leaf).ravel() for leaf in leaves])

@@ -73,6 +73,32 @@ class StepSize:
 
     ``constant`` says whether the step never changes (then time is ``lr · steps``
     exactly); ``initial`` is the first step (a host float, for reports).
+
+    Parameters
+    ----------
+    next : callable ``(params, state) -> (lr, state)``
+        Pure and jit-able; ``lr`` a scalar.
+    state : pytree
+        Its initial state.
+    initial : float
+        The first step.
+    constant : bool
+
+    Examples
+    --------
+    A step that halves after every update (the state is the next step):
+
+    >>> from ntkjam.networks.optimizers import StepSize, gd
+    >>> halving = StepSize(next=lambda params, lr: (lr, 0.5 * lr), state=1.0, initial=1.0,
+    ...                    constant=False)
+    >>> opt = gd(halving)
+    >>> state = opt.init([1.0])
+    >>> steps = []
+    >>> for _ in range(3):
+    ...     _, state = opt.update([0.0], state, [1.0])
+    ...     steps.append(float(opt.lr(state)))
+    >>> steps, opt.fixed_lr                       # not constant: no fixed step
+    ([1.0, 0.5, 0.25], None)
     """
 
     next: Callable[[Any, Any], tuple[Any, Any]]
@@ -82,7 +108,26 @@ class StepSize:
 
 
 def constant_step(lr: float) -> StepSize:
-    """The fixed step ``lr``."""
+    """The fixed step ``lr``.
+
+    Parameters
+    ----------
+    lr : float
+        > 0, scalar.
+
+    Returns
+    -------
+    StepSize
+        ``constant=True``; its state is ``lr`` (a float64 scalar array).
+
+    Examples
+    --------
+    >>> from ntkjam.networks.optimizers import constant_step
+    >>> step = constant_step(0.1)
+    >>> lr, state = step.next(None, step.state)
+    >>> float(lr), step.constant, step.initial
+    (0.1, True, 0.1)
+    """
     lr = as_real("lr", lr, positive=True)
     return StepSize(next=_constant_next, state=jnp.asarray(lr, dtype=jnp.float64),
                     initial=lr, constant=True)
@@ -103,6 +148,27 @@ def tracked_step(fraction: float, net, X, v0, lam0: float) -> StepSize:
         in the lazy regime).
     lam0 : float
         λ_max(K_0), for the reported initial step.
+
+    Returns
+    -------
+    StepSize
+        ``constant=False``; state ``(v, X, fraction)``.
+
+    Examples
+    --------
+    Started on the top eigenvector of K_0, the first step is ``fraction · N / λ_max``:
+
+    >>> import jax
+    >>> import numpy as np
+    >>> from ntkjam.networks import empirical_ntk, init_params, mlp
+    >>> from ntkjam.networks.optimizers import tracked_step
+    >>> net, X = mlp(3, 4), np.random.default_rng(1).standard_normal((20, 3))
+    >>> params = init_params(net, seed=0)
+    >>> lam, V = np.linalg.eigh(empirical_ntk(net, params, X))
+    >>> step = tracked_step(1.0, net, X, V[:, -1], lam[-1])
+    >>> lr, state = jax.jit(step.next)(params, step.state)   # as inside the training loop
+    >>> bool(np.isclose(float(lr), 20 / lam[-1])), bool(np.isclose(step.initial, float(lr)))
+    (True, True)
     """
     fraction = as_real("fraction", fraction, positive=True)
     X = jnp.asarray(X)
@@ -157,6 +223,18 @@ class Optimizer:
         The step when it is constant (then ``t = lr · steps`` exactly).
     first_lr : float
         The first step.
+
+    Examples
+    --------
+    Optimizers of one kind compare equal whatever their learning rate, so they share
+    one compilation of the training loop:
+
+    >>> from ntkjam.networks.optimizers import Optimizer, gd, momentum
+    >>> opt = gd(0.1)
+    >>> isinstance(opt, Optimizer), opt.describe(), opt.fixed_lr, opt.pure() is opt
+    (True, ('GD', {'lr': 0.1}), 0.1, True)
+    >>> gd(0.1) == gd(0.2), gd(0.1) == momentum(0.1, beta=0.0)
+    (True, False)
     """
 
     init: Callable[[Any], Any] = field(compare=False)
@@ -177,7 +255,26 @@ class Optimizer:
 
 
 def apply_updates(params, updates):
-    """θ + u, leaf by leaf (``None`` leaves, e.g. absent biases, stay ``None``)."""
+    """θ + u, leaf by leaf (``None`` leaves, e.g. absent biases, stay ``None``).
+
+    Parameters
+    ----------
+    params, updates : pytree
+        Of the same structure, e.g. lists of ``(W, b)`` with ``W`` (n_in, n_out).
+
+    Returns
+    -------
+    pytree
+        Of the structure of ``params``.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from ntkjam.networks.optimizers import apply_updates
+    >>> new = apply_updates([(jnp.ones((2, 1)), None)], [(jnp.full((2, 1), 0.5), None)])
+    >>> new[0][0].ravel().tolist(), new[0][1]
+    ([1.5, 1.5], None)
+    """
     return _map(lambda p, u: p + u, params, updates)
 
 
@@ -227,13 +324,54 @@ def _adam_rule(g, state, lr, hyper):
 
 
 def gd(lr) -> Optimizer:
-    """Gradient descent ``θ ← θ − lr ∇L`` (``lr`` a float or a :class:`StepSize`)."""
+    """Gradient descent ``θ ← θ − lr ∇L`` (``lr`` a float or a :class:`StepSize`).
+
+    Parameters
+    ----------
+    lr : float or StepSize
+        A float is :func:`constant_step` ``(lr)``.
+
+    Returns
+    -------
+    Optimizer
+        No state of its own.
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> from ntkjam.networks.optimizers import apply_updates, gd
+    >>> opt, params, grads = gd(0.1), {"w": jnp.array([1.0, 2.0])}, {"w": jnp.array([1.0, -1.0])}
+    >>> updates, state = opt.update(grads, opt.init(params), params)
+    >>> jnp.round(apply_updates(params, updates)["w"], 12).tolist(), float(opt.lr(state))
+    ([0.9, 2.1], 0.1)
+    """
     step = _as_step(lr)
     return _make("GD", (("lr", step.initial),), step, _gd_rule, _no_state, ())
 
 
 def check_decay(name: str, value: object) -> float:
-    """Check a momentum decay rate β ∈ [0, 1) (momentum's β, Adam's β₁ and β₂)."""
+    """Check a momentum decay rate β ∈ [0, 1) (momentum's β, Adam's β₁ and β₂).
+
+    Parameters
+    ----------
+    name : str
+        The parameter's name, for the message.
+    value : float
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from ntkjam.networks.optimizers import check_decay
+    >>> check_decay("beta1", 0.9)
+    0.9
+    >>> check_decay("beta", 1.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: beta must be in [0, 1), got 1.0
+    """
     value = as_real(name, value)
     if not 0.0 <= value < 1.0:
         raise ValueError(f"{name} must be in [0, 1), got {value}")
@@ -241,7 +379,32 @@ def check_decay(name: str, value: object) -> float:
 
 
 def momentum(lr, beta: float) -> Optimizer:
-    """Heavy ball ``m ← β m − lr ∇L``, ``θ ← θ + m`` (β = 0 takes the steps of :func:`gd`)."""
+    """Heavy ball ``m ← β m − lr ∇L``, ``θ ← θ + m`` (β = 0 takes the steps of :func:`gd`).
+
+    Parameters
+    ----------
+    lr : float or StepSize
+    beta : float
+        Decay of the velocity, in [0, 1).
+
+    Returns
+    -------
+    Optimizer
+        Own state: the velocity m (the structure of ``params``).
+
+    Examples
+    --------
+    Under a constant gradient g the second update is ``−(1 + β) lr g``:
+
+    >>> import jax.numpy as jnp
+    >>> from ntkjam.networks.optimizers import momentum
+    >>> opt, params, grads = momentum(0.1, beta=0.5), [jnp.zeros(2)], [jnp.ones(2)]
+    >>> state = opt.init(params)
+    >>> for _ in range(2):
+    ...     updates, state = opt.update(grads, state, params)
+    >>> jnp.round(updates[0], 12).tolist()
+    [-0.15, -0.15]
+    """
     beta = check_decay("beta", beta)
     step = _as_step(lr)
     return _make("Momentum", (("lr", step.initial), ("beta", beta)), step, _momentum_rule,
@@ -249,7 +412,33 @@ def momentum(lr, beta: float) -> Optimizer:
 
 
 def adam(lr, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8) -> Optimizer:
-    """Adam (Kingma & Ba 2015) with bias correction; own state ``(count, m, v)``."""
+    """Adam (Kingma & Ba 2015) with bias correction; own state ``(count, m, v)``.
+
+    Parameters
+    ----------
+    lr : float or StepSize
+    beta1, beta2 : float
+        Decay rates of the moments, in [0, 1).
+    eps : float
+        > 0.
+
+    Returns
+    -------
+    Optimizer
+
+    Examples
+    --------
+    With bias correction the first step is ``−lr · sign(g)``, whatever the size of g:
+
+    >>> import jax
+    >>> import jax.numpy as jnp
+    >>> from ntkjam.networks.optimizers import adam
+    >>> opt, params = adam(0.01), [jnp.zeros(2)]
+    >>> update = jax.jit(opt.update)                  # pure: jit-able
+    >>> updates, _ = update([jnp.array([3.0, -1e-3])], opt.init(params), params)
+    >>> jnp.round(updates[0], 6).tolist()
+    [-0.01, 0.01]
+    """
     check_decay("beta1", beta1)
     check_decay("beta2", beta2)
     eps = as_real("eps", eps, positive=True)

@@ -72,6 +72,20 @@ def degrees_of_freedom(
     Returns
     -------
     int
+
+    Examples
+    --------
+    One ReLU layer of width 4 on d = 3: P = 16 weights, one rescaling per neuron:
+
+    >>> import numpy as np
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.rank import degrees_of_freedom
+    >>> net, X = mlp(3, 4), np.random.default_rng(1).standard_normal((20, 3))
+    >>> params = init_params(net, seed=0)
+    >>> [degrees_of_freedom(net, c) for c in ("weights", "weights_minus_neurons")]
+    [16, 12]
+    >>> degrees_of_freedom(net, "jacobian_rank", params=params, X=X)
+    12
     """
     convention = as_choice("convention", convention, DOF_CONVENTIONS)
     P = param_count(net)
@@ -98,9 +112,31 @@ def jacobian_rank(
     would square the condition number and blur the null directions left by the
     symmetries).  Cost O(N P min(N, P)) and ``8 N P`` bytes.
 
+    Parameters
+    ----------
+    net : MLP
+    params : list of (W, b)
+    X : array_like, shape (N, d)
+    rtol, atol : float, optional
+        Relative and absolute singular-value cutoffs (see :func:`ntkjam.linalg.rank_report`).
+
     Returns
     -------
     ntkjam.linalg.RankReport
+        ``rank``, the cutoff, the ``min(N, P)`` singular values and the gap across the
+        cutoff.
+
+    Examples
+    --------
+    The 4 rescaling directions of a ReLU layer are exact null directions of J (N, P):
+
+    >>> import numpy as np
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.rank import jacobian_rank
+    >>> net, X = mlp(3, 4), np.random.default_rng(1).standard_normal((20, 3))
+    >>> report = jacobian_rank(net, init_params(net, seed=0), X)
+    >>> report.rank, report.singular_values.shape, bool(report.gap > 1e8)   # clear-cut
+    (12, (16,), True)
     """
     return rank_report(jacobian(net, params, X), rtol=rtol, atol=atol)
 
@@ -108,7 +144,31 @@ def jacobian_rank(
 def numerical_rank(
     net: MLP, params: Params, X: object, *, rtol: float | None = None, atol: float | None = None
 ) -> int:
-    """Numerical rank of the Jacobian of ``net`` at ``params`` on ``X`` (an int)."""
+    """Numerical rank of the Jacobian of ``net`` at ``params`` on ``X`` (an int).
+
+    Parameters
+    ----------
+    net : MLP
+    params : list of (W, b)
+    X : array_like, shape (N, d)
+    rtol, atol : float, optional
+        As for :func:`jacobian_rank`.
+
+    Returns
+    -------
+    int
+        ``jacobian_rank(...).rank``, at most ``min(N, P)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.rank import numerical_rank
+    >>> net, X = mlp(3, 4), np.random.default_rng(1).standard_normal((20, 3))
+    >>> params = init_params(net, seed=0)
+    >>> numerical_rank(net, params, X), numerical_rank(net, params, X[:5])  # min(N, 12)
+    (12, 5)
+    """
     return jacobian_rank(net, params, X, rtol=rtol, atol=atol).rank
 
 
@@ -157,6 +217,16 @@ def expected_jacobian_rank(net: MLP, n_points: int) -> int:
     Returns
     -------
     int
+
+    Examples
+    --------
+    >>> from ntkjam.networks import mlp
+    >>> from ntkjam.networks.rank import expected_jacobian_rank
+    >>> [expected_jacobian_rank(mlp(3, 4, activation=a), 100)
+    ...  for a in ("relu", "tanh", "identity")]      # P − n_1, P, d  (P = 16)
+    [12, 16, 3]
+    >>> expected_jacobian_rank(mlp(3, 4), 5)         # never more than N
+    5
     """
     check_net(net)
     n = as_int("n_points", n_points, minimum=1)
@@ -189,6 +259,15 @@ class DeadInputs(SummaryRepr):
         ``zero_rows``.
     n_points : int
         N.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.networks.rank import DeadInputs
+    >>> dead = DeadInputs(zero_rows=np.array([1]), first_layer_inactive=np.array([1]),
+    ...                   n_points=2)
+    >>> dead.any, dead.message()
+    (True, '1/2 points with a zero Jacobian row, 1/2 with every first-layer unit inactive')
     """
 
     zero_rows: np.ndarray
@@ -229,6 +308,18 @@ def dead_inputs(net: MLP, params: Params, X: object, *, rtol: float = 1e-12) -> 
     Returns
     -------
     DeadInputs
+
+    Examples
+    --------
+    A single ReLU unit without bias is off at x or at −x: that point cannot be moved.
+
+    >>> import numpy as np
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.rank import dead_inputs
+    >>> net, x = mlp(2, 1), np.array([1.0, 0.5])
+    >>> dead = dead_inputs(net, init_params(net, seed=0), np.stack([x, -x]))
+    >>> dead.zero_rows.size, bool(np.array_equal(dead.zero_rows, dead.first_layer_inactive))
+    (1, True)
     """
     X = check_inputs(net, params, X)
     rtol = as_real("rtol", rtol, nonnegative=True)

@@ -185,6 +185,22 @@ def check_training_inputs(net: MLP, params: Params, X, y, *, loss, margin, alpha
         Labels valid for the loss.
     alpha : float
         α > 0 (``centered`` must be a bool).
+
+    Examples
+    --------
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.training import check_training_inputs
+    >>> net = mlp(3, 4)
+    >>> params = init_params(net, seed=0)
+    >>> X, loss, y, alpha = check_training_inputs(net, params, [[1, 0, 0], [0, 1, 0]], [1, -1],
+    ...     loss="hinge", margin=0.5, alpha=2, centered=True)
+    >>> X.dtype, X.shape, (loss.name, loss.margin), y.tolist(), alpha
+    (dtype('float64'), (2, 3), ('hinge', 0.5), [1.0, -1.0], 2.0)
+    >>> check_training_inputs(net, params, X, y, loss="hinge", margin=0.5, alpha=0,
+    ...                       centered=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: alpha must be > 0, got 0.0
     """
     X = check_inputs(net, params, X)
     loss_obj = get_loss(loss, margin=margin)
@@ -258,6 +274,27 @@ def train(
     Returns
     -------
     TrainResult
+        ``status``, step counts, final ``params`` and the :class:`Trajectory` (R records:
+        ``f_train`` (R, N), ``n_unsat`` (R,), ``kernels`` (C, N, N), ...).
+
+    Examples
+    --------
+    Three points, 64 parameters: the linear hinge reaches SAT in finite time, every
+    margin met; time is ``lr · steps`` for gradient descent.
+
+    >>> import numpy as np
+    >>> from ntkjam.data import random_labels, sphere
+    >>> from ntkjam.networks import init_params, mlp
+    >>> from ntkjam.networks.training import train
+    >>> net, X, y = mlp(3, 16), sphere(3, 3, seed=0), random_labels(3, seed=1)
+    >>> result = train(net, init_params(net, seed=0), X, y, loss="hinge")
+    >>> traj = result.trajectory
+    >>> result.status == "sat", int(traj.n_unsat[0]), int(traj.n_unsat[-1])  # N_Δ: 3 -> 0
+    (True, 3, 0)
+    >>> bool(np.all(y * traj.f_train[-1] >= 1))          # every margin y_i F_i ≥ κ = 1
+    True
+    >>> result.time == 0.5 * result.steps, traj.kernels.shape[1:]     # GD(lr=0.5) by default
+    (True, (3, 3))
     """
     X, loss_obj, y, alpha = check_training_inputs(net, params, X, y, loss=loss, margin=margin,
                                                   alpha=alpha, centered=centered)

@@ -43,6 +43,22 @@ class Trajectory(SummaryRepr):
         Empirical NTK ``K_t`` of ``f_θ`` (unscaled) on the training set.
     kernel_change : array (C,)
         ‖K_t − K_0‖_F / ‖K_0‖_F.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.data import random_labels, sphere
+    >>> from ntkjam.networks import init_params, mlp, train
+    >>> net, X, y = mlp(3, 16), sphere(3, 3, seed=0), random_labels(3, seed=1)
+    >>> result = train(net, init_params(net, seed=0), X, y, loss="hinge")
+    >>> traj = result.trajectory
+    >>> R = traj.time.shape[0]
+    >>> traj.f_train.shape == (R, 3), traj.f_test.shape == (R, 0), traj.kernels.shape[1:]
+    (True, True, (3, 3))
+    >>> float(traj.weight_change[0]), float(traj.kernel_change[0])    # measured from t = 0
+    (0.0, 0.0)
+    >>> bool(np.allclose(traj.time, 0.5 * traj.step))                 # GD: t = lr · step
+    True
     """
 
     time: np.ndarray
@@ -78,6 +94,17 @@ class TrainResult(SummaryRepr):
     trajectory : Trajectory
     config : dict
         Scalars describing the run (JSON-serialisable).
+
+    Examples
+    --------
+    >>> from ntkjam.data import random_labels, sphere
+    >>> from ntkjam.networks import init_params, mlp, train
+    >>> net, X, y = mlp(3, 16), sphere(3, 3, seed=0), random_labels(3, seed=1)
+    >>> result = train(net, init_params(net, seed=0), X, y, loss="hinge")
+    >>> result.status == "sat", result.steps == result.accepted   # GD accepts every step
+    (True, True)
+    >>> result.config["optimizer"], result.config["optimizer_args"], result.config["loss"]
+    ('GD', {'lr': 0.5}, 'hinge')
     """
 
     status: str
@@ -96,12 +123,34 @@ class TrainResult(SummaryRepr):
 def save_trajectory(result: TrainResult, path: str | Path) -> Path:
     """Write the trajectory, status and config of a run to an ``.npz`` file (no pickle).
 
+    Parameters
+    ----------
+    result : TrainResult
+    path : str or pathlib.Path
+        Where to write; ``.npz`` is appended when the name does not end with it.
+
     Returns
     -------
     pathlib.Path
-        The path written.
+        The path written (with its ``.npz``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from ntkjam.networks.trajectory import save_trajectory
+    >>> from ntkjam.data import random_labels, sphere
+    >>> from ntkjam.networks import init_params, mlp, train
+    >>> net, X, y = mlp(3, 16), sphere(3, 3, seed=0), random_labels(3, seed=1)
+    >>> result = train(net, init_params(net, seed=0), X, y, loss="hinge")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     path = save_trajectory(result, Path(tmp) / "run")
+    ...     print(path.name, path.stat().st_size > 0)
+    run.npz True
     """
     path = Path(path)
+    if not path.name.endswith(".npz"):  # what numpy.savez writes: return that path
+        path = path.with_name(path.name + ".npz")
     traj = result.trajectory
     meta = {
         "status": result.status,
@@ -122,7 +171,36 @@ def save_trajectory(result: TrainResult, path: str | Path) -> Path:
 
 
 def load_trajectory(path: str | Path) -> tuple[Trajectory, dict]:
-    """Read a file written by :func:`save_trajectory`: the trajectory and its metadata."""
+    """Read a file written by :func:`save_trajectory`: the trajectory and its metadata.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    trajectory : Trajectory
+        Arrays as saved: ``time`` (R,), ``f_train`` (R, N), ``kernels`` (C, N, N), ...
+    meta : dict
+        ``status``, ``message``, ``steps``, ``accepted``, ``time`` and ``config``.
+
+    Examples
+    --------
+    A round trip gives the same arrays (no pickle involved):
+
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import numpy as np
+    >>> from ntkjam.networks.trajectory import load_trajectory, save_trajectory
+    >>> from ntkjam.data import random_labels, sphere
+    >>> from ntkjam.networks import init_params, mlp, train
+    >>> net, X, y = mlp(3, 16), sphere(3, 3, seed=0), random_labels(3, seed=1)
+    >>> result = train(net, init_params(net, seed=0), X, y, loss="hinge")
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     traj, meta = load_trajectory(save_trajectory(result, Path(tmp) / "run.npz"))
+    >>> bool(np.array_equal(traj.kernels, result.trajectory.kernels)), meta["status"]
+    (True, 'sat')
+    """
     with np.load(Path(path), allow_pickle=False) as data:
         traj = Trajectory(**{name: data[name] for name in Trajectory.__dataclass_fields__})
         meta = json.loads(str(data["meta"]))
