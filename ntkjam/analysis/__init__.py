@@ -20,21 +20,28 @@ so grids whose φ·P is not an integer are handled exactly).  One module per con
   ``t = (φ − φ_c)^a``, fitted to the UNSAT means above one size's crossing, φ_c's
   error propagated by a parametric bootstrap (the limit y_c at φ_c⁺, the exponent a).
 * :mod:`~ntkjam.analysis.onset` — :func:`onset_limit` (the sizes combined, the
-  verdict), :func:`rs_comparison` (the exact RS theory where it applies),
-  :func:`describe_onset`, :func:`describe_exponent` (summary wording).
+  verdict), :func:`describe_onset`, :func:`describe_exponent` (summary wording);
+  :mod:`~ntkjam.analysis.rs_theory` — :func:`rs_comparison` (the exact RS theory
+  where it applies).
 * :mod:`~ntkjam.analysis.phase_diagram` — :func:`analyze`: all of the above for a
   ``phase_diagram`` run directory, as one frozen :class:`PhaseDiagramAnalysis`.
 * :mod:`~ntkjam.analysis.power_law` — :func:`power_law_fit`: log–log fits with 95 %
   intervals, the χ² check and verdicts against hypothesised exponents.
 * :mod:`~ntkjam.analysis.fluctuations`, :mod:`~ntkjam.analysis.hanin_nica` — the
-  finite-width kernel fluctuations (:func:`analyze_fluctuations`, :func:`hanin_nica`).
+  finite-width kernel fluctuations (:func:`analyze_fluctuations`, :func:`hanin_nica`);
+  the ensemble laws in :mod:`~ntkjam.analysis.kernel_ensembles`.
 * :mod:`~ntkjam.analysis.kernel_drift` — :func:`analyze_kernel_drift`: how far training
-  moves the empirical NTK, vs width and α, SAT against UNSAT.
+  moves the empirical NTK, vs width and α (:mod:`~ntkjam.analysis.drift_alpha`), SAT
+  against UNSAT (:mod:`~ntkjam.analysis.drift_sides`).
 * :mod:`~ntkjam.analysis.generalization` — :func:`analyze_generalization`: test error
-  vs φ with the located maximum, φ_c, the theory curves and the ensemble's effect.
+  vs φ with the located maximum, φ_c, the theory curves and the ensemble's effect;
+  curves, peaks and cusps in :mod:`~ntkjam.analysis.curve_peaks`, the theories in
+  :mod:`~ntkjam.analysis.generalization_theory`, the ensemble and fixed-N scaling in
+  :mod:`~ntkjam.analysis.generalization_scaling`.
 * :mod:`~ntkjam.analysis.trained` — :func:`trained_curves`, :func:`lazy_reference`,
   :func:`analyze_trained`: a ``trained_phase_diagram`` run per (P, α), the runs out of
-  budget bracketed, against the lazy verdicts of the same initial networks.
+  budget bracketed, against the lazy verdicts of the same initial networks; N*(P)
+  across sizes in :mod:`~ntkjam.analysis.trained_sizes`.
 
 Every result is a frozen dataclass; ``to_dict()`` of the two study results is
 JSON-ready.  Figures of these results: :mod:`ntkjam.figures`.
