@@ -109,7 +109,9 @@ def test_sigkill_then_resume_gives_the_uninterrupted_table_without_recomputation
 def test_ctrl_c_stores_finished_tasks_and_exits_130(tmp_path):
     counter = tmp_path / "executions.txt"
     env = subprocess_env(counter)
-    spec = write_spec(tmp_path / "s.toml", n=N_TASKS, sleep=0.04)
+    # 0.15 s per task leaves ~4 s between the 5th row and the end: the signal must land
+    # while the sweep still runs (at 0.04 s, 1 s was once not enough for the poll).
+    spec = write_spec(tmp_path / "s.toml", n=N_TASKS, sleep=0.15)
     directory = tmp_path / "run"
     args = [RUN_CLI, "sweep", "run", str(spec), "--workers", "1", "--quiet"]
     code, _, err = _start_and_stop(args, directory, env, signal.SIGINT, after=5)
