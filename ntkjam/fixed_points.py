@@ -109,10 +109,30 @@ class FixedPointReport(SummaryRepr):
 
     @property
     def is_fixed_point(self) -> bool:
+        """Whether f is a fixed point of the flow, K ∇L = 0 (a minimum or not).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ntkjam.fixed_points import analyze
+        >>> K, y = np.diag([1.0, 0.0]), np.ones(2)       # f_2 cannot move: range(K) = e_1
+        >>> [analyze(K, np.array(f), y, "mse").is_fixed_point for f in ([1.0, 0.0], [0.0, 0.0])]
+        [True, False]
+        """
         return self.kind != "not_fixed_point"
 
     @property
     def is_minimum(self) -> bool:
+        """Whether f is a minimum of L itself (∇L = 0), not only of L on f + range(K).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ntkjam.fixed_points import analyze
+        >>> K, y = np.diag([1.0, 0.0]), np.ones(2)
+        >>> [analyze(K, np.array(f), y, "mse").is_minimum for f in ([1.0, 1.0], [1.0, 0.0])]
+        [True, False]
+        """
         return self.kind == "minimum"
 
 

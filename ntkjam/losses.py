@@ -113,21 +113,65 @@ class Loss:
 
     @property
     def convex(self) -> bool:
-        """Whether ℓ is convex in f (all built-in losses except ``sigmoid``)."""
+        """Whether ℓ is convex in f (all built-in losses except ``sigmoid``).
+
+        Examples
+        --------
+        >>> from ntkjam.losses import LOSS_NAMES, get_loss
+        >>> [name for name in LOSS_NAMES if not get_loss(name).convex]
+        ['sigmoid']
+        """
         return self.name in _CONVEX
 
     @property
     def kinked(self) -> bool:
-        """Whether ℓ or ℓ' has a kink at Δ = 0 (``hinge``, ``quadratic_hinge``)."""
+        """Whether ℓ or ℓ' has a kink at Δ = 0 (``hinge``, ``quadratic_hinge``).
+
+        Examples
+        --------
+        >>> from ntkjam.losses import LOSS_NAMES, get_loss
+        >>> [name for name in LOSS_NAMES if get_loss(name).kinked]
+        ['hinge', 'quadratic_hinge']
+        """
         return self.name in _KINKED
 
     @property
     def needs_pm1_labels(self) -> bool:
-        """Margin losses need labels in {−1, +1}; ``mse`` accepts any real labels."""
+        """Margin losses need labels in {−1, +1}; ``mse`` accepts any real labels.
+
+        Examples
+        --------
+        >>> from ntkjam.losses import get_loss
+        >>> get_loss("mse").needs_pm1_labels, get_loss("logistic").needs_pm1_labels
+        (False, True)
+        """
         return self.name != "mse"
 
     def check_labels(self, y: object, *, n: int | None = None) -> np.ndarray:
-        """Validate labels for this loss (±1 for margin losses, finite reals for MSE)."""
+        """Validate labels for this loss (±1 for margin losses, finite reals for MSE).
+
+        Parameters
+        ----------
+        y : array_like, shape (N,)
+            The labels.
+        n : int, optional
+            The number of points N they must match.
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+            The labels as float64.
+
+        Examples
+        --------
+        >>> from ntkjam.losses import get_loss
+        >>> get_loss("mse").check_labels([0.5, -2.0]).tolist()
+        [0.5, -2.0]
+        >>> get_loss("hinge").check_labels([0.5, -2.0])
+        Traceback (most recent call last):
+        ...
+        ValueError: y must contain only -1 and +1, got value 0.5
+        """
         if self.needs_pm1_labels:
             return as_labels("y", y, n=n)
         y = as_float_array("y", y, ndim=1)
@@ -136,7 +180,26 @@ class Loss:
         return y
 
     def value(self, f, y):
-        """Per-sample loss ℓ(f_i, y_i), shape (N,)."""
+        """Per-sample loss ℓ(f_i, y_i), shape (N,).
+
+        Parameters
+        ----------
+        f, y : array_like, shape (N,)
+            Outputs and labels (NumPy, or JAX arrays and tracers).
+
+        Returns
+        -------
+        array, shape (N,)
+            NumPy for NumPy input, JAX for JAX input.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ntkjam.losses import get_loss
+        >>> f, y = np.array([0.0, 3.0]), np.array([1.0, 1.0])      # Δ = 1, −2
+        >>> get_loss("quadratic_hinge").value(f, y).tolist(), get_loss("mse").value(f, y).tolist()
+        ([0.5, 0.0], [0.5, 2.0])
+        """
         xp = _xp(f, y)
         if self.name == "mse":
             return 0.5 * (f - y) ** 2
@@ -152,7 +215,30 @@ class Loss:
         return _sigmoid(xp, self.beta * d)
 
     def grad(self, f, y):
-        """Per-sample derivative ∂ℓ/∂f_i, shape (N,) (0 at the hinge kink)."""
+        """Per-sample derivative ∂ℓ/∂f_i, shape (N,) (0 at the hinge kink).
+
+        Parameters
+        ----------
+        f, y : array_like, shape (N,)
+            Outputs and labels (NumPy, or JAX arrays and tracers).
+
+        Returns
+        -------
+        array, shape (N,)
+
+        Examples
+        --------
+        The derivative matches a finite difference of :meth:`value`; at the kink it is 0:
+
+        >>> import numpy as np
+        >>> from ntkjam.losses import get_loss
+        >>> loss, f, y = get_loss("logistic"), np.array([0.3, -1.2]), np.array([1.0, -1.0])
+        >>> fd = (loss.value(f + 1e-6, y) - loss.value(f - 1e-6, y)) / 2e-6
+        >>> bool(np.allclose(loss.grad(f, y), fd, atol=1e-8))
+        True
+        >>> float(get_loss("hinge").grad(np.array([1.0]), np.array([1.0]))[0])
+        0.0
+        """
         xp = _xp(f, y)
         if self.name == "mse":
             return f - y
@@ -173,6 +259,23 @@ class Loss:
 
         Labels are ±1 for margin losses (y² = 1).  At Δ = 0 the quadratic hinge
         returns 0, the lower end of its generalised Hessian [0, 1].
+
+        Parameters
+        ----------
+        f, y : array_like, shape (N,)
+            Outputs and labels (NumPy, or JAX arrays and tracers).
+
+        Returns
+        -------
+        array, shape (N,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ntkjam.losses import get_loss
+        >>> f, y = np.array([0.0, 1.0, 2.0]), np.ones(3)         # Δ = 1, 0, −1
+        >>> [get_loss(name).hessian(f, y).tolist() for name in ("quadratic_hinge", "mse")]
+        [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]
         """
         xp = _xp(f, y)
         if self.name == "mse":
@@ -197,6 +300,25 @@ class Loss:
         They differ only for ``quadratic_hinge`` at points with ``|Δ_i| <= tol``
         (the kink), where the interval is [0, 1].  For smooth losses both equal
         :meth:`hessian`.
+
+        Parameters
+        ----------
+        f, y : array_like, shape (N,)
+            Outputs and labels (NumPy, or JAX arrays and tracers).
+        tol : float
+            Distance |Δ_i| from the kink within which a point counts as on it.
+
+        Returns
+        -------
+        (lower, upper) : tuple of arrays, each shape (N,)
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ntkjam.losses import get_loss
+        >>> f, y = np.array([0.0, 1.0, 2.0]), np.ones(3)         # Δ = 1, 0, −1
+        >>> [b.tolist() for b in get_loss("quadratic_hinge").hessian_bounds(f, y)]
+        [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]]
         """
         lower = self.hessian(f, y)
         if self.name != "quadratic_hinge":
@@ -206,7 +328,25 @@ class Loss:
         return lower, xp.where(on_kink, 1.0, lower)
 
     def mean(self, f, y):
-        """The training loss L = (1/N) Σ_i ℓ(f_i, y_i) (a scalar)."""
+        """The training loss L = (1/N) Σ_i ℓ(f_i, y_i) (a scalar).
+
+        Parameters
+        ----------
+        f, y : array_like, shape (N,)
+            Outputs and labels (NumPy, or JAX arrays and tracers).
+
+        Returns
+        -------
+        float or jax.Array
+            A NumPy scalar for NumPy input, a JAX scalar for JAX input.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ntkjam.losses import get_loss
+        >>> float(get_loss("hinge").mean(np.array([0.0, 0.5, 2.0]), np.ones(3)))   # (1 + ½ + 0)/3
+        0.5
+        """
         return _xp(f, y).mean(self.value(f, y))
 
 

@@ -83,11 +83,35 @@ def doctests(name: str) -> list[doctest.DocTest]:
     return [tests[k] for k in sorted(tests)]
 
 
+def public_methods(cls: type) -> dict[str, object]:
+    """The public methods and properties a class defines itself, by name.
+
+    Functions, class and static methods and properties in the class body whose name
+    has no leading underscore; inherited ones are checked on the class defining them.
+    Each is returned as ``getattr(cls, name)`` (a property as itself), whose docstring
+    :func:`inspect.getdoc` inherits from a base class when an override has none.
+    """
+    out = {}
+    for attr, value in vars(cls).items():
+        if attr.startswith("_"):
+            continue
+        if isinstance(value, property):
+            out[attr] = value
+        elif inspect.isfunction(getattr(value, "__func__", value)):
+            out[attr] = getattr(cls, attr)
+    return out
+
+
 def check_has_examples(name: str) -> None:
-    """Fail unless every public object of module ``name`` has an ``Examples`` section."""
+    """Fail unless every public object of module ``name``, and every public method of
+    its public classes, has an ``Examples`` section."""
     objects = public_objects(name)
     assert objects, f"{name} defines no public function or class: drop it from MODULES"
     missing = [attr for attr, obj in objects.items() if not has_examples(obj)]
+    for attr, obj in objects.items():
+        if inspect.isclass(obj):
+            missing += [f"{attr}.{m}" for m, meth in public_methods(obj).items()
+                        if not has_examples(meth)]
     assert not missing, f"{name}: no Examples section in the docstring of {missing}"
 
 
@@ -112,3 +136,22 @@ def check_examples_run(name: str) -> None:
             os.chdir(here)
     result = runner.summarize(verbose=False)
     assert result.failed == 0, f"{name}: {result.failed} failing example(s)\n{out.getvalue()}"
+
+
+def stage_tests(modules: tuple[str, ...]):
+    """The two parametrized tests of one ``test_doc_examples_<stage>.py`` file.
+
+    Returns ``(test_every_public_object_has_examples, test_docstring_examples_run)``,
+    to be bound under those names at the test module's top level.
+    """
+    import pytest
+
+    @pytest.mark.parametrize("name", modules)
+    def test_every_public_object_has_examples(name):
+        check_has_examples(name)
+
+    @pytest.mark.parametrize("name", modules)
+    def test_docstring_examples_run(name):
+        check_examples_run(name)
+
+    return test_every_public_object_has_examples, test_docstring_examples_run

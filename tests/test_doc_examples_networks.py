@@ -1,22 +1,12 @@
-"""The docstring examples of the networks and jamming stages run, and none is missing.
+"""The docstring examples of the networks and the lazy jamming solvers run, and none is
+missing.
 
-Issue 14 asks that every public function and class have a numpy-style docstring with
-shapes and an ``Examples`` section.  For the modules below (stage 4 of docs/design.md,
-the finite networks, and the lazy-regime solvers of stage 5: LP certificate, exact
-hinge minimum, finite Newton) this test
-
-* runs every docstring example with :mod:`doctest` (``NORMALIZE_WHITESPACE |
-  ELLIPSIS``); any failure fails the test, with the doctest report;
-* checks that every public object *defined* in one of these modules — the functions
-  and classes named in its ``__all__`` or its package's, or, for a module with
-  neither, its top-level names without a leading underscore — has an ``Examples``
-  section.
+The checks and what they require are in ``tests/doc_examples.py``.
 """
 
 from __future__ import annotations
 
-import pytest
-from doc_examples import check_examples_run, check_has_examples
+from doc_examples import stage_tests
 
 MODULES = (
     "ntkjam.networks.configs",
@@ -36,14 +26,7 @@ MODULES = (
 )
 
 
-@pytest.mark.parametrize("name", MODULES)
-def test_every_public_object_has_examples(name):
-    check_has_examples(name)
-
-
-@pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples_run(name):
-    check_examples_run(name)
+test_every_public_object_has_examples, test_docstring_examples_run = stage_tests(MODULES)
 
 
 def test_save_trajectory_returns_the_path_written(tmp_path):

@@ -265,7 +265,17 @@ class StudyParams(BaseModel):
 
     @classmethod
     def defaults(cls) -> dict[str, Any]:
-        """Every parameter and its default, in field order (``None``: required)."""
+        """Every parameter and its default, in field order (``None``: required).
+
+        Examples
+        --------
+        >>> from ntkjam.core.params import PositiveInt, Real, StudyParams
+        >>> class Toy(StudyParams, study="toy"):
+        ...     P: PositiveInt
+        ...     margin: Real = 1.0
+        >>> Toy.defaults()
+        {'P': None, 'margin': 1.0}
+        """
         return {
             name: (None if field.is_required() else field.default)
             for name, field in cls.model_fields.items()
@@ -281,6 +291,19 @@ class StudyParams(BaseModel):
             ``params`` is not a dict, or a value has the wrong type.
         ValueError
             An unknown or missing parameter, or a value out of range.
+
+        Examples
+        --------
+        >>> from ntkjam.core.params import PositiveInt, Real, StudyParams
+        >>> class Toy(StudyParams, study="toy"):
+        ...     P: PositiveInt
+        ...     margin: Real = 1.0
+        >>> Toy.parse({"P": 3})
+        Toy(P=3, margin=1.0)
+        >>> Toy.parse({"P": 3, "kappa": 1.0})
+        Traceback (most recent call last):
+        ...
+        ValueError: toy: unknown parameter 'kappa'; allowed: P, margin
         """
         if not isinstance(params, dict):
             raise TypeError(f"params must be a dict, got {type(params).__name__}")
@@ -303,6 +326,17 @@ class StudyParams(BaseModel):
         """``params`` validated, every default filled in, as a plain dict in field order.
 
         The dict the sweep store hashes (key scheme 2): :meth:`resolved` of the model.
+
+        Examples
+        --------
+        >>> from ntkjam.core.params import PositiveInt, Real, StudyParams
+        >>> class Toy(StudyParams, study="toy"):
+        ...     P: PositiveInt
+        ...     margin: Real = 1.0
+        >>> Toy.resolve({"P": 3})
+        {'P': 3, 'margin': 1.0}
+        >>> Toy.resolve({"P": 3}) == Toy.resolve({"margin": 1, "P": 3})   # one task, one key
+        True
         """
         return cls.parse(params).resolved()
 
@@ -311,6 +345,17 @@ class StudyParams(BaseModel):
 
         Override to normalise what the task sees and the store hashes (e.g. a choice
         ``"auto"`` replaced by what it stands for); the override returns a new dict.
+
+        Examples
+        --------
+        >>> from ntkjam.core.params import Choice, StudyParams
+        >>> class Solve(StudyParams, study="solve"):
+        ...     solver: Choice("auto", "lp", "qp") = "auto"
+        ...     def resolved(self):
+        ...         out = super().resolved()
+        ...         return {**out, "solver": "lp" if out["solver"] == "auto" else out["solver"]}
+        >>> Solve().resolved(), Solve.resolve({"solver": "qp"})
+        ({'solver': 'lp'}, {'solver': 'qp'})
         """
         return {name: getattr(self, name) for name in type(self).model_fields}
 

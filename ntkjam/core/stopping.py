@@ -5,14 +5,12 @@ A run is a sequence of accepted steps; after each one the loop builds a
 (:mod:`ntkjam.networks.training`) takes the rules themselves; the function-space
 dynamics (:mod:`ntkjam.dynamics`) build theirs from a
 :class:`~ntkjam.dynamics.StoppingRules` (``SATReached``, ``Converged``, ``Budget``)
-and word the message with the flow's own diagnostics.  A rule has
-
-* ``status`` — the :class:`~ntkjam.core.status.Status` it ends a run with;
-* ``fires(state) -> bool`` and ``message(state) -> str`` (the host check; ``check``
-  combines them and returns the message or ``None``);
-* ``fires_on_device(ctx) -> bool array`` — the same test in JAX, evaluated inside the
-  compiled training loop (:mod:`ntkjam.networks.loop`) every step, so the compiled and
-  the host loops stop at the same step.
+and word the message with the flow's own diagnostics; the kernel-drift study adds
+:class:`LossBelow`.  A rule has a ``status`` (the :class:`~ntkjam.core.status.Status` it
+ends a run with), the host test ``fires(state)``, its ``message(state)``, ``check(state)``
+(the message or ``None``) and ``fires_on_device(ctx)``: the same test in JAX inside the
+compiled loop (:mod:`ntkjam.networks.loop`), so both loops stop at the same step.  The
+methods are documented once, on the rules' common base.
 
 Non-finite values are not a rule: every loop ends with ``Status.NAN`` first when the
 loss or the outputs stop being finite (NaN margins would otherwise count as satisfied).
@@ -25,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,11 +47,9 @@ class LossHistory:
     Examples
     --------
     >>> from ntkjam.core.stopping import LossHistory
-    >>> h = LossHistory(keep_steps=10, keep_time=1.0)
-    >>> for t, L in [(0.0, 3.0), (0.5, 1.0), (1.0, 2.0)]:
-    ...     h.append(t, L)
-    >>> len(h), h.best(), h.steps_back(1), h.steps_back(1, best=True), h.at_or_before(0.7)
-    (3, 1.0, 1.0, 1.0, 1.0)
+    >>> h = LossHistory(keep_steps=10, keep_time=1.0); h.append(0.0, 3.0); h.append(0.5, 1.0)
+    >>> len(h), h.best(), h.steps_back(1), h.at_or_before(0.4)
+    (2, 1.0, 3.0, 3.0)
     """
 
     def __init__(self, keep_steps: int, keep_time: float) -> None:
@@ -63,6 +60,14 @@ class LossHistory:
         self._keep_time = keep_time
 
     def append(self, t: float, L: float) -> None:
+        """Record the loss ``L`` of the accepted step at time ``t`` (times increase).
+
+        Examples
+        --------
+        >>> h = LossHistory(keep_steps=1, keep_time=0.0); _ = [h.append(t, 1.0) for t in range(99)]
+        >>> len(h) < 99, h.steps_back(1)      # trimmed, the steps the rules need kept
+        (True, 1.0)
+        """
         self._t.append(t)
         self._B.append(min(L, self._B[-1]) if self._B else L)
         self._L.append(L)
@@ -78,16 +83,37 @@ class LossHistory:
         return len(self._t)
 
     def best(self) -> float | None:
-        """The smallest loss so far (None if empty)."""
+        """The smallest loss so far (None if empty).
+
+        Examples
+        --------
+        >>> h = LossHistory(5, 1.0); _ = [h.append(t, L) for t, L in [(0, 2.0), (1, 0.5), (2, 1.0)]]
+        >>> h.best(), LossHistory(5, 1.0).best()
+        (0.5, None)
+        """
         return self._B[-1] if self._B else None
 
     def steps_back(self, k: int, *, best: bool = False) -> float | None:
-        """The loss (or best loss) ``k`` accepted steps ago (None if not recorded)."""
+        """The loss (or best loss) ``k`` accepted steps ago (None if not recorded).
+
+        Examples
+        --------
+        >>> h = LossHistory(5, 1.0); _ = [h.append(t, L) for t, L in [(0, 2.0), (1, 0.5), (2, 1.0)]]
+        >>> h.steps_back(0), h.steps_back(2), h.steps_back(1, best=True), h.steps_back(3)
+        (1.0, 2.0, 0.5, None)
+        """
         values = self._B if best else self._L
         return values[-k - 1] if k < len(values) else None
 
     def at_or_before(self, time: float, *, best: bool = False) -> float | None:
-        """The loss (or best loss) at the last accepted step with ``t <= time``."""
+        """The loss (or best loss) at the last accepted step with ``t <= time`` (or None).
+
+        Examples
+        --------
+        >>> h = LossHistory(5, 1.0); _ = [h.append(t, L) for t, L in [(0, 2.0), (1, 0.5), (2, 1.0)]]
+        >>> h.at_or_before(1.5), h.at_or_before(2), h.at_or_before(2, best=True), h.at_or_before(-1)
+        (0.5, 1.0, 0.5, None)
+        """
         i = bisect.bisect_right(self._t, time)
         values = self._B if best else self._L
         return values[i - 1] if i > 0 else None
@@ -135,24 +161,18 @@ class TrainState:
 class DeviceContext:
     """What :meth:`fires_on_device` sees inside the compiled loop (JAX scalars/arrays).
 
-    ``ring_loss`` / ``ring_best`` hold the loss and the best loss of the last
-    ``len(ring) `` accepted steps, step ``s`` at index ``s % len(ring)``.
-
     Parameters
     ----------
     step, time, loss, best, n_unsat : jax.Array, shape ()
         As in :class:`TrainState`; ``best`` is the smallest loss so far.
     ring_loss, ring_best : jax.Array, shape (R,)
-        The last R losses and best losses.
+        The losses and best losses of the last R accepted steps, step s at index s % R.
 
     Examples
     --------
     >>> import numpy as np
     >>> from ntkjam.core.stopping import Budget, DeviceContext
-    >>> ring = np.zeros(4)
-    >>> ctx = DeviceContext(step=np.int64(5), time=np.float64(0.1), loss=np.float64(1.0),
-    ...                     best=np.float64(1.0), n_unsat=np.int64(3), ring_loss=ring,
-    ...                     ring_best=ring)
+    >>> ctx = DeviceContext(*np.array([5, 0.1, 1.0, 1.0, 3]), np.zeros(4), np.zeros(4))
     >>> [bool(Budget(max_steps=m).fires_on_device(ctx)) for m in (5, 6)]
     [True, False]
     """
@@ -166,11 +186,50 @@ class DeviceContext:
     ring_best: Any
 
 
-class _Rule:
+class _Rule(ABC):
+    """The protocol of the stopping rules (the module's docstring); each rule is one."""
+
     status: Status
 
+    @abstractmethod
+    def fires(self, state: TrainState) -> bool:
+        """Whether the rule ends the run after this accepted step (the host test).
+
+        Examples
+        --------
+        >>> [r.fires(TrainState(3, 0.5, loss=0.0, n_unsat=0)) for r in (SATReached(), Budget(9))]
+        [True, False]
+        """
+
+    @abstractmethod
+    def message(self, state: TrainState) -> str:
+        """Why the run ended, for its record (meaningful where :meth:`fires`).
+
+        Examples
+        --------
+        >>> Budget(max_steps=10).message(TrainState(step=10, time=0.5, loss=0.2, n_unsat=1))
+        'budget exhausted: 10 steps (t = 0.5)'
+        """
+
+    @abstractmethod
+    def fires_on_device(self, ctx: DeviceContext):
+        """:meth:`fires` in JAX inside the compiled loop: a bool array, shape ().
+
+        Examples
+        --------
+        >>> import jax.numpy as jnp; ctx = DeviceContext(*jnp.zeros((5,)), jnp.ones(2), jnp.ones(2))
+        >>> bool(SATReached().fires_on_device(ctx)), bool(Budget(5).fires_on_device(ctx))
+        (True, False)
+        """
+
     def check(self, state: TrainState) -> str | None:
-        """The message if the rule fires, else None."""
+        """The message if the rule fires, else None.
+
+        Examples
+        --------
+        >>> [SATReached().check(TrainState(7, 1.0, 0.0, n_unsat=k)) for k in (2, 0)]
+        [None, 'SAT: all constraints satisfied at t = 1 (step 7)']
+        """
         return self.message(state) if self.fires(state) else None
 
 
@@ -202,14 +261,12 @@ class SATReached(_Rule):
 class UNSATConverged(_Rule):
     """Stop with status ``"unsat"`` when a positive loss has stopped decreasing.
 
-    Fires when ``L > 0`` and ``L_then − L_now <= rtol · L_now``, where ``L_then`` is
-    the loss ``window`` accepted steps ago or, if ``time_window`` is given, at time
-    ``t − time_window`` (the right choice for the adaptive flow, whose steps vary).
-    With ``best=True`` both losses are the *best* loss so far (its running minimum) —
-    the same as the loss whenever it decreases monotonically (gradient descent in the
-    lazy regime), and robust when it oscillates (momentum, catapults): this is the rule
-    of the trained phase diagram.  The loss compared is the weight-space L = L̃/α², so
-    the test does not depend on α.  ``time_window`` is evaluated on the host loop only.
+    Fires when ``L > 0`` and ``L_then − L_now <= rtol · L_now``, ``L_then`` the loss ``window``
+    accepted steps ago or, given ``time_window``, at time ``t − time_window`` (right for the
+    adaptive flow, whose steps vary; host loop only).  With ``best=True`` both are the *best*
+    loss so far (its running minimum) — the loss itself when it decreases monotonically (lazy
+    gradient descent), robust when it oscillates (momentum, catapults): the rule of the trained
+    phase diagram.  The loss is the weight-space L = L̃/α², so the test does not depend on α.
 
     Parameters
     ----------
@@ -227,14 +284,11 @@ class UNSATConverged(_Rule):
     A loss stuck at 0.5 over the last two steps fires the rule; a decreasing one does not:
 
     >>> from ntkjam.core.stopping import LossHistory, TrainState, UNSATConverged
-    >>> rule = UNSATConverged(window=2, rtol=1e-3)
-    >>> flat, falling = LossHistory(10, 1.0), LossHistory(10, 1.0)
+    >>> rule, flat, falling = UNSATConverged(2, rtol=1e-3), LossHistory(9, 1), LossHistory(9, 1)
     >>> for step in range(3):
-    ...     flat.append(float(step), 0.5)
-    ...     falling.append(float(step), 1.0 / (1 + step))
-    >>> rule.fires(TrainState(2, 2.0, 0.5, 4, flat)), rule.fires(TrainState(2, 2.0, 1 / 3, 4,
-    ...                                                                      falling))
-    (True, False)
+    ...     flat.append(float(step), 0.5); falling.append(float(step), 1.0 / (1 + step))
+    >>> [rule.fires(TrainState(2, 2.0, h.steps_back(0), 4, h)) for h in (flat, falling)]
+    [True, False]
     """
 
     window: int = 1000
@@ -288,9 +342,8 @@ class UNSATConverged(_Rule):
 class Converged(_Rule):
     """Stop with status ``"converged"`` when the flow's speed ‖K∇L‖ <= ``grad_tol``.
 
-    The stationarity test of the function-space dynamics, which know ‖K∇L‖
-    (``TrainState.grad_norm``); it never fires where the loop leaves it ``None``, and
-    the training loop does not take it (its UNSAT test is :class:`UNSATConverged`).
+    The stationarity test of the function-space dynamics, which know ‖K∇L‖ (never fires
+    where ``TrainState.grad_norm`` is ``None``); training takes :class:`UNSATConverged`.
 
     Parameters
     ----------
@@ -327,11 +380,10 @@ class Converged(_Rule):
 class Budget(_Rule):
     """Stop with status ``"budget"`` after ``max_steps`` iterations or at ``max_time``.
 
-    ``time_rtol`` counts the time as spent from ``max_time · (1 − time_rtol)``: 0 for
-    the training loop, whose clock is a sum (or a product) of the steps it took;
-    10⁻¹⁴ for the adaptive flows, whose last step lands on ``max_time`` up to the
-    rounding of ``t + h``.  (Before the vocabulary was unified this status was
-    spelled ``"max_steps"``; :func:`ntkjam.core.status.as_status` still reads it.)
+    ``time_rtol`` counts the time as spent from ``max_time · (1 − time_rtol)``: 0 for the
+    training loop, whose clock is a sum (or product) of its steps; 10⁻¹⁴ for the adaptive
+    flows, whose last step lands on ``max_time`` up to the rounding of ``t + h``.  (Once
+    spelled ``"max_steps"``, a status :func:`~ntkjam.core.status.as_status` still reads.)
 
     Parameters
     ----------
@@ -345,11 +397,9 @@ class Budget(_Rule):
     Examples
     --------
     >>> from ntkjam.core.stopping import Budget, TrainState
-    >>> rule = Budget(max_steps=100, max_time=10.0)
-    >>> rule.fires(TrainState(100, 1.0, 0.3, 2)), rule.fires(TrainState(5, 10.0, 0.3, 2))
-    (True, True)
-    >>> rule.fires(TrainState(5, 9.0, 0.3, 2)), rule.status == "budget"
-    (False, True)
+    >>> r = Budget(max_steps=100, max_time=10.0)
+    >>> str(r.status), [r.fires(TrainState(s, t, 0.3, 2)) for s, t in [(100, 1), (5, 10), (5, 9)]]
+    ('budget', [True, True, False])
     """
 
     max_steps: int = 10_000
@@ -365,7 +415,13 @@ class Budget(_Rule):
             raise ValueError(f"time_rtol must be in [0, 1), got {self.time_rtol}")
 
     def time_spent(self, time: float) -> bool:
-        """Whether the clock has reached ``max_time`` (to ``time_rtol``)."""
+        """Whether the clock has reached ``max_time`` (to ``time_rtol``).
+
+        Examples
+        --------
+        >>> [Budget(max_time=1.0, time_rtol=r).time_spent(1.0 - 1e-15) for r in (0.0, 1e-14)]
+        [False, True]
+        """
         return time >= self.max_time * (1 - self.time_rtol)
 
     def fires(self, state: TrainState) -> bool:
@@ -378,6 +434,40 @@ class Budget(_Rule):
 
     def fires_on_device(self, ctx: DeviceContext):
         return (ctx.step >= self.max_steps) | (ctx.time >= self.max_time * (1 - self.time_rtol))
+
+
+@dataclass(frozen=True)
+class LossBelow(_Rule):
+    """Stop with status ``"converged"`` once the weight-space loss L̃/α² <= ``threshold``.
+
+    Parameters
+    ----------
+    threshold : float
+        Largest loss ``L̃/α²`` (scalar) that counts as interpolation.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from ntkjam.core.stopping import LossBelow
+    >>> rule, state = LossBelow(1e-8), SimpleNamespace(loss=1e-9, time=2.5, step=40)
+    >>> rule.fires(state), str(rule.status), rule.check(SimpleNamespace(loss=1.0))
+    (True, 'converged', None)
+    >>> rule.check(state)
+    'converged: loss/α² = 1e-09 <= 1e-08 at t = 2.5 (step 40)'
+    """
+
+    threshold: float
+    status: Status = field(default=Status.CONVERGED, init=False)
+
+    def fires(self, state) -> bool:
+        return state.loss <= self.threshold
+
+    def message(self, state) -> str:
+        return (f"converged: loss/α² = {state.loss:.3g} <= {self.threshold:.3g} at "
+                f"t = {state.time:.4g} (step {state.step})")
+
+    def fires_on_device(self, ctx):
+        return ctx.loss <= self.threshold
 
 
 StopRule = SATReached | UNSATConverged | Converged | Budget
@@ -412,11 +502,10 @@ def check_step_multipliers(grow: object, shrink: object) -> tuple[float, float]:
     >>> from ntkjam.core.stopping import check_step_multipliers
     >>> check_step_multipliers(2, 0.5)
     (2.0, 0.5)
-    >>> try:
-    ...     check_step_multipliers(2.0, 1.5)
-    ... except ValueError as exc:
-    ...     print(exc)
-    shrink must be in (0, 1), got 1.5
+    >>> check_step_multipliers(2.0, 1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: shrink must be in (0, 1), got 1.5
     """
     grow = as_real("grow", grow)
     if not grow >= 1.0:
@@ -427,14 +516,5 @@ def check_step_multipliers(grow: object, shrink: object) -> tuple[float, float]:
     return grow, shrink
 
 
-__all__ = [
-    "Budget",
-    "Converged",
-    "DeviceContext",
-    "LossHistory",
-    "SATReached",
-    "StopRule",
-    "TrainState",
-    "UNSATConverged",
-    "check_step_multipliers",
-]
+__all__ = ["Budget", "Converged", "DeviceContext", "LossBelow", "LossHistory", "SATReached",
+           "StopRule", "TrainState", "UNSATConverged", "check_step_multipliers"]

@@ -114,17 +114,39 @@ class Dataset(SummaryRepr):
 
     @property
     def n_train(self) -> int:
-        """Number of training points N."""
+        """Number of training points N (rows of ``X_train``).
+
+        Examples
+        --------
+        >>> from ntkjam.data import load_dataset
+        >>> load_dataset("sphere", n_train=5, d=3).n_train
+        5
+        """
         return self.X_train.shape[0]
 
     @property
     def n_test(self) -> int:
-        """Number of test points."""
+        """Number of test points (rows of ``X_test``; 0 without a test set).
+
+        Examples
+        --------
+        >>> from ntkjam.data import load_dataset
+        >>> [load_dataset("sphere", n_train=5, n_test=m, d=3).n_test for m in (4, 0)]
+        [4, 0]
+        """
         return self.X_test.shape[0]
 
     @property
     def d(self) -> int:
-        """Input dimension."""
+        """Input dimension d (columns of ``X_train`` and ``X_test``).
+
+        Examples
+        --------
+        >>> from ntkjam.data import load_dataset
+        >>> ds = load_dataset("sphere", n_train=5, n_test=2, d=3)
+        >>> ds.d, ds.X_train.shape, ds.X_test.shape
+        (3, (5, 3), (2, 3))
+        """
         return self.X_train.shape[1]
 
 

@@ -23,13 +23,13 @@ Expected (``docs/kernel_drift.md``): smooth activations ``‖ΔK‖/‖K‖ ≈ 
 fixed N, so n^{-1} at every α (P^{-1/2} when P ~ n²); for ReLU the units whose pattern
 flips on a training point add ``C α^{-1/2} n^{-3/4}``, which wins at large α.
 The run record :class:`DriftRun` and the distances (:func:`measure_drift`) are in
-:mod:`ntkjam.experiments.kernel_drift_measures`, re-exported here.
+:mod:`ntkjam.experiments.kernel_drift_measures`, the MSE's stopping rule ``LossBelow`` in
+:mod:`ntkjam.core.stopping`; both are re-exported here.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -47,6 +47,7 @@ from ntkjam.core.params import (
     StudyParams,
 )
 from ntkjam.core.status import Status
+from ntkjam.core.stopping import LossBelow
 from ntkjam.experiments.fluctuations import check_sizes
 from ntkjam.experiments.kernel_drift_measures import DriftRun, measure_drift, side_of
 from ntkjam.kernels.activations import BUILTIN
@@ -131,7 +132,18 @@ class KernelDriftParams(StudyParams, study="kernel_drift"):
 
     @model_validator(mode="after")
     def one_size(self) -> KernelDriftParams:
-        """Exactly one of ``n`` and ``phi``."""
+        """Check that exactly one of ``n`` and ``phi`` is given (pydantic runs it).
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.kernel_drift import KernelDriftParams
+        >>> KernelDriftParams(width=8, phi=0.5).one_size().phi
+        0.5
+        >>> KernelDriftParams.resolve({"width": 8})
+        Traceback (most recent call last):
+        ...
+        ValueError: give exactly one of n (points) and phi (...), got n = None and phi = None
+        """
         if (self.n is None) == (self.phi is None):
             raise ValueError(f"give exactly one of n (points) and phi (N = round(phi * P)), "
                              f"got n = {self.n} and phi = {self.phi}")
@@ -193,46 +205,6 @@ def check_params(params: dict[str, Any]) -> dict[str, Any]:
     check_memory(nbytes, f"N = {n} points at width {p['width']}, depth {p['depth']}",
                  "lower n, phi or the width")
     return p
-
-
-@dataclass(frozen=True)
-class LossBelow:
-    """Stop with status ``"converged"`` when the weight-space loss ``L = L̃/α²`` is at most
-    ``threshold`` (the MSE reached interpolation).  The rule interface of
-    :mod:`ntkjam.core.stopping`, evaluated inside the compiled loop.
-
-    Parameters
-    ----------
-    threshold : float
-        Largest loss ``L̃/α²`` (scalar) that counts as interpolation.
-
-    Examples
-    --------
-    >>> from types import SimpleNamespace
-    >>> from ntkjam.experiments.kernel_drift import LossBelow
-    >>> rule = LossBelow(1e-8)
-    >>> state = SimpleNamespace(loss=1e-9, time=2.5, step=40)  # what the loop reports
-    >>> rule.fires(state), str(rule.status), rule.check(SimpleNamespace(loss=1.0))
-    (True, 'converged', None)
-    >>> rule.check(state)
-    'converged: loss/α² = 1e-09 <= 1e-08 at t = 2.5 (step 40)'
-    """
-
-    threshold: float
-    status: Status = field(default=Status.CONVERGED, init=False)
-
-    def fires(self, state) -> bool:
-        return state.loss <= self.threshold
-
-    def check(self, state) -> str | None:  # noqa: D102 - as the rules of core.stopping
-        return self.message(state) if self.fires(state) else None
-
-    def message(self, state) -> str:
-        return (f"converged: loss/α² = {state.loss:.3g} <= {self.threshold:.3g} at "
-                f"t = {state.time:.4g} (step {state.step})")
-
-    def fires_on_device(self, ctx):
-        return ctx.loss <= self.threshold
 
 
 def _optimizer(net, X, K0: np.ndarray, p: dict[str, Any]):

@@ -83,6 +83,16 @@ class KernelSpec:
 
     @property
     def closed(self) -> bool:
+        """Whether ``kind`` names a closed form (else the quadrature rule is used).
+
+        Examples
+        --------
+        >>> from ntkjam.kernels import Quadrature, get_activation
+        >>> from ntkjam.kernels.strips import KernelSpec
+        >>> kinds = ("erf", get_activation("erf"))
+        >>> [KernelSpec(kind, Quadrature(), 1, 2.0, 0.0).closed for kind in kinds]
+        [True, False]
+        """
         return isinstance(self.kind, str)
 
 

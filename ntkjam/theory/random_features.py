@@ -87,7 +87,14 @@ class ActivationCoefficients(SummaryRepr):
 
     @property
     def zeta(self) -> float:
-        """ζ = μ₁/μ* (the signal-to-nonlinearity ratio of the features); inf if μ* = 0."""
+        """ζ = μ₁/μ* (the signal-to-nonlinearity ratio of the features); inf if μ* = 0.
+
+        Examples
+        --------
+        >>> from ntkjam.theory import ActivationCoefficients, relu_coefficients
+        >>> round(relu_coefficients().zeta, 4), ActivationCoefficients(0.0, 1.0, 0.0).zeta
+        (1.6589, inf)
+        """
         return math.inf if self.mu_star == 0 else self.mu1 / self.mu_star
 
 
@@ -240,7 +247,16 @@ class RandomFeaturesRisk(SummaryRepr):
 
     @property
     def phi(self) -> float | np.ndarray:
-        """φ = N/P = ψ₂/ψ₁."""
+        """φ = N/P = ψ₂/ψ₁, a float or an array of the fields' shape.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from ntkjam.theory import random_features_risk
+        >>> r = random_features_risk(np.array([0.5, 4.0]), 2.0)   # ψ₁ = P/d, ψ₂ = N/d
+        >>> random_features_risk(2.0, 1.0).phi, r.phi.tolist(), r.phi.shape == r.risk.shape
+        (0.5, [4.0, 0.5], True)
+        """
         return self.psi2 / self.psi1
 
 
