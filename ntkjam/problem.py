@@ -145,24 +145,49 @@ class Problem(SummaryRepr):
     # ----------------------------------------------------------------- sizes
     @property
     def n_points(self) -> int:
-        """N, the number of constraints (training points)."""
+        """N, the number of constraints (training points).
+
+        Examples
+        --------
+        >>> Problem(y=np.ones(3), J=np.eye(3)[:, :2]).n_points
+        3
+        """
         return int(self.y.shape[0])
 
     @property
     def n_features(self) -> int:
-        """P, the number of columns of :meth:`features` (rank(K) when only K is given)."""
+        """P, the number of columns of :meth:`features` (rank(K) when only K is given).
+
+        Examples
+        --------
+        >>> Problem(y=np.ones(2), K=np.ones((2, 2))).n_features     # only K: P = rank(K)
+        1
+        """
         if self.J is not None:
             return int(self.J.shape[1])
         return int(self.features().shape[1])
 
     @property
     def phi(self) -> float:
-        """φ = N / P."""
+        """φ = N / P.
+
+        Examples
+        --------
+        >>> Problem(y=np.ones(3), J=np.eye(3)[:, :2]).phi
+        1.5
+        """
         return self.n_points / self.n_features
 
     # -------------------------------------------------------------- features
     def features(self) -> np.ndarray:
-        """The features ``J``, shape (N, P); from ``psd_features(K)`` when only K is given."""
+        """The features ``J``, shape (N, P); from ``psd_features(K)`` when only K is given.
+
+        Examples
+        --------
+        >>> F = Problem(y=np.ones(2), K=np.diag([4.0, 0.0])).features()  # J = U Λ^{1/2}
+        >>> F.shape, np.round(np.abs(F), 9).tolist()
+        ((2, 1), [[2.0], [0.0]])
+        """
         return self._features
 
     @cached_property
@@ -172,7 +197,13 @@ class Problem(SummaryRepr):
         return _frozen(psd_features(self.K, rtol=self.rtol))
 
     def gram(self) -> np.ndarray:
-        """The Gram matrix ``K = J Jᵀ``, shape (N, N)."""
+        """The Gram matrix ``K = J Jᵀ``, shape (N, N).
+
+        Examples
+        --------
+        >>> Problem(y=np.ones(3), J=np.eye(3)[:, :2]).gram().tolist()
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]
+        """
         return self._gram
 
     @cached_property
@@ -182,9 +213,23 @@ class Problem(SummaryRepr):
         return _frozen(self.J @ self.J.T)
 
     def gram_matvec(self, v: object) -> np.ndarray:
-        """``K v`` for ``v`` of shape (N,) or (N, m), as ``J (Jᵀ v)`` when J is known.
+        """``K v``, as ``J (Jᵀ v)`` when J is known.
 
         Costs O(N P) per column instead of forming the N×N Gram matrix.
+
+        Parameters
+        ----------
+        v : array_like, shape (N,) or (N, m)
+
+        Returns
+        -------
+        numpy.ndarray, shape of ``v``
+
+        Examples
+        --------
+        >>> prob = Problem(y=np.ones(3), J=np.eye(3)[:, :2])
+        >>> prob.gram_matvec(np.ones(3)).tolist(), prob.gram_matvec(np.ones((3, 4))).shape
+        ([1.0, 1.0, 0.0], (3, 4))
         """
         v = as_float_array("v", v, ndim=(1, 2))
         if v.shape[0] != self.n_points:
@@ -201,6 +246,11 @@ class Problem(SummaryRepr):
         A dead point (zero row of ``J``, or of ``K``) cannot be moved: its Δ is
         ``κ − y_i f0_i`` whatever ``w`` is.  The solvers leave these rows out of every
         factorisation and basis, so rounding never turns their exact zeros into noise.
+
+        Examples
+        --------
+        >>> Problem(y=np.ones(3), J=np.eye(3)[:, :2]).live_rows.tolist()  # third row zero
+        [True, True, False]
         """
         return self._live_rows
 
@@ -212,12 +262,25 @@ class Problem(SummaryRepr):
 
     @property
     def n_dead(self) -> int:
-        """The number of dead points (identically zero feature rows)."""
+        """The number of dead points (identically zero feature rows).
+
+        Examples
+        --------
+        >>> Problem(y=np.ones(3), J=np.eye(3)[:, :2]).n_dead
+        1
+        """
         return int(self.n_points - np.count_nonzero(self.live_rows))
 
     # ------------------------------------------------------------------ rank
     def rank_report(self) -> RankReport:
-        """Numerical rank of the reachable directions (of ``J``, or of ``K``'s factor)."""
+        """Numerical rank of the reachable directions (of ``J``, or of ``K``'s factor).
+
+        Examples
+        --------
+        >>> report = Problem(y=np.ones(3), J=np.eye(3)[:, :2]).rank_report()
+        >>> report.rank, report.singular_values.shape
+        (2, (2,))
+        """
         return self._rank_report
 
     @cached_property
@@ -226,7 +289,13 @@ class Problem(SummaryRepr):
 
     @property
     def rank(self) -> int:
-        """Dimension r of the reachable directions ``range(J) = range(K)``."""
+        """Dimension r of the reachable directions ``range(J) = range(K)``.
+
+        Examples
+        --------
+        >>> Problem(y=np.ones(3), J=np.ones((3, 2))).rank       # two equal columns
+        1
+        """
         return self.rank_report().rank
 
     def orthonormal_basis(self) -> np.ndarray:
@@ -235,6 +304,12 @@ class Problem(SummaryRepr):
         From the thin SVD of ``J`` (or the eigendecomposition of ``K`` when only ``K``
         is given), keeping the singular values above the rank tolerance.  Rows of dead
         points (:attr:`live_rows`) are exact zeros.
+
+        Examples
+        --------
+        >>> U = Problem(y=np.ones(3), J=np.eye(3)[:, :2]).orthonormal_basis()
+        >>> U.shape, bool(np.allclose(U.T @ U, np.eye(2))), U[2].tolist()
+        ((3, 2), True, [0.0, 0.0])
         """
         return self.reduced_svd()[0]
 
@@ -242,6 +317,12 @@ class Problem(SummaryRepr):
         """``(U, s, V)`` with ``J ≈ U diag(s) Vᵀ``: U (N, r), s (r,) descending, V (P, r).
 
         Only the r singular values above the rank tolerance are kept.
+
+        Examples
+        --------
+        >>> U, s, V = Problem(y=np.ones(3), J=np.diag([1.0, 3.0, 0.0])[:, :2]).reduced_svd()
+        >>> U.shape, np.round(s, 9).tolist(), V.shape
+        ((3, 2), [3.0, 1.0], (2, 2))
         """
         return self._basis
 
@@ -275,24 +356,86 @@ class Problem(SummaryRepr):
     # ------------------------------------------------------- the constraints
     @property
     def offsets(self) -> np.ndarray:
-        """``b = κ − y ∘ f0``, shape (N,): the Δ's at ``w = 0``."""
+        """``b = κ − y ∘ f0``, shape (N,): the Δ's at ``w = 0``.
+
+        Examples
+        --------
+        >>> Problem(y=[1.0, -1.0], J=np.ones((2, 1)), f0=[0.5, 0.5]).offsets.tolist()
+        [0.5, 1.5]
+        """
         return self.margin - self.y * self.f0
 
     def outputs(self, w: object) -> np.ndarray:
-        """``f = f0 + J w``, shape (N,), for ``w`` of shape (P,)."""
+        """The outputs ``f = f0 + J w``.
+
+        Parameters
+        ----------
+        w : array_like, shape (P,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+
+        Examples
+        --------
+        >>> Problem(y=[1.0, -1.0, 1.0], J=np.eye(3)[:, :2]).outputs(np.array([2.0, -1.0])).tolist()
+        [2.0, -1.0, 0.0]
+        """
         w = self._check_w(w)
         return self.f0 + self.features() @ w
 
     def margins(self, w: object) -> np.ndarray:
-        """Functional margins ``y_i f_i``, shape (N,); constraint i holds when ≥ κ."""
+        """Functional margins ``y_i f_i``; constraint i holds when ≥ κ.
+
+        Parameters
+        ----------
+        w : array_like, shape (P,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+
+        Examples
+        --------
+        >>> Problem(y=[1.0, -1.0, 1.0], J=np.eye(3)[:, :2]).margins(np.array([2.0, -1.0])).tolist()
+        [2.0, 1.0, 0.0]
+        """
         return self.y * self.outputs(w)
 
     def deltas(self, w: object) -> np.ndarray:
-        """``Δ_i = κ − y_i f_i``, shape (N,); positive Δ_i means constraint i is violated."""
+        """``Δ_i = κ − y_i f_i``; positive Δ_i means constraint i is violated.
+
+        Parameters
+        ----------
+        w : array_like, shape (P,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (N,)
+
+        Examples
+        --------
+        >>> Problem(y=[1.0, -1.0, 1.0], J=np.eye(3)[:, :2]).deltas(np.array([2.0, -1.0])).tolist()
+        [-1.0, 0.0, 1.0]
+        """
         return self.margin - self.margins(w)
 
     def loss(self, w: object) -> float:
-        """Quadratic hinge loss per sample, ``(1/N) Σ_i ½ max(0, Δ_i)²``."""
+        """Quadratic hinge loss per sample, ``(1/N) Σ_i ½ max(0, Δ_i)²``.
+
+        Parameters
+        ----------
+        w : array_like, shape (P,)
+
+        Returns
+        -------
+        float
+
+        Examples
+        --------
+        >>> Problem(y=[1.0, -1.0, 1.0], J=np.eye(3)[:, :2]).loss(np.array([2.0, -1.0])) == 0.5 / 3
+        True
+        """
         d = np.maximum(self.deltas(w), 0.0)
         return float(0.5 * np.dot(d, d) / self.n_points)
 

@@ -97,6 +97,15 @@ class FlowResult(SummaryRepr):
         ``"SAT"`` only when the final N_Δ = 0; ``"UNSAT"`` for a hinge or quadratic
         hinge run that converged to a stationary point of positive loss;
         ``"diverged"`` for status ``"nan"``; ``"undecided"`` otherwise.
+
+        Examples
+        --------
+        One feature shared by two points: equal labels can be fitted, opposite ones not.
+
+        >>> from ntkjam.dynamics import gradient_flow
+        >>> [gradient_flow(np.zeros(2), np.array(y), "quadratic_hinge",
+        ...                features=np.ones((2, 1))).verdict for y in ([1.0, 1.0], [1.0, -1.0])]
+        ['SAT', 'UNSAT']
         """
         if self.status == "nan":
             return "diverged"
@@ -109,7 +118,22 @@ class FlowResult(SummaryRepr):
         return "undecided"
 
     def as_arrays(self) -> dict[str, np.ndarray]:
-        """The recorded arrays and scalars as a flat dict (e.g. for ``numpy.savez``)."""
+        """The recorded arrays and scalars as a flat dict (e.g. for ``numpy.savez``).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray
+            The arrays as recorded (``times``, ``loss``, ... of shape (T,), ``outputs``
+            (T, N) when recorded), the scalars and strings as 0-d arrays.
+
+        Examples
+        --------
+        >>> from ntkjam.dynamics import gradient_flow
+        >>> res = gradient_flow(np.zeros(2), np.ones(2), "hinge", features=np.ones((2, 1)))
+        >>> arrays = res.as_arrays()
+        >>> arrays["loss"].shape == res.times.shape, str(arrays["status"]), arrays["n_steps"].ndim
+        (True, 'sat', 0)
+        """
         out: dict[str, np.ndarray] = {
             "times": self.times,
             "loss": self.loss,

@@ -79,11 +79,49 @@ class KernelPath(SummaryRepr):
             object.__setattr__(self, "test_kernels", frozen_array(tk))
 
     def at(self, t: float) -> np.ndarray:
-        """The interpolated training kernel K_t, shape (N, N)."""
+        """The interpolated training kernel K_t.
+
+        Parameters
+        ----------
+        t : float
+            Time; clamped to the first and last checkpoints.
+
+        Returns
+        -------
+        numpy.ndarray, shape (N, N)
+
+        Examples
+        --------
+        >>> path = KernelPath(times=[0.0, 2.0], kernels=[np.eye(2), 3 * np.eye(2)])
+        >>> np.round(path.at(0.5), 9).tolist(), path.at(-1.0).tolist()
+        ([[1.5, 0.0], [0.0, 1.5]], [[1.0, 0.0], [0.0, 1.0]])
+        """
         return _interpolate(self.times, self.kernels, t)
 
     def test_at(self, t: float) -> np.ndarray:
-        """The interpolated cross kernel K_t(X_test, X), shape (N_test, N)."""
+        """The interpolated cross kernel K_t(X_test, X).
+
+        Parameters
+        ----------
+        t : float
+            Time; clamped to the first and last checkpoints.
+
+        Returns
+        -------
+        numpy.ndarray, shape (N_test, N)
+
+        Raises
+        ------
+        ValueError
+            When the path has no ``test_kernels``.
+
+        Examples
+        --------
+        >>> path = KernelPath(times=[0.0, 1.0], kernels=[np.eye(2)] * 2,
+        ...                   test_kernels=[np.zeros((1, 2)), np.ones((1, 2))])
+        >>> path.test_at(0.5).shape, np.round(path.test_at(0.5), 9).tolist()
+        ((1, 2), [[0.5, 0.5]])
+        """
         if self.test_kernels is None:
             raise ValueError("this KernelPath has no test_kernels")
         return _interpolate(self.times, self.test_kernels, t)

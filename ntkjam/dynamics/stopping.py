@@ -90,6 +90,22 @@ class StoppingRules(DeprecatedNames):
 
         ``SATReached`` (when ``sat`` is on for this loss), ``Converged(grad_tol)`` and
         ``Budget(max_steps, max_time)`` with the flows' clock tolerance.
+
+        Parameters
+        ----------
+        loss : Loss
+
+        Returns
+        -------
+        tuple of StopRule
+
+        Examples
+        --------
+        >>> from ntkjam.losses import get_loss
+        >>> [type(r).__name__ for r in StoppingRules().build(get_loss("hinge"))]
+        ['SATReached', 'Converged', 'Budget']
+        >>> [type(r).__name__ for r in StoppingRules().build(get_loss("mse"))]
+        ['Converged', 'Budget']
         """
         sat_on = self.sat if self.sat is not None else loss.kinked
         head = (SATReached(),) if sat_on else ()
@@ -161,6 +177,27 @@ class StopCheck:
 
         True when the convergence test passes on the bound or the budget is spent:
         the status, or the message quoting ‖K∇L‖, then needs the value itself.
+
+        Parameters
+        ----------
+        bound : float
+            A lower bound of ‖K∇L‖.
+        t : float
+            The clock (flow time or step index).
+        steps : int
+            Accepted steps so far.
+
+        Returns
+        -------
+        bool
+
+        Examples
+        --------
+        >>> from ntkjam.losses import get_loss
+        >>> rules = StoppingRules(grad_tol=1e-6, max_time=10.0)
+        >>> stop = StopCheck(rules, get_loss("mse"), np.ones(2))
+        >>> [stop.needs_speed(bound, t, 5) for bound, t in ((1e-3, 1.0), (1e-9, 1.0), (1e-3, 10.0))]
+        [False, True, True]
         """
         return bound <= self.settings.grad_tol or self.budget.fires(
             TrainState(step=steps, time=t, loss=0.0, n_unsat=0))

@@ -336,7 +336,22 @@ class NewtonCache:
         self.mu = 0.0
 
     def gram(self, active: np.ndarray) -> np.ndarray:
-        """``A_SᵀA_S`` (P, P) for the boolean mask ``active`` (N,); do not modify it."""
+        """``A_SᵀA_S`` for the active set S (a shared array: do not modify it).
+
+        Parameters
+        ----------
+        active : numpy.ndarray of bool, shape (N,)
+
+        Returns
+        -------
+        numpy.ndarray, shape (P, P)
+
+        Examples
+        --------
+        >>> NewtonCache(np.arange(6.0).reshape(3, 2)).gram(np.array([True, False, True]))
+        array([[16., 20.],
+               [20., 26.]])
+        """
         if self.mask is not None and self.updates < 50:
             added = active & ~self.mask
             removed = self.mask & ~active

@@ -59,7 +59,18 @@ class GD(_Config):
         as_real("lr", self.lr, positive=True)
 
     def pure(self) -> Optimizer:
-        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.gd`."""
+        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.gd`.
+
+        Returns
+        -------
+        Optimizer
+
+        Examples
+        --------
+        >>> opt = GD(lr=0.1).pure()
+        >>> opt.name, opt.fixed_lr, opt.describe()
+        ('GD', 0.1, ('GD', {'lr': 0.1}))
+        """
         return gd(self.lr)
 
 
@@ -132,7 +143,13 @@ class GradientFlow(_Config):
             raise ValueError(f"dt_max must be > 0 (inf allowed), got {self.dt_max!r}")
 
     def pure(self) -> None:
-        """None: the adaptive flow accepts or rejects steps, on the host loop."""
+        """None: the adaptive flow accepts or rejects steps, on the host loop.
+
+        Examples
+        --------
+        >>> GradientFlow().pure() is None
+        True
+        """
         return None
 
 
@@ -173,7 +190,18 @@ class Adam(_Config):
         as_real("eps", self.eps, positive=True)
 
     def pure(self) -> Optimizer:
-        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.adam`."""
+        """The pure ``(init, update)`` pair: :func:`ntkjam.networks.optimizers.adam`.
+
+        Returns
+        -------
+        Optimizer
+
+        Examples
+        --------
+        >>> opt = Adam(lr=1e-3, beta1=0.5).pure()
+        >>> opt.name, opt.first_lr, opt.describe()[1]["beta1"], opt == Adam().pure()
+        ('Adam', 0.001, 0.5, True)
+        """
         return adam(self.lr, self.beta1, self.beta2, self.eps)
 
 

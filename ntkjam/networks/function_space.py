@@ -51,7 +51,13 @@ class FunctionSpaceCheck(DeprecatedNames, SummaryRepr):
 
     @property
     def mean(self) -> float:
-        """Mean relative error over the steps."""
+        """Mean relative error over the steps.
+
+        Examples
+        --------
+        >>> FunctionSpaceCheck(lr=0.1, relative_error=np.array([0.25, 0.75])).mean
+        0.5
+        """
         return float(np.mean(self.relative_error))
 
 

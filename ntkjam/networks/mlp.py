@@ -104,17 +104,35 @@ class MLP:
 
     @property
     def depth(self) -> int:
-        """Number of hidden layers L."""
+        """Number of hidden layers L.
+
+        Examples
+        --------
+        >>> mlp(3, 8, depth=3).depth, mlp(3, 8, depth=0).depth
+        (3, 0)
+        """
         return len(self.widths)
 
     @property
     def fan_ins(self) -> tuple[int, ...]:
-        """Fan-in of every layer, readout included: ``(d, n_1, ..., n_L)``."""
+        """Fan-in of every layer, readout included: ``(d, n_1, ..., n_L)``.
+
+        Examples
+        --------
+        >>> mlp(3, [8, 4]).fan_ins
+        (3, 8, 4)
+        """
         return (self.input_dim, *self.widths)
 
     @property
     def fan_outs(self) -> tuple[int, ...]:
-        """Fan-out of every layer: ``(n_1, ..., n_L, 1)``."""
+        """Fan-out of every layer: ``(n_1, ..., n_L, 1)``.
+
+        Examples
+        --------
+        >>> mlp(3, [8, 4]).fan_outs
+        (8, 4, 1)
+        """
         return (*self.widths, 1)
 
 

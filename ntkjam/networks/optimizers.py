@@ -201,6 +201,25 @@ class _Update:
 
 
 def _last_lr(state):
+    """The step the last ``update`` took (``Optimizer.lr``'s default), a scalar.
+
+    Parameters
+    ----------
+    state : tuple
+        An optimizer state, its first entry the last step.
+
+    Returns
+    -------
+    jax.Array, shape ()
+
+    Examples
+    --------
+    >>> import jax.numpy as jnp
+    >>> opt, params, grads = gd(0.25), [jnp.zeros(2)], [jnp.ones(2)]
+    >>> _, state = opt.update(grads, opt.init(params), params)
+    >>> float(opt.lr(state))
+    0.25
+    """
     return state[0]
 
 
@@ -246,11 +265,24 @@ class Optimizer:
     first_lr: float = field(default=0.0, compare=False)
 
     def pure(self) -> Optimizer:
-        """Itself: already the pure pair (what ``train`` asks every optimizer for)."""
+        """Itself: already the pure pair (what ``train`` asks every optimizer for).
+
+        Examples
+        --------
+        >>> opt = momentum(0.1, beta=0.9)
+        >>> opt.pure() is opt
+        True
+        """
         return self
 
     def describe(self) -> tuple[str, dict]:
-        """``(name, hyperparameters)`` for the ``config`` of a result."""
+        """``(name, hyperparameters)`` for the ``config`` of a result.
+
+        Examples
+        --------
+        >>> momentum(0.1, beta=0.9).describe()
+        ('Momentum', {'lr': 0.1, 'beta': 0.9})
+        """
         return self.name, dict(self.args)
 
 

@@ -276,11 +276,27 @@ class DeadInputs(SummaryRepr):
 
     @property
     def any(self) -> bool:
-        """Whether any point is dead in either sense."""
+        """Whether any point is dead in either sense.
+
+        Examples
+        --------
+        >>> none = np.array([], dtype=int)
+        >>> DeadInputs(zero_rows=none, first_layer_inactive=none, n_points=3).any
+        False
+        >>> DeadInputs(zero_rows=none, first_layer_inactive=np.array([2]), n_points=3).any
+        True
+        """
         return bool(self.zero_rows.size or self.first_layer_inactive.size)
 
     def message(self) -> str:
-        """One line for logs and CLI output."""
+        """One line for logs and CLI output.
+
+        Examples
+        --------
+        >>> none = np.array([], dtype=int)
+        >>> DeadInputs(zero_rows=none, first_layer_inactive=np.array([0, 2]), n_points=4).message()
+        '0/4 points with a zero Jacobian row, 2/4 with every first-layer unit inactive'
+        """
         return (
             f"{self.zero_rows.size}/{self.n_points} points with a zero Jacobian row, "
             f"{self.first_layer_inactive.size}/{self.n_points} with every first-layer "
