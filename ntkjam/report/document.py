@@ -101,7 +101,13 @@ class Section(SummaryRepr):
 
     @property
     def heading(self) -> str:
-        """``"N. title"``."""
+        """The section's heading, ``"N. title"``.
+
+        Examples
+        --------
+        >>> Section(7, "What next?", (), (), (), "undetermined").heading
+        '7. What next?'
+        """
         return f"{self.number}. {self.title}"
 
 

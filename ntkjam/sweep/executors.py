@@ -326,7 +326,20 @@ class Window:
         self._workers, self._checked = 0, -math.inf
 
     def workers(self) -> int:
-        """The cluster's workers now (re-read at most once a second)."""
+        """The cluster's workers now (re-read at most once a second).
+
+        Returns
+        -------
+        int
+            0 when the cluster cannot be asked.
+
+        Examples
+        --------
+        >>> class Client:  # stands in for a distributed.Client with 3 workers
+        ...     def scheduler_info(self, n_workers=0): return {"n_workers": 3}
+        >>> Window(Client(), None).workers(), Window(None, None).workers()
+        (3, 0)
+        """
         now = time.monotonic()
         if now - self._checked > 1.0:
             self._workers = n_workers(self._client)
@@ -334,14 +347,45 @@ class Window:
         return self._workers
 
     def chunks(self, minimum: int = 1) -> int:
-        """Most chunks in flight, counting at least ``minimum`` workers."""
+        """Most chunks in flight, counting at least ``minimum`` workers.
+
+        Parameters
+        ----------
+        minimum : int
+            Workers to count even while the cluster reports fewer.
+
+        Returns
+        -------
+        int
+            Two per worker, or ``fixed``; 0 with no worker counted.
+
+        Examples
+        --------
+        >>> class Client:  # stands in for a distributed.Client with 3 workers
+        ...     def scheduler_info(self, n_workers=0): return {"n_workers": 3}
+        >>> Window(Client(), None).chunks(), Window(Client(), 5).chunks()
+        (6, 5)
+        >>> Window(None, None).chunks(), Window(None, None).chunks(minimum=0)
+        (2, 0)
+        """
         workers = max(self.workers(), minimum)
         if workers == 0:
             return 0
         return 2 * workers if self._fixed is None else self._fixed
 
     def tasks(self) -> float:
-        """Most tasks in flight."""
+        """Most tasks in flight.
+
+        Returns
+        -------
+        float
+            ``fixed``, or ``inf`` without it.
+
+        Examples
+        --------
+        >>> Window(None, None).tasks(), Window(None, 5).tasks()
+        (inf, 5)
+        """
         return math.inf if self._fixed is None else self._fixed
 
 

@@ -122,15 +122,60 @@ class ChunkSizer:
         self.largest = 0
 
     def observe(self, outcomes: Iterable[Mapping[str, Any]]) -> None:
-        """Record the task times of finished outcomes (failed workers' NaN left out)."""
+        """Record the task times of finished outcomes (failed workers' NaN left out).
+
+        Parameters
+        ----------
+        outcomes : iterable of mapping
+            Each with a ``"wall_time"`` in seconds.
+
+        Examples
+        --------
+        >>> sizer = ChunkSizer()
+        >>> sizer.observe([{"wall_time": 0.5}, {"wall_time": float("nan")}])
+        >>> sizer.per_task()
+        0.5
+        """
         self._times.extend(o["wall_time"] for o in outcomes if math.isfinite(o["wall_time"]))
 
     def per_task(self) -> float | None:
-        """Mean seconds per task of the recent measurements (None before any)."""
+        """Mean seconds per task of the recent measurements (None before any).
+
+        Examples
+        --------
+        >>> sizer = ChunkSizer()
+        >>> print(sizer.per_task())
+        None
+        >>> sizer.observe([{"wall_time": 1.0}, {"wall_time": 2.0}])
+        >>> sizer.per_task()
+        1.5
+        """
         return sum(self._times) / len(self._times) if self._times else None
 
     def size(self, remaining: int, executors: int) -> int:
-        """Tasks for the next chunk, with ``remaining`` tasks left for ``executors``."""
+        """Tasks for the next chunk, with ``remaining`` tasks left for ``executors``.
+
+        Parameters
+        ----------
+        remaining : int
+            Tasks not yet handed out.
+        executors : int
+            Processes taking chunks.
+
+        Returns
+        -------
+        int
+            Between 1 and ``remaining`` (1 when nothing is left).
+
+        Examples
+        --------
+        >>> sizer = ChunkSizer(target=1.0)
+        >>> sizer.observe([{"wall_time": 0.1}])  # 10 tasks make a second
+        >>> sizer.size(1000, 4), sizer.size(24, 4), sizer.size(3, 4)
+        (10, 3, 1)
+        >>> ChunkSizer(fixed=8).size(5, 1)
+        5
+        """
         per_task = self.per_task()
         if self._fixed is not None:
             want = self._fixed

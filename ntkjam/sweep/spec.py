@@ -195,18 +195,50 @@ class SweepSpec(BaseModel):
 
     @property
     def axes(self) -> tuple[str, ...]:
-        """Grid axis names, in the order written."""
+        """Grid axis names, in the order written.
+
+        Examples
+        --------
+        >>> parse_spec({"experiment": "kernel_summary", "grid": {"n": [4], "d": [2, 3]}}).axes
+        ('n', 'd')
+        """
         return tuple(self.grid)
 
     @property
     def n_tasks(self) -> int:
-        """Number of tasks: product of the axis lengths times the number of seeds."""
+        """Number of tasks: product of the axis lengths times the number of seeds.
+
+        Examples
+        --------
+        >>> parse_spec({"experiment": "kernel_summary", "grid": {"n": [4, 8], "d": [2, 3, 5]},
+        ...             "seeds": {"count": 4}}).n_tasks
+        24
+        """
         return math.prod(len(v) for v in self.grid.values()) * len(self.seeds)
 
     def output_dir(self, override: str | Path | None = None) -> Path:
         """The run directory: ``override`` if given, else ``output`` (else ``runs/sweep``).
 
         A relative path is taken relative to :attr:`base_dir`.
+
+        Parameters
+        ----------
+        override : str or Path, optional
+            A directory given on the command line (relative to the working directory).
+
+        Returns
+        -------
+        Path
+            Absolute.
+
+        Examples
+        --------
+        >>> spec = parse_spec({"experiment": "kernel_summary", "output": "run1"},
+        ...                   base_dir="study")
+        >>> spec.output_dir().parts[-2:], spec.output_dir("elsewhere").name
+        (('study', 'run1'), 'elsewhere')
+        >>> parse_spec({"experiment": "kernel_summary"}).output_dir().parts[-2:]
+        ('runs', 'sweep')
         """
         raw = Path(override) if override is not None else Path(self.output or "runs/sweep")
         if override is None and not raw.is_absolute() and self.base_dir is not None:
@@ -214,7 +246,17 @@ class SweepSpec(BaseModel):
         return raw.expanduser().resolve()
 
     def to_json(self) -> str:
-        """The resolved spec as JSON (what the store records)."""
+        """The resolved spec as JSON (what the store records), without ``base_dir``.
+
+        Examples
+        --------
+        >>> import json
+        >>> spec = parse_spec({"experiment": "kernel_summary", "grid": {"n": [4, 8]},
+        ...                    "seeds": {"count": 2}})
+        >>> json.loads(spec.to_json())
+        {'experiment': 'kernel_summary', 'description': '', 'output': None, 'params': {},
+         'grid': {'n': [4, 8]}, 'seeds': [0, 1]}
+        """
         return json.dumps(
             {
                 "experiment": self.experiment,

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -48,6 +46,8 @@ from ntkjam.sweep.integrity import (
     ARRAYS_DIR,
     DB_NAME,
     FILES_SCHEMA,
+    DirectoryLock,
+    RunDirectoryBusy,
     StoreCorrupt,
     atomic_savez,
     check_database_file,
@@ -66,11 +66,6 @@ from ntkjam.sweep.reading import (
 )
 from ntkjam.sweep.spec import SweepSpec, Task, canonical_json
 
-try:  # POSIX advisory locks; released by the kernel when the holder dies, even on SIGKILL
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
-
 __all__ = [
     "DB_NAME",
     "DirectoryLock",
@@ -84,7 +79,6 @@ __all__ = [
     "read_rows",
 ]
 
-LOCK_NAME = ".lock"
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -106,24 +100,6 @@ CREATE TABLE IF NOT EXISTS tasks (
     finished_at TEXT
 );
 """ + FILES_SCHEMA
-
-
-class RunDirectoryBusy(RuntimeError):
-    """Another process holds the run directory's lock.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from ntkjam import sweep
-    >>> from ntkjam.sweep.store import DirectoryLock
-    >>> directory = tempfile.mkdtemp()
-    >>> with DirectoryLock(directory):
-    ...     try:
-    ...         DirectoryLock(directory).acquire()  # a second sweep on the same directory
-    ...     except sweep.RunDirectoryBusy as err:
-    ...         print("in use by another sweep" in str(err))
-    True
-    """
 
 
 @dataclass(frozen=True, repr=False)
@@ -153,26 +129,12 @@ class TaskRecord(SummaryRepr):
 
     Examples
     --------
-    >>> import sys, tempfile
-    >>> from pathlib import Path
     >>> from ntkjam import sweep
-    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
-    >>> _ = Path(tmp, "doc_tasks.py").write_text(
-    ...     "import numpy as np\\n"
-    ...     "def square(params, seed):\\n"
-    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
-    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
-    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
-    ...                          "seeds": [0, 1], "output": tmp + "/run"})
-    >>> from ntkjam.sweep.store import Store, TaskRecord
-    >>> task = sweep.expand(spec)[0]
-    >>> with Store(tmp + "/run") as store:
-    ...     store.bind(spec)
-    ...     store.write(TaskRecord(task=task, status="done", measurements={"x2": 1}))
-    ...     print(store.statuses())
-    {'...': 'done'}
-    >>> sweep.run(spec).skipped  # the stored task is not run again
-    1
+    >>> from ntkjam.sweep.store import TaskRecord
+    >>> spec = sweep.parse_spec({"experiment": "kernel_summary", "grid": {"n": [4, 8]}})
+    >>> record = TaskRecord(task=sweep.expand(spec)[1], status="done", measurements={"x": 1.5})
+    >>> record.task.point, record.status, record.measurements, record.arrays, record.error
+    ({'n': 8}, 'done', {'x': 1.5}, {}, None)
     """
 
     task: Task
@@ -200,69 +162,6 @@ def _sql_value(value: Any) -> Any:
     return canonical_json(value)
 
 
-class DirectoryLock:
-    """Exclusive lock on a run directory (``RUN/.lock``), held for the life of a sweep.
-
-    Uses ``flock``: the kernel releases it when the holder exits or is killed, so a
-    crashed run never leaves a stale lock.  (Advisory, and not reliable on some network
-    file systems: do not point two hosts at the same run directory.)
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> from ntkjam.sweep.store import DirectoryLock, RunDirectoryBusy
-    >>> directory = tempfile.mkdtemp()
-    >>> lock = DirectoryLock(directory)
-    >>> lock.acquire()
-    >>> try:
-    ...     DirectoryLock(directory).acquire()
-    ... except RunDirectoryBusy:
-    ...     print("busy")
-    busy
-    >>> lock.release()
-    >>> with DirectoryLock(directory):  # free again
-    ...     print("acquired")
-    acquired
-    """
-
-    def __init__(self, directory: str | Path):
-        self.path = Path(directory) / LOCK_NAME
-        self._fd: int | None = None
-
-    def acquire(self) -> None:
-        """Take the lock or raise :class:`RunDirectoryBusy` naming the holder."""
-        if fcntl is None:  # pragma: no cover - Windows
-            raise RuntimeError("locking a run directory needs a POSIX system (fcntl)")
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 512).decode("utf-8", "replace").strip() or "unknown process"
-            os.close(fd)
-            raise RunDirectoryBusy(
-                f"run directory {str(self.path.parent)!r} is in use by another sweep "
-                f"({holder}); wait for it to finish, or use another output directory"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()} since {_now()}".encode())
-        self._fd = fd
-
-    def release(self) -> None:
-        """Release the lock (idempotent)."""
-        if self._fd is not None:
-            fd, self._fd = self._fd, None
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
-
-    def __enter__(self) -> DirectoryLock:
-        self.acquire()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
 class Store:
     """Writer for a run directory's table and arrays (used by the sweep's parent process only).
 
@@ -280,22 +179,22 @@ class Store:
 
     Examples
     --------
-    >>> import sys, tempfile
-    >>> from pathlib import Path
-    >>> from ntkjam import sweep
-    >>> tmp = tempfile.mkdtemp(); sys.path.insert(0, tmp)  # a module of your own experiments
-    >>> _ = Path(tmp, "doc_tasks.py").write_text(
-    ...     "import numpy as np\\n"
-    ...     "def square(params, seed):\\n"
-    ...     "    noise = np.random.default_rng(seed).standard_normal(3)\\n"
-    ...     "    return {'x2': params['x'] ** 2, 'arrays': {'noise': noise}}\\n")
-    >>> spec = sweep.parse_spec({"experiment": "doc_tasks:square", "grid": {"x": [1, 2, 3]},
-    ...                          "seeds": [0, 1], "output": tmp + "/run"})
-    >>> from ntkjam.sweep.store import Store
-    >>> summary = sweep.run(spec)
-    >>> with Store(summary.directory) as store:
-    ...     print(len(store.statuses()), store.damaged(), store.meta()["experiment"])
-    6 [] doc_tasks:square
+    The methods at work on one task with an array (``stored_rows`` gives what
+    :func:`read_rows` gives):
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from ntkjam.sweep.spec import SweepSpec, Task
+    >>> from ntkjam.sweep.store import Store, TaskRecord
+    >>> task = Task("doc", {"x": 2}, {"x": 2}, seed=0, key="k0", task_seed=0)
+    >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+    ...     store.bind(SweepSpec(experiment="doc", grid={"x": (2,)}))
+    ...     store.write(TaskRecord(task, "done", {"x2": 4}, {"a": np.ones(3)}))
+    ...     [row] = store.stored_rows()
+    ...     print(store.meta()["axes"], store.statuses(), store.damaged())
+    ...     print(row["params"], row["measurements"], row["arrays"])
+    ["x"] {'k0': 'done'} []
+    {'x': 2} {'x2': 4} ['a']
     """
 
     def __init__(self, directory: str | Path):
@@ -332,6 +231,14 @@ class Store:
         readers open without creating ``-wal``/``-shm`` files (read-only media).  If a
         reader holds the database at that moment, it stays in WAL mode (still readable
         wherever the directory is writable).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     Store(tmp).close()
+        ...     print(sorted(p.name for p in Path(tmp).iterdir()))  # no -wal, no -shm file
+        ['arrays', 'sweep.sqlite']
         """
         with contextlib.suppress(sqlite3.Error):
             self._db.execute("PRAGMA busy_timeout=200")
@@ -367,7 +274,17 @@ class Store:
             raise
 
     def meta(self) -> dict[str, str]:
-        """The ``meta`` table as a dict."""
+        """The ``meta`` table as a dict.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+        ...     store.bind(SweepSpec(experiment="doc", grid={"x": (1, 2)}))
+        ...     meta = store.meta()
+        >>> meta["experiment"], meta["axes"], meta["schema_version"]
+        ('doc', '["x"]', '1')
+        """
         return dict(self._db.execute("SELECT key, value FROM meta"))
 
     def bind(self, spec: SweepSpec) -> None:
@@ -375,6 +292,15 @@ class Store:
 
         The experiment and the set of grid axes must match what the directory already
         holds; values, fixed parameters and seeds may change (extending a sweep).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+        ...     store.bind(SweepSpec(experiment="a"))
+        ...     store.bind(SweepSpec(experiment="b"))  # another experiment: refused
+        Traceback (most recent call last):
+        ValueError: run directory '...' holds experiment 'a', not 'b'; use another output directory
         """
         meta = self.meta()
         if "experiment" in meta and meta["experiment"] != spec.experiment:
@@ -403,11 +329,31 @@ class Store:
                                  list(values.items()))
 
     def statuses(self) -> dict[str, str]:
-        """Task key → status of every stored row."""
+        """Task key → status of every stored row.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+        ...     store.write(TaskRecord(Task("e", {}, {}, seed=0, key="k0", task_seed=0), "done"))
+        ...     store.write(TaskRecord(Task("e", {}, {}, seed=1, key="k1", task_seed=1), "failed"))
+        ...     print(store.statuses())
+        {'k0': 'done', 'k1': 'failed'}
+        """
         return dict(self._db.execute("SELECT hash, status FROM tasks"))
 
     def stored_rows(self) -> list[dict[str, Any]]:
-        """Every stored row, as :func:`read_rows` gives them (through this connection)."""
+        """Every stored row, as :func:`read_rows` gives them (through this connection).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+        ...     task = Task("e", {"x": 1}, {"x": 1}, seed=0, key="k0", task_seed=0)
+        ...     store.write(TaskRecord(task, "done", {"y": 2}))
+        ...     print([(row["params"], row["measurements"]) for row in store.stored_rows()])
+        [({'x': 1}, {'y': 2})]
+        """
         self._db.row_factory = sqlite3.Row
         try:
             return decode_rows(self._db.execute(ROWS_SQL).fetchall())
@@ -421,11 +367,30 @@ class Store:
         -------
         list of (key, path, problem)
             See :func:`ntkjam.sweep.integrity.verify_rows` (full check).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+        ...     task = Task("e", {}, {}, seed=0, key="k0", task_seed=0)
+        ...     store.write(TaskRecord(task, "done", arrays={"a": np.ones(2)}))
+        ...     Path(tmp, "arrays", "k0.npz").unlink()  # the array file is lost
+        ...     print([key for key, path, problem in store.damaged()])
+        ['k0']
         """
         return verify_rows(self.directory, self.stored_rows(), full=True)
 
     def remove_stray_temporaries(self) -> list[Path]:
-        """Delete temporary files left by a killed writer (call while holding the lock)."""
+        """Delete temporary files left by a killed writer (call while holding the lock).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+        ...     _ = Path(tmp, "arrays", ".k0.npz.1.tmp").write_text("half")  # a killed write
+        ...     print([p.name for p in store.remove_stray_temporaries()])
+        ['.k0.npz.1.tmp']
+        """
         return remove_stray_temporaries(self.directory, DB_NAME)
 
     def write(self, record: TaskRecord, written: tuple[str, int] | None = None) -> None:
@@ -440,6 +405,15 @@ class Store:
             Disk full, read-only or failing storage, naming the file (the array file or
             the database).  The rows stored before are untouched; this task has no row
             and runs again on resume.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as tmp, Store(tmp) as store:
+        ...     task = Task("e", {"x": 1}, {"x": 1}, seed=0, key="k0", task_seed=0)
+        ...     store.write(TaskRecord(task, "done", {"y": 2.5}, {"a": np.ones(2)}))
+        ...     print(store.statuses(), sorted(p.name for p in Path(tmp, "arrays").iterdir()))
+        {'k0': 'done'} ['k0.npz']
         """
         task = record.task
         if record.status not in ("done", "failed"):
@@ -502,7 +476,3 @@ class Store:
     def _read_columns(self) -> dict[str, str]:
         """Existing columns of ``tasks``, lower-cased name → name (SQLite ignores case)."""
         return {row[1].lower(): row[1] for row in self._db.execute("PRAGMA table_info(tasks)")}
-
-
-# ---------------------------------------------------------------------------------------
-# readers (any process, never writing)
