@@ -147,7 +147,23 @@ class ApproachFit(SummaryRepr):
 
     @property
     def exponent_determined(self) -> bool:
-        """A free exponent whose 95 % interval stays inside the scanned range."""
+        """A free exponent whose 95 % interval stays inside the scanned range.
+
+        Examples
+        --------
+        Ten exact points of ``1 + 0.9 √(φ − 2)``: the free exponent is measured, a fixed
+        one never is:
+
+        >>> import numpy as np
+        >>> from ntkjam.analysis.approach import fit_approach
+        >>> from ntkjam.analysis.criticality import ObservableCurve
+        >>> phi = np.linspace(2.1, 3.0, 10); y = 1 + 0.9 * np.sqrt(phi - 2); s = np.full(10, 0.01)
+        >>> curve = ObservableCurve("isostaticity", 100, phi, y, s, y, s, np.full(10, 20))
+        >>> free = fit_approach(curve, 2.0, window=0.05, n_boot=20)
+        >>> fixed = fit_approach(curve, 2.0, window=0.05, exponent=0.5, n_boot=20)
+        >>> free.exponent_determined, fixed.supported, fixed.exponent_determined
+        (True, True, False)
+        """
         lo, hi = EXPONENT_RANGE
         return bool(self.exponent_free and self.supported and np.isfinite(self.exponent_low)
                     and self.exponent_low > lo + 0.005 and self.exponent_high < hi - 0.005)

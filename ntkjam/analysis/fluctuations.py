@@ -338,7 +338,20 @@ class FluctuationAnalysis(SummaryRepr):
     notes: tuple = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        """A JSON-ready dict (arrays as lists, NaN as None).
+
+        Examples
+        --------
+        By hand, one point of a single seed (no standard error):
+
+        >>> import json, math
+        >>> from ntkjam.analysis.fluctuations import FluctuationAnalysis, FluctuationPoint
+        >>> pt = FluctuationPoint(1, 8, 4, 1, 6, 88, 0.125, {"rel_frobenius": 0.25},
+        ...                       {"rel_frobenius": math.nan})
+        >>> a = FluctuationAnalysis({}, (pt,), (), (), (), (), (), None, 1, 0)
+        >>> json.dumps(a.to_dict()["points"][0]["errors"])  # NaN written as null
+        '{"rel_frobenius": null}'
+        """
         return jsonable(asdict(self))
 
 

@@ -163,11 +163,42 @@ class GeneralizationAnalysis(SummaryRepr):
     notes: list
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        """A JSON-ready dict (arrays as lists, NaN as None).
+
+        Examples
+        --------
+        By hand, from the curves of a two-seed table (no interpolation threshold: NaN):
+
+        >>> import math
+        >>> import pandas as pd
+        >>> from ntkjam.analysis.generalization import GeneralizationAnalysis, generalization_curves
+        >>> df = pd.DataFrame({"size": 10, "seed": [0, 1, 0, 1], "phi_x": [1.0, 1.0, 3.0, 3.0],
+        ...                    "sat": [1, 1, 0, 1]})
+        >>> a = GeneralizationAnalysis("run", {}, "P", math.nan, generalization_curves(df, "P"),
+        ...                            *[[] for _ in range(9)], 2, 0, 0, [])
+        >>> d = a.to_dict()
+        >>> d["threshold"], d["curves"][0]["mean"], d["curves"][0]["sem"]
+        (None, [1.0, 0.5], [0.0, 0.5])
+        """
         return jsonable(asdict(self))
 
     def curve(self, quantity: str, size: int) -> Curve | None:
-        """The curve of ``quantity`` at ``size`` (None when the store lacks it)."""
+        """The curve of ``quantity`` at ``size`` (None when the store lacks it).
+
+        Examples
+        --------
+        By hand, from the curves of a two-seed table at P = 10:
+
+        >>> import math
+        >>> import pandas as pd
+        >>> from ntkjam.analysis.generalization import GeneralizationAnalysis, generalization_curves
+        >>> df = pd.DataFrame({"size": 10, "seed": [0, 1, 0, 1], "phi_x": [1.0, 1.0, 3.0, 3.0],
+        ...                    "sat": [1, 1, 0, 1]})
+        >>> a = GeneralizationAnalysis("run", {}, "P", math.nan, generalization_curves(df, "P"),
+        ...                            *[[] for _ in range(9)], 2, 0, 0, [])
+        >>> a.curve("sat", 10).mean.tolist(), a.curve("sat", 20), a.curve("test_error", 10)
+        ([1.0, 0.5], None, None)
+        """
         return next((c for c in self.curves if c.quantity == quantity and c.size == size),
                     None)
 

@@ -169,7 +169,21 @@ class SphereJammingPoint(SummaryRepr):
 
     @property
     def label(self) -> str:
-        """E.g. ``"gaussian, P = 400, margin = -0.5"``."""
+        """The point in words: source (and d), P, and the setting with its value.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from ntkjam import sweep
+        >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+        >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     spec = sphere_jamming_spec(P=[10], margin=[-0.5], seeds=2, output=tmp + "/r")
+        ...     _ = sweep.run(spec)
+        ...     analysis = analyze_sphere_jamming(tmp + "/r", n_boot=0)
+        >>> analysis.points[0].label
+        'gaussian, P = 10, margin = -0.5'
+        """
         src = self.source if self.d is None else f"{self.source} (d = {self.d})"
         return f"{src}, P = {self.P}, {self.setting} = {self.value:g}"
 
@@ -224,7 +238,26 @@ class SphereJammingAnalysis(SummaryRepr):
     rs_kappa: np.ndarray
 
     def to_dict(self) -> dict:
-        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        """A JSON-ready dict (arrays as lists, NaN as None).
+
+        Each point's γ and θ fits are written with their window instead of the tail.
+
+        Examples
+        --------
+        Two instances are too few for a γ fit, so its values are null:
+
+        >>> import tempfile
+        >>> from ntkjam import sweep
+        >>> from ntkjam.analysis.jamming_critical import analyze_sphere_jamming
+        >>> from ntkjam.experiments.sphere_jamming import sphere_jamming_spec
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     spec = sphere_jamming_spec(P=[10], margin=[-0.5], seeds=2, output=tmp + "/r")
+        ...     _ = sweep.run(spec)
+        ...     analysis = analyze_sphere_jamming(tmp + "/r", n_boot=0)
+        >>> import json; point = json.loads(json.dumps(analysis.to_dict()))["points"][0]
+        >>> point["gamma"]["value"], sorted(point["gamma"]["window"])
+        (None, ['decades', 'ks_pvalue', 'n_tail', 'x_max', 'x_min'])
+        """
         def point(p: SphereJammingPoint) -> dict:
             out = {k: getattr(p, k) for k in p.__dataclass_fields__
                    if k not in ("gamma", "theta")}

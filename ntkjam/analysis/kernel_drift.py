@@ -362,7 +362,23 @@ class KernelDriftAnalysis(SummaryRepr):
     notes: tuple = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        """A JSON-ready dict (arrays as lists, NaN as None).
+
+        Examples
+        --------
+        By hand, one run (no standard error) and a NumPy setting:
+
+        >>> import json
+        >>> import numpy as np
+        >>> import pandas as pd
+        >>> from ntkjam.analysis.kernel_drift import KernelDriftAnalysis, drift_points
+        >>> df = pd.DataFrame({"width": 64, "seed": [0], "n": 50, "alpha": 10.0, "side": "sat",
+        ...                    "n_params": 768, "n_points": 50, "rel_frobenius": 0.01})
+        >>> a = KernelDriftAnalysis({"d": np.int64(10)}, tuple(drift_points(df)), (), (), (), (),
+        ...                         1, 0, 0)
+        >>> d = a.to_dict(); json.dumps(d["settings"]), d["points"][0]["errors"]
+        ('{"d": 10}', {'rel_frobenius': None})
+        """
         return jsonable(asdict(self))
 
 

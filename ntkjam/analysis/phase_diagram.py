@@ -207,14 +207,45 @@ class PhaseDiagramAnalysis(SummaryRepr):
 
     @property
     def phi_c(self) -> float:
-        """Best threshold estimate: φ_c(∞) when the FSS fit exists, else the largest P's."""
+        """Best threshold estimate: φ_c(∞) when the FSS fit exists, else the largest P's.
+
+        Examples
+        --------
+        One size, so no finite-size fit: the crossing of P = 8.
+
+        >>> import tempfile
+        >>> from ntkjam import sweep
+        >>> from ntkjam.analysis.phase_diagram import analyze
+        >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     spec = phase_diagram_spec(P=[8], phi_min=1.0, phi_max=3.0, phi_num=3, seeds=4,
+        ...                               output=tmp + "/run")
+        ...     a = analyze(sweep.run(spec).directory, n_boot=10, distributions=False)
+        >>> a.fss is None, a.phi_c == a.crossings[-1].phi_c, 1.0 < a.phi_c < 3.0
+        (True, True, True)
+        """
         if self.fss is not None:
             return self.fss.phi_c_inf
         good = [c for c in self.crossings if np.isfinite(c.phi_c)]
         return good[-1].phi_c if good else math.nan
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        """A JSON-ready dict (arrays as lists, NaN as None).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from ntkjam import sweep
+        >>> from ntkjam.analysis.phase_diagram import analyze
+        >>> from ntkjam.experiments.phase_diagram import phase_diagram_spec
+        >>> with tempfile.TemporaryDirectory() as tmp:
+        ...     spec = phase_diagram_spec(P=[8], phi_min=1.0, phi_max=3.0, phi_num=3, seeds=4,
+        ...                               output=tmp + "/run")
+        ...     a = analyze(sweep.run(spec).directory, n_boot=10, distributions=False)
+        >>> import json; d = json.loads(json.dumps(a.to_dict()))
+        >>> d["fss"], d["n_done"], [c["P"] for c in d["crossings"]]
+        (None, 12, [8])
+        """
         return jsonable(asdict(self))
 
 

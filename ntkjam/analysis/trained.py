@@ -327,7 +327,30 @@ class TrainedDiagramAnalysis(SummaryRepr):
 
     def phi_c_vs_alpha(self, P: int) -> dict[str, np.ndarray]:
         """φ_c(α) at one P: ``alpha``, ``phi_c``, ``ci_low``, ``ci_high`` (lower curve)
-        and ``upper``, ``upper_ci_low``, ``upper_ci_high`` (undecided counted SAT)."""
+        and ``upper``, ``upper_ci_low``, ``upper_ci_high`` (undecided counted SAT).
+
+        Returns
+        -------
+        dict of str to numpy.ndarray, each of shape (number of α at this P,)
+
+        Examples
+        --------
+        By hand from a table where the larger α fits fewer points:
+
+        >>> import pandas as pd
+        >>> from ntkjam.analysis.trained import (TrainedDiagramAnalysis, lazy_reference,
+        ...                                      trained_curves)
+        >>> rows = [{"P": 20, "alpha": a, "phi": n / 20, "seed": s, "n": n, "n_params": 20,
+        ...          "rank": 20, "train_status": "sat" if n + a * s < 40 else "unsat",
+        ...          "sat": n + a * s < 40, "lazy_sat": n < 40}
+        ...         for a in (1.0, 10.0) for n in (20, 30, 40, 50) for s in range(4)]
+        >>> df = pd.DataFrame(rows)
+        >>> a = TrainedDiagramAnalysis("run", {}, len(df), 0, trained_curves(df, n_boot=10),
+        ...                            *lazy_reference(df, n_boot=10))
+        >>> d = a.phi_c_vs_alpha(20)
+        >>> d["alpha"].tolist(), d["phi_c"].shape, bool(d["phi_c"][0] > d["phi_c"][1])
+        ([1.0, 10.0], (2,), True)
+        """
         cs = [c for c in self.curves if c.P == P]
         if not cs:
             have = sorted({c.P for c in self.curves})
@@ -344,7 +367,24 @@ class TrainedDiagramAnalysis(SummaryRepr):
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (arrays as lists, NaN as None)."""
+        """A JSON-ready dict (arrays as lists, NaN as None).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from ntkjam.analysis.trained import (TrainedDiagramAnalysis, lazy_reference,
+        ...                                      trained_curves)
+        >>> rows = [{"P": 20, "alpha": a, "phi": n / 20, "seed": s, "n": n, "n_params": 20,
+        ...          "rank": 20, "train_status": "sat" if n + a * s < 40 else "unsat",
+        ...          "sat": n + a * s < 40, "lazy_sat": n < 40}
+        ...         for a in (1.0, 10.0) for n in (20, 30, 40, 50) for s in range(4)]
+        >>> df = pd.DataFrame(rows)
+        >>> a = TrainedDiagramAnalysis("run", {}, len(df), 0, trained_curves(df, n_boot=10),
+        ...                            *lazy_reference(df, n_boot=10))
+        >>> import json; d = json.loads(json.dumps(a.to_dict()))
+        >>> len(d["curves"]), d["curves"][0]["alpha"], d["n_done"]
+        (2, 1.0, 32)
+        """
         return jsonable(asdict(self))
 
 

@@ -112,7 +112,16 @@ class GeneralizationParams(StudyParams, study="generalization"):
 
     @model_validator(mode="after")
     def cross_checks(self) -> GeneralizationParams:
-        """Combinations that have no meaning (see :func:`resolve_params`)."""
+        """Combinations that have no meaning (see :func:`resolve_params`).
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.generalization import GeneralizationParams
+        >>> GeneralizationParams.parse({"phi": 2.0, "P": 50, "source": "ntk_kernel"})
+        Traceback (most recent call last):
+        ...
+        ValueError: source 'ntk_kernel' fits the MSE only, got task 'noisy_teacher_hinge'
+        """
         hinge = self.task.endswith("_hinge")
         if (self.P is None) == (self.n_train is None):
             raise ValueError(f"give exactly one of P (features; N = round(phi * P)) and n_train "

@@ -100,7 +100,16 @@ class PhaseDiagramParams(StudyParams, study="phase_diagram"):
 
     @model_validator(mode="after")
     def cross_checks(self) -> PhaseDiagramParams:
-        """The rules between parameters (see :func:`resolve_params`)."""
+        """The rules between parameters (see :func:`resolve_params`).
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.phase_diagram import PhaseDiagramParams
+        >>> PhaseDiagramParams.parse({"P": 50, "phi": 2.0, "offset": "network"})
+        Traceback (most recent call last):
+        ...
+        ValueError: offset 'network' (the network's output at initialisation) needs source ...
+        """
         if self.margin < 0 and self.offset == "zero":
             raise ValueError(
                 f"margin must be >= 0 with offset 'zero', got {self.margin}: with f0 = 0, "
@@ -120,7 +129,15 @@ class PhaseDiagramParams(StudyParams, study="phase_diagram"):
         return self
 
     def resolved(self) -> dict[str, Any]:
-        """The values in field order, ``dataset = "auto"`` spelled out."""
+        """The values in field order, ``dataset = "auto"`` spelled out.
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.phase_diagram import PhaseDiagramParams
+        >>> p = PhaseDiagramParams.parse({"P": 50, "phi": 2.0, "labels": "parity"})
+        >>> p.dataset, p.resolved()["dataset"], list(p.resolved())[:3]
+        ('auto', 'digits', ['P', 'phi', 'source'])
+        """
         p = super().resolved()
         if p["dataset"] == "auto":
             p["dataset"] = "digits" if p["labels"] == "parity" else "sphere"

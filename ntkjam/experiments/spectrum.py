@@ -110,7 +110,16 @@ class SpectrumParams(StudyParams, study="spectrum"):
 
     @model_validator(mode="after")
     def cross_checks(self) -> SpectrumParams:
-        """SLQ settings both given or neither; the analytic NTK only at fixed P."""
+        """SLQ settings both given or neither; the analytic NTK only at fixed P.
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.spectrum import SpectrumParams
+        >>> SpectrumParams.parse({"phi": 2.0, "source": "analytic", "fixed": "n"})
+        Traceback (most recent call last):
+        ...
+        ValueError: fixed must be 'p' for source 'analytic' (the analytic NTK has P = ∞; ...
+        """
         if self.slq_probes or self.slq_steps:
             as_int("slq_probes", self.slq_probes, minimum=1)
             as_int("slq_steps", self.slq_steps, minimum=1)
@@ -123,12 +132,26 @@ class SpectrumParams(StudyParams, study="spectrum"):
 
     @property
     def input_dim(self) -> int:
-        """``d``, or the source's default."""
+        """``d``, or the source's default (:data:`DEFAULT_D`).
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.spectrum import SpectrumParams
+        >>> [SpectrumParams.parse(p).input_dim for p in ({"phi": 2.0}, {"phi": 2.0, "d": 7})]
+        [200, 7]
+        """
         return DEFAULT_D[self.source] if self.d is None else self.d
 
     @property
     def slq(self) -> tuple[int, int] | None:
-        """``(probes, steps)`` of SLQ, or ``None`` for dense eigenvalues."""
+        """``(probes, steps)`` of SLQ, or ``None`` for dense eigenvalues.
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.spectrum import SpectrumParams
+        >>> SpectrumParams.parse({"phi": 2.0, "slq_probes": 4, "slq_steps": 9}).slq
+        (4, 9)
+        """
         return (self.slq_probes, self.slq_steps) if self.slq_probes else None
 
 

@@ -101,7 +101,16 @@ class SphereJammingParams(StudyParams, study="sphere_jamming"):
 
     @model_validator(mode="after")
     def cross_checks(self) -> SphereJammingParams:
-        """The rules between parameters (see :func:`resolve_sphere_jamming`)."""
+        """The rules between parameters (see :func:`resolve_sphere_jamming`).
+
+        Examples
+        --------
+        >>> from ntkjam.experiments.sphere_jamming import SphereJammingParams
+        >>> SphereJammingParams.parse({"P": 10, "margin": 0.5, "margin_step": 0.5})
+        Traceback (most recent call last):
+        ...
+        ValueError: margin_step must be <= margin_above = 0.25, got 0.5
+        """
         if self.constraint == "none":
             if self.margin is not None and self.margin < 0:
                 raise ValueError(

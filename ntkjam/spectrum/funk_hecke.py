@@ -181,11 +181,38 @@ class FunkHecke(SummaryRepr):
 
     @property
     def k_max(self) -> int:
-        """Highest degree computed."""
+        """Highest degree computed (``mu.size - 1``).
+
+        Examples
+        --------
+        >>> from ntkjam.spectrum import funk_hecke
+        >>> funk_hecke(lambda t: t, 3, 5).k_max
+        5
+        """
         return self.mu.size - 1
 
     def resum(self, t: object, K: int | None = None) -> np.ndarray:
-        """``Σ_{k<=K} μ_k N(d,k) P_k(t)``: the kernel rebuilt from its coefficients."""
+        """``Σ_{k<=K} μ_k N(d,k) P_k(t)``: the kernel rebuilt from its coefficients.
+
+        Parameters
+        ----------
+        t : array_like, shape (M,)
+            Cosines in [-1, 1].
+        K : int, optional
+            Highest degree summed (default :attr:`k_max`).
+
+        Returns
+        -------
+        numpy.ndarray, shape (M,)
+
+        Examples
+        --------
+        κ(t) = t has the single coefficient μ₁ = 1/3 on S², which rebuilds it exactly:
+
+        >>> from ntkjam.spectrum import funk_hecke
+        >>> funk_hecke(lambda t: t, 3, 2).resum([1.0, -0.5]).round(12).tolist()
+        [1.0, -0.5]
+        """
         K = self.k_max if K is None else as_int("K", K, minimum=0)
         if K > self.k_max:
             raise ValueError(f"K must be <= k_max = {self.k_max}, got {K}")
@@ -198,6 +225,18 @@ class FunkHecke(SummaryRepr):
 
         The ``n`` largest of ``n μ_k`` counted ``N(d, k)`` times.  Raises
         ``ValueError`` when the computed degrees hold fewer than ``n`` modes.
+
+        Returns
+        -------
+        numpy.ndarray, shape (n,)
+
+        Examples
+        --------
+        κ(t) = t on S²: the 3 degree-1 harmonics, each with ``n μ₁ = n/3``:
+
+        >>> from ntkjam.spectrum import funk_hecke
+        >>> funk_hecke(lambda t: t, 3, 2).gram_spectrum(3).round(12).tolist()
+        [1.0, 1.0, 1.0]
         """
         n = as_int("n", n, minimum=1)
         total = float(self.multiplicity.sum())
@@ -229,6 +268,17 @@ class FunkHecke(SummaryRepr):
         -------
         float
             The fitted exponent (e.g. ≈ -d for the ReLU NTK on S^{d-1}).
+
+        Examples
+        --------
+        The arc-cosine kernel of order 0, ``1 - arccos(t)/π``, has odd coefficients
+        falling like ``k^-d`` on S^{d-1} (its even ones vanish for k ≥ 2):
+
+        >>> import numpy as np
+        >>> from ntkjam.spectrum import funk_hecke
+        >>> fh = funk_hecke(lambda t: 1 - np.arccos(t) / np.pi, 3, 41)
+        >>> round(fh.decay_exponent(11, 41, parity="odd"), 1)
+        -2.9
         """
         k_min = as_int("k_min", k_min, minimum=1)
         k_max = as_int("k_max", k_max, minimum=k_min + 1)

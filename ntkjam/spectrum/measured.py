@@ -157,12 +157,26 @@ class SpectrumReport(SummaryRepr):
 
     @property
     def n(self) -> int:
-        """Number of eigenvalues N."""
+        """Number of eigenvalues N.
+
+        Examples
+        --------
+        >>> from ntkjam.spectrum import spectrum_report
+        >>> spectrum_report([0.0, 1.0, 2.0]).n
+        3
+        """
         return int(self.eigenvalues.size)
 
     @property
     def rank(self) -> int:
-        """Number of nonzero modes."""
+        """Number of nonzero modes, ``n - n_zero``.
+
+        Examples
+        --------
+        >>> from ntkjam.spectrum import spectrum_report
+        >>> spectrum_report([0.0, 0.0, 1.0, 2.0]).rank
+        2
+        """
         return self.n - self.n_zero
 
 

@@ -53,7 +53,6 @@ class SpectralLaw(SummaryRepr):
 
     Examples
     --------
-    >>> import numpy as np
     >>> from ntkjam.spectrum import mp_law
     >>> law = mp_law(2.0)  # φ = 2: half the mass at zero
     >>> law.atom, float(law.cdf(-1.0)), round(float(law.cdf(100.0)), 8), round(law.mean(), 4)
@@ -69,18 +68,39 @@ class SpectralLaw(SummaryRepr):
     mass_error: float
 
     def cdf(self, x: object) -> np.ndarray:
-        """Right-continuous CDF ``F(x) = atom·[x ≥ 0] + ∫_0^x density``, any shape."""
+        """Right-continuous CDF ``F(x) = atom·[x ≥ 0] + ∫_0^x density``, of ``x``'s shape.
+
+        Examples
+        --------
+        >>> from ntkjam.spectrum.random_matrix import make_law
+        >>> make_law([0.0, 1.0], [0.5, 0.5], 0.5).cdf([-1.0, 0.0, 0.5, 2.0]).tolist()
+        [0.0, 0.5, 0.75, 1.0]
+        """
         x = np.asarray(x, dtype=np.float64)
         cont = np.interp(x, self.x, self.cumulative, left=0.0, right=self.cumulative[-1])
         return np.where(x >= 0, self.atom, 0.0) + cont
 
     def pdf(self, x: object) -> np.ndarray:
-        """Continuous density at ``x`` (linear interpolation, 0 off the grid)."""
+        """Continuous density at ``x`` (linear interpolation, 0 off the grid), of its shape.
+
+        Examples
+        --------
+        >>> from ntkjam.spectrum.random_matrix import make_law
+        >>> make_law([0.0, 1.0], [0.5, 0.5], 0.5).pdf([-1.0, 0.5, 2.0]).tolist()
+        [0.0, 0.5, 0.0]
+        """
         x = np.asarray(x, dtype=np.float64)
         return np.interp(x, self.x, self.density, left=0.0, right=0.0)
 
     def mean(self) -> float:
-        """First moment of the law (the atom contributes nothing)."""
+        """First moment of the law (the atom contributes nothing).
+
+        Examples
+        --------
+        >>> from ntkjam.spectrum.random_matrix import make_law
+        >>> make_law([0.0, 1.0], [0.5, 0.5], 0.5).mean()  # half the mass uniform on [0, 1]
+        0.25
+        """
         return float(np.trapezoid(self.x * self.density, self.x))
 
 
