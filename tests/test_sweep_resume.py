@@ -35,8 +35,11 @@ def _stored_rows(directory: Path) -> int:
 
 def _start_and_stop(args: list[str], directory: Path, env: dict, sig: int, after: int):
     """Start a sweep in a subprocess, send ``sig`` once ``after`` rows are stored."""
+    # A test run started in the background (``make test &``) ignores SIGINT, and the
+    # child would inherit that: give it the default disposition, as in a terminal.
     proc = subprocess.Popen(
-        [PYTHON, "-c", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        [PYTHON, "-c", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 120
     try:
@@ -109,9 +112,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_table_without_recomputation
 def test_ctrl_c_stores_finished_tasks_and_exits_130(tmp_path):
     counter = tmp_path / "executions.txt"
     env = subprocess_env(counter)
-    # 0.15 s per task leaves ~4 s between the 5th row and the end: the signal must land
-    # while the sweep still runs (at 0.04 s, 1 s was once not enough for the poll).
-    spec = write_spec(tmp_path / "s.toml", n=N_TASKS, sleep=0.15)
+    spec = write_spec(tmp_path / "s.toml", n=N_TASKS, sleep=0.04)
     directory = tmp_path / "run"
     args = [RUN_CLI, "sweep", "run", str(spec), "--workers", "1", "--quiet"]
     code, _, err = _start_and_stop(args, directory, env, signal.SIGINT, after=5)
