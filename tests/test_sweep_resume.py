@@ -36,10 +36,12 @@ def _stored_rows(directory: Path) -> int:
 def _start_and_stop(args: list[str], directory: Path, env: dict, sig: int, after: int):
     """Start a sweep in a subprocess, send ``sig`` once ``after`` rows are stored."""
     # A test run started in the background (``make test &``) ignores SIGINT, and the
-    # child would inherit that: give it the default disposition, as in a terminal.
+    # child would inherit that: it restores Python's own handler first, as in a terminal
+    # (in the child's code, not a preexec_fn, which would fork a process running JAX).
+    code = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
     proc = subprocess.Popen(
-        [PYTHON, "-c", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        [PYTHON, "-c", code + args[0], *args[1:]], env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
     try:
