@@ -24,6 +24,7 @@ MODULES = (
     "ntkjam.sweep.checksums",
     "ntkjam.sweep.database",
     "ntkjam.sweep.integrity",
+    "ntkjam.sweep.lock",
 )
 
 
