@@ -35,6 +35,7 @@ from ntkjam.analysis.kernel_ensembles import (
     ensemble_scaling,
 )
 from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
+from ntkjam.analysis.stats import standard_error
 from ntkjam.analysis.tables import jsonable, load_run, recorded_settings
 from ntkjam.core.reprs import SummaryRepr
 
@@ -132,10 +133,6 @@ def _done(df, experiment: str, directory) -> Any:
     return df
 
 
-def _sem(v: np.ndarray) -> float:
-    return float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
-
-
 def fluctuation_points(df: Any) -> list[FluctuationPoint]:
     """Group the finished rows of a ``kernel_fluctuations`` table by (depth, width, n).
 
@@ -171,9 +168,9 @@ def fluctuation_points(df: Any) -> list[FluctuationPoint]:
         means, errors = {}, {}
         for q in DISTANCES:
             v = g[q].to_numpy(dtype=float)
-            means[q], errors[q] = float(np.mean(v)), _sem(v)
+            means[q], errors[q] = float(np.mean(v)), standard_error(v)
         sq = g["rel_frobenius"].to_numpy(dtype=float) ** 2
-        means["entry_variance"], errors["entry_variance"] = float(np.mean(sq)), _sem(sq)
+        means["entry_variance"], errors["entry_variance"] = float(np.mean(sq)), standard_error(sq)
         n_ens = g["n_ens"].to_numpy(dtype=int) if "n_ens" in g.columns else np.ones(len(g), int)
         points.append(FluctuationPoint(int(depth), int(width), int(n), len(g),
                                        int(n_ens.sum()), int(g["n_params"].iloc[0]),

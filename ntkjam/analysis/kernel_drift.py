@@ -38,6 +38,7 @@ import numpy as np
 from ntkjam.analysis.drift_alpha import ALPHA_HYPOTHESES, AlphaScan, alpha_scans
 from ntkjam.analysis.drift_sides import SideComparison, side_comparisons
 from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
+from ntkjam.analysis.stats import standard_error
 from ntkjam.analysis.tables import jsonable, load_run, recorded_settings
 from ntkjam.core.reprs import SummaryRepr
 
@@ -138,10 +139,6 @@ class DriftPoint(SummaryRepr):
     errors: dict
 
 
-def _sem(v: np.ndarray) -> float:
-    return float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
-
-
 def _size_of(row) -> tuple[str, float]:
     phi = row.get("phi")
     if phi is not None and isinstance(phi, (int, float)) and math.isfinite(phi):
@@ -211,7 +208,7 @@ def drift_points(df) -> list[DriftPoint]:
         for q in DRIFT_QUANTITIES:
             if q in g.columns:
                 x = g[q].to_numpy(dtype=float)
-                means[q], errors[q] = float(np.mean(x)), _sem(x)
+                means[q], errors[q] = float(np.mean(x)), standard_error(x)
         cond = tuple(v[k] for k in (*CONDITION, "size_kind", "size"))
         points.append(DriftPoint(
             str(v["side"]), cond, _label(v, varying), str(v["loss"]), str(v["size_kind"]),

@@ -31,15 +31,11 @@ from ntkjam.analysis.power_law import (
     exponent_verdict,
     power_law_fit,
 )
-from ntkjam.analysis.stats import positive_errors, wls
+from ntkjam.analysis.stats import positive_errors, standard_error, wls
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.sweep import load_arrays
 
 __all__ = ["EnsembleLaw", "EnsembleScaling", "ensemble_laws", "ensemble_scaling"]
-
-
-def _sem(v: np.ndarray) -> float:
-    return float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
 
 
 @dataclass(frozen=True, repr=False)
@@ -185,7 +181,7 @@ def ensemble_laws(df: Any, directory: str | Path) -> list[EnsembleLaw]:
             int(depth), int(width), int(n), int(n_ens), len(g), m, *_rms(D), mp, rm, re,
             _ensemble_fit(m, D, label, "ens_rel_frobenius"),
             _ensemble_fit(mp, R, label, "pair_rel_frobenius"),
-            float(b.mean()), _sem(b), float(rm[0] * math.sqrt(width)), R))
+            float(b.mean()), standard_error(b), float(rm[0] * math.sqrt(width)), R))
     return out
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "MODELS",
     "PowerLawTail",
     "check_bootstrap",
+    "standard_error",
     "fit_counts",
     "fit_crossing",
     "model_probability",
@@ -81,6 +82,19 @@ def check_bootstrap(model: str, n_boot: int) -> tuple[str, int]:
     if n_boot > MAX_N_BOOT:
         raise ValueError(f"n_boot must be <= {MAX_N_BOOT}, got {n_boot}")
     return model, n_boot
+
+
+def standard_error(v: np.ndarray) -> float:
+    """Standard error of the mean of the samples ``v``, shape (n,): s/√n (NaN for n < 2).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ntkjam.analysis.stats import standard_error
+    >>> standard_error(np.array([1.0, 3.0])), standard_error(np.array([2.0]))
+    (1.0, nan)
+    """
+    return float(np.std(v, ddof=1) / math.sqrt(v.size)) if v.size > 1 else math.nan
 
 
 # ------------------------------------------------------------------- binomial counts
