@@ -96,7 +96,7 @@ def _timed_run(spec, **kwargs) -> tuple[float, float]:
 
 
 def _cli(args: list[str], cwd: Path) -> tuple[float, str]:
-    """(wall seconds, last stdout line) of one ``ntkjam`` command in a fresh process."""
+    """(wall seconds, stdout) of one ``ntkjam`` command in a fresh process."""
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", "import sys; from ntkjam.cli import app; sys.argv[0] = 'ntkjam'; "
@@ -105,8 +105,12 @@ def _cli(args: list[str], cwd: Path) -> tuple[float, str]:
     wall = time.perf_counter() - start
     if done.returncode != 0:
         raise RuntimeError(f"ntkjam {' '.join(args)} failed:\n{done.stderr}")
-    lines = done.stdout.strip().splitlines()
-    return wall, (lines[-1] if lines else "")
+    return wall, done.stdout
+
+
+def _last_line(stdout: str) -> str:
+    lines = stdout.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _load() -> float:
@@ -127,11 +131,11 @@ def bench_tiny(root: Path, n: int, repeats: int = 1) -> None:
         walls: dict[int, list[float]] = {1: [], 2: []}
         for r in range(repeats):
             for w in (1, 2):
-                wall, line = _cli(["sweep", "run", str(spec), "-w", str(w), "-q",
+                wall, out = _cli(["sweep", "run", str(spec), "-w", str(w), "-q",
                                    "-o", str(root / f"{experiment}_w{w}_{r}")], root)
                 walls[w].append(wall)
                 print(f"   {experiment:16s} -w {w}: {wall:6.2f} s   "
-                      f"({line.split(': ', 2)[-1]})")
+                      f"({_last_line(out).split(': ', 2)[-1]})")
         t1, t2 = statistics.median(walls[1]), statistics.median(walls[2])
         print(f"   {experiment:16s} medians -w 1 {t1:.2f} s, -w 2 {t2:.2f} s: -w 1 / -w 2 = "
               f"{t1 / t2:.2f}  (target >= 1: -w 2 no slower; spread of -w 1: "
@@ -161,14 +165,10 @@ def bench_main(root: Path, repeats: int) -> None:
     sweeps: dict[int, list[float]] = {1: [], 2: []}
     for r in range(repeats):
         for w in (1, 2):
-            out = root / f"phase_w{w}_{r}"
-            start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-c", "import sys; from ntkjam.cli import app; "
-                 "sys.argv[0] = 'ntkjam'; app()", "phase-diagram", "--workers", str(w),
-                 "--output", str(out)], cwd=root, capture_output=True, text=True, check=True)
-            walls[w].append(time.perf_counter() - start)
-            sweeps[w].append(_sweep_seconds(done.stdout))
+            wall, out = _cli(["phase-diagram", "--workers", str(w),
+                              "--output", str(root / f"phase_w{w}_{r}")], root)
+            walls[w].append(wall)
+            sweeps[w].append(_sweep_seconds(out))
             print(f"   --workers {w}: {walls[w][-1]:6.2f} s, of which the sweep "
                   f"{sweeps[w][-1]:6.2f} s  (load average now {_load():.2f})")
     t1, t2 = statistics.median(walls[1]), statistics.median(walls[2])
