@@ -72,6 +72,22 @@ def test_free_exponent_recovers_one_half_within_its_interval():
         assert abs(f.limit - 1.0) < 0.04
 
 
+def test_an_exact_law_gives_its_exponent_whatever_the_rounding():
+    """``1 + 0.9 δ^{1/2}`` is fitted exactly at a = ½ and, through the δ^{2a} term, at
+    a = ¼: the choice between the two must not be left to the machine's rounding.
+    Perturbations of the data at the rounding level (what another BLAS kernel does)
+    never change the exponent, nor the limit beyond rounding."""
+    phi = np.linspace(2.1, 3.0, 10)
+    y = 1 + 0.9 * np.sqrt(phi - 2)
+    rng = np.random.default_rng(0)
+    for trial in range(20):
+        yt = y * (1 + 4e-16 * rng.standard_normal(y.size)) if trial else y
+        f = fit_approach(_curve("isostaticity", phi, yt, 0.01, n_unsat=20, P=100), 2.0,
+                         window=0.05, n_boot=20)
+        assert f.exponent == 0.5, (trial, f.exponent)
+        assert abs(f.limit - 1.0) < 1e-9 and abs(f.amplitude - 0.9) < 1e-9
+
+
 def test_the_error_of_phi_c_is_propagated():
     c = _rs_table("isostaticity", 0.01, 0)
     exact = fit_approach(c, 2.0, 0.0, window=0.05, exponent=0.5)

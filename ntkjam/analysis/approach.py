@@ -54,6 +54,8 @@ EXPONENT_RANGE = (0.1, 2.0)
 #: χ² p-value below which a fit is not supported.
 P_MIN = 0.01
 _GRID = np.round(np.arange(EXPONENT_RANGE[0], EXPONENT_RANGE[1] + 1e-9, 0.01), 10)
+#: χ² differences below this are ties (statistically nothing; Δχ² = 1 is one σ).
+_CHI2_TIE = 1e-6
 
 
 @dataclass(frozen=True, repr=False)
@@ -184,6 +186,11 @@ def _wls_grid(delta: np.ndarray, y: np.ndarray, w: np.ndarray, a: np.ndarray):
     Returns
     -------
     a_best : numpy.ndarray, shape (B,)
+        The largest exponent whose χ² is within :data:`_CHI2_TIE` of the smallest.  The
+        model is degenerate: ``y_c + A δ^a + C δ^{2a}`` at ``a/2`` contains the law
+        ``A δ^a`` of ``a`` through its ``C`` term, so an exact law fits both to rounding,
+        and a plain argmin would pick one or the other with the machine's rounding.  The
+        largest is the fit whose leading term carries the law.
     beta : numpy.ndarray, shape (B, 3)
         ``(y_c, A, C)`` at ``a_best``.
     chi2 : numpy.ndarray, shape (B,)
@@ -198,7 +205,8 @@ def _wls_grid(delta: np.ndarray, y: np.ndarray, w: np.ndarray, a: np.ndarray):
         res = y[:, None, :] - np.einsum("bgki,bgi->bgk", X, beta)
         chi2 = np.sum(w * res**2, axis=-1)  # (B, G)
     chi2 = np.where(np.isfinite(chi2), chi2, np.inf)
-    best = np.argmin(chi2, axis=1)
+    tied = chi2 <= np.min(chi2, axis=1, keepdims=True) + _CHI2_TIE  # (B, G); a ascending
+    best = a.size - 1 - np.argmax(tied[:, ::-1], axis=1)
     idx = np.arange(delta.shape[0])
     return a[best], beta[idx, best], chi2[idx, best]
 
