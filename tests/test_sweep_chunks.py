@@ -171,7 +171,7 @@ def test_tiny_tasks_with_two_workers_run_in_process_without_a_cluster(tmp_path, 
     def no_cluster(*args, **kwargs):
         raise AssertionError("a cluster was started for tiny tasks")
 
-    monkeypatch.setattr(sys.modules["ntkjam.sweep.run"], "dask_client", no_cluster)
+    monkeypatch.setattr(sys.modules["ntkjam.sweep.placement"], "dask_client", no_cluster)
     spec = write_spec(tmp_path / "s.toml", n=200, extra="with_arrays = false")
     summary = sweep.run(spec, workers=2, progress=True)
     assert summary.done == 200

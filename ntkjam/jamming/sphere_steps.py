@@ -19,6 +19,9 @@ Two facts make the steps cheap:
   then always a descent direction (pure Newton at a strict minimum, μ = 0), a
   Levenberg–Marquardt step otherwise.  ``A_SᵀA_S`` is updated by the rows that enter
   or leave S (:class:`NewtonCache`) instead of being recomputed.
+
+The fixed data of a minimisation and the evaluations of a point (Δ, loss, gradient,
+rounding, SAT test) are in :mod:`ntkjam.jamming.sphere_geometry`, re-exported here.
 """
 
 from __future__ import annotations
@@ -29,8 +32,16 @@ import numpy as np
 import scipy.linalg
 
 from ntkjam.core.reprs import SummaryRepr
-from ntkjam.jamming.certificates import offset_scale
-from ntkjam.problem import Problem
+from ntkjam.jamming.sphere_geometry import (
+    EPS,
+    SphereGeometry,
+    evaluate,
+    geometry,
+    gradient,
+    is_sat,
+    loss_noise,
+    tangent,
+)
 
 __all__ = [
     "LineResult",
@@ -46,51 +57,6 @@ __all__ = [
     "saddle_escape",
     "tangent",
 ]
-
-EPS = float(np.finfo(float).eps)
-
-
-@dataclass(frozen=True, repr=False)
-class SphereGeometry(SummaryRepr):
-    """The fixed data of one minimisation.
-
-    Attributes
-    ----------
-    A : numpy.ndarray, shape (N, P)
-        ``diag(y) J``.
-    b : numpy.ndarray, shape (N,)
-        ``κ − y ∘ f0``.
-    n : int
-        N.
-    R, R2 : float
-        The radius and ``R² = ‖w‖²``.
-    abs_tol : float
-        ``tol · max|b|`` (``tol`` when b = 0).
-    gamma : float
-        ``γ_P = P u / (1 − P u)``, the rounding constant of a dot product of length P.
-    row1, row2 : numpy.ndarray, shape (N,)
-        ``‖A_i‖₁`` and ``‖A_i‖₂``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ntkjam.problem import Problem
-    >>> from ntkjam.jamming import sphere_steps as ss
-    >>> J = np.random.default_rng(0).standard_normal((6, 3))
-    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
-    >>> geo.A.shape, geo.b.shape, geo.n, float(geo.R2)
-    ((6, 3), (6,), 6, 3.0)
-    """
-
-    A: np.ndarray
-    b: np.ndarray
-    n: int
-    R: float
-    R2: float
-    abs_tol: float
-    gamma: float
-    row1: np.ndarray
-    row2: np.ndarray
 
 
 @dataclass(frozen=True, repr=False)
@@ -121,147 +87,6 @@ class LineResult(SummaryRepr):
     loss: float
     t: float
 
-
-def geometry(problem: Problem, R2: float, tol: float) -> SphereGeometry:
-    """The :class:`SphereGeometry` of ``problem`` on the sphere ``‖w‖² = R2``.
-
-    Parameters
-    ----------
-    problem : Problem
-        Features J (N, P), labels y (N,), offset f0 (N,), margin κ.
-    R2 : float
-        ``R² = ‖w‖²``.
-    tol : float
-        Relative tolerance on Δ (scaled by ``max|b|``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ntkjam.problem import Problem
-    >>> from ntkjam.jamming import sphere_steps as ss
-    >>> J = np.random.default_rng(0).standard_normal((6, 3))
-    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
-    >>> bool(np.allclose(geo.b, 1.0)), bool(np.isclose(geo.R, np.sqrt(3)))
-    (True, True)
-    """
-    A = problem.y[:, None] * problem.features()
-    b = problem.offsets
-    P = A.shape[1]
-    u = EPS / 2
-    return SphereGeometry(A=A, b=b, n=problem.n_points, R=float(np.sqrt(R2)), R2=float(R2),
-                          abs_tol=tol * offset_scale(b), gamma=P * u / (1 - P * u),
-                          row1=np.abs(A).sum(axis=1), row2=np.linalg.norm(A, axis=1))
-
-
-def tangent(g: np.ndarray, w: np.ndarray, R2: float) -> np.ndarray:
-    """The projection ``g − (g·w) w/R²`` of ``g`` (P,) onto the tangent space at ``w``.
-
-    Parameters
-    ----------
-    g, w : numpy.ndarray, shape (P,)
-    R2 : float
-        ``‖w‖²``.
-
-    Returns
-    -------
-    numpy.ndarray, shape (P,)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ntkjam.jamming.sphere_steps import tangent
-    >>> w = np.array([1.0, 1.0, 1.0])
-    >>> t = tangent(np.array([1.0, 2.0, 3.0]), w, 3.0)
-    >>> t.shape, bool(np.isclose(t @ w, 0.0))
-    ((3,), True)
-    """
-    return g - (float(g @ w) / R2) * w
-
-
-def evaluate(geo: SphereGeometry, Aw: np.ndarray) -> tuple[np.ndarray, float]:
-    """``(Δ, L)`` from ``A w`` (N,): ``Δ = b − A w`` (N,) and the loss, a float.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ntkjam.problem import Problem
-    >>> from ntkjam.jamming import sphere_steps as ss
-    >>> J = np.random.default_rng(0).standard_normal((6, 3))
-    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
-    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
-    >>> d, loss = ss.evaluate(geo, geo.A @ w)
-    >>> d.shape, bool(np.isclose(loss, 0.5 * np.sum(np.maximum(d, 0) ** 2) / 6))
-    ((6,), True)
-    """
-    d = geo.b - Aw
-    r = np.maximum(d, 0.0)
-    return d, 0.5 * float(r @ r) / geo.n
-
-
-def gradient(geo: SphereGeometry, d: np.ndarray) -> np.ndarray:
-    """The Euclidean gradient ``−Aᵀ max(0, Δ)/N``, shape (P,), from ``Δ`` (N,).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ntkjam.problem import Problem
-    >>> from ntkjam.jamming import sphere_steps as ss
-    >>> J = np.random.default_rng(0).standard_normal((6, 3))
-    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
-    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
-    >>> d, loss = ss.evaluate(geo, geo.A @ w)
-    >>> g = ss.gradient(geo, d)
-    >>> e = 1e-6 * np.array([1.0, 0.0, 0.0])  # finite-difference check of the first entry
-    >>> fd = (ss.evaluate(geo, geo.A @ (w + e))[1] - ss.evaluate(geo, geo.A @ (w - e))[1]) / 2e-6
-    >>> g.shape, bool(np.isclose(g[0], fd, rtol=1e-5))
-    ((3,), True)
-    """
-    return -(geo.A.T @ np.maximum(d, 0.0)) / geo.n
-
-
-def loss_noise(geo: SphereGeometry, d: np.ndarray) -> float:
-    """The typical rounding of the computed loss: ``Σ r_i ε (|b_i| + √P ‖A_i‖ R) / N``.
-
-    ``d`` is Δ, shape (N,), and ``r = max(0, Δ)``; returns a float.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ntkjam.problem import Problem
-    >>> from ntkjam.jamming import sphere_steps as ss
-    >>> J = np.random.default_rng(0).standard_normal((6, 3))
-    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
-    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
-    >>> d, loss = ss.evaluate(geo, geo.A @ w)
-    >>> bool(0 <= ss.loss_noise(geo, d) < 1e-12 * max(loss, 1.0))
-    True
-    """
-    r = np.maximum(d, 0.0)
-    sqrt_p = np.sqrt(geo.A.shape[1])
-    return EPS * float(r @ (np.abs(geo.b) + sqrt_p * geo.R * geo.row2)) / geo.n
-
-
-def is_sat(geo: SphereGeometry, w: np.ndarray, d: np.ndarray) -> bool:
-    """Every ``Δ_i ≤ abs_tol + γ_P Σ_p |A_ip||w_p|`` (the bound is tried first).
-
-    ``w`` has shape (P,), ``d`` = Δ shape (N,).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from ntkjam.problem import Problem
-    >>> from ntkjam.jamming import sphere_steps as ss
-    >>> J = np.random.default_rng(0).standard_normal((6, 3))
-    >>> geo = ss.geometry(Problem(J=J, y=np.resize([1.0, -1.0], 6), margin=1.0), 3.0, 1e-9)
-    >>> w = np.array([1.0, 1.0, 1.0])  # on the sphere: ‖w‖² = R² = 3
-    >>> d, loss = ss.evaluate(geo, geo.A @ w)
-    >>> ss.is_sat(geo, w, d), ss.is_sat(geo, w, np.full(6, -1.0))
-    (False, True)
-    """
-    wmax = float(np.max(np.abs(w)))
-    if np.any(d > geo.abs_tol + geo.gamma * wmax * geo.row1):
-        return False
-    return bool(np.all(d <= geo.abs_tol + geo.gamma * (np.abs(geo.A) @ np.abs(w))))
 
 
 def _along(geo: SphereGeometry, w, Aw, direction, Ad, t):

@@ -1,27 +1,11 @@
 """Running a sweep: the missing tasks, in-process or on Dask, stored as they finish.
 
 The parent process expands the spec, skips every task whose key is already stored
-(``done``, and ``failed`` unless ``retry_failed``), and runs the rest:
-
-* ``workers=1`` — in this process, one after the other;
-* ``workers=k > 1`` (``cluster="auto"``) — in this process first, on a sample of the
-  tasks spread over the sweep; from its times (:func:`plan_local`) either the rest
-  runs in this process too (the estimated saving of k workers is below what a local
-  cluster costs to start and close), or k − 1 worker processes are started in the
-  background and share the rest with this process, which keeps running tasks while
-  they start;
-* ``cluster="always"`` — a Dask ``LocalCluster`` of k worker processes runs every task
-  (this process only stores);
-* ``scheduler="tcp://host:8786"`` — on an existing Dask cluster (e.g. one started by
-  dask-jobqueue on SLURM/PBS).
-
-Dask is handed chunks of tasks of about 0.1 s of work each
-(:class:`ntkjam.sweep.executors.ChunkSizer`).  Every process running tasks next to
-others uses one BLAS thread (this one through ``threadpoolctl``, Dask's workers
-through ``OMP_NUM_THREADS=1`` and the like).  Workers only compute and return results;
-the parent is the only writer of the store and commits each row as soon as its task's
-result is back.  At most two chunks per worker are handed to Dask at a time, so an
-interrupted run loses at most the chunks in flight.
+(``done``, and ``failed`` unless ``retry_failed``), and runs the rest where the options
+say — in this process, in this process beside worker processes when a timed sample
+says they pay, or on Dask (:mod:`ntkjam.sweep.placement`).  Workers only compute and
+return results; the parent is the only writer of the store and commits each row as
+soon as its task's result is back.
 
 Before running, a resume deletes the temporary files a killed run left, and verifies
 every stored array file against the checksum recorded when it was written: the tasks
@@ -34,24 +18,16 @@ import functools
 import os
 import subprocess
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ntkjam._validate import as_choice, as_int
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.sweep.execute import ARRAYS_KEY, clean_result, execute_task
-from ntkjam.sweep.executors import (
-    OnResult,
-    Outcome,
-    Window,
-    dask_client,
-    run_dask,
-    run_local,
-    run_sample,
-)
-from ntkjam.sweep.integrity import AheadWriter
-from ntkjam.sweep.plan import ChunkSizer, plan_local, tasks_to_run
+from ntkjam.sweep.executors import Outcome
+from ntkjam.sweep.placement import Commit, Placement, default_workers, run_tasks
+from ntkjam.sweep.plan import tasks_to_run
+from ntkjam.sweep.progress import ProgressBar
 from ntkjam.sweep.registry import check_spec, expand_spec, load_spec, resolve
 from ntkjam.sweep.spec import SweepSpec, Task
 from ntkjam.sweep.store import DirectoryLock, Store, TaskRecord, key_scheme
@@ -173,166 +149,14 @@ def git_revision() -> str | None:
 # the driver
 
 
-def _default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - macOS
-        return os.cpu_count() or 1
-
-
 def _write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
 
 
-class _Progress:
-    """Rich progress bar on stderr: done/total, failures, elapsed, ETA, where tasks run."""
-
-    def __init__(self, enabled: bool, total: int, completed: int, label: str):
-        self._bar = None
-        self.where = ""
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.table import Column
-
-        def keep(width: int) -> Column:  # never shortened: a narrow line cuts the others
-            return Column(min_width=width, no_wrap=True)
-
-        def cut() -> Column:
-            return Column(ratio=1, no_wrap=True, overflow="ellipsis")
-
-        self._bar = Progress(
-            TextColumn("[bold]{task.description}", table_column=cut()),
-            BarColumn(bar_width=None, table_column=Column(ratio=1)),
-            MofNCompleteColumn(table_column=keep(2 * len(str(total)) + 1)),
-            TextColumn("[red]{task.fields[failed]} failed", table_column=keep(8)),
-            TextColumn("elapsed", table_column=keep(7)),
-            TimeElapsedColumn(table_column=keep(7)),
-            TextColumn("ETA", table_column=keep(3)),
-            TimeRemainingColumn(table_column=keep(7)),
-            TextColumn("{task.fields[where]}", table_column=cut()),
-            console=Console(stderr=True),
-            transient=False,
-        )
-        self._task = self._bar.add_task(label, total=total, completed=completed, failed=0,
-                                        where="")
-
-    def __enter__(self) -> _Progress:
-        if self._bar is not None:
-            self._bar.start()
-        return self
-
-    def advance(self, failed: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, failed=failed)
-
-    def show(self, where: str) -> None:
-        """Where the tasks run now (``in-process``, ``1 + 1 workers, chunks of 40``)."""
-        self.where = where
-        if self._bar is not None:
-            self._bar.update(self._task, where=where)
-
-    def say(self, text: str) -> None:
-        if self._bar is not None:
-            self._bar.console.print(text, highlight=False)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
-@dataclass(frozen=True)
-class _How:
-    """How to run: the options of :func:`run` that choose where tasks go."""
-
-    workers: int
-    scheduler: str | None
-    dashboard: bool
-    max_in_flight: int | None
-    cluster: str
-    chunk_size: int | None
-
-
-def _execute(todo: list[Task], commit: _Commit, bar: _Progress, how: _How,
-             directory: Path) -> str:
-    """Run ``todo`` as ``how`` says; what was done, in words (:attr:`RunSummary.execution`).
-
-    With one worker each row is committed before the next task starts; otherwise the
-    array files are written ahead of their rows on a few threads
-    (:class:`ntkjam.sweep.integrity.AheadWriter`).
-    """
-    if not todo:
-        return "nothing to run"
-    if how.scheduler is None and how.workers == 1:
-        bar.show("in-process")
-        run_local(todo, commit)
-        return "in-process (--workers 1)"
-    with AheadWriter(directory, lambda item, written: commit(*item, written)) as ahead:
-
-        def on_result(task: Task, outcome: Outcome) -> None:
-            ahead.put(task.key, outcome["arrays"], (task, outcome))
-
-        if how.scheduler is not None or how.cluster == "always":
-            return _on_dask(todo, on_result, bar, how)
-        return _auto(todo, on_result, bar, how, ahead.drain)
-
-
-def _chunks_text(chunks: ChunkSizer) -> str:
-    return f"chunks of up to {chunks.largest} task{'s' * (chunks.largest > 1)}"
-
-
-def _on_dask(todo: list[Task], on_result: OnResult, bar: _Progress, how: _How) -> str:
-    """Every task on Dask: an existing scheduler, or a local cluster of ``how.workers``."""
-    n = min(how.workers, len(todo))
-    where = (f"Dask scheduler {how.scheduler}" if how.scheduler is not None
-             else f"{n} Dask worker{'s' * (n > 1)}")
-    chunks = ChunkSizer(how.chunk_size, on_change=lambda k: bar.show(f"{where}, chunks of {k}"))
-    bar.show(where)
-    with dask_client(n, how.scheduler, how.dashboard, bar.say) as client:
-        run_dask(todo, on_result, client, Window(client, how.max_in_flight), chunks)
-    return f"{where}, {_chunks_text(chunks)}"
-
-
-def _auto(todo: list[Task], on_result: OnResult, bar: _Progress, how: _How,
-          drain: Callable[[], None]) -> str:
-    """A sample in-process, then the rest in-process or shared with new worker processes."""
-    bar.show("in-process (timing a sample)")
-    rest, timings = run_sample(todo, on_result, flush=drain)
-    plan = plan_local(timings, len(rest), how.workers, _default_workers())
-    bar.say(plan.text)
-    if not plan.workers:
-        bar.show("in-process")
-        run_local(rest, on_result)
-        return plan.text
-    where = f"1 + {plan.workers} worker{'s' * (plan.workers > 1)}"
-    chunks = ChunkSizer(how.chunk_size, on_change=lambda k: bar.show(f"{where}, chunks of {k}"))
-    chunks.observe([{"wall_time": timings.inside / timings.tasks}] * timings.tasks)
-    bar.show(f"{where} (starting)")
-    from threadpoolctl import threadpool_limits
-
-    # This process runs tasks beside the workers: one BLAS thread, as each of them.
-    with (threadpool_limits(limits=1),
-          dask_client(plan.workers, None, how.dashboard, bar.say, wait=False) as client):
-        run_dask(rest, on_result, client, Window(client, how.max_in_flight), chunks,
-                 local=True)
-    return f"{plan.text}, {_chunks_text(chunks)}"
-
-
-_Commit = Callable[..., None]
-
-
-def _writer(store: Store, git_rev: str | None, counts: dict[str, int], bar: _Progress,
-            failed_before: int) -> _Commit:
+def _writer(store: Store, git_rev: str | None, counts: dict[str, int], bar: ProgressBar,
+            failed_before: int) -> Commit:
     """``commit(task, outcome, written=None)``: store the row, count it, advance the bar."""
 
     def commit(task: Task, outcome: Outcome, written: tuple[str, int] | None = None) -> None:
@@ -394,8 +218,8 @@ def run(
     cluster : {"auto", "always"}
         With ``workers = k > 1``: ``"auto"`` runs a sample of the tasks in this process
         and starts k − 1 worker processes beside it only when the estimated saving
-        exceeds the cluster's start-up cost (:func:`plan_local`); ``"always"`` runs
-        every task on a local cluster of k workers.
+        exceeds the cluster's start-up cost (:func:`ntkjam.sweep.plan.plan_local`);
+        ``"always"`` runs every task on a local cluster of k workers.
     chunk_size : int, optional
         Tasks per Dask call.  Default: as many as take about 0.1 s, from measured times.
 
@@ -459,12 +283,12 @@ def run(
         damaged = {key for key, _, _ in store.damaged()}
         todo, skipped = tasks_to_run(store, tasks, spec, stored, damaged, retry_failed)
         label = f"{spec.experiment} → {directory.name}"
-        with _Progress(progress, len(tasks), skipped, label) as bar:
+        with ProgressBar(progress, len(tasks), skipped, label) as bar:
             failed_before = 0 if retry_failed else sum(
                 1 for t in tasks if stored.get(t.key) == "failed"
             )
             commit = _writer(store, git_rev, counts, bar, failed_before)
-            execution = _execute(todo, commit, bar, how, store.directory)
+            execution = run_tasks(todo, commit, bar, how, store.directory)
         final = store.statuses()
     failed_total = sum(1 for t in tasks if final.get(t.key) == "failed")
     return RunSummary(
@@ -482,17 +306,17 @@ def run(
 
 
 def _checked_how(workers: int | None, scheduler: str | None, dashboard: bool,
-                 max_in_flight: int | None, cluster: str, chunk_size: int | None) -> _How:
+                 max_in_flight: int | None, cluster: str, chunk_size: int | None) -> Placement:
     """The execution options of :func:`run`, checked (``ValueError``/``TypeError``)."""
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string, got {scheduler!r}")
-    workers = _default_workers() if workers is None else as_int("workers", workers, minimum=1)
+    workers = default_workers() if workers is None else as_int("workers", workers, minimum=1)
     if max_in_flight is not None:
         max_in_flight = as_int("max_in_flight", max_in_flight, minimum=1)
     if chunk_size is not None:
         chunk_size = as_int("chunk_size", chunk_size, minimum=1)
     cluster = as_choice("cluster", cluster, CLUSTERS)
-    return _How(workers, scheduler, bool(dashboard), max_in_flight, cluster, chunk_size)
+    return Placement(workers, scheduler, bool(dashboard), max_in_flight, cluster, chunk_size)
 
 
 def _checked_spec(spec: SweepSpec | str | Path) -> tuple[SweepSpec, str | None]:
