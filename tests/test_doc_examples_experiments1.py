@@ -17,6 +17,7 @@ MODULES = (
     "ntkjam.experiments.fluctuations",
     "ntkjam.experiments.generalization",
     "ntkjam.experiments.generalization_fits",
+    "ntkjam.experiments.generalization_scores",
     "ntkjam.experiments.generalization_theory",
     "ntkjam.experiments.lazy_fit",
 )

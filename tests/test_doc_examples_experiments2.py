@@ -10,6 +10,7 @@ from doc_examples import stage_tests
 
 MODULES = (
     "ntkjam.experiments.diagram_features",
+    "ntkjam.experiments.diagram_params",
     "ntkjam.experiments.kernel_drift",
     "ntkjam.experiments.kernel_drift_measures",
     "ntkjam.experiments.kernel_summary",

@@ -4,7 +4,10 @@
   ``kernel_drift`` store (:func:`~ntkjam.analysis.kernel_drift.drift_points`): the
   drift ‖K_T − K_0‖_F/‖K_0‖_F against α at each (condition, width, side), the local
   slopes between neighbouring α and a power law over α ≥ ``alpha_min`` against
-  :data:`ALPHA_HYPOTHESES` (:class:`AlphaScan`).
+  :data:`ALPHA_HYPOTHESES` (:class:`AlphaScan`);
+* :func:`fit_groups` — the points of ≥ 3 runs grouped by a key, the groups that every
+  fit of the drift analysis is made over (here, in :mod:`ntkjam.analysis.drift_sides`
+  and in :mod:`ntkjam.analysis.kernel_drift`).
 
 Re-exported by :mod:`ntkjam.analysis.kernel_drift`, whose analysis calls it.
 """
@@ -19,7 +22,7 @@ import numpy as np
 from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.core.reprs import SummaryRepr
 
-__all__ = ["ALPHA_HYPOTHESES", "AlphaScan", "alpha_scans"]
+__all__ = ["ALPHA_HYPOTHESES", "AlphaScan", "alpha_scans", "fit_groups"]
 
 #: Exponents of the drift in α: second order, first order (smooth), ReLU pattern flips.
 ALPHA_HYPOTHESES = {"α^-2": -2.0, "α^-1": -1.0, "α^-1/2": -0.5}
@@ -77,6 +80,42 @@ class AlphaScan(SummaryRepr):
     key: tuple = ()
 
 
+def fit_groups(points: list, key) -> dict[tuple, list]:
+    """The points of ≥ 3 runs grouped by ``key(point)``, in the order they come.
+
+    Parameters
+    ----------
+    points : list of DriftPoint
+        From :func:`ntkjam.analysis.kernel_drift.drift_points`.
+    key : callable
+        DriftPoint → hashable group key.
+
+    Returns
+    -------
+    dict
+        Key → the points of that group with ``n_seeds >= 3``; groups without any are
+        absent.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from ntkjam.analysis.drift_alpha import fit_groups
+    >>> from ntkjam.analysis.kernel_drift import drift_points
+    >>> a = np.array([1.0, 1.0, 1.0, 4.0, 4.0]); s = np.array([-1, 0, 1, 0, 1])
+    >>> df = pd.DataFrame({"width": 64, "seed": s, "n": 50, "alpha": a, "side": "sat",
+    ...                    "n_params": 768, "n_points": 50, "weight_change": 0.1,
+    ...                    "rel_frobenius": 0.5})
+    >>> groups = fit_groups(drift_points(df), key=lambda p: (p.width, p.side))
+    >>> [(k, [p.alpha for p in pts]) for k, pts in groups.items()]  # α = 4 has 2 runs
+    [((64, 'sat'), [1.0])]
+    """
+    groups: dict[tuple, list] = {}
+    for pt in points:
+        if pt.n_seeds >= 3:
+            groups.setdefault(key(pt), []).append(pt)
+    return groups
+
+
 def alpha_scans(points: list, alpha_min: float = 10.0) -> list[AlphaScan]:
     """One :class:`AlphaScan` per (condition, width, side) with ≥ 2 values of α.
 
@@ -105,10 +144,7 @@ def alpha_scans(points: list, alpha_min: float = 10.0) -> list[AlphaScan]:
     (array([-1., -1.]), 'consistent with α^-1', True)
     """
     out = []
-    groups: dict[tuple, list] = {}
-    for pt in points:  # the groups of the fits: points of >= 3 runs
-        if pt.n_seeds >= 3:
-            groups.setdefault((pt.condition, pt.width, pt.side), []).append(pt)
+    groups = fit_groups(points, lambda pt: (pt.condition, pt.width, pt.side))
     for key, pts in groups.items():
         pts = sorted(pts, key=lambda p: p.alpha)
         if len(pts) < 2:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ntkjam.analysis.drift_alpha import fit_groups
 from ntkjam.analysis.power_law import Z95
 from ntkjam.core.reprs import SummaryRepr
 
@@ -109,11 +110,7 @@ def side_comparisons(points: list) -> list[SideComparison]:
     >>> [(c.verdict, c.ci_low < 1 < c.ci_high) for c in side_comparisons(drift_points(df))]
     [('no difference resolved', True)]
     """
-
-    groups: dict[tuple, list] = {}
-    for pt in points:  # the groups of the fits: points of >= 3 runs
-        if pt.n_seeds >= 3:
-            groups.setdefault((pt.condition[:-1], pt.width, pt.alpha), []).append(pt)
+    groups = fit_groups(points, lambda pt: (pt.condition[:-1], pt.width, pt.alpha))
     out = []
     for pts in groups.values():
         sat = sorted((p for p in pts if p.side == "sat"), key=lambda p: p.size)

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam.analysis.drift_alpha import ALPHA_HYPOTHESES, AlphaScan, alpha_scans
+from ntkjam.analysis.drift_alpha import ALPHA_HYPOTHESES, AlphaScan, alpha_scans, fit_groups
 from ntkjam.analysis.drift_sides import SideComparison, side_comparisons
 from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.analysis.stats import standard_error
@@ -221,17 +221,9 @@ def _side_word(side: str) -> str:
     return "SAT" if side == "sat" else "UNSAT"
 
 
-def _grouped(points, key) -> dict[tuple, list[DriftPoint]]:
-    groups: dict[tuple, list[DriftPoint]] = {}
-    for pt in points:
-        if pt.n_seeds >= 3:
-            groups.setdefault(key(pt), []).append(pt)
-    return groups
-
-
 def _fits_over(points, key, xof, variable, quantities, hypotheses, group) -> list[PowerLawFit]:
     out = []
-    for k, pts in _grouped(points, key).items():
+    for k, pts in fit_groups(points, key).items():
         if len({xof(p) for p in pts}) < 3 or len(pts) != len({xof(p) for p in pts}):
             continue
         pts = sorted(pts, key=xof)

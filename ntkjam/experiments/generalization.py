@@ -26,7 +26,8 @@ for the quadratic hinge without ridge the *minimum-norm* minimiser is reported.
 Theory per task where it applies (f0 = 0, ``regression_mse``): Hastie et al. for
 ``linear``, Mei–Montanari for ``relu_features`` (λ_MM = λ d/σ_w⁴), the spectral
 theory with the Funk–Hecke eigenvalues for ``ntk_kernel`` (λ_BCP = N λ): see
-:mod:`ntkjam.experiments.generalization_theory`.
+:mod:`ntkjam.experiments.generalization_theory`; the scores of a predictor in
+:mod:`ntkjam.experiments.generalization_scores`.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from ntkjam.core.params import (
 )
 from ntkjam.experiments.diagram_spec import as_axis, diagram_spec
 from ntkjam.experiments.generalization_fits import fit_member, kernel_member, seeds
+from ntkjam.experiments.generalization_scores import member_scores
 from ntkjam.experiments.generalization_theory import (
     K_MAX,  # noqa: F401  (re-exported: the old import path)
     funk_hecke_spectrum,
@@ -319,50 +321,6 @@ def _draw_data(p: dict[str, Any], n: int, seed: int) -> dict[str, Any]:
     return out
 
 
-# -------------------------------------------------------------------------- scoring
-def _loss(p: dict[str, Any], f: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-sample training loss ℓ(f, y): ½ (f − y)² or ½ max(0, κ − y f)²."""
-    if p["task"].endswith("_mse"):
-        return 0.5 * (f - y) ** 2
-    return 0.5 * np.maximum(0.0, p["margin"] - y * f) ** 2
-
-
-def _scores(p: dict[str, Any], f: np.ndarray, y: np.ndarray, g: np.ndarray,
-            target: np.ndarray, risk: float | None = None,
-            f_norm: float | None = None) -> dict[str, Any]:
-    """Train and test scores of one predictor (train outputs f, test outputs g).
-
-    Classification: the test labels are the clean ones flipped with probability ε, and
-    the scores are their exact expectation over the flips (``test_error = ε + (1 − 2ε)
-    teacher_error``).  Regression: ``risk = E (g − f*)²`` over the test inputs (exact for
-    the linear model), ``test_error = risk + noise``, ``test_loss = test_error/2``.
-    """
-    if f_norm is None:
-        f_norm = float(np.sqrt(np.mean(g * g)))
-    out: dict[str, Any] = {"train_loss": float(np.mean(_loss(p, f, y))), "f_norm": f_norm}
-    if p["task"] == "regression_mse":
-        r = float(np.mean((g - target) ** 2)) if risk is None else float(risk)
-        out.update(risk=r, test_error=r + p["noise"], test_loss=0.5 * (r + p["noise"]),
-                   teacher_error=None, train_error=None)
-        return out
-    eps = p["epsilon"]
-    wrong = float(np.mean(np.where(g >= 0.0, 1.0, -1.0) != target))
-    loss = (1 - eps) * _loss(p, g, target) + eps * _loss(p, g, -target)
-    out.update(risk=None, teacher_error=wrong, test_error=eps + (1 - 2 * eps) * wrong,
-               test_loss=float(np.mean(loss)),
-               train_error=float(np.mean(np.where(f >= 0.0, 1.0, -1.0) != y)))
-    return out
-
-
-def _member_scores(p: dict[str, Any], data: dict[str, Any], mem: dict[str, Any],
-                   b: np.ndarray | None) -> dict[str, Any]:
-    """Scores of one predictor; for the linear regression, exact risk and ‖f‖ from b."""
-    exact = b is not None and p["task"] == "regression_mse"
-    risk = float(np.sum((b - data["beta"]) ** 2)) if exact else None
-    return _scores(p, mem["f"], data["y"], mem["g"], data["target"], risk=risk,
-                   f_norm=float(np.linalg.norm(b)) if b is not None else None)
-
-
 # ----------------------------------------------------------------------------- task
 @register("generalization", check=check_params, resolve=resolve_params)
 def generalization_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
@@ -429,10 +387,10 @@ def generalization_task(params: dict[str, Any], seed: int) -> dict[str, Any]:
     else:
         members = [fit_member(p, data, s, k == 0)
                    for k, s in enumerate(seeds(s_members, p["n_ens"]))]
-    scores = [_member_scores(p, data, mem, mem["b"]) for mem in members]
+    scores = [member_scores(p, data, mem, mem["b"]) for mem in members]
     b_ens = None if members[0]["b"] is None else np.mean([mem["b"] for mem in members], 0)
-    ens = _member_scores(p, data, {"f": np.mean([mem["f"] for mem in members], 0),
-                                   "g": np.mean([mem["g"] for mem in members], 0)}, b_ens)
+    ens = member_scores(p, data, {"f": np.mean([mem["f"] for mem in members], 0),
+                                  "g": np.mean([mem["g"] for mem in members], 0)}, b_ens)
     hinge = p["task"].endswith("_hinge")
     verdict = members[0]["verdict"]
     name, th_risk, th_error = theory_prediction(p, n, m)
