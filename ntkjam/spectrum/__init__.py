@@ -3,7 +3,9 @@
 N = training points, P = parameters/features, φ = N/P (see ``docs/spectrum.md``).
 
 * :mod:`~ntkjam.spectrum.measured` — dense eigenvalues, zero modes, gap, effective rank.
-* :mod:`~ntkjam.spectrum.random_matrix` — Marchenko–Pastur and Silverstein laws.
+* :mod:`~ntkjam.spectrum.spectral_law` — the law type of the predictions, the check of φ.
+* :mod:`~ntkjam.spectrum.random_matrix` — the Marchenko–Pastur law.
+* :mod:`~ntkjam.spectrum.silverstein` — the Silverstein equation for a population covariance.
 * :mod:`~ntkjam.spectrum.funk_hecke` — eigenvalues of dot-product kernels on S^{d-1}.
 * :mod:`~ntkjam.spectrum.operators` — Gram operators known by their products ``K V``;
 * :mod:`~ntkjam.spectrum.slq` — block stochastic Lanczos quadrature, matrix-free.
