@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 import scipy.linalg
 
-from ntkjam._validate import as_float_array, as_labels, as_real, as_square_symmetric
+from ntkjam._validate import as_float_array
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.linalg import (
     RankReport,
@@ -35,12 +35,7 @@ from ntkjam.linalg import (
     rank_cutoff,
     rank_report,
 )
-
-
-def _frozen(arr: np.ndarray) -> np.ndarray:
-    arr = np.array(arr, dtype=np.float64, copy=True)
-    arr.setflags(write=False)
-    return arr
+from ntkjam.problem_inputs import check_problem_inputs, read_only
 
 
 @dataclass(frozen=True, eq=False, repr=False)
@@ -70,9 +65,10 @@ class Problem(SummaryRepr):
 
     Notes
     -----
-    Arrays are copied and made read-only.  Derived quantities (features, Gram,
-    rank, orthonormal basis of the reachable directions) are computed once, on
-    first use.
+    Arrays are checked and copied read-only
+    (:func:`~ntkjam.problem_inputs.check_problem_inputs`).  Derived quantities
+    (features, Gram, rank, orthonormal basis of the reachable directions) are
+    computed once, on first use.
 
     Examples
     --------
@@ -98,49 +94,9 @@ class Problem(SummaryRepr):
     rtol: float | None = field(default=None)
 
     def __post_init__(self) -> None:
-        y = as_labels("y", self.y)
-        n = y.shape[0]
-        if n < 1:
-            raise ValueError("y must contain at least one label, got an empty array")
-        if self.J is None and self.K is None:
-            raise ValueError("give features J (N, P) or a kernel K (N, N), got neither")
-        J = None
-        if self.J is not None:
-            J = as_float_array("J", self.J, ndim=2)
-            if J.shape[0] != n:
-                raise ValueError(
-                    f"J must have one row per label: shape ({n}, P), got {J.shape}"
-                )
-            if J.shape[1] < 1:
-                raise ValueError(f"J must have at least one column (P >= 1), got {J.shape}")
-        K = None
-        if self.K is not None:
-            K = as_square_symmetric("K", self.K)
-            if K.shape[0] != n:
-                raise ValueError(f"K must have shape ({n}, {n}) (one row per label), got {K.shape}")
-            if J is not None:
-                JJ = J @ J.T
-                err = float(np.max(np.abs(JJ - K)))
-                scale = max(float(np.max(np.abs(K))), np.finfo(float).tiny)
-                if err > 1e-8 * scale:
-                    raise ValueError(
-                        f"K must equal J Jᵀ when both are given, got max |K - J Jᵀ| = {err:.3g} "
-                        f"(relative {err / scale:.3g} > 1e-08)"
-                    )
-        if self.f0 is None:
-            f0 = np.zeros(n)
-        else:
-            f0 = as_float_array("f0", self.f0, ndim=1)
-            if f0.shape[0] != n:
-                raise ValueError(f"f0 must have length {n} (one output per label), got {f0.shape}")
-        margin = as_real("margin", self.margin)
-        rtol = None if self.rtol is None else as_real("rtol", self.rtol, nonnegative=True)
-        object.__setattr__(self, "y", _frozen(y))
-        object.__setattr__(self, "J", None if J is None else _frozen(J))
-        object.__setattr__(self, "K", None if K is None else _frozen(K))
-        object.__setattr__(self, "f0", _frozen(f0))
-        object.__setattr__(self, "margin", margin)
-        object.__setattr__(self, "rtol", rtol)
+        checked = check_problem_inputs(self.y, self.J, self.K, self.f0, self.margin, self.rtol)
+        for name, value in zip(("y", "J", "K", "f0", "margin", "rtol"), checked, strict=True):
+            object.__setattr__(self, name, value)
 
     # ----------------------------------------------------------------- sizes
     @property
@@ -194,7 +150,7 @@ class Problem(SummaryRepr):
     def _features(self) -> np.ndarray:
         if self.J is not None:
             return self.J
-        return _frozen(psd_features(self.K, rtol=self.rtol))
+        return read_only(psd_features(self.K, rtol=self.rtol))
 
     def gram(self) -> np.ndarray:
         """The Gram matrix ``K = J Jᵀ``, shape (N, N).
@@ -210,7 +166,7 @@ class Problem(SummaryRepr):
     def _gram(self) -> np.ndarray:
         if self.K is not None:
             return self.K
-        return _frozen(self.J @ self.J.T)
+        return read_only(self.J @ self.J.T)
 
     def gram_matvec(self, v: object) -> np.ndarray:
         """``K v``, as ``J (Jᵀ v)`` when J is known.
@@ -336,7 +292,7 @@ class Problem(SummaryRepr):
             F, s = F[:, order], s[order]
             U = F / s
             V = np.eye(F.shape[1])[:, order]
-            return _frozen(U), _frozen(s), _frozen(V)
+            return read_only(U), read_only(s), read_only(V)
         live = self.live_rows
         if live.all():
             U, s, Vt = scipy.linalg.svd(self.J, full_matrices=False, check_finite=False)
@@ -351,7 +307,7 @@ class Problem(SummaryRepr):
         largest = float(s[0]) if s.size else 0.0
         tol = rank_cutoff(self.J.shape, largest, rtol=self.rtol)
         r = int(np.count_nonzero(s > tol))
-        return _frozen(U[:, :r]), _frozen(s[:r]), _frozen(Vt[:r].T)
+        return read_only(U[:, :r]), read_only(s[:r]), read_only(Vt[:r].T)
 
     # ------------------------------------------------------- the constraints
     @property

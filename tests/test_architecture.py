@@ -31,7 +31,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("ntkjam.data", "ntkjam.kernels"),
     # losses (per-sample functions of f) and the problem (J or K, f0, y, margin) are
     # the vocabulary of everything above: networks produce problems and train on losses
-    ("ntkjam.losses", "ntkjam.problem"),
+    ("ntkjam.losses", "ntkjam.problem", "ntkjam.problem_inputs"),
     ("ntkjam.networks",),
     ("ntkjam.jamming", "ntkjam.dynamics", "ntkjam.fixed_points", "ntkjam.solvers"),
     ("ntkjam.spectrum",),

@@ -18,6 +18,7 @@ MODULES = (
     "ntkjam.core.reprs",
     "ntkjam.core.status",
     "ntkjam.core.stopping",
+    "ntkjam.core.train_state",
     "ntkjam.linalg",
     "ntkjam.theory.capacity",
     "ntkjam.theory.learning_curves",
@@ -33,11 +34,13 @@ MODULES = (
     "ntkjam.kernels.elementary",
     "ntkjam.kernels.expectations",
     "ntkjam.kernels.features",
+    "ntkjam.kernels.quadrature",
     "ntkjam.kernels.taylor",
     "ntkjam.kernels.recursion",
     "ntkjam.kernels.strips",
     "ntkjam.losses",
     "ntkjam.problem",
+    "ntkjam.problem_inputs",
 )
 
 
