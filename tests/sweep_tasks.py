@@ -66,3 +66,11 @@ def case_varies(params: dict, seed: int) -> dict:
     """Measurement names that differ only in case between tasks, and a huge integer."""
     name = "Loss" if params["x"] % 2 == 0 else "loss"
     return {name: float(params["x"]), "big": 2**70 + params["x"]}
+
+
+def blas_threads(params: dict, seed: int) -> dict:
+    """The BLAS threads the task runs with (the largest over the loaded BLAS libraries)."""
+    from threadpoolctl import threadpool_info
+
+    return {"threads": max((i["num_threads"] for i in threadpool_info()
+                            if i["user_api"] == "blas"), default=0)}

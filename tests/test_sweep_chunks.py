@@ -16,6 +16,7 @@ import os
 import sqlite3
 import sys
 import time
+from pathlib import Path
 
 import dask
 import numpy as np
@@ -283,6 +284,40 @@ def test_the_command_line_says_where_tasks_ran_and_checks_its_options(tmp_path):
     out = " ".join(result.output.split())
     assert "ran 40 (40 done, 0 failed)" in out and ": in-process (est. " in out
     for option, value, needle in (("--cluster", "never", "--cluster must be 'auto' or"),
-                                  ("--chunk-size", "0", "--chunk-size must be >= 1, got 0")):
+                                  ("--chunk-size", "0", "--chunk-size must be >= 1, got 0"),
+                                  ("--blas-threads", "-1", "--blas-threads must be >= 0")):
         bad = runner.invoke(app, ["sweep", "run", str(spec), "-w", "2", option, value])
         assert bad.exit_code == 2 and needle in bad.output and "Traceback" not in bad.output
+
+
+def test_tasks_run_with_one_blas_thread_unless_told_otherwise(tmp_path, monkeypatch):
+    """``ntkjam sweep run`` runs its tasks with one BLAS thread by default (the small
+    dense solves of a sweep run many times slower with threads fighting over the cores),
+    with ``--blas-threads k`` with k, and with 0 as the environment sets; the threads of
+    the calling process are restored afterwards."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+    from typer.testing import CliRunner
+
+    from ntkjam.cli import app
+
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    runner = CliRunner()
+
+    def threads_seen(option: list[str], name: str) -> int:
+        spec = write_spec(tmp_path / f"{name}.toml", n=1, output=str(tmp_path / name),
+                          experiment="sweep_tasks:blas_threads")
+        result = runner.invoke(app, ["sweep", "run", str(spec), "-w", "1", "-q", *option])
+        assert result.exit_code == 0, result.output
+        (value,) = pd.read_sql("SELECT threads FROM tasks",
+                               sqlite3.connect(tmp_path / name / "sweep.sqlite"))["threads"]
+        return int(value)
+
+    def blas() -> list[int]:
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas()
+        assert threads_seen([], "default") == 1
+        assert threads_seen(["--blas-threads", "2"], "two") == 2
+        assert threads_seen(["--blas-threads", "0"], "environment") == max(before)
+        assert blas() == before
