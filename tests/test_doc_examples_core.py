@@ -18,6 +18,7 @@ MODULES = (
     "ntkjam.core.reprs",
     "ntkjam.core.status",
     "ntkjam.core.stopping",
+    "ntkjam.core.threads",
     "ntkjam.core.train_state",
     "ntkjam.linalg",
     "ntkjam.theory.capacity",

@@ -10,6 +10,7 @@ import numpy as np
 from ntkjam._validate import as_int, as_real
 from ntkjam.core.deprecation import DeprecatedNames
 from ntkjam.core.reprs import SummaryRepr
+from ntkjam.core.threads import one_blas_thread
 from ntkjam.jamming.certificates import (
     CertificateCheck,
     check_farkas_certificate,
@@ -182,6 +183,13 @@ def minimize_quadratic_hinge(
     farkas_rtol = as_real("farkas_rtol", farkas_rtol, nonnegative=True)
     max_iter = as_int("max_iter", max_iter, minimum=1)
     name = choose_coordinates(problem, coordinates, parameterisation)
+    with one_blas_thread():  # small dense solves: threads only slow them down
+        return _solve(problem, name, tol, kkt_tol, farkas_rtol, max_iter)
+
+
+def _solve(problem: Problem, name: str, tol: float, kkt_tol: float, farkas_rtol: float,
+           max_iter: int) -> HingeMinimum:
+    """:func:`minimize_quadratic_hinge` after its checks, in the coordinates ``name``."""
     b = problem.offsets
     act_tol = 64 * np.finfo(float).eps
     coords = solver_coordinates(problem, name)

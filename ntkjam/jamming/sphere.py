@@ -29,6 +29,7 @@ import numpy as np
 from ntkjam._validate import as_float_array, as_int, as_real, as_seed
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.core.status import Status
+from ntkjam.core.threads import one_blas_thread
 from ntkjam.jamming.certificates import offset_scale, readonly, rounding_bound
 from ntkjam.jamming.minimum import contact_fields
 from ntkjam.jamming.sphere_steps import (
@@ -350,23 +351,24 @@ def minimize_on_sphere(
     newton_after = as_int("newton_after", newton_after, minimum=1)
     escapes = as_int("escapes", escapes, minimum=0)
     rank = None if rank is None else as_int("rank", rank, minimum=0)
-    geo = geometry(problem, R2, tol)
-    scale = offset_scale(geo.b)
-    w = _retract(_start(w0, seed, P), geo.R)
-    total = 0
-    for left in range(escapes, -1, -1):
-        x, status, message, it, g_thr = _descend(geo, w, scale, max_iter - total, grad_tol,
-                                                 bool(newton), newton_after)
-        total += it
-        if status != Status.UNSAT or left == 0:
-            break
-        # A saddle flat to rounding: leave it along the negative curvature, minimise again.
-        w_esc = saddle_escape(geo, x.w, x.d, float(x.g @ x.w) / R2, x.loss)
-        if w_esc is None:
-            break
-        w = w_esc
-    return sphere_minimum(problem, x.w, norm=R2, status=status, iterations=total, tol=tol,
-                          grad_threshold=g_thr, message=message, rank=rank)
+    with one_blas_thread():  # small dense solves: threads only slow them down
+        geo = geometry(problem, R2, tol)
+        scale = offset_scale(geo.b)
+        w = _retract(_start(w0, seed, P), geo.R)
+        total = 0
+        for left in range(escapes, -1, -1):
+            x, status, message, it, g_thr = _descend(geo, w, scale, max_iter - total, grad_tol,
+                                                     bool(newton), newton_after)
+            total += it
+            if status != Status.UNSAT or left == 0:
+                break
+            # A saddle flat to rounding: leave it along the negative curvature, minimise again.
+            w_esc = saddle_escape(geo, x.w, x.d, float(x.g @ x.w) / R2, x.loss)
+            if w_esc is None:
+                break
+            w = w_esc
+        return sphere_minimum(problem, x.w, norm=R2, status=status, iterations=total, tol=tol,
+                              grad_threshold=g_thr, message=message, rank=rank)
 
 
 def sphere_minimum(
