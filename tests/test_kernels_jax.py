@@ -130,7 +130,7 @@ def test_arctan2_within_two_ulp_and_exact_derivative():
 
 
 def test_numpy_in_numpy_out_symmetric_across_blocks():
-    X = np.random.default_rng(6).standard_normal((700, 5))  # 2 × 2 blocks, ragged
+    X = np.random.default_rng(6).standard_normal((700, 5))  # 3 × 3 blocks, ragged
     K0, K = nngp_and_ntk(X, depth=2, sigma_b=0.2)
     for k in (K0, K):
         assert type(k) is np.ndarray and k.dtype == np.float64 and k.flags.writeable
