@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkjam._validate import as_float_array, as_inputs, as_int, as_real
+from ntkjam._validate import as_inputs, as_int, as_real
 from ntkjam.core.status import Status
 from ntkjam.core.stopping import (
     Budget,
@@ -61,7 +61,14 @@ from ntkjam.networks.mlp import (
     check_inputs,
 )
 from ntkjam.networks.optimizers import Optimizer
-from ntkjam.networks.trajectory import TrainResult, Trajectory, load_trajectory, save_trajectory
+from ntkjam.networks.trajectory import (
+    TrainResult,
+    Trajectory,
+    kernel_schedule,
+    load_trajectory,
+    next_record_time,
+    save_trajectory,
+)
 
 DEFAULT_STOP: tuple = (SATReached(), UNSATConverged(), Budget())
 
@@ -155,14 +162,6 @@ def _check_stop(stop: Sequence) -> tuple:
     if not any(isinstance(rule, Budget) for rule in stop):
         raise ValueError("stop must include a Budget rule (so that training ends), got none")
     return stop
-
-
-def _record_grid_next(t: float, t_first: float, per_decade: int) -> float:
-    """The first time of the log grid ``t_first · 10^{k/per_decade}`` strictly above t."""
-    if t < t_first:
-        return t_first
-    k = math.floor(per_decade * math.log10(t / t_first) + 1e-9) + 1
-    return t_first * 10 ** (k / per_decade)
 
 
 def _check_optimizer(optimizer) -> OptimizerConfig:
@@ -307,7 +306,7 @@ def train(
     )
     unsat_tol = as_real("unsat_tol", unsat_tol, nonnegative=True)
     per_decade = as_int("records_per_decade", records_per_decade, minimum=1)
-    kernel_schedule = _kernel_schedule(kernel_times)
+    schedule = kernel_schedule(kernel_times)
     pure = optimizer.pure()
     if compiled is None:
         compiled = pure is not None and device_rules(stop)
@@ -317,7 +316,7 @@ def train(
 
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
     f_ref = apply_jit(net, params, Xj) if centered else jnp.zeros(X.shape[0])
-    rec = _Records(net, params, X, X_test, alpha, centered, kernel_schedule)
+    rec = _Records(net, params, X, X_test, alpha, centered, schedule)
     if compiled:
         engine = CompiledEngine(net, loss_obj, pure, stop, Xj, yj, f_ref, alpha, unsat_tol,
                                 params)
@@ -356,7 +355,7 @@ def _drive(engine, rec, params, loss, y, tol, per_decade):
             rec.add(end.params, t, end.steps, end.loss, np.asarray(end.outputs), end.n_unsat,
                     rec.kernel_due(t, final=end.status is not None))
             last_recorded = end.accepted
-            next_record = _record_grid_next(t, rec.t[1] if len(rec.t) > 1 else t, per_decade)
+            next_record = next_record_time(t, rec.t[1] if len(rec.t) > 1 else t, per_decade)
         if end.status is not None:
             break
     outputs = np.asarray(end.outputs)
@@ -464,23 +463,6 @@ def _jsonable(value):
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     return value
-
-
-def _kernel_schedule(kernel_times) -> tuple[str, list[float]]:
-    if isinstance(kernel_times, str):
-        if kernel_times == "records":
-            return "records", []
-        if kernel_times == "decades":
-            return "list", [10.0**k for k in range(-6, 13)]
-        raise ValueError(
-            "kernel_times must be 'decades', 'records' or a sequence of times, "
-            f"got {kernel_times!r}"
-        )
-    times = as_float_array("kernel_times", kernel_times, ndim=1)
-    if np.any(times < 0):
-        raise ValueError(f"kernel_times must be >= 0, got {times.min()}")
-    return "list", sorted(float(x) for x in times)
-
 
 
 __all__ = [

@@ -1,21 +1,96 @@
-"""The record of a training run: its trajectory, its result, and their ``.npz`` file.
+"""The record of a training run: when it is taken, its trajectory, its result, its file.
 
-Frozen results of :func:`ntkjam.networks.train`; :func:`save_trajectory` writes plain
-arrays and JSON metadata (never a pickle), :func:`load_trajectory` reads them back.
+:func:`next_record_time` and :func:`kernel_schedule` say when :func:`ntkjam.networks.train`
+records (a log grid in time) and when a record carries the empirical kernel; the frozen
+results hold what it recorded; :func:`save_trajectory` writes plain arrays and JSON
+metadata (never a pickle), :func:`load_trajectory` reads them back.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ntkjam._validate import as_float_array
 from ntkjam.core.reprs import SummaryRepr
 from ntkjam.networks.mlp import Params, flatten_params
 
-__all__ = ["TrainResult", "Trajectory", "load_trajectory", "save_trajectory"]
+__all__ = ["TrainResult", "Trajectory", "kernel_schedule", "load_trajectory",
+           "next_record_time", "save_trajectory"]
+
+
+# ------------------------------------------------------------------------ the schedule
+def next_record_time(t: float, t_first: float, per_decade: int) -> float:
+    """The first time of the log grid ``t_first · 10^{k/per_decade}`` strictly above ``t``.
+
+    Parameters
+    ----------
+    t : float
+        The time now.
+    t_first : float
+        The first time of the grid (> 0): the run's first record after t = 0.
+    per_decade : int
+        Records per factor of 10 in time.
+
+    Returns
+    -------
+    float
+        ``t_first`` while ``t < t_first``.
+
+    Examples
+    --------
+    >>> from ntkjam.networks.trajectory import next_record_time
+    >>> [round(next_record_time(t, 0.1, 10), 6) for t in (0.05, 0.1, 1.0, 1.2)]
+    [0.1, 0.125893, 1.258925, 1.258925]
+    """
+    if t < t_first:
+        return t_first
+    k = math.floor(per_decade * math.log10(t / t_first) + 1e-9) + 1
+    return t_first * 10 ** (k / per_decade)
+
+
+def kernel_schedule(kernel_times: object) -> tuple[str, list[float]]:
+    """When a run's records carry the empirical kernel K_t: ``(mode, times)``.
+
+    Parameters
+    ----------
+    kernel_times : {"decades", "records"} or array_like of float, shape (C,)
+        ``"records"``: every record; ``"decades"``: the first record at or after each
+        power of ten from 10⁻⁶ to 10¹²; times (≥ 0): the first record at or after
+        each.  The first and the last record always carry it.
+
+    Returns
+    -------
+    mode : {"records", "list"}
+    times : list of float
+        Sorted; empty for ``"records"``.
+
+    Examples
+    --------
+    >>> from ntkjam.networks.trajectory import kernel_schedule
+    >>> kernel_schedule("records"), kernel_schedule([2.0, 0.5])
+    (('records', []), ('list', [0.5, 2.0]))
+    >>> mode, times = kernel_schedule("decades")
+    >>> mode, times[0], times[-1], len(times)
+    ('list', 1e-06, 1000000000000.0, 19)
+    """
+    if isinstance(kernel_times, str):
+        if kernel_times == "records":
+            return "records", []
+        if kernel_times == "decades":
+            return "list", [10.0**k for k in range(-6, 13)]
+        raise ValueError(
+            "kernel_times must be 'decades', 'records' or a sequence of times, "
+            f"got {kernel_times!r}"
+        )
+    times = as_float_array("kernel_times", kernel_times, ndim=1)
+    if np.any(times < 0):
+        raise ValueError(f"kernel_times must be >= 0, got {times.min()}")
+    return "list", sorted(float(x) for x in times)
 
 
 # ------------------------------------------------------------------------------- results
