@@ -22,8 +22,10 @@ import numpy as np
 from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.core.reprs import SummaryRepr
 
-__all__ = ["ALPHA_HYPOTHESES", "AlphaScan", "alpha_scans", "fit_groups"]
+__all__ = ["ALPHA_HYPOTHESES", "MIN_RUNS", "AlphaScan", "alpha_scans", "fit_groups"]
 
+#: Runs a point needs to enter a fit (its mean and error from fewer are not trusted).
+MIN_RUNS = 3
 #: Exponents of the drift in α: second order, first order (smooth), ReLU pattern flips.
 ALPHA_HYPOTHESES = {"α^-2": -2.0, "α^-1": -1.0, "α^-1/2": -0.5}
 
@@ -81,7 +83,7 @@ class AlphaScan(SummaryRepr):
 
 
 def fit_groups(points: list, key) -> dict[tuple, list]:
-    """The points of ≥ 3 runs grouped by ``key(point)``, in the order they come.
+    """The points of ≥ :data:`MIN_RUNS` runs grouped by ``key(point)``, in their order.
 
     Parameters
     ----------
@@ -93,7 +95,7 @@ def fit_groups(points: list, key) -> dict[tuple, list]:
     Returns
     -------
     dict
-        Key → the points of that group with ``n_seeds >= 3``; groups without any are
+        Key → the points of that group with ``n_seeds >= MIN_RUNS``; groups without any are
         absent.
 
     Examples
@@ -111,7 +113,7 @@ def fit_groups(points: list, key) -> dict[tuple, list]:
     """
     groups: dict[tuple, list] = {}
     for pt in points:
-        if pt.n_seeds >= 3:
+        if pt.n_seeds >= MIN_RUNS:
             groups.setdefault(key(pt), []).append(pt)
     return groups
 

@@ -35,7 +35,13 @@ from typing import Any
 
 import numpy as np
 
-from ntkjam.analysis.drift_alpha import ALPHA_HYPOTHESES, AlphaScan, alpha_scans, fit_groups
+from ntkjam.analysis.drift_alpha import (
+    ALPHA_HYPOTHESES,
+    MIN_RUNS,
+    AlphaScan,
+    alpha_scans,
+    fit_groups,
+)
 from ntkjam.analysis.drift_sides import SideComparison, side_comparisons
 from ntkjam.analysis.power_law import PowerLawFit, power_law_fit
 from ntkjam.analysis.stats import standard_error
@@ -434,9 +440,10 @@ def analyze_kernel_drift(directory: str | Path, *, alpha_min: float = 10.0
     notes = []
     if undecided:
         notes.append(f"{undecided} run(s) out of budget or non-finite are left out")
-    few = [p for p in points if p.n_seeds < 3]
+    few = [p for p in points if p.n_seeds < MIN_RUNS]
     if few:
-        notes.append(f"{len(few)} point(s) with fewer than 3 runs are left out of the fits")
+        notes.append(f"{len(few)} point(s) with fewer than {MIN_RUNS} runs are left out of "
+                     "the fits")
     notes += [f"{f.quantity} vs {f.variable} ({f.group}): {f.note}" for f in (*wf, *pf)
               if f.note]
     return KernelDriftAnalysis(settings, tuple(points), tuple(wf), tuple(pf), tuple(scans),
