@@ -283,3 +283,38 @@ def test_narrow_relu_networks_with_dead_inputs():
         assert rk.n_unsat == res.n_unsat
         assert rk.loss == pytest.approx(res.loss, rel=1e-6, abs=1e-20)
     assert seen_dead > 0  # the family does exercise dead inputs
+
+
+def test_an_uncertified_minimum_in_the_features_is_solved_again_in_the_basis(monkeypatch):
+    """The normal equations of the features square cond(J); when their minimum cannot
+    be certified (a Farkas residual just above its tolerance: seed 83 of the rotated
+    ill-conditioned family did that on one CPU and not on another), the automatic
+    coordinates solve again in the SVD basis.  An explicit ``coordinates="features"``
+    is kept as asked."""
+    import dataclasses
+
+    from ntkjam.jamming import minimum
+
+    J, y, f0, margin = generate("ill_conditioned", 83)
+    rng = np.random.default_rng(J.shape[0] * 1000 + J.shape[1])
+    rng.permutation(len(y))
+    J = J @ np.linalg.qr(rng.standard_normal((J.shape[1], J.shape[1])))[0]
+    pr = from_features(J, y, f0=f0, margin=margin)
+    res = minimize_quadratic_hinge(pr)
+    assert res.verdict == lp_certificate(pr).verdict == "unsat"  # certified on any CPU
+    assert_self_consistent(pr, res)
+
+    real, calls = minimum._solve, []
+
+    def features_fail(problem, name, *args):
+        calls.append(name)
+        out = real(problem, name, *args)
+        return dataclasses.replace(out, verdict="unknown") if name == "features" else out
+
+    monkeypatch.setattr(minimum, "_solve", features_fail)
+    res = minimize_quadratic_hinge(pr)
+    assert calls == ["features", "basis"]
+    assert res.verdict == "unsat" and res.coordinates == "basis" and res.check.ok
+    calls.clear()
+    kept = minimize_quadratic_hinge(pr, coordinates="features")
+    assert calls == ["features"] and kept.verdict == "unknown"

@@ -157,7 +157,9 @@ def minimize_quadratic_hinge(
         ``"features"`` works with ``w ∈ R^P`` (default when ``P ≤ N`` and J is
         given); ``"basis"`` on an orthonormal basis of range(J) from the SVD
         (default otherwise, and used automatically when the features are found
-        rank-deficient).
+        rank-deficient, or when the minimum found in the features cannot be
+        certified: the normal equations square the conditioning of J, the basis
+        does not).
 
     Returns
     -------
@@ -184,7 +186,15 @@ def minimize_quadratic_hinge(
     max_iter = as_int("max_iter", max_iter, minimum=1)
     name = choose_coordinates(problem, coordinates, parameterisation)
     with one_blas_thread():  # small dense solves: threads only slow them down
-        return _solve(problem, name, tol, kkt_tol, farkas_rtol, max_iter)
+        result = _solve(problem, name, tol, kkt_tol, farkas_rtol, max_iter)
+        if (result.verdict == "unknown" and result.coordinates == "features"
+                and coordinates is None and parameterisation is None):
+            # The normal equations square cond(J): an ill-conditioned J can leave the
+            # Farkas residual just above its tolerance, where the basis certifies.
+            retry = _solve(problem, "basis", tol, kkt_tol, farkas_rtol, max_iter)
+            if retry.verdict != "unknown":
+                return retry
+        return result
 
 
 def _solve(problem: Problem, name: str, tol: float, kkt_tol: float, farkas_rtol: float,
