@@ -138,8 +138,10 @@ def minimize_quadratic_hinge(
     10⁶ rounding levels of Δ) are held in place by the step (rows with target 0, an
     element of the generalised Hessian), which removes the zig-zag of the SAT phase.
     ``S`` excludes points within the rounding level of Δ itself.  Stops when the
-    active set repeats and the KKT residual is below ``kkt_tol``, or when nothing
-    is violated.
+    active set repeats and the KKT residual is below ``kkt_tol``, when nothing is
+    violated, or when three steps on a repeated active set no longer lower the loss
+    beyond its rounding (stationary to working precision: the KKT residual is then at
+    the floor of the coordinates, e.g. features from an ill-conditioned kernel).
 
     Parameters
     ----------

@@ -6,6 +6,8 @@ evaluated on the problem itself by :mod:`ntkjam.jamming.minimum`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import scipy.linalg
 
@@ -207,6 +209,8 @@ def finite_newton(
     converged = False
     kkt = 0.0
     row_norms = np.linalg.norm(A, axis=1)
+    best = math.inf  # the smallest loss so far, and the repeated steps that did not lower it
+    idle = 0
     while True:
         # Δ = b − A z is known only to its rounding error ~ eps (|b| + ‖A_i‖ ‖z‖): points
         # within that of zero are contacts, not active (else the set flickers forever).
@@ -251,5 +255,15 @@ def finite_newton(
             continue
         z = z + t * d
         delta = b - A @ z
+        loss = float(np.sum(np.maximum(delta, 0.0) ** 2))
+        # Newton steps on a repeated active set that no longer lower the loss beyond its
+        # rounding: stationary to working precision, the KKT residual at the floor of
+        # these coordinates (features from an eigendecomposition of an ill-conditioned
+        # K stall there above kkt_tol; the certificates are checked apart).
+        idle = idle + 1 if repeated and loss >= best * (1 - 64 * np.finfo(float).eps) else 0
+        best = min(best, loss)
+        if idle >= 3:
+            converged = True
+            break
         prev = S
     return z, delta, kkt, it, converged
