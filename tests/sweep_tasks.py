@@ -70,7 +70,6 @@ def case_varies(params: dict, seed: int) -> dict:
 
 def blas_threads(params: dict, seed: int) -> dict:
     """The BLAS threads the task runs with (the largest over the loaded BLAS libraries)."""
-    from threadpoolctl import threadpool_info
+    from ntkjam.core.threads import blas_threads as current
 
-    return {"threads": max((i["num_threads"] for i in threadpool_info()
-                            if i["user_api"] == "blas"), default=0)}
+    return {"threads": current()}
