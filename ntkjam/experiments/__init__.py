@@ -7,18 +7,33 @@ params.  :mod:`ntkjam.experiments.fields` holds the field types that need a phys
 stage, :mod:`ntkjam.experiments.diagram_spec` the spec builder shared by the two phase
 diagrams.
 
-Importing this package registers every experiment with :mod:`ntkjam.sweep.registry`
-(the registry imports it when it looks up a name).  See ``docs/sweeps.md`` for the
+:data:`BUILTIN` names the module of each experiment: the registry
+(:mod:`ntkjam.sweep.registry`) imports the one it looks up, which registers it, so a
+process that runs one study imports that study only.  See ``docs/sweeps.md`` for the
 task contract, ``docs/phase_diagram.md`` for the jamming phase diagram and
 ``docs/phase_diagram_trained.md`` for the same diagram with trained networks.
 """
 
-from ntkjam.experiments import (
-    fluctuations,  # noqa: F401  (registers "kernel_fluctuations", "ntk_diagonal_moments")
-    generalization,  # noqa: F401  (registers "generalization")
-    kernel_drift,  # noqa: F401  (registers "kernel_drift")
-    kernel_summary,  # noqa: F401  (registers "kernel_summary")
-    phase_diagram,  # noqa: F401  (registers "phase_diagram")
-    sphere_jamming,  # noqa: F401  (registers "sphere_jamming")
-    trained,  # noqa: F401  (registers "trained_phase_diagram")
-)
+import importlib
+
+#: Experiment name → the module that registers it.
+BUILTIN = {
+    "generalization": "ntkjam.experiments.generalization",
+    "kernel_drift": "ntkjam.experiments.kernel_drift",
+    "kernel_fluctuations": "ntkjam.experiments.fluctuations",
+    "kernel_summary": "ntkjam.experiments.kernel_summary",
+    "ntk_diagonal_moments": "ntkjam.experiments.fluctuations",
+    "phase_diagram": "ntkjam.experiments.phase_diagram",
+    "sphere_jamming": "ntkjam.experiments.sphere_jamming",
+    "trained_phase_diagram": "ntkjam.experiments.trained",
+}
+
+
+def __getattr__(name: str):
+    # ``ntkjam.experiments.<module>`` without importing every study at package import.
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -117,9 +117,19 @@ def register(
     return decorator
 
 
-def _load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        if importlib.util.find_spec(module) is not None:
+def _load_builtins(name: str | None = None) -> None:
+    """Import the built-in experiments: the module of ``name`` only, when it is one.
+
+    The experiment packages list their experiments' modules in ``BUILTIN`` (name →
+    module) instead of importing them all: a worker that runs one experiment imports
+    that module and what it needs (no JAX for the phase diagram), not every study.
+    """
+    for package in _BUILTIN_MODULES:
+        if importlib.util.find_spec(package) is None:
+            continue
+        modules = getattr(importlib.import_module(package), "BUILTIN", {})
+        wanted = [modules[name]] if name in modules else sorted(set(modules.values()))
+        for module in wanted:
             importlib.import_module(module)
 
 
@@ -151,7 +161,7 @@ def get(name: str) -> Experiment:
     'kernel_summary'
     """
     if name not in _REGISTRY:
-        _load_builtins()
+        _load_builtins(name)
     if name not in _REGISTRY:
         raise ValueError(
             f"experiment {name!r} is not registered; registered: {', '.join(sorted(_REGISTRY))}"
@@ -242,7 +252,7 @@ def check_spec(spec: Any, *, source: str = "") -> None:
     if not _NAME.match(ref):
         return
     if ref not in _REGISTRY:
-        _load_builtins()
+        _load_builtins(ref)
     check = _CHECKS.get(ref)
     if check is None:
         return
@@ -299,7 +309,7 @@ def resolver(ref: str) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
     if not _NAME.match(ref):
         return None
     if ref not in _REGISTRY:
-        _load_builtins()
+        _load_builtins(ref)
     return _RESOLVERS.get(ref)
 
 

@@ -1,0 +1,60 @@
+"""The experiment registry loads only the study it is asked for, and knows every study."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import ntkjam.experiments as experiments
+from ntkjam.sweep import registry
+
+EXPERIMENTS_DIR = Path(experiments.__file__).parent
+
+
+def _registered_in_source() -> dict[str, str]:
+    """Name → module of every ``@register("name", ...)`` in the experiment modules."""
+    out = {}
+    for path in sorted(EXPERIMENTS_DIR.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for dec in node.decorator_list:
+                if (isinstance(dec, ast.Call) and getattr(dec.func, "id", None) == "register"
+                        and dec.args and isinstance(dec.args[0], ast.Constant)):
+                    out[dec.args[0].value] = f"ntkjam.experiments.{path.stem}"
+    return out
+
+
+def test_builtin_lists_every_registered_experiment_and_its_module():
+    found = _registered_in_source()
+    assert found == experiments.BUILTIN
+    for name, module in experiments.BUILTIN.items():
+        assert registry.get(name).__module__ == module
+    assert registry.names() == sorted(experiments.BUILTIN)
+
+
+def _fresh(code: str) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_a_worker_running_the_phase_diagram_imports_neither_jax_nor_other_studies():
+    out = _fresh(
+        "import sys\n"
+        "from ntkjam.sweep.registry import resolve\n"
+        "from ntkjam.sweep.execute import execute_chunk\n"
+        "from ntkjam.sweep.local_cluster import dask_client\n"
+        "resolve('phase_diagram')\n"
+        "others = sorted(m for m in sys.modules if m.startswith('ntkjam.experiments.') and\n"
+        "                m.rsplit('.', 1)[1] in ('trained', 'fluctuations', 'generalization',\n"
+        "                                        'kernel_drift', 'sphere_jamming'))\n"
+        "print('jax' in sys.modules, others)\n")
+    assert out == "False []"
+
+
+def test_importing_ntkjam_turns_on_float64_whether_jax_comes_first_or_after():
+    after = _fresh("import ntkjam, jax.numpy as jnp; print(jnp.ones(1).dtype)")
+    before = _fresh("import jax.numpy as jnp, ntkjam; print(jnp.ones(1).dtype)")
+    assert after == before == "float64"
