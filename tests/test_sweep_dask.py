@@ -65,3 +65,29 @@ def test_existing_scheduler_and_a_worker_that_dies(tmp_path, worker_env):
     assert done.x.tolist() == [0, 1, 3, 4, 5] and (done.x2 == done.x**2).all()
     for _, row in done.iterrows():
         assert row.noise == np.random.default_rng(row.task_seed).normal()
+
+
+def test_local_workers_keep_glibc_trimming_and_run_no_profiler(monkeypatch):
+    """The local cluster's workers: no MALLOC_TRIM_THRESHOLD_=65536 from Dask, no
+    statistical profiler; a value the user sets in the environment still arrives."""
+    import os
+
+    from ntkjam.sweep.local_cluster import dask_client
+
+    def probe():
+        import os
+
+        import dask
+
+        return (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS"),
+                dask.config.get("distributed.worker.profile.enabled"))
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    assert dask.config.get("distributed.nanny.pre-spawn-environ")["MALLOC_TRIM_THRESHOLD_"]
+    with dask_client(1, None, False, say=lambda line: None) as client:
+        assert list(client.run(probe).values()) == [(None, "1", False)]
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # nothing left in this process
+    assert dask.config.get("distributed.worker.profile.enabled")  # Dask's own, restored
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
+    with dask_client(1, None, False, say=lambda line: None) as client:
+        assert list(client.run(probe).values()) == [("1048576", "1", False)]
