@@ -26,7 +26,7 @@ from sweep_testing import comparable, subprocess_env, write_spec
 
 from ntkjam import sweep
 from ntkjam.sweep import executors, integrity
-from ntkjam.sweep.plan import MAX_CHUNK, ChunkSizer, Plan, Timings, plan_local
+from ntkjam.sweep.plan import CHUNK_SECONDS, MAX_CHUNK, ChunkSizer, Plan, Timings, plan_local
 
 distributed = pytest.importorskip("distributed")
 
@@ -200,7 +200,7 @@ def test_plan_local_weighs_the_saving_against_the_start_up():
 
 def test_chunk_sizer_starts_at_one_and_grows_to_the_target():
     sizes = []
-    chunks = ChunkSizer(on_change=sizes.append)
+    chunks = ChunkSizer(target=0.1, on_change=sizes.append)
     assert chunks.size(1000, 2) == 1  # nothing measured yet
     chunks.observe([{"wall_time": 0.0025}] * 10 + [{"wall_time": float("nan")}])
     assert chunks.per_task() == pytest.approx(0.0025)
@@ -211,6 +211,9 @@ def test_chunk_sizer_starts_at_one_and_grows_to_the_target():
     chunks.observe([{"wall_time": 0.0}] * 256)
     assert chunks.size(10**6, 2) == MAX_CHUNK
     assert ChunkSizer(fixed=7).size(1000, 2) == 7 and ChunkSizer(fixed=7).size(3, 2) == 3
+    default = ChunkSizer()  # CHUNK_SECONDS of measured work per call
+    default.observe([{"wall_time": 0.0025}] * 10)
+    assert default.size(10**5, 2) == round(CHUNK_SECONDS / 0.0025)
 
 
 def test_bad_execution_options_are_refused(tmp_path):

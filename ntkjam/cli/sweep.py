@@ -94,7 +94,7 @@ def run_command(
     chunk_size: Annotated[
         int | None,
         typer.Option(
-            help="Tasks per Dask call (default: as many as take about 0.1 s, from measured "
+            help="Tasks per Dask call (default: as many as take about 0.5 s, from measured "
             "task times).",
         ),
     ] = None,

@@ -15,7 +15,7 @@ them as the options of the run say (:class:`Placement`):
 * ``scheduler="tcp://host:8786"`` — on an existing Dask cluster (e.g. one started by
   dask-jobqueue on SLURM/PBS).
 
-Dask is handed chunks of tasks of about 0.1 s of work each
+Dask is handed chunks of tasks of about 0.5 s of work each
 (:class:`ntkjam.sweep.plan.ChunkSizer`).  Every process running tasks next to others
 uses one BLAS thread (this one through ``threadpoolctl``, Dask's workers through
 ``OMP_NUM_THREADS=1`` and the like).  Workers only compute and return results; the

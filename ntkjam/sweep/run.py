@@ -221,7 +221,7 @@ def run(
         exceeds the cluster's start-up cost (:func:`ntkjam.sweep.plan.plan_local`);
         ``"always"`` runs every task on a local cluster of k workers.
     chunk_size : int, optional
-        Tasks per Dask call.  Default: as many as take about 0.1 s, from measured times.
+        Tasks per Dask call.  Default: as many as take about 0.5 s, from measured times.
 
     Returns
     -------
