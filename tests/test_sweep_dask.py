@@ -91,3 +91,20 @@ def test_local_workers_keep_glibc_trimming_and_run_no_profiler(monkeypatch):
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "1048576")
     with dask_client(1, None, False, say=lambda line: None) as client:
         assert list(client.run(probe).values()) == [("1048576", "1", False)]
+
+
+def test_a_jax_study_on_a_worker_computes_in_float64_as_in_process(tmp_path):
+    """A worker imports JAX only in its first task (lazy registry): still in float64,
+    and its rows and arrays equal those computed in this process."""
+    spec = tmp_path / "k.toml"
+    spec.write_text('experiment = "kernel_summary"\nseeds = [0, 1]\n[params]\nd = 3\n'
+                    "[grid]\nn = [5, 9]\n", encoding="utf-8")
+    local = sweep.run(spec, workers=1, output=tmp_path / "one")
+    remote = sweep.run(spec, workers=2, cluster="always", output=tmp_path / "two")
+    assert remote.execution.startswith("2 Dask workers")
+    a, b = sweep.load(local.directory), sweep.load(remote.directory)
+    assert (a.status == "done").all() and len(a) == 4
+    pd.testing.assert_frame_equal(comparable(a), comparable(b))
+    _same_arrays(local.directory, remote.directory, a.hash)
+    eig = sweep.load_arrays(remote.directory, b.hash.iloc[0])["eigenvalues"]
+    assert eig.dtype == np.float64
