@@ -40,7 +40,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("ntkjam.analysis",),
     ("ntkjam.figures", "ntkjam.plots"),
     ("ntkjam.report",),
-    ("ntkjam.cli",),
+    ("ntkjam.cli", "ntkjam.__main__"),
     ("ntkjam",),  # the package root re-exports the public API
 )
 
