@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,3 +35,76 @@ def test_python_dash_m_runs_the_command_line():
     bad = subprocess.run([sys.executable, "-m", "ntkjam", "phase-diagram", "--seeds", "x"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "--seeds" in bad.stderr
+
+
+def _registered(app) -> set[str]:
+    import typer
+
+    return set(typer.main.get_command(app).commands)
+
+
+def test_the_command_table_names_every_command_of_the_full_app():
+    from ntkjam.cli import COMMANDS, app
+
+    assert set(COMMANDS) == _registered(app)
+
+
+def test_loading_one_command_registers_it_and_what_its_module_imports_only():
+    # A fresh process per module: the app is one object, commands accumulate on it.
+    # (kernel_drift borrows a parser of fluctuations, sphere one of phase_diagram.)
+    from ntkjam.cli import COMMANDS
+
+    for module in sorted(set(COMMANDS.values())):
+        name = next(k for k, v in COMMANDS.items() if v == module)
+        code = ("import sys, typer\nfrom ntkjam.cli import COMMANDS, load\n"
+                f"got = sorted(typer.main.get_command(load({name!r})).commands)\n"
+                "print(got)\nprint(sorted(k for k, v in COMMANDS.items() "
+                "if 'ntkjam.cli.' + v in sys.modules))")
+        got, imported = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                                       text=True, check=True).stdout.split("\n")[:2]
+        assert got == imported, module
+        modules = {COMMANDS[k] for k in ast.literal_eval(got)}
+        assert name in got and len(modules) <= 2, (module, got)
+
+
+def test_the_main_job_starts_without_jax_or_the_other_commands():
+    code = ("import sys\nfrom ntkjam.cli import load\nload('phase-diagram')\n"
+            "print(sorted(m for m in ('jax', 'matplotlib', 'ntkjam.cli.spectrum', "
+            "'ntkjam.cli.sweep') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"
+
+
+@pytest.mark.parametrize("args, expected", [
+    ([], None), (["--help"], None), (["--version"], None),
+    (["phase-diagram", "--P", "50"], "phase-diagram"),
+    (["--device", "cpu", "spectrum"], "spectrum"), (["--device=cpu", "flow"], "flow"),
+    (["sweep", "status", "runs/x"], "sweep"),
+])
+def test_the_command_is_read_past_the_top_level_options(args, expected):
+    from ntkjam.__main__ import command_name
+
+    assert command_name(args) == expected
+
+
+def test_help_and_unknown_commands_still_see_every_command():
+    listing = subprocess.run([sys.executable, "-m", "ntkjam", "--help"], capture_output=True,
+                             text=True, check=True).stdout
+    from ntkjam.cli import COMMANDS
+
+    assert all(name in listing for name in COMMANDS)
+    bad = subprocess.run([sys.executable, "-m", "ntkjam", "phase-diagrm"], capture_output=True,
+                         text=True)
+    assert bad.returncode == 2 and "No such command 'phase-diagrm'" in bad.stderr
+
+
+def test_the_docstring_examples_of_the_entry_modules_run():
+    import doctest
+
+    import ntkjam.__main__
+    import ntkjam.cli
+
+    for module in (ntkjam.__main__, ntkjam.cli):
+        failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert tried and not failed, module.__name__

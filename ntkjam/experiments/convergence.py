@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import as_real
@@ -220,6 +219,8 @@ def train_to_convergence(
                 Budget(max_steps=200_000))
     stop = _stop_rules(stop)
     loss = get_loss("quadratic_hinge", margin=margin)
+    import jax.numpy as jnp  # here: the trained-diagram command's options need no JAX
+
     Xj, yj = jnp.asarray(X), jnp.asarray(y)
     params = [(jnp.asarray(W), None if b is None else jnp.asarray(b)) for W, b in params]
     opt = _optimizer(net, params, X, lr, lr_fraction, momentum)
