@@ -54,6 +54,16 @@ def test_a_worker_running_the_phase_diagram_imports_neither_jax_nor_other_studie
     assert out == "False []"
 
 
+def test_a_phase_diagram_task_of_the_main_job_runs_without_jax():
+    # Random ReLU features are NumPy: a worker of the main job never imports JAX.
+    out = _fresh(
+        "import sys\n"
+        "from ntkjam.sweep.execute import execute_task\n"
+        "out = execute_task('phase_diagram', {'P': 20, 'phi': 1.5}, 3)\n"
+        "print(out['status'], 'jax' in sys.modules)\n")
+    assert out == "done False"
+
+
 def test_importing_ntkjam_turns_on_float64_whether_jax_comes_first_or_after():
     after = _fresh("import ntkjam, jax.numpy as jnp; print(jnp.ones(1).dtype)")
     before = _fresh("import jax.numpy as jnp, ntkjam; print(jnp.ones(1).dtype)")

@@ -26,6 +26,8 @@ Every map checks its output once: features beyond float64 raise
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ntkjam._validate import (
@@ -36,7 +38,6 @@ from ntkjam._validate import (
     as_seed,
     check_finite_result,
 )
-from ntkjam.kernels.activations import Activation, get_activation
 from ntkjam.kernels.taylor import (  # noqa: F401  (the Taylor features live in kernels.taylor)
     MAX_TAYLOR_ENTRIES,
     taylor_exponents,
@@ -46,6 +47,9 @@ from ntkjam.kernels.taylor import (  # noqa: F401  (the Taylor features live in 
     taylor_rank_on_sphere,
 )
 from ntkjam.linalg import psd_features
+
+if TYPE_CHECKING:  # JAX is imported only for a feature map that needs an activation
+    from ntkjam.kernels.activations import Activation
 
 __all__ = [
     "gram_features",
@@ -162,6 +166,8 @@ def random_features(
     ((2, 4000), True)
     """
     X, P, seed, sigma_w, sigma_b = _check_random_args(X, P, seed, sigma_w, sigma_b)
+    from ntkjam.kernels.activations import get_activation
+
     act = get_activation(activation)
     Z = _hidden_preactivations(X, P, seed, sigma_w, sigma_b)
     features = np.array(act.fn(Z), dtype=np.float64)
