@@ -13,6 +13,7 @@ MODULES = (
     "ntkjam._validate",
     "ntkjam.core.deprecation",
     "ntkjam.core.device",
+    "ntkjam.core.lazy",
     "ntkjam.core.limits",
     "ntkjam.core.params",
     "ntkjam.core.reprs",

@@ -21,53 +21,38 @@ No pyplot, no backend set: every figure is a :class:`matplotlib.figure.Figure` w
 its own Agg canvas, so importing this package changes nothing global.
 :func:`cover_curve` (Cover's closed form on a φ range) is re-exported from
 :mod:`ntkjam.analysis` for the callers of the former ``ntkjam.plots``.
+
+The plotting functions are imported on first use (:func:`ntkjam.core.lazy.lazy_exports`):
+``ntkjam phase-diagram`` needs its own three figures, not the spectrum tools (and with
+them JAX) that :mod:`~ntkjam.figures.spectrum` imports.
 """
 
-from ntkjam.analysis import cover_curve
-from ntkjam.figures.flow import plot_flow, save_flow_figure
-from ntkjam.figures.fluctuations import (
-    plot_ensembles,
-    plot_hanin_nica,
-    plot_n_scaling,
-    plot_width_scaling,
-    save_fluctuation_figures,
-)
-from ntkjam.figures.generalization import save_generalization_figures
-from ntkjam.figures.phase_diagram import (
-    plot_crossings,
-    plot_sat_probability,
-    plot_unsat_observables,
-    save_figures,
-)
-from ntkjam.figures.spectrum import plot_spectra, save_spectra
-from ntkjam.figures.trained import (
-    plot_phi_c_alpha,
-    plot_trained_outcomes,
-    plot_trained_sat_probability,
-    save_trained_figures,
-)
-from ntkjam.figures.training import plot_training, save_training_figure
+from ntkjam.analysis import cover_curve  # noqa: F401  (re-exported, see above)
+from ntkjam.core.lazy import lazy_exports
 
-__all__ = [
-    "cover_curve",
-    "plot_crossings",
-    "plot_ensembles",
-    "plot_flow",
-    "plot_hanin_nica",
-    "plot_n_scaling",
-    "plot_phi_c_alpha",
-    "plot_sat_probability",
-    "plot_spectra",
-    "plot_trained_outcomes",
-    "plot_trained_sat_probability",
-    "plot_training",
-    "plot_unsat_observables",
-    "plot_width_scaling",
-    "save_figures",
-    "save_flow_figure",
-    "save_fluctuation_figures",
-    "save_generalization_figures",
-    "save_spectra",
-    "save_trained_figures",
-    "save_training_figure",
-]
+#: Each plotting function → the sub-module that defines it.
+_WHERE = {
+    "plot_crossings": "phase_diagram",
+    "plot_ensembles": "fluctuations",
+    "plot_flow": "flow",
+    "plot_hanin_nica": "fluctuations",
+    "plot_n_scaling": "fluctuations",
+    "plot_phi_c_alpha": "trained",
+    "plot_sat_probability": "phase_diagram",
+    "plot_spectra": "spectrum",
+    "plot_trained_outcomes": "trained",
+    "plot_trained_sat_probability": "trained",
+    "plot_training": "training",
+    "plot_unsat_observables": "phase_diagram",
+    "plot_width_scaling": "fluctuations",
+    "save_figures": "phase_diagram",
+    "save_flow_figure": "flow",
+    "save_fluctuation_figures": "fluctuations",
+    "save_generalization_figures": "generalization",
+    "save_spectra": "spectrum",
+    "save_trained_figures": "trained",
+    "save_training_figure": "training",
+}
+
+__all__ = sorted(["cover_curve", *_WHERE])
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
