@@ -13,6 +13,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _fresh(code: str) -> str:
+    """The standard output of ``code`` run in a new interpreter, stripped."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def test_the_script_entry_point_is_the_light_main_module():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert scripts["project"]["scripts"] == {"ntkjam": "ntkjam.__main__:main"}
@@ -23,9 +29,7 @@ def test_importing_the_entry_module_imports_neither_the_commands_nor_jax():
     code = ("import sys\nfrom ntkjam.__main__ import main\n"
             "print(sorted(m for m in ('jax', 'ntkjam.cli', 'typer', 'scipy') "
             "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    assert _fresh(code) == "[]"
 
 
 def test_python_dash_m_runs_the_command_line():
@@ -60,8 +64,7 @@ def test_loading_one_command_registers_it_and_what_its_module_imports_only():
                 f"got = sorted(typer.main.get_command(load({name!r})).commands)\n"
                 "print(got)\nprint(sorted(k for k, v in COMMANDS.items() "
                 "if 'ntkjam.cli.' + v in sys.modules))")
-        got, imported = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                                       text=True, check=True).stdout.split("\n")[:2]
+        got, imported = _fresh(code).split("\n")[:2]
         assert got == imported, module
         modules = {COMMANDS[k] for k in ast.literal_eval(got)}
         assert name in got and len(modules) <= 2, (module, got)
@@ -71,9 +74,7 @@ def test_the_main_job_starts_without_jax_or_the_other_commands():
     code = ("import sys\nfrom ntkjam.cli import load\nload('phase-diagram')\n"
             "print(sorted(m for m in ('jax', 'matplotlib', 'ntkjam.cli.spectrum', "
             "'ntkjam.cli.sweep') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    assert _fresh(code) == "[]"
 
 
 @pytest.mark.parametrize("args, expected", [
