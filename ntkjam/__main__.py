@@ -41,9 +41,15 @@ def command_name(args: Sequence[str]) -> str | None:
 
 def main() -> object:
     """Run the ``ntkjam`` command line on ``sys.argv``, with only its command imported."""
+    args = sys.argv[1:]
+    name = command_name(args)
+    if name is None and "--version" in args:  # answered by the app itself, no command
+        from ntkjam.cli._app import app
+
+        return app()
     from ntkjam.cli import load
 
-    return load(command_name(sys.argv[1:]))()
+    return load(name)()
 
 
 if __name__ == "__main__":

@@ -109,3 +109,14 @@ def test_the_docstring_examples_of_the_entry_modules_run():
     for module in (ntkjam.__main__, ntkjam.cli):
         failed, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert tried and not failed, module.__name__
+
+
+def test_the_version_is_printed_without_importing_any_command():
+    code = ("import atexit, sys\nsys.argv = ['ntkjam', '--version']\n"
+            "atexit.register(lambda: print(any(m.startswith('ntkjam.cli.') and m != "
+            "'ntkjam.cli._app' and m.rsplit('.', 1)[1] in sys.modules['ntkjam.cli'].COMMANDS"
+            ".values() for m in sys.modules)))\n"
+            "from ntkjam.__main__ import main\nmain()")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    words = done.stdout.split()  # "ntkjam <version>", then whether a command was imported
+    assert done.returncode == 0 and words[0] == "ntkjam" and words[-1] == "False", words
