@@ -9,14 +9,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from fresh_interpreter import fresh
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _fresh(code: str) -> str:
-    """The standard output of ``code`` run in a new interpreter, stripped."""
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip()
 
 
 def test_the_script_entry_point_is_the_light_main_module():
@@ -29,7 +24,7 @@ def test_importing_the_entry_module_imports_neither_the_commands_nor_jax():
     code = ("import sys\nfrom ntkjam.__main__ import main\n"
             "print(sorted(m for m in ('jax', 'ntkjam.cli', 'typer', 'scipy') "
             "if m in sys.modules))")
-    assert _fresh(code) == "[]"
+    assert fresh(code) == "[]"
 
 
 def test_python_dash_m_runs_the_command_line():
@@ -64,7 +59,7 @@ def test_loading_one_command_registers_it_and_what_its_module_imports_only():
                 f"got = sorted(typer.main.get_command(load({name!r})).commands)\n"
                 "print(got)\nprint(sorted(k for k, v in COMMANDS.items() "
                 "if 'ntkjam.cli.' + v in sys.modules))")
-        got, imported = _fresh(code).split("\n")[:2]
+        got, imported = fresh(code).split("\n")[:2]
         assert got == imported, module
         modules = {COMMANDS[k] for k in ast.literal_eval(got)}
         assert name in got and len(modules) <= 2, (module, got)
@@ -74,7 +69,7 @@ def test_the_main_job_starts_without_jax_or_the_other_commands():
     code = ("import sys\nfrom ntkjam.cli import load\nload('phase-diagram')\n"
             "print(sorted(m for m in ('jax', 'matplotlib', 'ntkjam.cli.spectrum', "
             "'ntkjam.cli.sweep') if m in sys.modules))")
-    assert _fresh(code) == "[]"
+    assert fresh(code) == "[]"
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-import subprocess
-import sys
 
 import pytest
+from fresh_interpreter import fresh
 
 LAZY = ("ntkjam.kernels", "ntkjam.figures")
 
@@ -36,19 +35,14 @@ def test_an_unknown_name_is_an_attribute_error(package):
         _ = importlib.import_module(package).nope
 
 
-def _fresh(code: str) -> str:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 def test_the_numpy_feature_maps_and_the_diagram_figures_import_no_jax():
-    out = _fresh("import sys\nimport ntkjam.kernels.features\n"
+    out = fresh("import sys\nimport ntkjam.kernels.features\n"
                  "from ntkjam.figures import save_figures\n"
                  "print('jax' in sys.modules, 'ntkjam.spectrum' in sys.modules)")
     assert out == "False False"
 
 
 def test_a_lazy_name_imports_its_module_on_first_use():
-    out = _fresh("import sys\nfrom ntkjam.kernels import ntk\n"
+    out = fresh("import sys\nfrom ntkjam.kernels import ntk\n"
                  "print(ntk.__module__, 'jax' in sys.modules)")
     assert out == "ntkjam.kernels.analytic True"

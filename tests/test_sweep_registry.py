@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
+
+from fresh_interpreter import fresh
 
 import ntkjam.experiments as experiments
 from ntkjam.sweep import registry
@@ -35,13 +35,8 @@ def test_builtin_lists_every_registered_experiment_and_its_module():
     assert registry.names() == sorted(experiments.BUILTIN)
 
 
-def _fresh(code: str) -> str:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True).stdout.strip()
-
-
 def test_a_worker_running_the_phase_diagram_imports_neither_jax_nor_other_studies():
-    out = _fresh(
+    out = fresh(
         "import sys\n"
         "from ntkjam.sweep.registry import resolve\n"
         "from ntkjam.sweep.execute import execute_chunk\n"
@@ -56,7 +51,7 @@ def test_a_worker_running_the_phase_diagram_imports_neither_jax_nor_other_studie
 
 def test_a_phase_diagram_task_of_the_main_job_runs_without_jax():
     # Random ReLU features are NumPy: a worker of the main job never imports JAX.
-    out = _fresh(
+    out = fresh(
         "import sys\n"
         "from ntkjam.sweep.execute import execute_task\n"
         "out = execute_task('phase_diagram', {'P': 20, 'phi': 1.5}, 3)\n"
@@ -65,6 +60,6 @@ def test_a_phase_diagram_task_of_the_main_job_runs_without_jax():
 
 
 def test_importing_ntkjam_turns_on_float64_whether_jax_comes_first_or_after():
-    after = _fresh("import ntkjam, jax.numpy as jnp; print(jnp.ones(1).dtype)")
-    before = _fresh("import jax.numpy as jnp, ntkjam; print(jnp.ones(1).dtype)")
+    after = fresh("import ntkjam, jax.numpy as jnp; print(jnp.ones(1).dtype)")
+    before = fresh("import jax.numpy as jnp, ntkjam; print(jnp.ones(1).dtype)")
     assert after == before == "float64"
