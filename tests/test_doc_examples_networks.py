@@ -10,6 +10,7 @@ from doc_examples import stage_tests
 
 MODULES = (
     "ntkjam.networks.configs",
+    "ntkjam.networks.backprop",
     "ntkjam.networks.empirical_ntk",
     "ntkjam.networks.function_space",
     "ntkjam.networks.lazy",

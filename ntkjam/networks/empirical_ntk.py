@@ -41,6 +41,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkjam._validate import as_choice, as_inputs
+from ntkjam.networks.backprop import signals
 from ntkjam.networks.mlp import MLP, Params, check_inputs, forward, layer_multipliers
 from ntkjam.networks.tangents import (
     DEFAULT_MEMORY_BUDGET,
@@ -95,16 +96,7 @@ def backward_signals(net: MLP, params: Params, X: jax.Array) -> tuple[list, list
     ([(20, 3), (20, 4)], [(20, 4), (20, 1)], True)
     """
     inputs, preacts = forward(net, params, X)
-    mult = layer_multipliers(net)
-    dphi = net.activation.derivative
-    delta = jnp.ones_like(preacts[-1])
-    signals = [delta]
-    for layer in range(net.depth, 0, -1):
-        W = params[layer][0]
-        cw = mult[layer][0]
-        delta = cw * (delta @ W.T) * dphi(preacts[layer - 1])
-        signals.append(delta)
-    return inputs, signals[::-1]
+    return inputs, signals(net, params, preacts)
 
 
 def _kernel_block(net: MLP, ins1, sig1, ins2, sig2) -> jax.Array:

