@@ -130,3 +130,20 @@ def test_objective_gradient_is_the_gradient_of_its_loss():
 
     np.testing.assert_allclose(L, L_of(params), rtol=1e-14)
     assert _max_rel(g, jax.grad(L_of)(params)) < 1e-12
+
+
+def test_tracked_step_power_iteration_is_K_v():
+    """The tracked step size's power iteration (Jᵀv by the structured pullback, then a jvp)
+    gives K v of the empirical NTK, and λ̂ = |K v| on a unit v."""
+    from ntkjam.networks.optimizers import tracked_step
+
+    net = mlp(4, [9, 6], activation="erf")
+    params = init_params(net, seed=4)
+    X, _ = _data(n=8, seed=10)
+    v = np.random.default_rng(11).standard_normal(8)
+    v /= np.linalg.norm(v)
+    step = tracked_step(0.7, net, X, v, 1.0)
+    lr, (v_next, _, _) = jax.jit(step.next)(params, step.state)
+    Kv = empirical_ntk(net, params, X) @ v
+    np.testing.assert_allclose(float(lr), 0.7 * 8 / np.linalg.norm(Kv), rtol=1e-12)
+    np.testing.assert_allclose(v_next, Kv / np.linalg.norm(Kv), rtol=1e-11, atol=1e-14)

@@ -87,7 +87,7 @@ def output_and_pullback(
     X : array, shape (N, d)
     X_T : array, shape (d, N), optional
         ``X.T``, made once by the caller outside a loop over steps (see the module
-        docstring); by default transposed here.
+        docstring); by default transposed here, into memory.
 
     Returns
     -------
@@ -116,7 +116,7 @@ def output_and_pullback(
     inputs, preacts = forward(net, params, X)
     deltas = signals(net, params, preacts)
     mult = layer_multipliers(net)
-    firsts = jnp.asarray(X).T if X_T is None else X_T
+    firsts = lax.optimization_barrier(jnp.asarray(X).T) if X_T is None else X_T
 
     def pullback(r: jax.Array) -> Params:
         grads = []

@@ -54,6 +54,7 @@ class _TrackedNext:
     net: Any  # ntkjam.networks.MLP (frozen, hashable)
 
     def __call__(self, params, state):
+        from ntkjam.networks.backprop import output_and_pullback
         from ntkjam.networks.mlp import apply_fn
 
         v, X, fraction = state
@@ -61,8 +62,8 @@ class _TrackedNext:
         def f(q):
             return apply_fn(self.net, q, X)
 
-        _, pullback = jax.vjp(f, params)
-        Kv = jax.jvp(f, (params,), pullback(v))[1]
+        _, pullback = output_and_pullback(self.net, params, X)  # Jᵀ v, the fast layout
+        Kv = jax.jvp(f, (params,), (pullback(v),))[1]
         lam = jnp.linalg.norm(Kv)  # ≤ λ_max for a unit v; → λ_max as v converges
         return fraction * X.shape[0] / lam, (Kv / lam, X, fraction)
 
