@@ -73,3 +73,11 @@ def blas_threads(params: dict, seed: int) -> dict:
     from ntkjam.core.threads import blas_threads as current
 
     return {"threads": current()}
+
+
+def pid_task(params: dict, seed: int) -> dict:
+    """Which process ran it (the pid), after ``sleep`` seconds; with an array."""
+    time.sleep(params.get("sleep", 0.0))
+    rng = np.random.default_rng(seed)
+    return {"pid": os.getpid(), "noise": float(rng.normal()),
+            "arrays": {"draw": rng.normal(size=2)}}

@@ -32,6 +32,7 @@ MODULES = (
     "ntkjam.sweep.canonical",
     "ntkjam.sweep.execute",
     "ntkjam.sweep.executors",
+    "ntkjam.sweep.local_pool",
     "ntkjam.sweep.local_cluster",
     "ntkjam.sweep.placement",
     "ntkjam.sweep.plan",

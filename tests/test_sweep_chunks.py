@@ -1,11 +1,10 @@
-"""Chunked execution, and in-process unless a cluster pays: same results, whoever runs them.
+"""Chunked execution, and in-process unless helpers pay: same results, whoever runs them.
 
 * the property: one spec run in-process, on a local cluster, and on an existing cluster
   with chunks of several sizes (fixed and adaptive) stores identical rows (measurements,
   task seeds, failures) and identical array files (SHA-256);
 * a chunk whose worker dies fails only the task that killed it;
-* this process and the workers share a queue (``local=True``) with the same outcomes;
-* the choice between in-process and a cluster (:func:`ntkjam.sweep.plan.plan_local`),
+* the choice between in-process and helpers (:func:`ntkjam.sweep.plan.plan_local`),
   the chunk sizes (:class:`ntkjam.sweep.plan.ChunkSizer`) and the array files written
   ahead of their rows (:class:`ntkjam.sweep.integrity.AheadWriter`).
 """
@@ -15,7 +14,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-import time
 from pathlib import Path
 
 import dask
@@ -25,18 +23,10 @@ import pytest
 from sweep_testing import comparable, subprocess_env, write_spec
 
 from ntkjam import sweep
-from ntkjam.sweep import executors, integrity
+from ntkjam.sweep import integrity
 from ntkjam.sweep.plan import CHUNK_SECONDS, MAX_CHUNK, ChunkSizer, Plan, Timings, plan_local
 
 distributed = pytest.importorskip("distributed")
-
-
-def pid_task(params: dict, seed: int) -> dict:
-    """Test experiment: which process ran it (the pid), after ``sleep`` seconds."""
-    time.sleep(params["sleep"])
-    rng = np.random.default_rng(seed)
-    return {"pid": os.getpid(), "noise": float(rng.normal()),
-            "arrays": {"draw": rng.normal(size=2)}}
 
 
 @pytest.fixture
@@ -121,31 +111,6 @@ def test_workers_and_cluster_modes_give_the_same_store(tmp_path, worker_env, ref
         assert summary.execution.startswith("2 Dask workers, chunks of up to ")
 
 
-def test_this_process_and_the_workers_share_the_queue(tmp_path, cluster, worker_env):
-    spec = sweep.parse_spec({
-        "experiment": "test_sweep_chunks:pid_task", "params": {"sleep": 0.01},
-        "grid": {"i": list(range(80))}, "output": str(tmp_path / "run"),
-    })
-    tasks = sweep.expand(spec)
-    outcomes = {}
-
-    def keep(task, outcome):
-        assert task.key not in outcomes
-        outcomes[task.key] = outcome
-
-    with distributed.Client(cluster) as client:
-        executors.run_dask(tasks, keep, client, executors.Window(client, None), ChunkSizer(),
-                           local=True)
-    assert set(outcomes) == {t.key for t in tasks}
-    pids = {o["measurements"]["pid"] for o in outcomes.values()}
-    assert os.getpid() in pids and len(pids) >= 2  # this process and at least one worker
-    for task in tasks:  # each outcome is the task's, whoever ran it
-        alone = sweep.execute_task(task.experiment, task.params, task.task_seed)
-        got = outcomes[task.key]
-        assert got["measurements"]["noise"] == alone["measurements"]["noise"]
-        assert np.array_equal(got["arrays"]["draw"], alone["arrays"]["draw"])
-
-
 def test_a_chunk_whose_worker_dies_fails_only_the_task_that_killed_it(tmp_path, worker_env):
     spec = write_spec(tmp_path / "s.toml", n=9, experiment="sweep_tasks:dies",
                       extra="die_at = 4")
@@ -173,6 +138,7 @@ def test_tiny_tasks_with_two_workers_run_in_process_without_a_cluster(tmp_path, 
         raise AssertionError("a cluster was started for tiny tasks")
 
     monkeypatch.setattr(sys.modules["ntkjam.sweep.placement"], "dask_client", no_cluster)
+    monkeypatch.setattr(sys.modules["ntkjam.sweep.placement"], "run_shared", no_cluster)
     spec = write_spec(tmp_path / "s.toml", n=200, extra="with_arrays = false")
     summary = sweep.run(spec, workers=2, progress=True)
     assert summary.done == 200
@@ -183,9 +149,9 @@ def test_tiny_tasks_with_two_workers_run_in_process_without_a_cluster(tmp_path, 
 
 
 def test_plan_local_weighs_the_saving_against_the_start_up():
-    # 1000 tasks of 1 ms (+ 0.1 ms storing): ~1.1 s alone, a cluster cannot pay
-    small = plan_local(Timings(32, 0.032, 0.0352), 1000, 2, 2)
-    assert small == Plan(0, small.text) and small.text.startswith("in-process (est. 1.1 s")
+    # 200 tasks of 1 ms (+ 0.1 ms storing): ~0.2 s alone, a helper cannot pay
+    small = plan_local(Timings(32, 0.032, 0.0352), 200, 2, 2)
+    assert small == Plan(0, small.text) and small.text.startswith("in-process (est. 0.2 s")
     # 3000 tasks of 6 ms: ~18 s alone, ~9 s shared by 2 processes: one worker beside this one
     big = plan_local(Timings(32, 0.192, 0.2), 3000, 2, 2)
     assert big.workers == 1 and big.text.startswith("this process + 1 worker process")

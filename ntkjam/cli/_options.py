@@ -54,8 +54,8 @@ OldOut = Annotated[Path | None, old_spelling("--out", "--output")]
 #: ``--workers``: local worker processes of a sweep (phase diagrams, spectrum).
 Workers = Annotated[
     int, typer.Option("--workers", "-w",
-                      help="1: in this process. k > 1: this process and k − 1 local Dask "
-                      "workers, started only when the sampled work pays for them.")
+                      help="1: in this process. k > 1: this process and k − 1 local helper "
+                      "processes, started only when the sampled work pays for them.")
 ]
 #: ``--output``: the run directory of a phase diagram.
 RunDir = Annotated[

@@ -42,8 +42,8 @@ def run_command(
         typer.Option(
             "--workers",
             "-w",
-            help="1: run in this process. k > 1: up to k processes, this one and k-1 Dask "
-            "workers with one thread each, started only when they pay (see --cluster). "
+            help="1: run in this process. k > 1: up to k processes, this one and k-1 helper "
+            "processes with one thread each, started only when they pay (see --cluster). "
             "Default: the number of usable cores.",
             show_default=False,
         ),
@@ -72,8 +72,8 @@ def run_command(
         typer.Option(
             "--dashboard",
             metavar="",
-            help="Start the Dask dashboard of the local cluster on 127.0.0.1:8787 "
-            "(needs bokeh).",
+            help="Run on a local Dask cluster of --workers workers and start its dashboard "
+            "on 127.0.0.1:8787 (needs bokeh).",
         ),
     ] = False,
     max_in_flight: Annotated[
@@ -87,8 +87,8 @@ def run_command(
         str,
         typer.Option(
             help="With --workers k > 1: 'auto' times a sample of the tasks in this process "
-            "and starts k-1 worker processes beside it only if they save more than their "
-            "start-up costs; 'always' runs every task on a local cluster of k workers.",
+            "and starts k-1 helper processes beside it only if they save more than their "
+            "start-up costs; 'always' runs every task on a local Dask cluster of k workers.",
         ),
     ] = "auto",
     chunk_size: Annotated[

@@ -11,8 +11,8 @@ The local Dask cluster (:mod:`ntkjam.sweep.local_cluster`) has one thread per wo
 process and serves no HTTP at all unless the dashboard is asked for (then it is bound
 to 127.0.0.1).  At most the
 window's worth of chunks is handed to Dask at a time, so an interrupted run loses at
-most the chunks in flight.  With ``local=True`` this process runs tasks too, one at a
-time, whenever it has no finished chunk to store (:func:`run_dask`).
+most the chunks in flight.  (This process sharing the queue with helper processes
+is :mod:`ntkjam.sweep.local_pool`.)
 """
 
 from __future__ import annotations
@@ -132,8 +132,10 @@ def run_sample(
     return [t for i, t in enumerate(tasks) if i not in ran], Timings(n, inside, total, first)
 
 
-def worker_failure(exc: BaseException) -> Outcome:
+def worker_failure(exc: BaseException, worker: str = "Dask worker") -> Outcome:
     """Outcome for a task whose worker died or that Dask could not run.
+
+    ``worker`` names what ran it (``"Dask worker"``, ``"helper process"``).
 
     Examples
     --------
@@ -141,13 +143,15 @@ def worker_failure(exc: BaseException) -> Outcome:
     >>> out = worker_failure(RuntimeError("worker killed"))
     >>> out["status"], "not the experiment itself" in out["error"], out["measurements"]
     ('failed', True, {})
+    >>> worker_failure(RuntimeError("killed"), "helper process")["error"].split(" (")[0]
+    'the helper process running this task failed'
     """
     text = "".join(traceback.format_exception(exc))
     return {
         "status": "failed",
         "measurements": {},
         "arrays": {},
-        "error": f"the Dask worker running this task failed (not the experiment itself):\n{text}",
+        "error": f"the {worker} running this task failed (not the experiment itself):\n{text}",
         "wall_time": float("nan"),
         "host": "",
         "version": "",
@@ -245,13 +249,11 @@ class Window:
 
 def run_dask(
     tasks: Sequence[Task], on_result: OnResult, client: Any, window: Window,
-    chunks: ChunkSizer, *, local: bool = False,
+    chunks: ChunkSizer,
 ) -> None:
-    """Run ``tasks`` in chunks on a Dask cluster (with ``local``, in this process too).
+    """Run ``tasks`` in chunks on a Dask cluster.
 
-    Finished chunks are handed on task by task, in the chunk's order.  With ``local``
-    this process takes the next task itself whenever no chunk is ready, and submits
-    chunks only once workers have joined (the cluster may still be starting).  A chunk
+    Finished chunks are handed on task by task, in the chunk's order.  A chunk
     that Dask could not run (its worker died) is split: its tasks run again one at a
     time with nothing else submitted, on workers only, and one that fails so is stored
     as a worker failure.
@@ -301,12 +303,11 @@ def run_dask(
             if not in_flight and window.chunks(1):
                 submit([alone.popleft()])
             return
-        minimum = 0 if local and queue else 1
-        while queue and len(in_flight) < window.chunks(minimum):
+        while queue and len(in_flight) < window.chunks(1):
             room = window.tasks() - sum(map(len, in_flight.values()))
             if room < 1:
                 return
-            size = min(chunks.size(len(queue), window.workers() + local), int(min(room, 2**31)))
+            size = min(chunks.size(len(queue), window.workers()), int(min(room, 2**31)))
             submit([queue.popleft() for _ in range(size)])
 
     def collect(fut: Any) -> None:
@@ -329,13 +330,8 @@ def run_dask(
     top_up()
     try:
         while queue or alone or in_flight:
-            if in_flight and (futures.has_ready() or not (local and queue)):
+            if in_flight:
                 collect(next(futures))
-            elif local and queue:
-                task = queue.popleft()
-                outcome = execute_task(task.experiment, task.params, task.task_seed)
-                chunks.observe([outcome])
-                on_result(task, outcome)
             else:  # pragma: no cover - waiting for a worker to join
                 time.sleep(0.05)
             top_up()

@@ -7,21 +7,22 @@ them as the options of the run say (:class:`Placement`):
 * ``workers=k > 1`` (``cluster="auto"``) — in this process first, on a sample of the
   tasks spread over the sweep; from its times (:func:`ntkjam.sweep.plan.plan_local`)
   either the rest runs in this process too (the estimated saving of k workers is below
-  what a local cluster costs to start and close), or k − 1 worker processes are started
-  in the background and share the rest with this process, which keeps running tasks
-  while they start;
-* ``cluster="always"`` — a Dask ``LocalCluster`` of k worker processes runs every task
-  (this process only stores);
+  what k − 1 more processes cost to start and stop), or k − 1 helper processes are
+  started in the background and share the rest with this process, which keeps running
+  tasks while they start (:mod:`ntkjam.sweep.local_pool`: a pool of the standard
+  library, not Dask, whose scheduler would cost this process more CPU than it saves);
+* ``cluster="always"`` (or the dashboard asked for) — a Dask ``LocalCluster`` of k
+  worker processes runs every task (this process only stores);
 * ``scheduler="tcp://host:8786"`` — on an existing Dask cluster (e.g. one started by
   dask-jobqueue on SLURM/PBS).
 
-Dask is handed chunks of tasks of about 0.5 s of work each
+Workers are handed chunks of tasks of about 0.5 s of work each
 (:class:`ntkjam.sweep.plan.ChunkSizer`).  Every process running tasks next to others
-uses one BLAS thread (this one through ``threadpoolctl``, Dask's workers through
-``OMP_NUM_THREADS=1`` and the like).  Workers only compute and return results; the
-parent is the only writer of the store and commits each row as soon as its task's
-result is back.  At most two chunks per worker are handed to Dask at a time, so an
-interrupted run loses at most the chunks in flight.
+uses one BLAS thread (this one and the helpers through ``threadpoolctl``, Dask's
+workers through ``OMP_NUM_THREADS=1`` and the like).  Workers only compute and return
+results; the parent is the only writer of the store and commits each row as soon as
+its task's result is back.  At most two chunks per worker are handed out at a time, so
+an interrupted run loses at most the chunks in flight.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from ntkjam.sweep.executors import (
     run_sample,
 )
 from ntkjam.sweep.integrity import AheadWriter
+from ntkjam.sweep.local_pool import run_shared
 from ntkjam.sweep.plan import ChunkSizer, plan_local
 from ntkjam.sweep.progress import ProgressBar
 from ntkjam.sweep.spec import Task
@@ -162,7 +164,7 @@ def run_tasks(todo: list[Task], commit: Commit, bar: ProgressBar, how: Placement
         def on_result(task: Task, outcome: Outcome) -> None:
             ahead.put(task.key, outcome["arrays"], (task, outcome))
 
-        if how.scheduler is not None or how.cluster == "always":
+        if how.scheduler is not None or how.cluster == "always" or how.dashboard:
             return _on_dask(todo, on_result, bar, how)
         return _auto(todo, on_result, bar, how, ahead.drain)
 
@@ -200,10 +202,7 @@ def _auto(todo: list[Task], on_result: OnResult, bar: ProgressBar, how: Placemen
     bar.show(f"{where} (starting)")
     from threadpoolctl import threadpool_limits
 
-    # This process runs tasks beside the workers: one BLAS thread, as each of them.
-    with (threadpool_limits(limits=1),
-          dask_client(plan.workers, None, how.dashboard, bar.say, wait=False) as client):
-        run_dask(rest, on_result, client, Window(client, how.max_in_flight), chunks,
-                 local=True)
+    # This process runs tasks beside the helpers: one BLAS thread, as each of them.
+    with threadpool_limits(limits=1):
+        run_shared(rest, on_result, plan.workers, chunks, max_in_flight=how.max_in_flight)
     return f"{plan.text}, {_chunks_text(chunks)}"
-

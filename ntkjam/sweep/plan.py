@@ -1,11 +1,11 @@
-"""How a sweep's work is shared out: chunk sizes, and whether a local cluster pays.
+"""How a sweep's work is shared out: chunk sizes, and whether helper processes pay.
 
 * :class:`ChunkSizer` — how many tasks to hand a worker per call, so that a call holds
   about :data:`CHUNK_SECONDS` of measured task time (a Dask call costs milliseconds
   of scheduling, more than many a task).
 * :func:`plan_local` — from the times of a sample run in this process
   (:class:`Timings`), whether worker processes started beside it would save more
-  than a local cluster costs to start and close (:data:`START_CPU_SECONDS`,
+  than they cost to start and stop (:data:`START_CPU_SECONDS`,
   :data:`WORKER_START_CPU_SECONDS`, :data:`CLOSE_SECONDS`, measured here).
 
 * :func:`tasks_to_run` — the tasks of a spec that a run has to do (missing, damaged,
@@ -49,14 +49,17 @@ MAX_CHUNK = 1000
 #: The in-process sample stops after this many timed tasks, or this many seconds.
 SAMPLE_COUNT = 32
 SAMPLE_SECONDS = 0.3
-#: What a local Dask cluster costs, measured on 2 cores (distributed 2026.8): this
-#: process spends about this much CPU starting the scheduler and the client …
-START_CPU_SECONDS = 0.7
-#: … each worker process (with its nanny) about this much while it starts (0.5 s
-#: measured; an experiment that imports JAX adds about 1 s in its first task there) …
-WORKER_START_CPU_SECONDS = 1.5
-#: … and closing the cluster takes about this long (0.16 s measured, idle).
-CLOSE_SECONDS = 0.5
+#: What helper processes (:mod:`ntkjam.sweep.local_pool`) cost, measured on 2 cores
+#: (Python 3.11): this process spends about this much CPU spawning them (5 ms
+#: measured) …
+START_CPU_SECONDS = 0.02
+#: … each helper about this much while it starts: the interpreter, ``ntkjam.sweep``
+#: and NumPy (0.33 s measured; what its first task imports beyond that is the
+#: experiment's warm-up, measured on the sample's first task) …
+WORKER_START_CPU_SECONDS = 0.5
+#: … and stopping them takes about this long (0.04 s measured idle, 0.1 s once they
+#: have imported SciPy and JAX).
+CLOSE_SECONDS = 0.1
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Timings:
     --------
     >>> from ntkjam.sweep.plan import Timings, plan_local
     >>> sample = Timings(tasks=4, inside=0.004, total=0.008, first=0.01)  # 2 ms per task
-    >>> plan_local(sample, remaining=100, workers=4, cores=4).workers  # not worth a cluster
+    >>> plan_local(sample, remaining=100, workers=4, cores=4).workers  # not worth helpers
     0
     """
 
@@ -223,8 +226,8 @@ def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Pl
     The sample gives the seconds per task in this process, ``t`` inside the experiment
     and ``s`` storing it.  Alone, the ``remaining`` tasks take ``n (t + s)``; shared
     by ``k = min(workers, cores)`` processes about ``n max((t + s) / k, s)`` (this
-    process stores every row).  A local cluster costs :data:`CLOSE_SECONDS` plus the
-    CPU its processes spend starting (:data:`START_CPU_SECONDS`, and for each worker
+    process stores every row).  The helpers cost :data:`CLOSE_SECONDS` plus the
+    CPU spent starting them (:data:`START_CPU_SECONDS`, and for each worker
     :data:`WORKER_START_CPU_SECONDS` and the experiment's warm-up, what the first task
     took beyond the others) spread over the ``k`` cores; the workers start only when
     the saving exceeds that cost.
@@ -273,7 +276,7 @@ def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Pl
                            f"(est. {alone:.1f} s of work left, ~{shared:.1f} s shared, "
                            f"start-up ~{cost:.1f} s)")
     why = (f"{cores} usable core{'s' * (cores > 1)}" if k < 2 else
-           f"a {k}-worker cluster would save ~{max(alone - shared, 0):.1f} s, its start-up "
+           f"{k} processes would save ~{max(alone - shared, 0):.1f} s, their start-up "
            f"costs ~{cost:.1f} s")
     return Plan(0, f"in-process (est. {alone:.1f} s of work left: {why})")
 
