@@ -19,6 +19,7 @@ MODULES = (
     "ntkjam.core.reprs",
     "ntkjam.core.status",
     "ntkjam.core.stopping",
+    "ntkjam.core.processes",
     "ntkjam.core.threads",
     "ntkjam.core.train_state",
     "ntkjam.linalg",

@@ -10,6 +10,7 @@ from doc_examples import stage_tests
 
 MODULES = (
     "ntkjam.figures.common",
+    "ntkjam.figures.helper",
     "ntkjam.figures.flow",
     "ntkjam.figures.fluctuations",
     "ntkjam.figures.generalization",

@@ -121,14 +121,16 @@ def _print_report(table, lines: list[str], a, directory: Path, summary, figures)
 
 
 def _run_and_report(target: tuple[Path, dict], kind: tuple[str, str], run_sweep, analyze_run,
-                    save, describe) -> None:
+                    save, describe, helper_module: str | None = None) -> None:
     """Run (or resume) the sweep, analyse the store, write analysis.json and figures.
 
     ``target`` is the run directory and the fixed params; ``kind`` is the experiment's
     name and what to call it in messages (:func:`_check_directory`); ``run_sweep()``
     runs the tasks (one sweep, or the rounds of an adaptive grid) and returns their
     summary; ``analyze_run(directory)`` analyses the store,
-    ``describe(analysis)`` gives the summary's table and lines.  The
+    ``describe(analysis)`` gives the summary's table and lines.  With
+    ``helper_module``, a second process starts importing it once the sweep is done and
+    draws a figure beside this one (``save(analysis, directory, helper=...)``).  The
     run directory is checked first (creatable, and holding no other experiment or
     fixed settings).  Exit status 2 when the run directory is busy, 130 on Ctrl-C
     (finished tasks are stored: the same command resumes), 1 when tasks failed.
@@ -153,10 +155,20 @@ def _run_and_report(target: tuple[Path, dict], kind: tuple[str, str], run_sweep,
             "again to resume", highlight=False,
         )
         raise typer.Exit(code=130) from None
-    a = analyze_run(directory)
-    (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
-                                             encoding="utf-8")
-    figures = save(a, directory / "figures")
+    helper = None
+    if helper_module is not None:
+        from ntkjam.figures.helper import close_helper, figure_helper
+
+        helper = figure_helper(helper_module)  # imports while the analysis runs
+    try:
+        a = analyze_run(directory)
+        (directory / "analysis.json").write_text(json.dumps(a.to_dict(), indent=1) + "\n",
+                                                 encoding="utf-8")
+        figures = (save(a, directory / "figures") if helper is None else
+                   save(a, directory / "figures", helper=helper))
+    finally:
+        if helper is not None:
+            close_helper(helper)
     _print_report(*describe(a), a, directory, summary, figures)
     if summary.failed_total:
         err_console.print(
@@ -245,9 +257,13 @@ def phase_diagram_command(
         runner = _adaptive_runner(spec, params, phi_min, phi_max, seeds, model, workers, quiet)
     else:
         runner = _sweep_runner(spec, workers, quiet)
+    from ntkjam.sweep.placement import default_workers
+
+    # With more than one process asked for, one draws a figure beside this one.
+    helper = "ntkjam.figures.phase_diagram" if workers > 1 and default_workers() > 1 else None
     _run_and_report((spec.output_dir(), spec.params), ("phase_diagram", "phase diagram"),
                     runner, lambda directory: analyze(directory, model=model, n_boot=n_boot),
-                    save_figures, _describe_lazy)
+                    save_figures, _describe_lazy, helper_module=helper)
 
 
 GRIDS = ("uniform", "adaptive")

@@ -25,7 +25,6 @@ process decides what happens to the tasks in flight).
 from __future__ import annotations
 
 import math
-import multiprocessing
 import signal
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from ntkjam.core.processes import spawn_pool, stop_pool
 from ntkjam.sweep.execute import execute_chunk, execute_task
 from ntkjam.sweep.executors import OnResult, worker_failure
 from ntkjam.sweep.plan import ChunkSizer
@@ -75,16 +75,7 @@ def helper_pool(workers: int) -> ProcessPoolExecutor:
     6
     >>> pool.shutdown()
     """
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_start_helper)
-
-
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Stop the helpers now, whatever they run (an error or Ctrl-C in this process)."""
-    # ProcessPoolExecutor has no public way to end running calls before Python 3.14.
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        process.terminate()
-    pool.shutdown(wait=False, cancel_futures=True)
+    return spawn_pool(workers, initializer=_start_helper)
 
 
 def run_shared(
@@ -155,7 +146,7 @@ def run_shared(
         if broken:
             if in_flight:  # the rest of the lost chunks are still to be collected
                 return
-            pool.shutdown(wait=True)
+            stop_pool(pool)
             pool, broken = start(workers), False
         if alone:  # one at a time, nothing beside it: a helper's death is its own doing
             if not in_flight:
@@ -200,6 +191,6 @@ def run_shared(
                 wait(list(in_flight), return_when=FIRST_COMPLETED)
             top_up()
     except BaseException:
-        _stop(pool)
+        stop_pool(pool)  # whatever the helpers run
         raise
-    pool.shutdown(wait=True)
+    stop_pool(pool)  # nothing left to run: no need to wait for their interpreters' teardown
