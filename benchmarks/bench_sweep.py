@@ -3,8 +3,8 @@
 1. **Tiny tasks** (the acceptance check): 2000 tasks of microseconds through
    ``ntkjam sweep run`` with ``-w 1`` and ``-w 2`` (each a fresh process, end to end),
    once with a scalar result and once with a 100-float array.  With ``-w 2`` the engine
-   times a sample in-process and, the saving being below a cluster's start-up cost,
-   runs the rest in-process too.  Target: ``-w 2`` no slower than ``-w 1``.
+   times a sample in-process and, the saving being below the helper processes'
+   start-up cost, runs the rest in-process too.  Target: ``-w 2`` no slower than ``-w 1``.
 2. **The main job**: ``ntkjam phase-diagram`` with its default grid (3075 tasks, then
    the analysis and the figures) with ``--workers 1`` and ``--workers 2``.
    Target: ``--workers 2`` >= 1.6x faster on an idle 2-core machine.

@@ -10,10 +10,11 @@ whenever no chunk has come back.  This process stores every row.
 
 Why not a local Dask cluster: its scheduler, nannies and event loops live partly in
 this process, which also runs tasks and stores every row.  On the main job (2 cores)
-they cost this process 1.5–2 s of CPU and the helper's first task came 1.3 s after the
-start instead of 0.7 s: the sweep took 13.1 s on Dask, 11.2 s on a pool (see
-``docs/sweeps.md``).  Dask stays for what it is for: an existing cluster
-(``scheduler=``), ``cluster="always"`` and its dashboard.
+the cluster cost this process 0.3 s of CPU to start plus its event loops, and the
+worker's first chunk came 1.3 s after it was asked for (a helper's: 0.26 s); the
+sweep took 13.1 s on Dask, 11.6 s on the pool (``docs/sweeps.md``, session 10).  Dask
+stays for what it is for: an existing cluster (``scheduler=``), ``cluster="always"``
+and its dashboard.
 
 A helper that dies (a task that kills its process) breaks the pool: the chunks in
 flight are then run again one task at a time, with nothing else in flight, on a new
