@@ -15,8 +15,9 @@ import pytest
 
 from ntkjam import sweep
 from ntkjam.analysis import analyze
+from ntkjam.core.processes import stop_pool
 from ntkjam.experiments.phase_diagram import phase_diagram_spec
-from ntkjam.figures.helper import close_helper, figure_helper
+from ntkjam.figures.helper import figure_helper
 from ntkjam.figures.phase_diagram import FIGURES, save_figures
 
 
@@ -38,7 +39,7 @@ def test_a_helper_draws_the_same_files_in_the_same_order(analysis, tmp_path):
     try:
         shared = save_figures(analysis, tmp_path / "shared", dpi=40, helper=helper)
     finally:
-        close_helper(helper)
+        stop_pool(helper)
     assert [p.name for p in shared] == [p.name for p in alone]
     assert [p.name for p in alone] == [f"{n}.{f}" for f in ("png", "pdf") for n in FIGURES]
     assert _pngs(shared) == _pngs(alone)

@@ -157,7 +157,8 @@ def _run_and_report(target: tuple[Path, dict], kind: tuple[str, str], run_sweep,
         raise typer.Exit(code=130) from None
     helper = None
     if helper_module is not None:
-        from ntkjam.figures.helper import close_helper, figure_helper
+        from ntkjam.core.processes import stop_pool
+        from ntkjam.figures.helper import figure_helper
 
         helper = figure_helper(helper_module)  # imports while the analysis runs
     try:
@@ -168,7 +169,7 @@ def _run_and_report(target: tuple[Path, dict], kind: tuple[str, str], run_sweep,
                    save(a, directory / "figures", helper=helper))
     finally:
         if helper is not None:
-            close_helper(helper)
+            stop_pool(helper)
     _print_report(*describe(a), a, directory, summary, figures)
     if summary.failed_total:
         err_console.print(

@@ -15,9 +15,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from ntkjam.core.processes import spawn_pool, stop_pool
+from ntkjam.core.processes import spawn_pool
 
-__all__ = ["close_helper", "figure_helper", "result_or_none"]
+__all__ = ["figure_helper", "result_or_none"]
 
 
 def figure_helper(module: str) -> ProcessPoolExecutor:
@@ -31,31 +31,21 @@ def figure_helper(module: str) -> ProcessPoolExecutor:
     Returns
     -------
     concurrent.futures.ProcessPoolExecutor
-        Of one process; :func:`close_helper` when done.
+        Of one process; :func:`ntkjam.core.processes.stop_pool` it when done (its
+        interpreter's own teardown would cost 0.16 s at the command's exit).
 
     Examples
     --------
-    >>> from ntkjam.figures.helper import close_helper, figure_helper
+    >>> from ntkjam.core.processes import stop_pool
+    >>> from ntkjam.figures.helper import figure_helper
     >>> helper = figure_helper("ntkjam.figures.common")
     >>> helper.submit(divmod, 7, 2).result()
     (3, 1)
-    >>> close_helper(helper)
+    >>> stop_pool(helper)
     """
     helper = spawn_pool(1)
     helper.submit(importlib.import_module, module)
     return helper
-
-
-def close_helper(helper: ProcessPoolExecutor) -> None:
-    """Stop the helper now: its work is done or no longer wanted (its interpreter's
-    own teardown would cost 0.16 s at the command's exit).
-
-    Examples
-    --------
-    >>> helper = figure_helper("ntkjam.figures.common")
-    >>> close_helper(helper)
-    """
-    stop_pool(helper)
 
 
 def result_or_none(future: Future) -> Any:

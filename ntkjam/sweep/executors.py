@@ -329,11 +329,8 @@ def run_dask(
 
     top_up()
     try:
-        while queue or alone or in_flight:
-            if in_flight:
-                collect(next(futures))
-            else:  # pragma: no cover - waiting for a worker to join
-                time.sleep(0.05)
+        while queue or alone or in_flight:  # top_up leaves a chunk in flight while any is left
+            collect(next(futures))
             top_up()
     finally:
         pending = list(futures.futures)

@@ -19,7 +19,6 @@ __all__ = ["dask_client", "local_worker_config", "n_workers"]
 @contextlib.contextmanager
 def dask_client(
     workers: int, scheduler: str | None, dashboard: bool, say: Callable[[str], None],
-    *, wait: bool = True,
 ) -> Iterator[Any]:
     """A Dask client: of the scheduler at ``scheduler``, or of a local cluster (closed after).
 
@@ -33,9 +32,6 @@ def dask_client(
         Serve the local cluster's dashboard on 127.0.0.1:8787 (needs bokeh).
     say : callable
         Prints a line (the dashboard's address, what was connected to).
-    wait : bool
-        Return once the local workers are up; otherwise at once, the workers starting
-        in the background (:func:`n_workers` counts those that have joined).
 
     Examples
     --------
@@ -76,10 +72,9 @@ def dask_client(
     # (health and metrics routes; ``dashboard_address=None`` means port 8787 for the
     # scheduler and a random port for each worker): a cluster without HTTP servers.
     cls = LocalCluster if address is not None else _quiet_classes()["_NoHTTPLocalCluster"]
-    # Set for the cluster's whole life: workers asked for with ``wait=False`` spawn later.
     with dask.config.set(local_worker_config(profile=address is not None)):
         cluster = cls(
-            n_workers=workers if wait else 0,
+            n_workers=workers,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
@@ -88,8 +83,6 @@ def dask_client(
         )
         try:
             client = Client(cluster)
-            if not wait:  # after the client: Client(cluster) would wait for the workers
-                cluster.scale(workers)
             try:
                 if address is not None:
                     say(f"Dask dashboard: {client.dashboard_link}")
