@@ -73,7 +73,7 @@ def report_command(
     ] = None,
     workers: Annotated[
         int, typer.Option("--workers", "-w", help="1: in this process. k > 1: this process "
-                          "and k − 1 local Dask workers, when the work pays for them.")
+                          "and k − 1 helper processes, for the studies whose work pays for them.")
     ] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per study.")] = False,
 ) -> None:

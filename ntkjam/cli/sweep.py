@@ -79,8 +79,9 @@ def run_command(
     max_in_flight: Annotated[
         int | None,
         typer.Option(
-            help="Most tasks handed to Dask at once (default: two chunks per worker). "
-            "Raise it for adaptive clusters, which only grow when tasks are queued.",
+            help="Most tasks handed to the helper processes or Dask workers at once "
+            "(default: two chunks each). Raise it for adaptive Dask clusters, which only "
+            "grow when tasks are queued.",
         ),
     ] = None,
     cluster: Annotated[
@@ -94,17 +95,17 @@ def run_command(
     chunk_size: Annotated[
         int | None,
         typer.Option(
-            help="Tasks per Dask call (default: as many as take about 0.5 s, from measured "
-            "task times).",
+            help="Tasks per call of a helper process or Dask worker (default: as many as "
+            "take about 0.5 s, from measured task times).",
         ),
     ] = None,
     blas_threads: Annotated[
         int,
         typer.Option(
             help="BLAS threads of the tasks this process runs; 0: as the environment sets "
-            "(OPENBLAS_NUM_THREADS and the like). Dask workers use one. With more, the "
-            "small dense solves of a sweep's tasks fight over the cores: the phase_diagram "
-            "experiment runs 7x slower with two on two cores.",
+            "(OPENBLAS_NUM_THREADS and the like). Helpers and Dask workers use one. With "
+            "more, the small dense solves of a sweep's tasks fight over the cores: the "
+            "phase_diagram experiment runs 7x slower with two on two cores.",
         ),
     ] = 1,
     dry_run: Annotated[
