@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -244,3 +245,50 @@ def test_the_answers_quote_no_number_twice_differently(page):
     assert not re.search(r"\binf\b", text)
     assert all(re.match(r"\s*\d", part) for part in text.split("±")[1:])
     assert np.all([len(a) < 6000 for a in page.answers])
+
+
+def _onset(**kw):
+    from types import SimpleNamespace
+
+    base = dict(name="loss", basis="combined", supported=True, value=0.15, ci_low=0.10,
+                ci_high=0.20, verdict="jump", theory_value=0.159, exponent=math.nan,
+                exponent_err=math.nan, theory_exponent=0.5)
+    return SimpleNamespace(**(base | kw))
+
+
+def test_the_answer_tests_the_theory_only_against_a_result():
+    """The answer of section 3 sets the RS value against a measured interval, never
+    against a fit that is not a result, and says so when the interval cannot decide."""
+    from ntkjam.report.sections_jamming import _onset_sentence
+
+    jump = _onset_sentence(_onset(), "the loss")
+    assert jump == "the loss at φ_c⁺ = 0.150 [0.100, 0.200] (jump), RS theory 0.159 " \
+                   "(consistent with RS = 0.159)"
+    off = _onset_sentence(_onset(ci_low=0.16, ci_high=0.2, value=0.18), "the loss")
+    assert "excludes RS = 0.159" in off
+    wide = _onset_sentence(_onset(verdict="undetermined", ci_low=-0.1, ci_high=0.29,
+                                  value=0.09), "the loss")
+    assert "(undetermined)" in wide and "too wide to test it" in wide
+    assert "consistent" not in wide
+    below = _onset_sentence(_onset(name="isostaticity", supported=False, value=0.6,
+                                   verdict="undetermined", theory_value=1.0), "N_Δ/rank")
+    assert below == ("N_Δ/rank at φ_c⁺ not a result (the fit's limit 0.600 lies below the "
+                     "physical minimum 1); RS theory 1.00, not tested")
+    none = _onset_sentence(_onset(basis="none", value=math.nan), "the loss")
+    assert none == "the loss at φ_c⁺ not measured (RS theory 0.159)"
+    slope = _onset_sentence(_onset(exponent=0.5, exponent_err=0.05), "the loss")
+    assert slope.endswith("approach exponent a = 0.500 [0.402, 0.598] (consistent with RS = 0.500)")
+
+
+def test_an_exponent_whose_interval_holds_zero_resolves_no_power_law():
+    from types import SimpleNamespace
+
+    from ntkjam.report.sections_jamming import _exponent_verdict
+
+    wide = SimpleNamespace(ci_low=-0.003, ci_high=0.54, theory=0.41269)
+    tight = SimpleNamespace(ci_low=0.04, ci_high=0.79, theory=0.41269)
+    off = SimpleNamespace(ci_low=-0.2, ci_high=0.3, theory=0.41269)
+    assert _exponent_verdict(wide, "γ") == ("consistent with γ = 0.413, and with 0: no power "
+                                            "law resolved")
+    assert _exponent_verdict(tight, "γ") == "consistent with γ = 0.413"
+    assert _exponent_verdict(off, "γ") == "excludes γ = 0.413"

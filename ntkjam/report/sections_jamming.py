@@ -275,26 +275,48 @@ def spectrum_section(res: dict, figs: dict) -> Section:
 
 
 def _onset_sentence(o, what: str) -> str:
-    text = f"{what} at φ_c⁺ = {pm(o.value, o.err)} ({o.verdict})"
-    if math.isfinite(o.theory_value):
+    """The answer's words on one observable at φ_c⁺: the same numbers as the section's
+    body (value, 95 % interval, verdict), and the RS value set against the interval only
+    where a result was measured (no comparison with a fit that is not one)."""
+    rs = f"RS theory {num(o.theory_value)}" if math.isfinite(o.theory_value) else ""
+    if o.basis == "none":
+        return f"{what} at φ_c⁺ not measured" + (f" ({rs})" if rs else "")
+    if not o.supported:
+        from ntkjam.analysis import PHYSICAL_MIN
+
+        floor = PHYSICAL_MIN["isostaticity" if o.name == "isostaticity" else "loss"]
+        return (f"{what} at φ_c⁺ not a result (the fit's limit {num(o.value)} lies below the "
+                f"physical minimum {floor:g})" + (f"; {rs}, not tested" if rs else ""))
+    text = f"{what} at φ_c⁺ = {num(o.value)} {ci(o.ci_low, o.ci_high)} ({o.verdict})"
+    if rs:
         verdict = against(o.ci_low, o.ci_high, o.theory_value, "RS")
-        text += f", RS theory {num(o.theory_value)} ({verdict})"
+        if o.verdict == "undetermined" and verdict.startswith("consistent"):
+            verdict = "inside an interval too wide to test it"
+        text += f", {rs} ({verdict})"
     if math.isfinite(o.exponent):
         lo, hi = o.exponent - 1.96 * o.exponent_err, o.exponent + 1.96 * o.exponent_err
-        text += (f"; approach exponent a = {pm(o.exponent, o.exponent_err)}"
+        text += (f"; approach exponent a = {num(o.exponent)} {ci(lo, hi)}"
                  + (f" ({against(lo, hi, o.theory_exponent, 'RS')})"
                     if math.isfinite(o.theory_exponent) else ""))
     return text
 
 
+def _exponent_verdict(e, name: str) -> str:
+    """``against`` for a gap or force exponent, adding when its interval also holds 0
+    (then the data do not show a power law at all, whatever theory they agree with)."""
+    verdict = against(e.ci_low, e.ci_high, e.theory, name)
+    if verdict.startswith("consistent") and e.ci_low <= 0 <= e.ci_high:
+        verdict += ", and with 0: no power law resolved"
+    return verdict
+
+
 def _sphere_sentence(p) -> str:
     g, t = p.gamma, p.theta
-    vg = against(g.ci_low, g.ci_high, g.theory, "γ")
-    vt = against(t.ci_low, t.ci_high, t.theory, "θ")
     return (f"{p.label}: κ_J = {pm(p.kappa_j, p.kappa_j_sem)} (RS bound {num(p.kappa_rs)}), "
             f"N_Δ/rank = {num(p.isostaticity, 4)} {ci(p.iso_low, p.iso_high, 4)} "
-            f"({p.isostatic}), γ = {num(g.value)} {ci(g.ci_low, g.ci_high)} ({vg}), "
-            f"θ = {num(t.value)} {ci(t.ci_low, t.ci_high)} ({vt})")
+            f"({p.isostatic}), γ = {num(g.value)} {ci(g.ci_low, g.ci_high)} "
+            f"({_exponent_verdict(g, 'γ')}), θ = {num(t.value)} {ci(t.ci_low, t.ci_high)} "
+            f"({_exponent_verdict(t, 'θ')})")
 
 
 def criticality_section(res: dict, figs: dict) -> Section:
@@ -329,9 +351,8 @@ def criticality_section(res: dict, figs: dict) -> Section:
     >>> s = criticality_section({"jamming_relu": a, "sphere": SimpleNamespace(points=())},
     ...                         {"jamming_relu": [], "sphere": []})
     >>> print(s.answer)  # doctest: +NORMALIZE_WHITESPACE
-    Convex side: the loss per sample at φ_c⁺ = undetermined (undetermined), RS theory
-    0.159 (undetermined); N_Δ/rank at φ_c⁺ = undetermined (undetermined), RS theory 1.00
-    (undetermined). Non-convex side: no jamming point measured.
+    Convex side: the loss per sample at φ_c⁺ not measured (RS theory 0.159); N_Δ/rank at
+    φ_c⁺ not measured (RS theory 1.00). Non-convex side: no jamming point measured.
     >>> round(th.loss_onset, 4), th.isostaticity_onset  # κ²/(2π) at κ = 1; isostatic
     (0.1592, 1.0)
     """
