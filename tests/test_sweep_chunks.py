@@ -164,6 +164,43 @@ def test_plan_local_weighs_the_saving_against_the_start_up():
     assert plan_local(Timings(0, 0.0, 0.0), 0, 2, 2).text.startswith("in-process (every task")
 
 
+def test_plan_local_counts_a_grid_points_warm_up_once_and_the_cores_in_use():
+    """A sample of first seeds (a JAX compilation each, 0.4 s) with one repeat of 10 ms:
+    the 51 tasks left on 17 points cost ~17 × 0.39 + 51 × 0.01 ≈ 7.2 s alone, not
+    51 × 0.33 s, and a helper that must import JAX does not pay on two cores."""
+    sample = Timings(tasks=6, inside=5 * 0.4 + 0.01, total=2.02, first=0.5, repeats=1,
+                     repeat_inside=0.01)
+    per_seed = plan_local(sample, 51, 2, 2)
+    assert per_seed.workers == 1 and "est. 17.2 s of work left" in per_seed.text
+    once = plan_local(sample, 51, 2, 2, points=17)
+    assert "est. 7.2 s of work left" in once.text
+    assert plan_local(sample, 51, 2, 2, points=17).workers == 1
+    assert plan_local(sample, 51, 2, 2, points=17, imports_jax=True).workers == 1
+    # tasks that keep 1.8 cores busy alone: 2 processes save 10 % of 7.2 s at most,
+    # less than a helper's start-up with JAX
+    busy = Timings(**{**sample.__dict__, "cpu": 1.8 * sample.total})
+    assert plan_local(busy, 51, 2, 2, points=17, imports_jax=True).workers == 0
+    # without repeats in the sample, points change nothing
+    plain = Timings(32, 0.192, 0.2)
+    assert plan_local(plain, 3000, 2, 2, points=10).text == plan_local(plain, 3000, 2, 2).text
+
+
+def test_the_sample_times_a_second_seed_of_its_points_and_runs_no_task_twice(tmp_path):
+    from ntkjam.sweep.executors import run_sample
+
+    spec = write_spec(tmp_path / "s.toml", n=12, seeds="[0, 1, 2]",
+                      extra="with_arrays = false")
+    tasks = sweep.expand(sweep.load_spec(spec))
+    assert len(tasks) > len({str(t.point) for t in tasks})  # several seeds per point
+    seen = []
+    rest, timings = run_sample(tasks, lambda task, out: seen.append(task.key), count=8,
+                               seconds=60.0)
+    assert len(seen) == len(set(seen)) and len(seen) + len(rest) == len(tasks)
+    assert not set(seen) & {t.key for t in rest}
+    assert timings.tasks == 8 and 1 <= timings.repeats < timings.tasks
+    assert 0 < timings.repeat_inside <= timings.inside and timings.cpu > 0
+
+
 def test_chunk_sizer_starts_at_one_and_grows_to_the_target():
     sizes = []
     chunks = ChunkSizer(target=0.1, on_change=sizes.append)

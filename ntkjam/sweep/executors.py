@@ -78,11 +78,12 @@ def run_sample(
 ) -> tuple[list[Task], Timings]:
     """Run a sample of ``tasks`` spread over the list, in this process; what is left.
 
-    Every ``len(tasks) // (count + 1)``-th task runs (and is stored through
-    ``on_result``: sampled tasks are done, not wasted) until ``count`` tasks or
-    ``seconds`` have been timed.  The first one is not timed: it pays for the imports
-    and caches of the experiment.  ``flush`` (timed too) finishes the storing that
-    ``on_result`` left to other threads.
+    Every ``len(tasks) // (count + 1)``-th task runs, and after it the next task when
+    that is another seed of the same grid point (stored through ``on_result``: sampled
+    tasks are done, not wasted), until ``count`` tasks or ``seconds`` have been timed;
+    the second of such a pair measures a task without its point's warm-up.  The first
+    task is not timed: it pays for the imports and caches of the experiment.  ``flush``
+    (timed too) finishes the storing that ``on_result`` left to other threads.
 
     Returns
     -------
@@ -112,24 +113,40 @@ def run_sample(
     """
     stride = max(1, len(tasks) // (count + 1))
     ran: set[int] = set()
-    n, inside, total, first = 0, 0.0, 0.0, 0.0
-    for i in range(0, len(tasks), stride):
-        task, start = tasks[i], time.perf_counter()
-        outcome = execute_task(task.experiment, task.params, task.task_seed)
-        on_result(task, outcome)
-        ran.add(i)
-        if len(ran) == 1:
-            first = outcome["wall_time"]
+    n, inside, total, first, cpu_start = 0, 0.0, 0.0, 0.0, 0.0
+    repeats, repeat_inside = 0, 0.0
+    for j in range(0, len(tasks), stride):
+        if j in ran:  # the second of the last pair
             continue
-        n, inside = n + 1, inside + outcome["wall_time"]
-        total += time.perf_counter() - start
+        # Each sampled task, then the next one when it is another seed of its grid point:
+        # the second pays none of the point's warm-up (compilations for a new shape).
+        pair = [j] + ([j + 1] if j + 1 < len(tasks) and j + 1 not in ran
+                      and tasks[j + 1].point == tasks[j].point else [])
+        for i in pair:
+            if n >= count or total >= seconds:
+                break
+            task, start = tasks[i], time.perf_counter()
+            outcome = execute_task(task.experiment, task.params, task.task_seed)
+            on_result(task, outcome)
+            ran.add(i)
+            if len(ran) == 1:
+                first = outcome["wall_time"]
+                cpu_start = time.process_time()
+                continue
+            n, inside = n + 1, inside + outcome["wall_time"]
+            if i != j:
+                repeats, repeat_inside = repeats + 1, repeat_inside + outcome["wall_time"]
+            total += time.perf_counter() - start
         if n >= count or total >= seconds:
             break
     if flush is not None:
         start = time.perf_counter()
         flush()
         total += time.perf_counter() - start
-    return [t for i, t in enumerate(tasks) if i not in ran], Timings(n, inside, total, first)
+    # Every thread of this process: XLA's and the array writers' count against the cores.
+    cpu = time.process_time() - cpu_start if n else 0.0
+    return ([t for i, t in enumerate(tasks) if i not in ran],
+            Timings(n, inside, total, first, cpu, repeats, repeat_inside))
 
 
 def worker_failure(exc: BaseException, worker: str = "Dask worker") -> Outcome:

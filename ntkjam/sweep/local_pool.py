@@ -79,6 +79,34 @@ def helper_pool(workers: int) -> ProcessPoolExecutor:
     return spawn_pool(workers, initializer=_start_helper)
 
 
+def _take_chunk(queue: deque[Task], size: int, cap: int) -> list[Task]:
+    """The first ``size`` tasks of ``queue``, and the rest of the last one's grid point
+    when that is no more than ``size`` more tasks (and ``cap`` allows): the seeds of a
+    point share its warm-up (compilations, caches), which a second process would pay
+    again.
+
+    Examples
+    --------
+    >>> from collections import deque
+    >>> from ntkjam import sweep
+    >>> from ntkjam.sweep.local_pool import _take_chunk
+    >>> spec = sweep.parse_spec({"experiment": "kernel_summary", "grid": {"n": [4, 8]},
+    ...                          "seeds": {"count": 3}})
+    >>> queue = deque(sweep.expand(spec))  # n = 4 (3 seeds), then n = 8 (3 seeds)
+    >>> [(t.point["n"], t.seed) for t in _take_chunk(queue, 2, 100)]
+    [(4, 0), (4, 1), (4, 2)]
+    >>> [(t.point["n"], t.seed) for t in _take_chunk(queue, 1, 100)]  # 2 more: > 1
+    [(8, 0)]
+    """
+    batch = [queue.popleft() for _ in range(min(size, len(queue)))]
+    extra = 0
+    while extra <= size and extra < len(queue) and queue[extra].point == batch[-1].point:
+        extra += 1
+    if 0 < extra <= size and len(batch) + extra <= cap:
+        batch += [queue.popleft() for _ in range(extra)]
+    return batch
+
+
 def run_shared(
     tasks: Sequence[Task], on_result: OnResult, workers: int, chunks: ChunkSizer, *,
     max_in_flight: int | None = None,
@@ -87,7 +115,12 @@ def run_shared(
     """Run ``tasks`` in this process and on ``workers`` helper processes, sharing one queue.
 
     Two chunks per helper are kept submitted (at most ``max_in_flight`` tasks, if
-    given); this process runs the next task of the queue whenever no chunk is back.
+    given), cut from the front of the queue and ending with a grid point's last seed
+    where that at most doubles them; this process runs the *last* task of the queue
+    whenever no chunk is back.  So each grid point's seeds run in one process (but at
+    the one point where the two ends meet, and where a point has more seeds than a
+    chunk twice over), and its warm-up — a JAX compilation for each new shape, which
+    can be most of a sweep's time — is paid once, as in a run in this process alone.
     Finished chunks are handed on task by task, in the chunk's order.  A chunk lost
     with a helper that died runs again one task at a time, nothing else in flight, on
     a new pool; a task lost so is handed on as a worker failure
@@ -158,7 +191,7 @@ def run_shared(
             if room < 1:
                 return
             size = min(chunks.size(len(queue), workers + 1), int(min(room, 2**31)))
-            if not submit([queue.popleft() for _ in range(size)], False):
+            if not submit(_take_chunk(queue, size, int(min(room, 2**31))), False):
                 return
 
     def collect(fut: Future) -> None:
@@ -184,7 +217,7 @@ def run_shared(
             if ready is not None:
                 collect(ready)
             elif queue:
-                task = queue.popleft()
+                task = queue.pop()  # from the far end: see _take_chunk
                 outcome = execute_task(task.experiment, task.params, task.task_seed)
                 chunks.observe([outcome])
                 on_result(task, outcome)

@@ -27,7 +27,9 @@ an interrupted run loses at most the chunks in flight.
 
 from __future__ import annotations
 
+import json
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +192,9 @@ def _auto(todo: list[Task], on_result: OnResult, bar: ProgressBar, how: Placemen
     """A sample in-process, then the rest in-process or shared with new worker processes."""
     bar.show("in-process (timing a sample)")
     rest, timings = run_sample(todo, on_result, flush=drain)
-    plan = plan_local(timings, len(rest), how.workers, default_workers())
+    points = len({json.dumps(t.point, sort_keys=True, default=str) for t in rest})
+    plan = plan_local(timings, len(rest), how.workers, default_workers(), points=points,
+                      imports_jax="jax" in sys.modules)
     bar.say(plan.text)
     if not plan.workers:
         bar.show("in-process")

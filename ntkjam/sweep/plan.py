@@ -28,6 +28,7 @@ from ntkjam.sweep.store import Store
 __all__ = [
     "CHUNK_SECONDS",
     "CLOSE_SECONDS",
+    "JAX_IMPORT_CPU_SECONDS",
     "MAX_CHUNK",
     "SAMPLE_COUNT",
     "SAMPLE_SECONDS",
@@ -60,6 +61,10 @@ WORKER_START_CPU_SECONDS = 0.5
 #: … and stopping them takes about this long (0.04 s measured idle, 0.1 s once they
 #: have imported SciPy and JAX).
 CLOSE_SECONDS = 0.1
+#: What a helper spends importing JAX when the tasks need it (1.25 s measured by
+#: ``python -X importtime -c "import jax"`` on 2 cores, jax 0.10.2, and the rest of
+#: ``ntkjam``'s JAX modules), which this process paid before its sample.
+JAX_IMPORT_CPU_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,14 @@ class Timings:
     first : float
         Seconds inside the experiment of the first task, which paid for its imports
         and caches (as each new worker process will).
+    cpu : float or None
+        CPU seconds of this process (all its threads) over the timed tasks, when
+        measured: above ``total`` when the tasks already use more than one core (XLA's
+        threads), which helper processes would compete for.
+    repeats : int
+        Of the timed tasks, those run right after another seed of their grid point.
+    repeat_inside : float
+        Their seconds inside the experiment: a task without its point's warm-up.
 
     Examples
     --------
@@ -90,6 +103,9 @@ class Timings:
     inside: float
     total: float
     first: float = 0.0
+    cpu: float | None = None
+    repeats: int = 0
+    repeat_inside: float = 0.0
 
 
 class ChunkSizer:
@@ -220,13 +236,16 @@ class Plan:
     text: str
 
 
-def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Plan:
+def plan_local(timings: Timings, remaining: int, workers: int, cores: int, *,
+               points: int | None = None, imports_jax: bool = False) -> Plan:
     """Whether ``workers - 1`` worker processes beside this one would pay for themselves.
 
     The sample gives the seconds per task in this process, ``t`` inside the experiment
-    and ``s`` storing it.  Alone, the ``remaining`` tasks take ``n (t + s)``; shared
-    by ``k = min(workers, cores)`` processes about ``n max((t + s) / k, s)`` (this
-    process stores every row).  The helpers cost :data:`CLOSE_SECONDS` plus the
+    and ``s`` storing it, and ``c``, the cores it kept busy (CPU time over wall time,
+    ≥ 1).  Alone, the ``remaining`` tasks take ``n (t + s)``; shared by ``k =
+    min(workers, cores)`` processes about ``n max((t + s) / k, (t + s) c / cores, s)``
+    (this process stores every row; tasks that already use ``c`` cores leave fewer for
+    the others).  The helpers cost :data:`CLOSE_SECONDS` plus the
     CPU spent starting them (:data:`START_CPU_SECONDS`, and for each worker
     :data:`WORKER_START_CPU_SECONDS` and the experiment's warm-up, what the first task
     took beyond the others) spread over the ``k`` cores; the workers start only when
@@ -242,6 +261,12 @@ def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Pl
         Processes asked for (this one included).
     cores : int
         Usable cores.
+    points : int, optional
+        Grid points among the ``remaining`` tasks.  With it, and repeats in the sample,
+        each point's warm-up is counted once, not once per seed.
+    imports_jax : bool
+        Whether the tasks use JAX, which each helper then imports
+        (:data:`JAX_IMPORT_CPU_SECONDS`).
 
     Returns
     -------
@@ -258,6 +283,14 @@ def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Pl
     >>> long = Timings(tasks=4, inside=40.0, total=40.1)
     >>> plan_local(long, 100, 4, 4).workers, plan_local(long, 100, 4, 1).workers
     (3, 0)
+
+    Tasks that keep both cores of a 2-core machine busy on their own (XLA's threads)
+    gain nothing from a second process:
+
+    >>> threaded = Timings(tasks=4, inside=4.0, total=4.0, cpu=8.0)
+    >>> plan_local(threaded, 100, 2, 2).text  # doctest: +NORMALIZE_WHITESPACE
+    'in-process (est. 100.0 s of work left: 2 processes would save ~0.0 s, their
+    start-up costs ~0.4 s)'
     """
     if remaining == 0:
         return Plan(0, "in-process (every task ran in the sample)")
@@ -266,10 +299,21 @@ def plan_local(timings: Timings, remaining: int, workers: int, cores: int) -> Pl
     per_task = timings.total / timings.tasks
     storing = max(per_task - timings.inside / timings.tasks, 0.0)
     alone = remaining * per_task
+    cold = timings.inside / timings.tasks
+    if points is not None and 0 < timings.repeats < timings.tasks:
+        # Tasks of the same point after its first pay no warm-up: a sample of mostly
+        # first seeds would count each point's compilations once per seed.
+        cold = (timings.inside - timings.repeat_inside) / (timings.tasks - timings.repeats)
+        warm = timings.repeat_inside / timings.repeats
+        alone = remaining * (warm + storing) + min(points, remaining) * max(cold - warm, 0.0)
     k = min(workers, cores, remaining + 1)
     extra = min(workers - 1, remaining)
-    shared = remaining * max(per_task / max(k, 1), storing)
-    warm_up = WORKER_START_CPU_SECONDS + max(timings.first - timings.inside / timings.tasks, 0)
+    # Cores in use while this process alone runs a task; k processes cannot share
+    # more than the usable cores.
+    busy = max(1.0, timings.cpu / timings.total) if timings.cpu and timings.total > 0 else 1.0
+    shared = max(alone / max(k, 1), alone * busy / cores, remaining * storing)
+    warm_up = (WORKER_START_CPU_SECONDS + JAX_IMPORT_CPU_SECONDS * imports_jax
+               + max(timings.first - cold, 0))
     cost = CLOSE_SECONDS + (START_CPU_SECONDS + warm_up * extra) / max(k, 1)
     if k > 1 and alone - shared > cost:
         return Plan(extra, f"this process + {extra} worker process{'es' * (extra > 1)} "
