@@ -44,10 +44,17 @@ def test_this_process_and_a_helper_share_the_queue_with_the_same_outcomes(tmp_pa
         assert task.key not in outcomes
         outcomes[task.key] = outcome
 
+    children = sum(os.times()[2:4])
     local_pool.run_shared(tasks, keep, 1, ChunkSizer(fixed=4))
+    # the helper is reaped before the call returns: its CPU (at least its imports of
+    # NumPy and ntkjam.sweep) is this process's children's already
+    assert sum(os.times()[2:4]) - children > 0.1
     assert set(outcomes) == {t.key for t in tasks}
     pids = {o["measurements"]["pid"] for o in outcomes.values()}
     assert os.getpid() in pids and len(pids) == 2  # this process and the helper
+    # the helper's chunks come from the front, this process's tasks from the back
+    pid_of = {t.point["x"]: outcomes[t.key]["measurements"]["pid"] for t in tasks}
+    assert pid_of[0] != os.getpid() and pid_of[59] == os.getpid()
     for task in tasks:  # each outcome is the task's, whoever ran it
         alone = sweep.execute_task(task.experiment, task.params, task.task_seed)
         got = outcomes[task.key]
