@@ -63,7 +63,9 @@ WORKER_START_CPU_SECONDS = 0.5
 CLOSE_SECONDS = 0.1
 #: What a helper spends importing JAX when the tasks need it (1.25 s measured by
 #: ``python -X importtime -c "import jax"`` on 2 cores, jax 0.10.2, and the rest of
-#: ``ntkjam``'s JAX modules), which this process paid before its sample.
+#: ``ntkjam``'s JAX modules), which this process paid before its sample.  Counted
+#: whenever JAX is loaded here after the sample (by the tasks, or by earlier work of
+#: this process: then the estimate errs on the side of staying in-process).
 JAX_IMPORT_CPU_SECONDS = 1.5
 
 
