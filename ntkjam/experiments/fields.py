@@ -16,12 +16,13 @@ from typing import Any
 
 from ntkjam.core.params import Checked
 from ntkjam.data import resolve_radius
-from ntkjam.kernels import get_activation
 
 __all__ = ["ActivationName", "Radius"]
 
 
 def _activation(name: str, value: object) -> object:
+    from ntkjam.kernels import get_activation  # JAX: not for a command-line's start
+
     get_activation(value)
     return value
 

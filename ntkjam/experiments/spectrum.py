@@ -67,9 +67,6 @@ from ntkjam.core.params import (
 from ntkjam.experiments.fields import ActivationName
 from ntkjam.experiments.spectrum_predictions import funk_hecke_gram_prediction, spectral_distance
 from ntkjam.experiments.spectrum_sizes import network_width, sizes, taylor_degree
-from ntkjam.spectrum.compare import compare, snap_zeros
-from ntkjam.spectrum.measured import feature_eigenvalues, gram_eigenvalues, spectrum_report
-from ntkjam.spectrum.random_matrix import mp_law, silverstein_law
 
 SOURCES = ("gaussian", "features", "truncated", "empirical", "analytic")
 
@@ -274,6 +271,8 @@ class _Measured:
 
 def _random_features_case(c: _Case) -> _Measured:
     """Gaussian features against Marchenko–Pastur, random features against Silverstein."""
+    from ntkjam.spectrum.measured import feature_eigenvalues, gram_eigenvalues
+    from ntkjam.spectrum.random_matrix import mp_law, silverstein_law
     from ntkjam.spectrum.slq import feature_operator
 
     data_seed, weight_seed, probe_seed = c.seeds
@@ -312,6 +311,7 @@ def _truncated_case(c: _Case) -> _Measured:
     from ntkjam.data import sphere
     from ntkjam.kernels.features import taylor_features, taylor_kernel, taylor_rank_on_sphere
     from ntkjam.spectrum.funk_hecke import kernel_on_sphere
+    from ntkjam.spectrum.measured import feature_eigenvalues
     from ntkjam.spectrum.slq import feature_operator
 
     data_seed, _, probe_seed = c.seeds
@@ -354,6 +354,7 @@ def _analytic_case(c: _Case) -> _Measured:
     """The analytic NTK (P = ∞) on the sphere against its Funk–Hecke eigenvalues."""
     from ntkjam.data import sphere
     from ntkjam.kernels.analytic import ntk
+    from ntkjam.spectrum.measured import gram_eigenvalues
     from ntkjam.spectrum.slq import kernel_operator
 
     depth = c.params.depth
@@ -381,6 +382,7 @@ def _empirical_case(c: _Case) -> _Measured:
         ntk_vector_product,
         param_count,
     )
+    from ntkjam.spectrum.measured import gram_eigenvalues
     from ntkjam.spectrum.slq import GramOperator
 
     depth = c.params.depth
@@ -412,6 +414,9 @@ def _empirical_case(c: _Case) -> _Measured:
 
 def _measurements(m: _Measured) -> dict[str, Any]:
     """The task's scalars and arrays from a measured spectrum and its prediction."""
+    from ntkjam.spectrum.compare import compare, snap_zeros
+    from ntkjam.spectrum.measured import spectrum_report
+
     lam, est, n, p = m.lam, m.est, m.n, m.p
     report = spectrum_report(lam, phi=None if p is None else n / p)
     out: dict[str, Any] = {
