@@ -72,6 +72,21 @@ def run_local(tasks: Iterable[Task], on_result: OnResult) -> None:
         on_result(task, execute_task(task.experiment, task.params, task.task_seed))
 
 
+def _sample_order(tasks: Sequence[Task], stride: int):
+    """``(index, repeat)`` of the sample's tasks: every ``stride``-th, each followed by the
+    next task when that is another seed of the same grid point (``repeat`` True): the
+    second pays none of the point's warm-up (compilations for a new shape)."""
+    last = -1  # the latest index handed out
+    for j in range(0, len(tasks), stride):
+        if j <= last:  # run already, as the repeat of j - 1
+            continue
+        yield j, False
+        last = j
+        if j + 1 < len(tasks) and tasks[j + 1].point == tasks[j].point:
+            yield j + 1, True
+            last = j + 1
+
+
 def run_sample(
     tasks: Sequence[Task], on_result: OnResult, *, count: int = SAMPLE_COUNT,
     seconds: float = SAMPLE_SECONDS, flush: Callable[[], None] | None = None,
@@ -115,28 +130,19 @@ def run_sample(
     ran: set[int] = set()
     n, inside, total, first, cpu_start = 0, 0.0, 0.0, 0.0, 0.0
     repeats, repeat_inside = 0, 0.0
-    for j in range(0, len(tasks), stride):
-        if j in ran:  # the second of the last pair
+    for i, repeat in _sample_order(tasks, stride):
+        task, start = tasks[i], time.perf_counter()
+        outcome = execute_task(task.experiment, task.params, task.task_seed)
+        on_result(task, outcome)
+        ran.add(i)
+        if len(ran) == 1:
+            first = outcome["wall_time"]
+            cpu_start = time.process_time()
             continue
-        # Each sampled task, then the next one when it is another seed of its grid point:
-        # the second pays none of the point's warm-up (compilations for a new shape).
-        pair = [j] + ([j + 1] if j + 1 < len(tasks) and j + 1 not in ran
-                      and tasks[j + 1].point == tasks[j].point else [])
-        for i in pair:
-            if n >= count or total >= seconds:
-                break
-            task, start = tasks[i], time.perf_counter()
-            outcome = execute_task(task.experiment, task.params, task.task_seed)
-            on_result(task, outcome)
-            ran.add(i)
-            if len(ran) == 1:
-                first = outcome["wall_time"]
-                cpu_start = time.process_time()
-                continue
-            n, inside = n + 1, inside + outcome["wall_time"]
-            if i != j:
-                repeats, repeat_inside = repeats + 1, repeat_inside + outcome["wall_time"]
-            total += time.perf_counter() - start
+        n, inside = n + 1, inside + outcome["wall_time"]
+        if repeat:
+            repeats, repeat_inside = repeats + 1, repeat_inside + outcome["wall_time"]
+        total += time.perf_counter() - start
         if n >= count or total >= seconds:
             break
     if flush is not None:
